@@ -1,0 +1,155 @@
+// Package app is the composition root shared by every Lambda function and the local stack:
+// it reads configuration from the environment, builds the AWS clients once per cold start,
+// unwraps the data key (the only KMS call a container makes) and assembles the handlers.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/mfa-service/mfa/pkg/dynamostore"
+	"github.com/mfa-service/mfa/pkg/httpapi"
+	"github.com/mfa-service/mfa/pkg/mfa"
+	"github.com/mfa-service/mfa/pkg/policy"
+	"github.com/mfa-service/mfa/pkg/seal"
+	"github.com/mfa-service/mfa/pkg/token"
+)
+
+// Config is the service's configuration; every field has an environment variable.
+type Config struct {
+	TableName        string        // TABLE_NAME (required)
+	KMSKeyID         string        // KMS_KEY_ID (required): key id, ARN or alias
+	MFATokenIssuer   string        // MFA_TOKEN_ISSUER, default "mfa-service"
+	MFATokenAudience string        // MFA_TOKEN_AUDIENCE, default "mfa-apps"
+	MFATokenTTL      time.Duration // MFA_TOKEN_TTL_SECONDS, default 300, at most 600
+	TOTPIssuer       string        // TOTP_ISSUER, default "MFA Service"
+	AuditRetention   time.Duration // AUDIT_RETENTION_DAYS, default 400
+	LogLevel         slog.Level    // LOG_LEVEL, default INFO
+}
+
+// ConfigFromEnv reads Config from the environment.
+func ConfigFromEnv() (Config, error) {
+	c := Config{
+		TableName:        os.Getenv("TABLE_NAME"),
+		KMSKeyID:         os.Getenv("KMS_KEY_ID"),
+		MFATokenIssuer:   envOr("MFA_TOKEN_ISSUER", "mfa-service"),
+		MFATokenAudience: envOr("MFA_TOKEN_AUDIENCE", "mfa-apps"),
+		TOTPIssuer:       envOr("TOTP_ISSUER", "MFA Service"),
+		LogLevel:         httpapi.ParseLevel(os.Getenv("LOG_LEVEL")),
+	}
+	if c.TableName == "" || c.KMSKeyID == "" {
+		return Config{}, fmt.Errorf("app: TABLE_NAME and KMS_KEY_ID must be set")
+	}
+	ttl, err := envInt("MFA_TOKEN_TTL_SECONDS", 300)
+	if err != nil || ttl <= 0 || time.Duration(ttl)*time.Second > token.MaxTTL {
+		return Config{}, fmt.Errorf("app: MFA_TOKEN_TTL_SECONDS must be 1..600")
+	}
+	c.MFATokenTTL = time.Duration(ttl) * time.Second
+	days, err := envInt("AUDIT_RETENTION_DAYS", 400)
+	if err != nil || days <= 0 {
+		return Config{}, fmt.Errorf("app: AUDIT_RETENTION_DAYS must be a positive number")
+	}
+	c.AuditRetention = time.Duration(days) * 24 * time.Hour
+	return c, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	return strconv.Atoi(v)
+}
+
+// App is one container's worth of wired service.
+type App struct {
+	Config  Config
+	Store   *dynamostore.Store
+	Signer  *token.Signer
+	Service *mfa.Service
+	API     *httpapi.API
+	Log     *slog.Logger
+}
+
+// New builds the clients (the SDK's default chain, so AWS_ENDPOINT_URL reaches a local
+// emulator with no code of ours), opens the keyring and loads the signing key.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("app: aws config: %w", err)
+	}
+	log := httpapi.NewLogger(os.Stderr, cfg.LogLevel)
+	db := dynamodb.NewFromConfig(awsCfg)
+	store := dynamostore.New(db, cfg.TableName, cfg.AuditRetention)
+	keyring, err := seal.Open(ctx, kms.NewFromConfig(awsCfg), cfg.KMSKeyID, store)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := token.Load(ctx, store, keyring, token.Config{Issuer: cfg.MFATokenIssuer, Audience: cfg.MFATokenAudience, TTL: cfg.MFATokenTTL})
+	if err != nil {
+		return nil, err
+	}
+	svc := &mfa.Service{
+		Store:      store,
+		Sealer:     keyring,
+		Tokens:     signer,
+		Policy:     func(context.Context, string) (policy.Policy, error) { return policy.Default(), nil },
+		Regulation: mfa.DefaultRegulation,
+		TOTPIssuer: cfg.TOTPIssuer,
+		Now:        time.Now,
+		Random:     rand.Reader,
+	}
+	jwks := &jwksCache{store: store, doc: signer.JWKS(), at: time.Now()}
+	return &App{
+		Config: cfg, Store: store, Signer: signer, Service: svc, Log: log,
+		API: &httpapi.API{Service: svc, StepUp: signer, JWKS: jwks.get, Log: log},
+	}, nil
+}
+
+// jwksRefresh bounds how long a published key set may lag a rotation.
+const jwksRefresh = time.Minute
+
+// jwksCache serves the key set from memory, re-reading the public keys (no KMS) once a minute
+// so a rotation reaches every warm container.
+type jwksCache struct {
+	store *dynamostore.Store
+	mu    sync.Mutex
+	doc   []byte
+	at    time.Time
+}
+
+func (c *jwksCache) get(ctx context.Context) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.at) < jwksRefresh {
+		return c.doc, nil
+	}
+	keys, err := c.store.LoadSigningKeys(ctx)
+	if err != nil {
+		// Serving the last known set beats failing: keys only ever get added.
+		return c.doc, nil
+	}
+	doc, err := token.PublicJWKS(keys)
+	if err != nil {
+		return c.doc, nil
+	}
+	c.doc, c.at = doc, time.Now()
+	return doc, nil
+}

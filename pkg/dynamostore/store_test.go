@@ -1,0 +1,314 @@
+package dynamostore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/awstest"
+	"github.com/mfa-service/mfa/pkg/dynamostore"
+	"github.com/mfa-service/mfa/pkg/mfa"
+)
+
+func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
+
+type suite struct {
+	db    *dynamodb.Client
+	table string
+	store *dynamostore.Store
+	now   time.Time
+}
+
+func newSuite(t *testing.T) *suite {
+	t.Helper()
+	db := dynamodb.NewFromConfig(awstest.Config(t))
+	table := awstest.NewTable(t)
+	return &suite{db: db, table: table, store: dynamostore.New(db, table, 0), now: time.Now().UTC().Truncate(time.Millisecond)}
+}
+
+func (s *suite) event(uid, action string) mfa.AuditEvent {
+	return mfa.AuditEvent{UserID: uid, Action: action, Actor: "user:" + uid, Outcome: "ok", At: s.now}
+}
+
+var idSeq atomic.Int64
+
+func newID() string { return fmt.Sprintf("%026d", idSeq.Add(1))[:26] }
+
+// bindTOTP runs enrollment → activation for a factor whose last accepted step is step.
+func (s *suite) bindTOTP(t *testing.T, uid string, step int64) mfa.Factor {
+	t.Helper()
+	ctx := context.Background()
+	id := newID()
+	e := mfa.Enrollment{ID: id, UserID: uid, Type: mfa.TypeTOTP, Label: "phone", SealedSecret: []byte("sealed"), CreatedAt: s.now, ExpiresAt: s.now.Add(10 * time.Minute)}
+	if err := s.store.CreateEnrollment(ctx, e, s.event(uid, mfa.ActionEnrollmentStarted)); err != nil {
+		t.Fatal(err)
+	}
+	f := mfa.Factor{ID: id, UserID: uid, Type: mfa.TypeTOTP, Label: "phone", CreatedAt: s.now, SealedSecret: e.SealedSecret, LastStep: step}
+	if err := s.store.ActivateFactor(ctx, f, false, s.event(uid, mfa.ActionFactorActivated)); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (s *suite) openChallenge(t *testing.T, uid string, factors ...string) mfa.Challenge {
+	t.Helper()
+	c := mfa.Challenge{ID: newID(), UserID: uid, Purpose: "sign_in", FactorIDs: factors, Status: mfa.ChallengeOpen, CreatedAt: s.now, ExpiresAt: s.now.Add(10 * time.Minute)}
+	if err := s.store.OpenChallenge(context.Background(), c, s.event(uid, mfa.ActionChallengeOpened)); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (s *suite) auditCount(t *testing.T, uid string) int {
+	t.Helper()
+	out, err := s.db.Query(context.Background(), &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "AUDIT#" + uid}},
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(out.Items)
+}
+
+func TestUnknownUserHasEmptyProfile(t *testing.T) {
+	s := newSuite(t)
+	p, err := s.store.LoadProfile(context.Background(), "nobody")
+	if err != nil || len(p.Factors) != 0 || p.State.ConsecutiveFailures != 0 || p.State.UserID != "nobody" {
+		t.Fatalf("%+v %v", p, err)
+	}
+}
+
+func TestEnrollmentLifecycle(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	f := s.bindTOTP(t, "alice", 42)
+
+	p, err := s.store.LoadProfile(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Factors) != 1 || p.Factors[0].ID != f.ID || p.Factors[0].LastStep != 42 || p.State.FactorCount != 1 || p.State.FirstSeenAt.IsZero() {
+		t.Fatalf("profile after activation: %+v", p)
+	}
+	if _, err := s.store.GetEnrollment(ctx, "alice", f.ID); !errors.Is(err, mfa.ErrNotFound) {
+		t.Errorf("enrollment survives activation: %v", err)
+	}
+	// Completing the same enrollment twice (a replayed request) is refused.
+	if err := s.store.ActivateFactor(ctx, f, false, s.event("alice", "x")); !errors.Is(err, mfa.ErrNotFound) {
+		t.Errorf("second activation: %v, want ErrNotFound", err)
+	}
+	// Another user sees none of it.
+	if p, _ := s.store.LoadProfile(ctx, "bob"); len(p.Factors) != 0 {
+		t.Errorf("bob sees alice's factors: %+v", p.Factors)
+	}
+	if _, err := s.store.GetFactor(ctx, "bob", f.ID); !errors.Is(err, mfa.ErrNotFound) {
+		t.Errorf("bob reads alice's factor by id: %v", err)
+	}
+	if n := s.auditCount(t, "alice"); n != 2 {
+		t.Errorf("audit events = %d, want 2 (started, activated)", n)
+	}
+
+	if err := s.store.DeleteFactor(ctx, "alice", f.ID, s.event("alice", mfa.ActionFactorRemoved)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.DeleteFactor(ctx, "alice", f.ID, s.event("alice", mfa.ActionFactorRemoved)); !errors.Is(err, mfa.ErrNotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+	if p, _ := s.store.LoadProfile(ctx, "alice"); len(p.Factors) != 0 || p.State.FactorCount != 0 {
+		t.Errorf("after delete: %+v", p)
+	}
+	if n := s.auditCount(t, "alice"); n != 3 {
+		t.Errorf("audit events = %d, want 3: a refused delete writes nothing", n)
+	}
+}
+
+func TestExpiredEnrollmentCannotBeActivated(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	e := mfa.Enrollment{ID: newID(), UserID: "alice", Type: mfa.TypeTOTP, CreatedAt: s.now.Add(-time.Hour), ExpiresAt: s.now.Add(-time.Minute)}
+	if err := s.store.CreateEnrollment(ctx, e, s.event("alice", "x")); err != nil {
+		t.Fatal(err)
+	}
+	f := mfa.Factor{ID: e.ID, UserID: "alice", Type: mfa.TypeTOTP, CreatedAt: s.now}
+	if err := s.store.ActivateFactor(ctx, f, false, s.event("alice", "x")); !errors.Is(err, mfa.ErrNotFound) {
+		t.Fatalf("activation of an expired enrollment: %v", err)
+	}
+	if p, _ := s.store.LoadProfile(ctx, "alice"); len(p.Factors) != 0 {
+		t.Fatal("a factor was written by a cancelled transaction")
+	}
+}
+
+func TestSecondFactorWithoutStepUpRefusedAtWriteTime(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	s.bindTOTP(t, "alice", 1)
+	e := mfa.Enrollment{ID: newID(), UserID: "alice", Type: mfa.TypeTOTP, CreatedAt: s.now, ExpiresAt: s.now.Add(time.Minute)}
+	if err := s.store.CreateEnrollment(ctx, e, s.event("alice", "x")); err != nil {
+		t.Fatal(err)
+	}
+	f := mfa.Factor{ID: e.ID, UserID: "alice", Type: mfa.TypeTOTP, CreatedAt: s.now}
+	if err := s.store.ActivateFactor(ctx, f, true, s.event("alice", "x")); !errors.Is(err, mfa.ErrHasFactors) {
+		t.Fatalf("got %v, want ErrHasFactors", err)
+	}
+	// The enrollment was not consumed by the refused transaction; with step-up it completes.
+	if err := s.store.ActivateFactor(ctx, f, false, s.event("alice", "x")); err != nil {
+		t.Fatalf("with step-up: %v", err)
+	}
+}
+
+func TestRecordSuccessConsumesEachStepOnce(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	f := s.bindTOTP(t, "alice", 100)
+
+	const n = 20
+	var ok, reused, other atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		c := s.openChallenge(t, "alice", f.ID)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 101, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")})
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, mfa.ErrStepReused):
+				reused.Add(1)
+			default:
+				other.Add(1)
+				t.Errorf("unexpected: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 1 || reused.Load() != n-1 {
+		t.Fatalf("successes=%d reused=%d, want exactly 1 and %d", ok.Load(), reused.Load(), n-1)
+	}
+	got, _ := s.store.GetFactor(ctx, "alice", f.ID)
+	if got.LastStep != 101 || got.LastUsedAt.IsZero() {
+		t.Errorf("factor after success: %+v", got)
+	}
+	// An older step is refused as well.
+	c := s.openChallenge(t, "alice", f.ID)
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 100, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrStepReused) {
+		t.Errorf("older step: %v", err)
+	}
+}
+
+func TestChallengeAnsweredOnce(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	f := s.bindTOTP(t, "alice", 0)
+	c := s.openChallenge(t, "alice", f.ID)
+	ch, st, got, err := s.store.LoadVerification(ctx, "alice", c.ID, f.ID)
+	if err != nil || ch.ID != c.ID || ch.Status != mfa.ChallengeOpen || got == nil || got.ID != f.ID || st.LastChallengeAt.IsZero() {
+		t.Fatalf("LoadVerification: %+v %+v %+v %v", ch, st, got, err)
+	}
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 5, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 6, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrChallengeClosed) {
+		t.Fatalf("second answer to one challenge: %v", err)
+	}
+	if _, _, _, err := s.store.LoadVerification(ctx, "bob", c.ID, f.ID); !errors.Is(err, mfa.ErrNotFound) {
+		t.Fatalf("bob loads alice's challenge: %v", err)
+	}
+}
+
+func TestFailuresCountedExactlyUnderConcurrency(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	f := s.bindTOTP(t, "alice", 0)
+	c := s.openChallenge(t, "alice", f.ID)
+
+	const n = 60
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.store.RecordFailure(ctx, mfa.Failure{UserID: "alice", ChallengeID: c.ID, MaxFailures: 5, At: s.now, Event: s.event("alice", "failed")}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	ch, st, _, err := s.store.LoadVerification(ctx, "alice", c.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ConsecutiveFailures != n {
+		t.Errorf("user failures = %d, want exactly %d", st.ConsecutiveFailures, n)
+	}
+	if ch.Failures != 5 {
+		t.Errorf("challenge failures = %d, want the cap 5", ch.Failures)
+	}
+	if !st.LastFailureAt.Equal(s.now) {
+		t.Errorf("lastFailureAt = %v", st.LastFailureAt)
+	}
+	// A success read before those failures cannot clear them.
+	c2 := s.openChallenge(t, "alice", f.ID)
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c2.ID, FactorID: f.ID, Step: 9, ReadFailures: 0, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrStateChanged) {
+		t.Fatalf("stale success: %v, want ErrStateChanged", err)
+	}
+	if _, st, _, _ := s.store.LoadVerification(ctx, "alice", c2.ID, ""); st.ConsecutiveFailures != n {
+		t.Fatal("a refused success changed the failure count")
+	}
+	if got, _ := s.store.GetFactor(ctx, "alice", f.ID); got.LastStep != 0 {
+		t.Fatal("a refused success consumed the step: the transaction was half-written")
+	}
+	// A success that read the current count clears it.
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c2.ID, FactorID: f.ID, Step: 9, ReadFailures: n, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, st, _, _ := s.store.LoadVerification(ctx, "alice", c2.ID, ""); st.ConsecutiveFailures != 0 || st.LastFactorID != f.ID {
+		t.Fatalf("after success: %+v", st)
+	}
+}
+
+func TestExpiredChallengeCannotSucceed(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	f := s.bindTOTP(t, "alice", 0)
+	c := mfa.Challenge{ID: newID(), UserID: "alice", FactorIDs: []string{f.ID}, Status: mfa.ChallengeOpen, CreatedAt: s.now.Add(-time.Hour), ExpiresAt: s.now.Add(-time.Second)}
+	if err := s.store.OpenChallenge(ctx, c, s.event("alice", "x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 3, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrChallengeClosed) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestSigningKeyGenerationsAreCreatedOnce(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	if keys, err := s.store.LoadSigningKeys(ctx); err != nil || len(keys) != 0 {
+		t.Fatalf("%v %v", keys, err)
+	}
+	wrapped, err := s.store.LoadWrappedKey(ctx)
+	if err != nil || wrapped != nil {
+		t.Fatalf("fresh table has a data key: %v %v", wrapped, err)
+	}
+	if created, err := s.store.CreateWrappedKey(ctx, []byte("w1")); !created || err != nil {
+		t.Fatal(created, err)
+	}
+	if created, err := s.store.CreateWrappedKey(ctx, []byte("w2")); created || err != nil {
+		t.Fatalf("second data key: created=%v err=%v", created, err)
+	}
+	if w, _ := s.store.LoadWrappedKey(ctx); string(w) != "w1" {
+		t.Fatalf("data key replaced: %q", w)
+	}
+}

@@ -1,0 +1,407 @@
+// Package httpapi adapts the MFA domain to API Gateway HTTP API (payload 2.0) events: it reads
+// the caller from the JWT authorizer's claims, decodes bodies strictly, calls the domain and
+// renders JSON or RFC 9457 problems. One Handler serves each Lambda function's routes.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/mfa-service/mfa/pkg/mfa"
+)
+
+// Handler is a Lambda handler for HTTP API events.
+type Handler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+
+// StepUpVerifier checks an X-MFA-Token.
+type StepUpVerifier interface {
+	VerifyMFAToken(raw string) (mfa.StepUp, error)
+}
+
+// Scopes with meaning to this service.
+const (
+	ScopeService = "mfa/service"
+	ScopeAdmin   = "mfa/admin"
+)
+
+// API holds what the handlers need.
+type API struct {
+	Service *mfa.Service
+	StepUp  StepUpVerifier
+	// JWKS returns the current public key set document.
+	JWKS func(context.Context) ([]byte, error)
+	Log  *slog.Logger
+}
+
+type route func(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error)
+
+// Enrollment serves the enrollment function's routes.
+func (a *API) Enrollment() Handler {
+	return a.serve(map[string]route{
+		"POST /v1/users/{userId}/enrollments":                         a.startEnrollment,
+		"POST /v1/users/{userId}/enrollments/{enrollmentId}/complete": a.completeEnrollment,
+		"GET /v1/users/{userId}/factors":                              a.listFactors,
+		"DELETE /v1/users/{userId}/factors/{factorId}":                a.deleteFactor,
+	}, true)
+}
+
+// Challenge serves the challenge function's routes.
+func (a *API) Challenge() Handler {
+	return a.serve(map[string]route{"POST /v1/users/{userId}/challenges": a.createChallenge}, true)
+}
+
+// Verify serves the verify function's routes.
+func (a *API) Verify() Handler {
+	return a.serve(map[string]route{"POST /v1/users/{userId}/challenges/{challengeId}/verifications": a.verify}, true)
+}
+
+// Keys serves the public JWKS.
+func (a *API) Keys() Handler {
+	return a.serve(map[string]route{"GET /.well-known/jwks.json": a.jwks}, false)
+}
+
+// RouteKeys lists the route keys a handler set serves; the local stack and tests compare
+// them with the template.
+func (a *API) RouteKeys() map[string][]string {
+	return map[string][]string{
+		"EnrollmentFunction": {"POST /v1/users/{userId}/enrollments", "POST /v1/users/{userId}/enrollments/{enrollmentId}/complete", "GET /v1/users/{userId}/factors", "DELETE /v1/users/{userId}/factors/{factorId}"},
+		"ChallengeFunction":  {"POST /v1/users/{userId}/challenges"},
+		"VerifyFunction":     {"POST /v1/users/{userId}/challenges/{challengeId}/verifications"},
+		"JwksFunction":       {"GET /.well-known/jwks.json"},
+	}
+}
+
+// Handlers returns every function's handler by template logical id.
+func (a *API) Handlers() map[string]Handler {
+	return map[string]Handler{
+		"EnrollmentFunction": a.Enrollment(),
+		"ChallengeFunction":  a.Challenge(),
+		"VerifyFunction":     a.Verify(),
+		"JwksFunction":       a.Keys(),
+	}
+}
+
+func (a *API) serve(routes map[string]route, authenticated bool) Handler {
+	return func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		start := time.Now()
+		reqID := req.RequestContext.RequestID
+		resp := a.dispatch(ctx, routes, authenticated, req)
+		level := slog.LevelInfo
+		if resp.StatusCode >= 500 {
+			level = slog.LevelError
+		}
+		a.Log.LogAttrs(ctx, level, "request",
+			slog.String("route", req.RouteKey), slog.Int("status", resp.StatusCode),
+			slog.String("requestId", reqID), slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
+		)
+		return resp, nil
+	}
+}
+
+func (a *API) dispatch(ctx context.Context, routes map[string]route, authenticated bool, req events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse) {
+	reqID := req.RequestContext.RequestID
+	defer func() {
+		// A panic is our bug: answer 500 without its text and log it.
+		if r := recover(); r != nil {
+			a.Log.Error("panic", slog.String("requestId", reqID), slog.Any("panic", r))
+			resp, _ = problemResponse(errors.New("panic"), reqID)
+		}
+	}()
+	fail := func(err error) events.APIGatewayV2HTTPResponse {
+		resp, de := problemResponse(err, reqID)
+		if de != nil && de.Err != nil {
+			a.Log.Error("request failed", slog.String("requestId", reqID), slog.String("code", de.Code), slog.String("error", de.Err.Error()))
+		}
+		return resp
+	}
+	h, ok := routes[req.RouteKey]
+	if !ok {
+		return fail(&transportError{http.StatusNotFound, codeRouteNotFound, "no such route"})
+	}
+	var c mfa.Caller
+	if authenticated {
+		var err error
+		if c, err = a.caller(req); err != nil {
+			return fail(err)
+		}
+		if uid, ok := req.PathParameters["userId"]; ok && uid == "me" {
+			if c.Kind != mfa.CallerUser {
+				return fail(mfa.Invalid(mfa.CodeInvalidRequest, "userId", "me names the token's own user; a service token must name the user"))
+			}
+			req.PathParameters["userId"] = c.Subject
+		}
+	}
+	status, body, err := h(ctx, req, c)
+	if err != nil {
+		return fail(err)
+	}
+	return jsonResponse(status, body)
+}
+
+func jsonResponse(status int, body any) events.APIGatewayV2HTTPResponse {
+	headers := map[string]string{"Cache-Control": "no-store"}
+	if body == nil {
+		return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: headers}
+	}
+	headers["Content-Type"] = "application/json"
+	var raw []byte
+	if b, ok := body.(json.RawMessage); ok {
+		raw = b
+	} else {
+		raw, _ = json.Marshal(body)
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: headers, Body: string(raw)}
+}
+
+// caller reads the principal from what the JWT authorizer verified. A token with the service
+// scope acts as the service; any other token is its subject's user token.
+func (a *API) caller(req events.APIGatewayV2HTTPRequest) (mfa.Caller, error) {
+	auth := req.RequestContext.Authorizer
+	if auth == nil || auth.JWT == nil || auth.JWT.Claims["sub"] == "" {
+		return mfa.Caller{}, &mfa.Error{Kind: mfa.KindUnauthenticated, Code: mfa.CodeUnauthenticated, Message: "a bearer token is required"}
+	}
+	claims := auth.JWT.Claims
+	scopes := auth.JWT.Scopes
+	if len(scopes) == 0 && claims["scope"] != "" {
+		scopes = strings.Fields(claims["scope"])
+	}
+	c := mfa.Caller{
+		Kind:          mfa.CallerUser,
+		Subject:       claims["sub"],
+		Email:         claims["email"],
+		EmailVerified: claims["email_verified"] == "true",
+		IP:            req.RequestContext.HTTP.SourceIP,
+		UserAgent:     req.RequestContext.HTTP.UserAgent,
+	}
+	if slices.Contains(scopes, ScopeService) {
+		c.Kind = mfa.CallerService
+	}
+	if raw := header(req, "x-mfa-token"); raw != "" {
+		su, err := a.StepUp.VerifyMFAToken(raw)
+		if err != nil {
+			return mfa.Caller{}, &mfa.Error{Kind: mfa.KindUnauthenticated, Code: mfa.CodeInvalidMFAToken, Message: "X-MFA-Token is not a valid, unexpired mfaToken of this service"}
+		}
+		c.StepUp = &su
+	}
+	return c, nil
+}
+
+// ---- wire shapes ----
+
+type factorJSON struct {
+	ID                string     `json:"id"`
+	Type              string     `json:"type"`
+	Label             string     `json:"label"`
+	CreatedAt         *time.Time `json:"createdAt,omitempty"`
+	LastUsedAt        *time.Time `json:"lastUsedAt,omitempty"`
+	MaskedDestination string     `json:"maskedDestination,omitempty"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func toFactorJSON(f mfa.Factor) factorJSON {
+	return factorJSON{ID: f.ID, Type: string(f.Type), Label: f.Label, CreatedAt: timePtr(f.CreatedAt), LastUsedAt: timePtr(f.LastUsedAt)}
+}
+
+// ---- enrollment ----
+
+type startEnrollmentBody struct {
+	Type        string `json:"type"`
+	Label       string `json:"label,omitempty"`
+	Email       string `json:"email,omitempty"`
+	Phone       string `json:"phone,omitempty"`
+	PreVerified bool   `json:"preVerified,omitempty"`
+}
+
+type totpJSON struct {
+	Secret     string `json:"secret"`
+	OTPAuthURI string `json:"otpauthUri"`
+	QRPNG      string `json:"qrPng"`
+}
+
+type enrollmentJSON struct {
+	EnrollmentID string    `json:"enrollmentId"`
+	Type         string    `json:"type"`
+	ExpiresAt    time.Time `json:"expiresAt"`
+	TOTP         *totpJSON `json:"totp,omitempty"`
+}
+
+func (a *API) startEnrollment(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
+	var body startEnrollmentBody
+	if err := decodeBody(req, &body); err != nil {
+		return 0, nil, err
+	}
+	if body.Type == "" {
+		return 0, nil, mfa.Invalid(mfa.CodeInvalidRequest, "type", "type is required")
+	}
+	if mfa.FactorType(body.Type) == mfa.TypeTOTP && (body.Email != "" || body.Phone != "" || body.PreVerified) {
+		return 0, nil, mfa.Invalid(mfa.CodeInvalidRequest, "type", "email, phone and preVerified do not apply to totp")
+	}
+	res, err := a.Service.StartEnrollment(ctx, c, req.PathParameters["userId"], mfa.StartEnrollmentRequest{Type: mfa.FactorType(body.Type), Label: body.Label})
+	if err != nil {
+		return 0, nil, err
+	}
+	out := enrollmentJSON{EnrollmentID: res.EnrollmentID, Type: string(res.Type), ExpiresAt: res.ExpiresAt}
+	if res.TOTP != nil {
+		out.TOTP = &totpJSON{Secret: res.TOTP.Secret, OTPAuthURI: res.TOTP.OTPAuthURI, QRPNG: res.TOTP.QRPNG}
+	}
+	return http.StatusCreated, out, nil
+}
+
+type completeEnrollmentBody struct {
+	Code       string          `json:"code,omitempty"`
+	Credential json.RawMessage `json:"credential,omitempty"`
+}
+
+func (a *API) completeEnrollment(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
+	var body completeEnrollmentBody
+	if err := decodeBody(req, &body); err != nil {
+		return 0, nil, err
+	}
+	if len(body.Credential) > 0 {
+		return 0, nil, mfa.Invalid(mfa.CodeInvalidRequest, "credential", "this enrollment completes with a code")
+	}
+	if body.Code == "" {
+		return 0, nil, mfa.Invalid(mfa.CodeInvalidCode, "code", "code is required")
+	}
+	f, err := a.Service.CompleteEnrollment(ctx, c, req.PathParameters["userId"], req.PathParameters["enrollmentId"], mfa.CompleteEnrollmentRequest{Code: body.Code})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"factor": toFactorJSON(f)}, nil
+}
+
+func (a *API) listFactors(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
+	list, err := a.Service.ListFactors(ctx, c, req.PathParameters["userId"])
+	if err != nil {
+		return 0, nil, err
+	}
+	out := struct {
+		Factors              []factorJSON `json:"factors"`
+		BackupCodesRemaining int          `json:"backupCodesRemaining"`
+	}{Factors: []factorJSON{}, BackupCodesRemaining: list.BackupCodesRemaining}
+	for _, f := range list.Factors {
+		out.Factors = append(out.Factors, toFactorJSON(f))
+	}
+	return http.StatusOK, out, nil
+}
+
+func (a *API) deleteFactor(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
+	if err := a.Service.DeleteFactor(ctx, c, req.PathParameters["userId"], req.PathParameters["factorId"]); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+// ---- challenge ----
+
+type challengeBody struct {
+	OrganizationID string `json:"organizationId,omitempty"`
+	Purpose        string `json:"purpose,omitempty"`
+	MinStrength    string `json:"minStrength,omitempty"`
+	DeviceToken    string `json:"deviceToken,omitempty"`
+	Context        *struct {
+		IP        string `json:"ip,omitempty"`
+		UserAgent string `json:"userAgent,omitempty"`
+		DeviceID  string `json:"deviceId,omitempty"`
+	} `json:"context,omitempty"`
+	RegisteredAt *time.Time `json:"registeredAt,omitempty"`
+}
+
+type challengeJSON struct {
+	ChallengeID         string       `json:"challengeId"`
+	MFARequired         bool         `json:"mfaRequired"`
+	Reason              string       `json:"reason"`
+	EnrollmentRequired  bool         `json:"enrollmentRequired"`
+	EnrollmentSkippable bool         `json:"enrollmentSkippable"`
+	Factors             []factorJSON `json:"factors"`
+	DefaultFactorID     string       `json:"defaultFactorId,omitempty"`
+	ExpiresAt           time.Time    `json:"expiresAt"`
+}
+
+func (a *API) createChallenge(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
+	var body challengeBody
+	if err := decodeBody(req, &body); err != nil {
+		return 0, nil, err
+	}
+	res, err := a.Service.CreateChallenge(ctx, c, req.PathParameters["userId"], mfa.ChallengeRequest{
+		OrganizationID: body.OrganizationID, Purpose: body.Purpose, MinStrength: body.MinStrength,
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	out := challengeJSON{
+		ChallengeID: res.ChallengeID, MFARequired: res.MFARequired, Reason: res.Reason,
+		EnrollmentRequired: res.EnrollmentRequired, EnrollmentSkippable: res.EnrollmentSkippable,
+		Factors: []factorJSON{}, DefaultFactorID: res.DefaultFactorID, ExpiresAt: res.ExpiresAt,
+	}
+	for _, f := range res.Factors {
+		out.Factors = append(out.Factors, factorJSON{ID: f.ID, Type: string(f.Type), Label: f.Label})
+	}
+	return http.StatusCreated, out, nil
+}
+
+// ---- verify ----
+
+type verifyBody struct {
+	FactorID       string          `json:"factorId,omitempty"`
+	Type           string          `json:"type"`
+	Code           string          `json:"code,omitempty"`
+	Credential     json.RawMessage `json:"credential,omitempty"`
+	RememberDevice bool            `json:"rememberDevice,omitempty"`
+}
+
+type verifyJSON struct {
+	Verified bool   `json:"verified"`
+	MFAToken string `json:"mfaToken"`
+	Factor   struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+	} `json:"factor"`
+	EnrollmentRequired bool `json:"enrollmentRequired"`
+}
+
+func (a *API) verify(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
+	var body verifyBody
+	if err := decodeBody(req, &body); err != nil {
+		return 0, nil, err
+	}
+	if body.Type == "" {
+		return 0, nil, mfa.Invalid(mfa.CodeInvalidRequest, "type", "type is required")
+	}
+	if len(body.Credential) > 0 {
+		return 0, nil, mfa.Invalid(mfa.CodeInvalidRequest, "credential", "this factor type answers with a code")
+	}
+	res, err := a.Service.Verify(ctx, c, req.PathParameters["userId"], req.PathParameters["challengeId"], mfa.VerifyRequest{
+		FactorID: body.FactorID, Type: mfa.FactorType(body.Type), Code: body.Code,
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	out := verifyJSON{Verified: true, MFAToken: res.MFAToken, EnrollmentRequired: res.EnrollmentRequired}
+	out.Factor.ID, out.Factor.Type = res.Factor.ID, string(res.Factor.Type)
+	return http.StatusOK, out, nil
+}
+
+// ---- jwks ----
+
+func (a *API) jwks(ctx context.Context, _ events.APIGatewayV2HTTPRequest, _ mfa.Caller) (int, any, error) {
+	doc, err := a.JWKS(ctx)
+	if err != nil {
+		return 0, nil, &mfa.Error{Kind: mfa.KindUnavailable, Code: mfa.CodeUnavailable, Message: "keys are not available now", Err: err}
+	}
+	return http.StatusOK, json.RawMessage(doc), nil
+}

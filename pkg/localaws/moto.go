@@ -1,0 +1,260 @@
+// Package localaws runs and prepares the local AWS that the local stack and the tests talk to:
+// a moto server on a loopback port, an aws.Config that reaches it, and the table, KMS key and
+// SES identity that template.yaml would create in a real account.
+package localaws
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// motoLauncher starts moto's server with DynamoDB requests serialised.
+//
+// Why: moto_server is a threaded werkzeug server and moto's DynamoDB backend takes no lock, so
+// two concurrent conditional writes (attribute_not_exists, version checks) can both pass their
+// condition before either writes. Real DynamoDB serialises writes to an item, and the service
+// relies on that (single-use codes, TOTP steps, failure counters), so tests against a bare
+// moto would be flaky or, worse, pass for the wrong reason. One process-wide lock around every
+// DynamoDB action gives the same all-or-nothing behaviour; other services stay concurrent.
+//
+// It is run with `python3 -c`, so no file has to be found on disk, and exits with status 3
+// when moto cannot be imported so that StartMoto can say what to install.
+const motoLauncher = `
+import sys, threading
+try:
+    import moto.server
+    from moto.dynamodb.responses import DynamoHandler
+except ImportError as e:
+    sys.stderr.write("localaws: cannot import moto: %s\n" % e)
+    sys.exit(3)
+
+_lock = threading.Lock()
+_call_action = DynamoHandler.call_action
+
+def _serialised_call_action(self):
+    with _lock:
+        return _call_action(self)
+
+DynamoHandler.call_action = _serialised_call_action
+moto.server.main(sys.argv[1:])
+`
+
+// exitNoMoto is the launcher's exit status when moto is not importable.
+const exitNoMoto = 3
+
+const (
+	readyTimeout = 20 * time.Second
+	stopGrace    = 3 * time.Second
+)
+
+// Moto is a running moto server, the child process of this one.
+type Moto struct {
+	endpoint string
+	cmd      *exec.Cmd
+	logPath  string
+
+	done    chan struct{} // closed once the process has been reaped
+	waitErr error         // the process's exit error, valid after done
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// StartMoto starts moto on host:port and returns once it answers HTTP. host must be a loopback
+// address ("" means 127.0.0.1): moto has no authentication, so it must never listen on a
+// network. Port 0 picks a free port. ctx bounds the start-up only; the server runs until Stop.
+func StartMoto(ctx context.Context, host string, port int) (*Moto, error) {
+	host, err := loopbackHost(host)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := exec.LookPath("python3"); err != nil {
+		return nil, errors.New("localaws: python3 is not on PATH; install Python 3, then run `make tools` to install moto")
+	}
+	if port != 0 {
+		return startMoto(ctx, host, port, motoLauncher)
+	}
+	// A picked port can be taken by someone else before moto binds it; try a few.
+	for attempt := 1; ; attempt++ {
+		p, err := freePort(host)
+		if err != nil {
+			return nil, err
+		}
+		m, err := startMoto(ctx, host, p, motoLauncher)
+		if err == nil || attempt == 3 || !errors.Is(err, errPortInUse) {
+			return m, err
+		}
+	}
+}
+
+var errPortInUse = errors.New("port in use")
+
+// startMoto runs script (the launcher; tests may prepend to it) as moto on host:port.
+func startMoto(ctx context.Context, host string, port int, script string) (*Moto, error) {
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	// Refuse a port something else already serves: the readiness probe would
+	// otherwise happily talk to that server instead of ours.
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("localaws: cannot start moto on %s: %w (%v)", addr, errPortInUse, err)
+	}
+	l.Close()
+
+	logFile, err := os.CreateTemp("", "moto-*.log")
+	if err != nil {
+		return nil, fmt.Errorf("localaws: moto log file: %w", err)
+	}
+	cmd := exec.Command("python3", "-c", script, "-H", host, "-p", strconv.Itoa(port))
+	// moto builds some URLs (SQS queues, presigned links) from MOTO_PORT; keep it truthful
+	// even when the caller's environment carries the default port for another instance.
+	cmd.Env = append(os.Environ(), "MOTO_PORT="+strconv.Itoa(port), "PYTHONUNBUFFERED=1")
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	setProcessGroup(cmd)
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		os.Remove(logFile.Name())
+		return nil, fmt.Errorf("localaws: start moto: %w", err)
+	}
+	logFile.Close() // the child holds its own descriptor
+
+	m := &Moto{
+		endpoint: "http://" + addr,
+		cmd:      cmd,
+		logPath:  logFile.Name(),
+		done:     make(chan struct{}),
+	}
+	go func() {
+		m.waitErr = cmd.Wait()
+		close(m.done)
+	}()
+
+	if err := m.waitReady(ctx); err != nil {
+		tail := m.logTail()
+		m.Stop()
+		if code := m.cmd.ProcessState.ExitCode(); code == exitNoMoto {
+			return nil, fmt.Errorf("localaws: moto is not installed for python3 (%s); run `make tools`", strings.TrimSpace(tail))
+		}
+		if strings.Contains(tail, "Address already in use") {
+			err = fmt.Errorf("%w: %v", errPortInUse, err)
+		}
+		return nil, fmt.Errorf("localaws: moto on %s did not come up: %w\n--- moto log (tail) ---\n%s", addr, err, tail)
+	}
+	return m, nil
+}
+
+// waitReady polls moto's own API until it answers, the process dies, or time runs out.
+func (m *Moto) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.endpoint+"/moto-api/", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := client.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-m.done:
+			return fmt.Errorf("process exited: %v", m.waitErr)
+		case <-ctx.Done():
+			return fmt.Errorf("not answering after %s: %w", readyTimeout, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// Endpoint is moto's base URL, e.g. http://127.0.0.1:4566.
+func (m *Moto) Endpoint() string { return m.endpoint }
+
+// LogPath is the file that receives moto's output while it runs; Stop removes it.
+func (m *Moto) LogPath() string { return m.logPath }
+
+// Stop ends moto and every process it started: SIGTERM to its process group, then SIGKILL
+// if it has not exited after a short grace period. (No signal is sent once the leader has
+// been reaped: its pid, and so the group id, may belong to someone else by then.) It is safe to call more than once and from several goroutines.
+// It reports an error if moto had already died on its own.
+func (m *Moto) Stop() error {
+	m.stopOnce.Do(func() {
+		select {
+		case <-m.done:
+			if m.waitErr != nil {
+				m.stopErr = fmt.Errorf("localaws: moto exited before Stop: %v\n--- moto log (tail) ---\n%s", m.waitErr, m.logTail())
+			}
+		default:
+			terminate(m.cmd)
+			select {
+			case <-m.done:
+			case <-time.After(stopGrace):
+				kill(m.cmd)
+				<-m.done
+			}
+		}
+		os.Remove(m.logPath)
+	})
+	return m.stopErr
+}
+
+// Wait blocks until the moto process has exited (after Stop, or on its own) and returns
+// its exit error, as exec.Cmd.Wait reports it.
+func (m *Moto) Wait() error {
+	<-m.done
+	return m.waitErr
+}
+
+// logTail returns the last few KB of moto's output, for error messages.
+func (m *Moto) logTail() string {
+	const max = 4 << 10
+	b, err := os.ReadFile(m.logPath)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	if len(b) > max {
+		b = b[len(b)-max:]
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+	}
+	return string(b)
+}
+
+// loopbackHost validates host and normalises the empty host and "localhost" to 127.0.0.1.
+func loopbackHost(host string) (string, error) {
+	if host == "" || host == "localhost" {
+		return "127.0.0.1", nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return "", fmt.Errorf("localaws: moto must bind a loopback address, not %q", host)
+	}
+	return ip.String(), nil
+}
+
+// freePort asks the kernel for a currently unused port on host.
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("localaws: find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,112 @@
+package mfa
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Kind classifies an error for the transport, which maps each kind to one HTTP status in one
+// place. Clients see the stable Code, never the text of an internal failure.
+type Kind int
+
+const (
+	KindInternal Kind = iota
+	KindInvalid
+	KindUnauthenticated
+	KindForbidden
+	KindNotFound
+	KindConflict
+	KindGone
+	KindTooManyAttempts
+	KindUnavailable
+)
+
+// Stable problem codes. Apps branch on these; never rename one.
+const (
+	CodeInvalidRequest        = "invalid_request"
+	CodeInvalidCode           = "invalid_code"
+	CodeUnsupportedType       = "unsupported_factor_type"
+	CodeForbidden             = "forbidden"
+	CodeStepUpRequired        = "step_up_required"
+	CodeInvalidMFAToken       = "invalid_mfa_token"
+	CodeUnauthenticated       = "unauthenticated"
+	CodeUserNotFound          = "user_not_found"
+	CodeFactorNotFound        = "factor_not_found"
+	CodeEnrollmentNotFound    = "enrollment_not_found"
+	CodeChallengeNotFound     = "challenge_not_found"
+	CodeFactorTypeMismatch    = "factor_type_mismatch"
+	CodeFactorRequired        = "factor_id_required"
+	CodeEnrollmentExpired     = "enrollment_expired"
+	CodeChallengeExpired      = "challenge_expired"
+	CodeChallengeClosed       = "challenge_closed"
+	CodeVerificationFailed    = "verification_failed"
+	CodeTooManyAttempts       = "too_many_attempts"
+	CodeConflict              = "conflict"
+	CodeUnavailable           = "unavailable"
+	CodeInternal              = "internal"
+	CodeEnrollmentUnavailable = "enrollment_not_allowed"
+)
+
+// Error is the domain's error: a kind, a stable code, a message safe to show a client, and
+// optionally the field at fault, a retry hint and extension members for the problem body.
+type Error struct {
+	Kind       Kind
+	Code       string
+	Message    string
+	Field      string
+	RetryAfter time.Duration
+	Extra      map[string]any
+	Err        error // internal cause, logged, never sent
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func newError(kind Kind, code, msg string) *Error {
+	return &Error{Kind: kind, Code: code, Message: msg}
+}
+
+// Invalid reports bad input, naming the field when there is one.
+func Invalid(code, field, msg string) *Error {
+	return &Error{Kind: KindInvalid, Code: code, Field: field, Message: msg}
+}
+
+func forbidden(code, msg string) *Error { return newError(KindForbidden, code, msg) }
+func notFound(code, msg string) *Error  { return newError(KindNotFound, code, msg) }
+
+// unavailable wraps a store or key failure: the service fails closed with a 503.
+func unavailable(err error) *Error {
+	return &Error{Kind: KindUnavailable, Code: CodeUnavailable, Message: "the service cannot complete this now; try again", Err: err}
+}
+
+// internal wraps a failure that is our bug, not the caller's.
+func internal(err error) *Error {
+	return &Error{Kind: KindInternal, Code: CodeInternal, Message: "internal error", Err: err}
+}
+
+// AsError returns the *Error inside err, or wraps err as an internal error.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return internal(err)
+}
+
+// Store errors: the store translates its conditional-write failures into these, so the
+// domain decides what each means for the caller.
+var (
+	ErrNotFound        = errors.New("not found")
+	ErrExists          = errors.New("already exists")
+	ErrChallengeClosed = errors.New("challenge no longer open")
+	ErrStepReused      = errors.New("time step already used")
+	ErrStateChanged    = errors.New("user state changed concurrently")
+	ErrHasFactors      = errors.New("user already has a factor")
+)

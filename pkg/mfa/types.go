@@ -1,0 +1,155 @@
+package mfa
+
+import (
+	"regexp"
+	"time"
+)
+
+// FactorType is a factor's wire name.
+type FactorType string
+
+const (
+	TypeTOTP        FactorType = "totp"
+	TypeWebAuthn    FactorType = "webauthn"
+	TypeEmail       FactorType = "email"
+	TypeSMS         FactorType = "sms"
+	TypeBackupCodes FactorType = "backup_codes"
+)
+
+// Factor is one factor bound to one user. Secrets stay sealed; nothing here is sent as is.
+type Factor struct {
+	ID           string
+	UserID       string
+	Type         FactorType
+	Label        string
+	CreatedAt    time.Time
+	LastUsedAt   time.Time
+	SealedSecret []byte // TOTP: the secret sealed with (user, factor) as associated data
+	LastStep     int64  // TOTP: the last accepted time step; a step is accepted once
+}
+
+// Enrollment is a factor being set up: it becomes a Factor with the same id once completed.
+type Enrollment struct {
+	ID           string
+	UserID       string
+	Type         FactorType
+	Label        string
+	SealedSecret []byte
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+}
+
+// ChallengeStatus is where a challenge is in its single life.
+type ChallengeStatus string
+
+const (
+	ChallengeOpen     ChallengeStatus = "open"
+	ChallengeVerified ChallengeStatus = "verified"
+)
+
+// Challenge is one request for a second factor. The factors it offered are fixed when it opens.
+type Challenge struct {
+	ID              string
+	UserID          string
+	Purpose         string
+	OrganizationID  string
+	FactorIDs       []string
+	DefaultFactorID string
+	Failures        int
+	Status          ChallengeStatus
+	CreatedAt       time.Time
+	ExpiresAt       time.Time
+}
+
+// UserState is the per-user record: failure counting for the lock, activity, factor count.
+type UserState struct {
+	UserID              string
+	ConsecutiveFailures int
+	LastFailureAt       time.Time
+	LastChallengeAt     time.Time
+	LastVerifiedAt      time.Time
+	LastFactorID        string
+	FirstSeenAt         time.Time
+	FactorCount         int
+}
+
+// Profile is what one read of a user's partition gives: state and bound factors.
+type Profile struct {
+	State   UserState
+	Factors []Factor
+}
+
+// AuditEvent records one state change. It never holds a code, secret or token.
+type AuditEvent struct {
+	UserID      string
+	Action      string
+	Actor       string
+	FactorID    string
+	FactorType  FactorType
+	ChallengeID string
+	Outcome     string
+	Reason      string
+	IP          string
+	UserAgent   string
+	At          time.Time
+}
+
+// Audit actions.
+const (
+	ActionEnrollmentStarted   = "enrollment.started"
+	ActionFactorActivated     = "factor.activated"
+	ActionFactorRemoved       = "factor.removed"
+	ActionChallengeOpened     = "challenge.opened"
+	ActionVerificationSuccess = "verification.succeeded"
+	ActionVerificationFailure = "verification.failed"
+)
+
+// CallerKind says whose token called.
+type CallerKind int
+
+const (
+	CallerUser CallerKind = iota + 1
+	CallerService
+	CallerAdmin
+)
+
+// Caller is the authenticated principal of a request, as the transport established it.
+type Caller struct {
+	Kind          CallerKind
+	Subject       string
+	Email         string
+	EmailVerified bool
+	// StepUp is the verified X-MFA-Token, if one came with the request.
+	StepUp    *StepUp
+	IP        string
+	UserAgent string
+}
+
+// StepUp is a verified mfaToken presented as proof of a recent second factor.
+type StepUp struct {
+	Subject  string
+	AuthTime time.Time
+}
+
+func (c Caller) actor() string {
+	switch c.Kind {
+	case CallerService:
+		return "service:" + c.Subject
+	case CallerAdmin:
+		return "admin:" + c.Subject
+	default:
+		return "user:" + c.Subject
+	}
+}
+
+var (
+	userIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~@|:+\-]{1,128}$`)
+	idPattern     = regexp.MustCompile(`^[a-z2-7]{26}$`)
+)
+
+// ValidUserID reports whether s can be a user id: the identity provider's subject, without
+// characters the store uses as separators.
+func ValidUserID(s string) bool { return userIDPattern.MatchString(s) }
+
+// ValidID reports whether s has the shape of an id this service generated.
+func ValidID(s string) bool { return idPattern.MatchString(s) }
