@@ -23,21 +23,36 @@ import (
 //
 // Why: moto_server is a threaded werkzeug server and moto's DynamoDB backend takes no lock, so
 // two concurrent conditional writes (attribute_not_exists, version checks) can both pass their
-// condition before either writes. Real DynamoDB serialises writes to an item, and the service
-// relies on that (single-use codes, TOTP steps, failure counters), so tests against a bare
-// moto would be flaky or, worse, pass for the wrong reason. One process-wide lock around every
-// DynamoDB action gives the same all-or-nothing behaviour; other services stay concurrent.
+// condition before either writes, and concurrent TransactWriteItems, which moto undoes by
+// restoring deep copies of whole tables, leave cancelled transactions' items behind. Real
+// DynamoDB serialises writes to an item and makes transactions all-or-nothing, and the service
+// relies on both (single-use codes, TOTP steps, failure counters). Under Python's GIL a bare
+// moto gets it wrong only now and then, which makes for rare, unreproducible test failures
+// (see race_test.go). One process-wide lock around every DynamoDB action restores the
+// guarantees; other services stay concurrent.
+//
+// It also exits when its parent goes away (the parent pid changes once it is re-parented),
+// so a test binary that panics, times out or is killed never leaves a server holding a port.
 //
 // It is run with `python3 -c`, so no file has to be found on disk, and exits with status 3
 // when moto cannot be imported so that StartMoto can say what to install.
 const motoLauncher = `
-import sys, threading
+import os, sys, threading, time
 try:
     import moto.server
     from moto.dynamodb.responses import DynamoHandler
 except ImportError as e:
     sys.stderr.write("localaws: cannot import moto: %s\n" % e)
     sys.exit(3)
+
+_parent = os.getppid()
+
+def _exit_with_parent():
+    while os.getppid() == _parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+threading.Thread(target=_exit_with_parent, daemon=True).start()
 
 _lock = threading.Lock()
 _call_action = DynamoHandler.call_action
@@ -62,7 +77,7 @@ const (
 type Moto struct {
 	endpoint string
 	cmd      *exec.Cmd
-	logPath  string
+	log      *os.File // moto's output, already unlinked: read for error messages only
 
 	done    chan struct{} // closed once the process has been reaped
 	waitErr error         // the process's exit error, valid after done
@@ -111,28 +126,27 @@ func startMoto(ctx context.Context, host string, port int, script string) (*Moto
 	}
 	l.Close()
 
+	// The log is unlinked at once, so nothing is left in the temp directory however this
+	// process ends; the child writes to it and we read its tail through our descriptor.
 	logFile, err := os.CreateTemp("", "moto-*.log")
 	if err != nil {
 		return nil, fmt.Errorf("localaws: moto log file: %w", err)
 	}
+	os.Remove(logFile.Name())
 	cmd := exec.Command("python3", "-c", script, "-H", host, "-p", strconv.Itoa(port))
-	// moto builds some URLs (SQS queues, presigned links) from MOTO_PORT; keep it truthful
-	// even when the caller's environment carries the default port for another instance.
-	cmd.Env = append(os.Environ(), "MOTO_PORT="+strconv.Itoa(port), "PYTHONUNBUFFERED=1")
+	cmd.Env = motoEnv(port)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	setProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		os.Remove(logFile.Name())
 		return nil, fmt.Errorf("localaws: start moto: %w", err)
 	}
-	logFile.Close() // the child holds its own descriptor
 
 	m := &Moto{
 		endpoint: "http://" + addr,
 		cmd:      cmd,
-		logPath:  logFile.Name(),
+		log:      logFile,
 		done:     make(chan struct{}),
 	}
 	go func() {
@@ -154,11 +168,26 @@ func startMoto(ctx context.Context, host string, port int, script string) (*Moto
 	return m, nil
 }
 
+// motoEnv is this process's environment minus every AWS_* variable, plus moto's port.
+// moto uses botocore inside, so the developer's real AWS settings would leak into the fake:
+// an AWS_PROFILE that botocore cannot find, for one, turns every request into a 500.
+// moto builds some URLs (SQS queues, presigned links) from MOTO_PORT, so that must name the
+// port actually served even when the caller's environment carries another.
+func motoEnv(port int) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "MOTO_PORT=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "MOTO_PORT="+strconv.Itoa(port), "PYTHONUNBUFFERED=1")
+}
+
 // waitReady polls moto's own API until it answers, the process dies, or time runs out.
 func (m *Moto) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	client := &http.Client{Timeout: time.Second}
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -177,7 +206,7 @@ func (m *Moto) waitReady(ctx context.Context) error {
 		case <-m.done:
 			return fmt.Errorf("process exited: %v", m.waitErr)
 		case <-ctx.Done():
-			return fmt.Errorf("not answering after %s: %w", readyTimeout, ctx.Err())
+			return fmt.Errorf("no answer from /moto-api/: %w", ctx.Err())
 		case <-tick.C:
 		}
 	}
@@ -185,9 +214,6 @@ func (m *Moto) waitReady(ctx context.Context) error {
 
 // Endpoint is moto's base URL, e.g. http://127.0.0.1:4566.
 func (m *Moto) Endpoint() string { return m.endpoint }
-
-// LogPath is the file that receives moto's output while it runs; Stop removes it.
-func (m *Moto) LogPath() string { return m.logPath }
 
 // Stop ends moto and every process it started: SIGTERM to its process group, then SIGKILL
 // if it has not exited after a short grace period. (No signal is sent once the leader has
@@ -209,7 +235,7 @@ func (m *Moto) Stop() error {
 				<-m.done
 			}
 		}
-		os.Remove(m.logPath)
+		m.log.Close()
 	})
 	return m.stopErr
 }
@@ -224,12 +250,18 @@ func (m *Moto) Wait() error {
 // logTail returns the last few KB of moto's output, for error messages.
 func (m *Moto) logTail() string {
 	const max = 4 << 10
-	b, err := os.ReadFile(m.logPath)
+	fi, err := m.log.Stat()
 	if err != nil {
 		return fmt.Sprintf("(no log: %v)", err)
 	}
-	if len(b) > max {
-		b = b[len(b)-max:]
+	off := max(fi.Size()-max, 0)
+	b := make([]byte, fi.Size()-off)
+	n, err := m.log.ReadAt(b, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	b = b[:n]
+	if off > 0 { // start at a whole line
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
 			b = b[i+1:]
 		}

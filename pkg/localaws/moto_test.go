@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 )
 
 // runMoto starts a moto for one test and stops it when the test ends.
@@ -122,5 +124,21 @@ func TestStartMotoWithoutMotoSaysRunMakeTools(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "make tools") {
 		t.Errorf("error = %v, want advice to run make tools", err)
+	}
+}
+
+// A developer's AWS settings must not reach moto: botocore inside it fails every request
+// when AWS_PROFILE names a profile it cannot find.
+func TestMotoIgnoresTheCallersAWSEnvironment(t *testing.T) {
+	t.Setenv("AWS_PROFILE", "no-such-profile")
+	t.Setenv("AWS_DEFAULT_REGION", "eu-west-3")
+	m := runMoto(t)
+	os.Unsetenv("AWS_PROFILE") // for our own SDK config; t.Setenv restores it afterwards
+	cfg, err := AWSConfig(t.Context(), m.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kms.NewFromConfig(cfg).CreateKey(t.Context(), &kms.CreateKeyInput{}); err != nil {
+		t.Fatalf("moto started with AWS_PROFILE set: %v", err)
 	}
 }

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/mfa-service/mfa/pkg/app"
+	"github.com/mfa-service/mfa/pkg/localapi"
+	"github.com/mfa-service/mfa/pkg/localaws"
+	"github.com/mfa-service/mfa/pkg/samtemplate"
+)
+
+// stackOptions says where the local stack listens and which moto it uses.
+type stackOptions struct {
+	MotoEndpoint string // use this moto; empty starts one on MotoPort
+	MotoPort     int
+	Port         int // gateway port on 127.0.0.1; 0 picks a free one
+	Names        localaws.Names
+	Log          *slog.Logger
+}
+
+// stack is a running local stack: moto (if we started it), the service and the gateway.
+type stack struct {
+	URL      string
+	Issuer   string
+	Audience string
+	App      *app.App
+	Gateway  *localapi.Gateway
+	moto     *localaws.Moto
+	server   *http.Server
+	done     chan error
+}
+
+const localAudience = "mfa-local"
+
+// startStack brings everything up. The process environment is pointed at moto through the
+// SDK's standard variables, so the handlers run exactly the code paths they run in Lambda.
+func startStack(ctx context.Context, o stackOptions) (*stack, error) {
+	s := &stack{done: make(chan error, 1), Audience: localAudience}
+	endpoint := o.MotoEndpoint
+	if endpoint == "" {
+		m, err := localaws.StartMoto(ctx, "127.0.0.1", o.MotoPort)
+		if err != nil {
+			return nil, fmt.Errorf("start moto on 127.0.0.1:%d: %w", o.MotoPort, err)
+		}
+		s.moto, endpoint = m, m.Endpoint()
+	}
+	fail := func(err error) (*stack, error) {
+		s.stop()
+		return nil, err
+	}
+	tpl, err := samtemplate.LoadNearest()
+	if err != nil {
+		return fail(err)
+	}
+	awsCfg, err := localaws.AWSConfig(ctx, endpoint)
+	if err != nil {
+		return fail(err)
+	}
+	res, err := localaws.Bootstrap(ctx, awsCfg, tpl, o.Names)
+	if err != nil {
+		return fail(fmt.Errorf("bootstrap local resources: %w", err))
+	}
+
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.Port)))
+	if err != nil {
+		return fail(fmt.Errorf("listen on 127.0.0.1:%d: %w", o.Port, err))
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	s.URL = fmt.Sprintf("http://localhost:%d", port)
+	s.Issuer = s.URL + "/local"
+
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_REGION": "us-east-1", "TABLE_NAME": res.TableName, "KMS_KEY_ID": res.KeyArn,
+	} {
+		os.Setenv(k, v)
+	}
+	os.Unsetenv("AWS_PROFILE")
+	cfg, err := app.ConfigFromEnv()
+	if err != nil {
+		ln.Close()
+		return fail(err)
+	}
+	if s.App, err = app.New(ctx, cfg); err != nil {
+		ln.Close()
+		return fail(err)
+	}
+
+	routes, err := tpl.Routes()
+	if err != nil {
+		ln.Close()
+		return fail(err)
+	}
+	handlers := map[string]localapi.Handler{}
+	for id, h := range s.App.API.Handlers() {
+		handlers[id] = localapi.Handler(h)
+	}
+	s.Gateway, err = localapi.New(localapi.Options{
+		Routes: routes, Handlers: handlers, Issuer: s.Issuer, Audience: localAudience, Logger: o.Log,
+	})
+	if err != nil {
+		ln.Close()
+		return fail(err)
+	}
+	s.server = &http.Server{Handler: s.Gateway, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		err := s.server.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+	return s, nil
+}
+
+// stop shuts the gateway down and stops moto if this stack started it.
+func (s *stack) stop() {
+	if s.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.server.Shutdown(ctx)
+		cancel()
+	}
+	if s.moto != nil {
+		_ = s.moto.Stop()
+	}
+}

@@ -1,0 +1,256 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/mfa-service/mfa/pkg/awstest"
+)
+
+func TestUserTokenNeverTouchesAnotherUser(t *testing.T) {
+	e := newEnv(t)
+	bob := e.enrollTOTP(user("bob"), "bob")
+	mallory := user("mallory")
+	ch := e.challenge(user("bob"), "bob").str("challengeId")
+	cases := []struct {
+		route  string
+		params map[string]string
+		body   any
+	}{
+		{"GET /v1/users/{userId}/factors", map[string]string{"userId": "bob"}, nil},
+		{"POST /v1/users/{userId}/enrollments", map[string]string{"userId": "bob"}, map[string]any{"type": "totp"}},
+		{"DELETE /v1/users/{userId}/factors/{factorId}", map[string]string{"userId": "bob", "factorId": bob.factorID}, nil},
+		{"POST /v1/users/{userId}/challenges", map[string]string{"userId": "bob"}, map[string]any{}},
+		{"POST /v1/users/{userId}/challenges/{challengeId}/verifications", map[string]string{"userId": "bob", "challengeId": ch}, map[string]any{"type": "totp", "factorId": bob.factorID, "code": codeAt(bob.secret, e.clock.Now(), 1)}},
+	}
+	for _, tc := range cases {
+		r := e.do(mallory, tc.route, tc.params, tc.body)
+		if r.status != 403 || r.str("code") != "forbidden" {
+			t.Errorf("%s as another user: %d %s", tc.route, r.status, r.raw)
+		}
+		if strings.Contains(r.raw, bob.factorID) {
+			t.Errorf("%s leaks bob's factor id", tc.route)
+		}
+	}
+	// Mallory's own id with bob's challenge and factor ids finds nothing of bob's.
+	r := e.verify(mallory, "mallory", ch, map[string]any{"type": "totp", "factorId": bob.factorID, "code": codeAt(bob.secret, e.clock.Now(), 1)})
+	if r.status != 404 {
+		t.Errorf("bob's challenge under mallory's id: %d %s", r.status, r.raw)
+	}
+	// Mallory's own mfaToken is no step-up for bob, even with a service-free user token.
+	m := e.enrollTOTP(mallory, "mallory")
+	e.clock.Advance(time.Minute)
+	mtok := e.signIn(mallory, m, 0)
+	if r := e.do(user("bob").stepUp(mtok), "DELETE /v1/users/{userId}/factors/{factorId}", map[string]string{"userId": "bob", "factorId": bob.factorID}, nil); r.status != 403 || r.str("code") != "step_up_required" {
+		t.Errorf("another user's mfaToken as step-up: %d %s", r.status, r.raw)
+	}
+	// bob still has his factor after all of it.
+	if list := e.do(user("bob"), "GET /v1/users/{userId}/factors", map[string]string{"userId": "bob"}, nil); !strings.Contains(list.raw, bob.factorID) {
+		t.Fatal("bob's factor was changed by another user")
+	}
+	// A service token acts on any user.
+	if r := e.do(service(), "GET /v1/users/{userId}/factors", map[string]string{"userId": "bob"}, nil); r.status != 200 {
+		t.Errorf("service token: %d", r.status)
+	}
+	// "me" is a user token's alias only.
+	if r := e.do(service(), "GET /v1/users/{userId}/factors", map[string]string{"userId": "me"}, nil); r.status != 400 {
+		t.Errorf("service token with me: %d", r.status)
+	}
+	// No token at all (a route misconfigured without the authorizer) is refused.
+	if r := e.do(who{}, "GET /v1/users/{userId}/factors", map[string]string{"userId": "bob"}, nil); r.status != 401 {
+		t.Errorf("no claims: %d", r.status)
+	}
+}
+
+func TestStepUpForFactorChanges(t *testing.T) {
+	e := newEnv(t)
+	alice := user("alice")
+	u := e.enrollTOTP(alice, "alice") // the first factor needs no step-up
+	e.clock.Advance(time.Minute)
+
+	// A first-factor-only session cannot add a second factor or remove one.
+	r := e.do(alice, "POST /v1/users/{userId}/enrollments", map[string]string{"userId": "alice"}, map[string]any{"type": "totp"})
+	if r.status != 403 || r.str("code") != "step_up_required" {
+		t.Fatalf("second enrollment without step-up: %d %s", r.status, r.raw)
+	}
+	r = e.do(alice, "DELETE /v1/users/{userId}/factors/{factorId}", map[string]string{"userId": "alice", "factorId": u.factorID}, nil)
+	if r.status != 403 || r.str("code") != "step_up_required" {
+		t.Fatalf("delete without step-up: %d %s", r.status, r.raw)
+	}
+	if r := e.do(alice.stepUp("not-a-token"), "DELETE /v1/users/{userId}/factors/{factorId}", map[string]string{"userId": "alice", "factorId": u.factorID}, nil); r.status != 401 || r.str("code") != "invalid_mfa_token" {
+		t.Fatalf("garbage X-MFA-Token: %d %s", r.status, r.raw)
+	}
+
+	tok := e.signIn(alice, u, 0)
+	second := e.do(alice.stepUp(tok), "POST /v1/users/{userId}/enrollments", map[string]string{"userId": "alice"}, map[string]any{"type": "totp", "label": "Backup phone"})
+	if second.status != 201 {
+		t.Fatalf("second enrollment with step-up: %d %s", second.status, second.raw)
+	}
+	secret2 := decodeSecret(t, second.body["totp"].(map[string]any)["secret"].(string))
+	params := map[string]string{"userId": "alice", "enrollmentId": second.str("enrollmentId")}
+	// Completing it still needs the step-up: starting with one is not enough.
+	if r := e.do(alice, "POST /v1/users/{userId}/enrollments/{enrollmentId}/complete", params, map[string]any{"code": codeAt(secret2, e.clock.Now(), 0)}); r.status != 403 || r.str("code") != "step_up_required" {
+		t.Fatalf("completion without step-up: %d %s", r.status, r.raw)
+	}
+	if r := e.do(alice.stepUp(tok), "POST /v1/users/{userId}/enrollments/{enrollmentId}/complete", params, map[string]any{"code": codeAt(secret2, e.clock.Now(), 0)}); r.status != 200 {
+		t.Fatalf("completion with step-up: %d %s", r.status, r.raw)
+	}
+
+	// A step-up older than 15 minutes is not enough.
+	e.clock.Advance(16 * time.Minute)
+	if r := e.do(alice.stepUp(tok), "DELETE /v1/users/{userId}/factors/{factorId}", map[string]string{"userId": "alice", "factorId": u.factorID}, nil); r.status == 204 {
+		t.Fatal("a stale mfaToken removed a factor")
+	}
+	fresh := e.signIn(alice, u, 0)
+	if r := e.do(alice.stepUp(fresh), "DELETE /v1/users/{userId}/factors/{factorId}", map[string]string{"userId": "alice", "factorId": u.factorID}, nil); r.status != 204 {
+		t.Fatalf("delete with step-up: %d %s", r.status, r.raw)
+	}
+	// A service removes without step-up.
+	list := e.do(service(), "GET /v1/users/{userId}/factors", map[string]string{"userId": "alice"}, nil)
+	remaining := list.body["factors"].([]any)
+	if len(remaining) != 1 {
+		t.Fatalf("factors after delete: %s", list.raw)
+	}
+	id := remaining[0].(map[string]any)["id"].(string)
+	if r := e.do(service(), "DELETE /v1/users/{userId}/factors/{factorId}", map[string]string{"userId": "alice", "factorId": id}, nil); r.status != 204 {
+		t.Fatalf("service delete: %d", r.status)
+	}
+	if ch := e.challenge(alice, "alice"); ch.body["mfaRequired"] != false {
+		t.Fatal("a user whose factors were all removed is still prompted")
+	}
+}
+
+func TestBadInputIsAClear4xx(t *testing.T) {
+	e := newEnv(t)
+	u := e.enrollTOTP(user("alice"), "alice")
+	ch := e.challenge(user("alice"), "alice").str("challengeId")
+	verifyRoute := "POST /v1/users/{userId}/challenges/{challengeId}/verifications"
+	vp := map[string]string{"userId": "alice", "challengeId": ch}
+	cases := []struct {
+		name   string
+		route  string
+		params map[string]string
+		body   any
+		status int
+		code   string
+	}{
+		{"unknown field", verifyRoute, vp, `{"type":"totp","code":"123456","admin":true}`, 400, "unknown_field"},
+		{"wrong type", verifyRoute, vp, `{"type":"totp","code":123456}`, 400, "invalid_json"},
+		{"not JSON", verifyRoute, vp, `type=totp`, 400, "invalid_json"},
+		{"two objects", verifyRoute, vp, `{"type":"totp","code":"123456"}{}`, 400, "invalid_json"},
+		{"invalid UTF-8", verifyRoute, vp, "{\"type\":\"totp\",\"code\":\"\xff\xfe\"}", 400, "invalid_json"},
+		{"empty body", verifyRoute, vp, ``, 400, "invalid_json"},
+		{"oversize body", verifyRoute, vp, `{"type":"totp","code":"` + strings.Repeat("1", 70<<10) + `"}`, 413, "body_too_large"},
+		{"code not digits", verifyRoute, vp, map[string]any{"type": "totp", "code": "12a456"}, 400, "invalid_code"},
+		{"missing type", verifyRoute, vp, map[string]any{"code": "123456"}, 400, "invalid_request"},
+		{"unsupported type", verifyRoute, vp, map[string]any{"type": "carrier_pigeon", "code": "123456"}, 400, "unsupported_factor_type"},
+		{"malformed challenge id", verifyRoute, map[string]string{"userId": "alice", "challengeId": "../../etc"}, map[string]any{"type": "totp", "code": "123456"}, 400, "invalid_request"},
+		{"malformed factor id", verifyRoute, vp, map[string]any{"type": "totp", "factorId": "x#y", "code": "123456"}, 400, "invalid_request"},
+		{"unknown challenge", verifyRoute, map[string]string{"userId": "alice", "challengeId": strings.Repeat("a", 26)}, map[string]any{"type": "totp", "code": "123456"}, 404, "challenge_not_found"},
+		{"unknown factor", verifyRoute, vp, map[string]any{"type": "totp", "factorId": strings.Repeat("b", 26), "code": "123456"}, 404, "factor_not_found"},
+		{"huge label", "POST /v1/users/{userId}/enrollments", map[string]string{"userId": "alice"}, map[string]any{"type": "webauthn", "label": strings.Repeat("x", 500)}, 400, ""},
+		{"email on totp", "POST /v1/users/{userId}/enrollments", map[string]string{"userId": "alice"}, map[string]any{"type": "totp", "email": "a@example.com"}, 400, "invalid_request"},
+		{"bad purpose", "POST /v1/users/{userId}/challenges", map[string]string{"userId": "alice"}, map[string]any{"purpose": "whatever"}, 400, "invalid_request"},
+		{"bad minStrength", "POST /v1/users/{userId}/challenges", map[string]string{"userId": "alice"}, map[string]any{"minStrength": "max"}, 400, "invalid_request"},
+		{"malformed user id", "GET /v1/users/{userId}/factors", map[string]string{"userId": "a#b"}, nil, 400, "invalid_request"},
+		{"malformed enrollment id", "POST /v1/users/{userId}/enrollments/{enrollmentId}/complete", map[string]string{"userId": "alice", "enrollmentId": "AAAA"}, map[string]any{"code": "123456"}, 400, "invalid_request"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			as := user("alice")
+			if tc.name == "malformed user id" {
+				as = service()
+			}
+			r := e.do(as, tc.route, tc.params, tc.body)
+			if r.status != tc.status || (tc.code != "" && r.str("code") != tc.code) {
+				t.Fatalf("%d %s, want %d %s", r.status, r.raw, tc.status, tc.code)
+			}
+			for _, k := range []string{"type", "title", "status", "detail", "code"} {
+				if _, ok := r.body[k]; !ok {
+					t.Errorf("problem lacks %q: %s", k, r.raw)
+				}
+			}
+		})
+	}
+	// None of that counted as a failed verification: the right code still works at once.
+	e.clock.Advance(time.Minute)
+	if r := e.verify(user("alice"), "alice", ch, map[string]any{"type": "totp", "factorId": u.factorID, "code": codeAt(u.secret, e.clock.Now(), 0)}); r.status != 200 {
+		t.Fatalf("after bad input: %d %s", r.status, r.raw)
+	}
+	// A non-JSON content type is refused before decoding.
+	ev := events.APIGatewayV2HTTPRequest{RouteKey: verifyRoute, PathParameters: vp, Headers: map[string]string{"content-type": "text/plain"}, Body: "{}"}
+	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": "alice"}}}
+	if r := e.send(verifyRoute, ev); r.status != 415 {
+		t.Errorf("text/plain: %d", r.status)
+	}
+}
+
+func TestFailsClosedWhenTheStoreCannotCount(t *testing.T) {
+	e := newEnv(t)
+	u := e.enrollTOTP(user("alice"), "alice")
+	ch := e.challenge(user("alice"), "alice").str("challengeId")
+	e.clock.Advance(time.Minute)
+	db := dynamodb.NewFromConfig(awstest.Config(t))
+	if _, err := db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &e.table}); err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []string{codeAt(u.secret, e.clock.Now(), 0), "000000"} {
+		r := e.verify(user("alice"), "alice", ch, map[string]any{"type": "totp", "factorId": u.factorID, "code": code})
+		if r.status != 503 || r.str("code") != "unavailable" || r.str("mfaToken") != "" {
+			t.Fatalf("store down: %d %s", r.status, r.raw)
+		}
+		if strings.Contains(r.raw, "ResourceNotFound") || strings.Contains(r.raw, e.table) {
+			t.Fatalf("internal error text reached the client: %s", r.raw)
+		}
+	}
+}
+
+// TestSampleEventsReplay replays every events/*.json (the files `sam local invoke -e` uses)
+// against the handler that serves its route.
+func TestSampleEventsReplay(t *testing.T) {
+	e := newEnv(t)
+	want := map[string]int{
+		"enrollment-start-totp.json":            201,
+		"enrollment-complete.json":              404, // no such enrollment in a fresh table
+		"enrollment-list-factors.json":          200,
+		"enrollment-delete-factor-service.json": 404,
+		"challenge-create.json":                 201,
+		"verify-totp.json":                      404,
+		"jwks-get.json":                         200,
+	}
+	files, err := filepath.Glob("../../events/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no sample events: %v", err)
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		status, ok := want[name]
+		if !ok {
+			t.Errorf("%s: add its expected status to this test", name)
+			continue
+		}
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, served := handlersByRoute[ev.RouteKey]; !served {
+			t.Errorf("%s: route %q is served by no handler", name, ev.RouteKey)
+			continue
+		}
+		if r := e.send(ev.RouteKey, ev); r.status != status {
+			t.Errorf("%s: %d %s, want %d", name, r.status, r.raw, status)
+		}
+	}
+}
