@@ -13,9 +13,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/dynamostore"
 	"github.com/mfa-service/mfa/pkg/httpapi"
@@ -88,12 +90,23 @@ type App struct {
 	Log     *slog.Logger
 }
 
+// Option adjusts how New builds the AWS clients.
+type Option func(*aws.Config)
+
+// WithAPIOptions adds SDK middleware to every client, e.g. to count round trips.
+func WithAPIOptions(fns ...func(*middleware.Stack) error) Option {
+	return func(c *aws.Config) { c.APIOptions = append(c.APIOptions, fns...) }
+}
+
 // New builds the clients (the SDK's default chain, so AWS_ENDPOINT_URL reaches a local
 // emulator with no code of ours), opens the keyring and loads the signing key.
-func New(ctx context.Context, cfg Config) (*App, error) {
+func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("app: aws config: %w", err)
+	}
+	for _, o := range opts {
+		o(&awsCfg)
 	}
 	log := httpapi.NewLogger(os.Stderr, cfg.LogLevel)
 	db := dynamodb.NewFromConfig(awsCfg)

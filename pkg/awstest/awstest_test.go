@@ -61,6 +61,14 @@ func TestNewTableIsFreshAndCleanedUp(t *testing.T) {
 	if !errors.As(err, &nf) {
 		t.Errorf("table %s after its test ended: err = %v, want ResourceNotFoundException", name, err)
 	}
+
+	// A test may delete its own table (to see the service fail closed); cleanup copes.
+	t.Run("deletes its own table", func(t *testing.T) {
+		name := NewTable(t)
+		if _, err := db.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: &name}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestNewKeyEncrypts(t *testing.T) {

@@ -216,9 +216,10 @@ func (m *Moto) waitReady(ctx context.Context) error {
 func (m *Moto) Endpoint() string { return m.endpoint }
 
 // Stop ends moto and every process it started: SIGTERM to its process group, then SIGKILL
-// if it has not exited after a short grace period. (No signal is sent once the leader has
-// been reaped: its pid, and so the group id, may belong to someone else by then.) It is safe to call more than once and from several goroutines.
-// It reports an error if moto had already died on its own.
+// if it has not exited after a short grace period. No signal is sent once the process has
+// been reaped: its pid, and so the group id, may belong to someone else by then. Stop is
+// safe to call more than once and from several goroutines; it reports an error if moto had
+// already died on its own.
 func (m *Moto) Stop() error {
 	m.stopOnce.Do(func() {
 		select {
@@ -249,12 +250,12 @@ func (m *Moto) Wait() error {
 
 // logTail returns the last few KB of moto's output, for error messages.
 func (m *Moto) logTail() string {
-	const max = 4 << 10
+	const tailSize = 4 << 10
 	fi, err := m.log.Stat()
 	if err != nil {
 		return fmt.Sprintf("(no log: %v)", err)
 	}
-	off := max(fi.Size()-max, 0)
+	off := max(fi.Size()-tailSize, 0)
 	b := make([]byte, fi.Size()-off)
 	n, err := m.log.ReadAt(b, off)
 	if err != nil && !errors.Is(err, io.EOF) {

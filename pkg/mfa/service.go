@@ -42,7 +42,8 @@ const (
 	maxLabelRunes        = 64
 )
 
-func (s *Service) now() time.Time { return s.Now().UTC() }
+// now is millisecond-precise, as stored, so what a response shows equals what a later read gives.
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
 
 func (s *Service) enrollmentTTL() time.Duration {
 	return orDefault(s.EnrollmentTTL, defaultEnrollmentTTL)

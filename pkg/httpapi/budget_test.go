@@ -1,0 +1,113 @@
+package httpapi_test
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/mfa-service/mfa/pkg/app"
+	"github.com/mfa-service/mfa/pkg/awstest"
+	"github.com/mfa-service/mfa/pkg/httpapi"
+)
+
+// callLog records every AWS API call the service makes, as "Service.Operation".
+type callLog struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (l *callLog) middleware(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("countCalls",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			l.mu.Lock()
+			l.calls = append(l.calls, awsmiddleware.GetServiceID(ctx)+"."+awsmiddleware.GetOperationName(ctx))
+			l.mu.Unlock()
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+}
+
+func (l *callLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.calls
+	l.calls = nil
+	return out
+}
+
+// TestRoundTripBudgets proves DESIGN §8: verify, challenge and enrollment completion each make
+// at most two DynamoDB round trips, and no warm request calls KMS.
+func TestRoundTripBudgets(t *testing.T) {
+	log := &callLog{}
+	table := awstest.NewTable(t)
+	a, err := app.New(context.Background(), app.Config{
+		TableName: table, KMSKeyID: awstest.NewKey(t), MFATokenIssuer: "mfa-test", MFATokenAudience: "app",
+		MFATokenTTL: 5 * time.Minute, TOTPIssuer: "Test", AuditRetention: time.Hour,
+	}, app.WithAPIOptions(log.middleware))
+	if err != nil {
+		t.Fatal(err)
+	}
+	coldStart := log.take()
+	kmsAtColdStart := 0
+	for _, c := range coldStart {
+		if strings.HasPrefix(c, "KMS.") {
+			kmsAtColdStart++
+		}
+	}
+	if kmsAtColdStart != 1 {
+		t.Errorf("cold start made %d KMS calls (%v), want exactly 1", kmsAtColdStart, coldStart)
+	}
+
+	e := &env{t: t, app: a, clock: &clock{t: time.Unix(1_800_000_000, 0).UTC()}, logs: &syncBuffer{}, table: table}
+	a.Service.Now = e.clock.Now
+	a.API.Log = httpapi.NewLogger(e.logs, 0)
+
+	check := func(op string, max int) {
+		t.Helper()
+		calls := log.take()
+		sort.Strings(calls)
+		dynamo := 0
+		for _, c := range calls {
+			switch {
+			case strings.HasPrefix(c, "KMS."):
+				t.Errorf("%s called KMS on a warm request: %v", op, calls)
+			case strings.HasPrefix(c, "DynamoDB."):
+				dynamo++
+			}
+		}
+		if dynamo > max {
+			t.Errorf("%s: %d DynamoDB round trips %v, budget %d", op, dynamo, calls, max)
+		}
+		t.Logf("%s: %d round trips %v", op, dynamo, calls)
+	}
+
+	r := e.do(user("alice"), "POST /v1/users/{userId}/enrollments", map[string]string{"userId": "alice"}, map[string]any{"type": "totp"})
+	check("enrollment start", 2)
+	secret := decodeSecret(t, r.body["totp"].(map[string]any)["secret"].(string))
+	r = e.do(user("alice"), "POST /v1/users/{userId}/enrollments/{enrollmentId}/complete", map[string]string{"userId": "alice", "enrollmentId": r.str("enrollmentId")}, map[string]any{"code": codeAt(secret, e.clock.Now(), 0)})
+	if r.status != 200 {
+		t.Fatalf("complete: %d %s", r.status, r.raw)
+	}
+	check("enrollment complete", 2)
+	factorID := r.body["factor"].(map[string]any)["id"].(string)
+
+	e.clock.Advance(time.Minute)
+	ch := e.challenge(user("alice"), "alice")
+	check("challenge", 2)
+	r = e.verify(user("alice"), "alice", ch.str("challengeId"), map[string]any{"type": "totp", "factorId": factorID, "code": codeAt(secret, e.clock.Now(), 0)})
+	if r.status != 200 {
+		t.Fatalf("verify: %d %s", r.status, r.raw)
+	}
+	check("verify (totp, success)", 2)
+	ch = e.challenge(user("alice"), "alice")
+	log.take()
+	e.verify(user("alice"), "alice", ch.str("challengeId"), map[string]any{"type": "totp", "factorId": factorID, "code": "000000"})
+	check("verify (totp, wrong code)", 2)
+	e.do(who{}, "GET /.well-known/jwks.json", nil, nil)
+	check("jwks", 1)
+}
