@@ -1,6 +1,11 @@
 module github.com/mfa-service/mfa
 
-go 1.26
+go 1.26.0
+
+require (
+	github.com/nyaruka/phonenumbers v1.8.1
+	golang.org/x/net v0.62.0
+)
 
 require (
 	github.com/aws/aws-lambda-go v1.55.1 // indirect
@@ -29,5 +34,7 @@ require (
 	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/pquerna/otp v1.5.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	google.golang.org/protobuf v1.36.11 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

@@ -80,6 +80,7 @@ func startStack(ctx context.Context, o stackOptions) (*stack, error) {
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 		"AWS_REGION": "us-east-1", "TABLE_NAME": res.TableName, "KMS_KEY_ID": res.KeyArn,
+		"EMAIL_SENDER": res.SenderEmail,
 	} {
 		os.Setenv(k, v)
 	}
@@ -105,6 +106,17 @@ func startStack(ctx context.Context, o stackOptions) (*stack, error) {
 	}
 	s.Gateway, err = localapi.New(localapi.Options{
 		Routes: routes, Handlers: handlers, Issuer: s.Issuer, Audience: localAudience, Logger: o.Log,
+		Outbox: func(ctx context.Context) ([]localapi.Message, error) {
+			sent, err := localaws.Outbox(ctx, endpoint)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]localapi.Message, 0, len(sent))
+			for _, m := range sent {
+				out = append(out, localapi.Message{Channel: m.Channel, Destination: m.Destination, Subject: m.Subject, Body: m.Body, SentAt: m.SentAt})
+			}
+			return out, nil
+		},
 	})
 	if err != nil {
 		ln.Close()

@@ -17,11 +17,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/dynamostore"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/mfa"
+	"github.com/mfa-service/mfa/pkg/notify"
 	"github.com/mfa-service/mfa/pkg/policy"
 	"github.com/mfa-service/mfa/pkg/seal"
 	"github.com/mfa-service/mfa/pkg/token"
@@ -37,6 +40,7 @@ type Config struct {
 	TOTPIssuer       string        // TOTP_ISSUER, default "MFA Service"
 	AuditRetention   time.Duration // AUDIT_RETENTION_DAYS, default 400
 	LogLevel         slog.Level    // LOG_LEVEL, default INFO
+	Notify           notify.Config // EMAIL_SENDER, PRODUCT_NAME, SMS_SENDER_ID, WEBOTP_DOMAIN
 }
 
 // ConfigFromEnv reads Config from the environment.
@@ -48,6 +52,7 @@ func ConfigFromEnv() (Config, error) {
 		MFATokenAudience: envOr("MFA_TOKEN_AUDIENCE", "mfa-apps"),
 		TOTPIssuer:       envOr("TOTP_ISSUER", "MFA Service"),
 		LogLevel:         httpapi.ParseLevel(os.Getenv("LOG_LEVEL")),
+		Notify:           notify.ConfigFromEnv(os.Getenv),
 	}
 	if c.TableName == "" || c.KMSKeyID == "" {
 		return Config{}, fmt.Errorf("app: TABLE_NAME and KMS_KEY_ID must be set")
@@ -111,6 +116,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	log := httpapi.NewLogger(os.Stderr, cfg.LogLevel)
 	db := dynamodb.NewFromConfig(awsCfg)
 	store := dynamostore.New(db, cfg.TableName, cfg.AuditRetention)
+	notifier, err := notify.New(sesv2.NewFromConfig(awsCfg), sns.NewFromConfig(awsCfg), cfg.Notify)
+	if err != nil {
+		return nil, err
+	}
 	keyring, err := seal.Open(ctx, kms.NewFromConfig(awsCfg), cfg.KMSKeyID, store)
 	if err != nil {
 		return nil, err
@@ -122,7 +131,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	svc := &mfa.Service{
 		Store:      store,
 		Sealer:     keyring,
+		Hasher:     keyring,
 		Tokens:     signer,
+		Notifier:   notifierAdapter{notifier},
+		Log:        log,
 		Policy:     func(context.Context, string) (policy.Policy, error) { return policy.Default(), nil },
 		Regulation: mfa.DefaultRegulation,
 		TOTPIssuer: cfg.TOTPIssuer,
@@ -165,4 +177,18 @@ func (c *jwksCache) get(ctx context.Context) ([]byte, error) {
 	}
 	c.doc, c.at = doc, time.Now()
 	return doc, nil
+}
+
+// notifierAdapter lets the domain's Notifier port use the SES/SNS notifier.
+type notifierAdapter struct{ n *notify.Notifier }
+
+func (a notifierAdapter) SendCode(ctx context.Context, channel mfa.FactorType, dest, code, purpose string, ttl time.Duration) error {
+	if channel == mfa.TypeSMS {
+		return a.n.SendSMSCode(ctx, dest, code, purpose, ttl)
+	}
+	return a.n.SendEmailCode(ctx, dest, code, purpose, ttl)
+}
+
+func (a notifierAdapter) SendSecurityNotice(ctx context.Context, to string, n mfa.Notice) error {
+	return a.n.SendSecurityNotice(ctx, to, notify.Notice{Kind: n.Kind, FactorType: string(n.FactorType), Label: n.Label, At: n.At, IP: n.IP})
 }

@@ -6,6 +6,9 @@
 //	USER#<uid> / U#FACTOR#<fid>       one bound factor (secret sealed)
 //	USER#<uid> / ENROLLMENT#<eid>     a pending enrollment (ttl)
 //	USER#<uid> / CHALLENGE#<cid>      a challenge (ttl)
+//	USER#<uid> / CODE#<cid>#<fid>     the keyed hash of the email/SMS code sent (ttl)
+//	USER#<uid> / SEND#<window>        codes sent to this user in a window (ttl)
+//	DEST#<hash> / SEND#<window>       codes sent to one destination in a window (ttl)
 //	AUDIT#<uid> / EVENT#<ms>#<rand>   an audit event, newest last (ttl)
 //	SYSTEM / DATAKEY                  the KMS-wrapped data key
 //	SYSTEM / SIGNKEY#<generation>     an mfaToken signing key (private part sealed)
@@ -21,7 +24,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,6 +42,7 @@ import (
 type DynamoDB interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
@@ -66,6 +72,9 @@ const (
 	factorPrefix   = "U#FACTOR#"
 	enrollPrefix   = "ENROLLMENT#"
 	challengePfx   = "CHALLENGE#"
+	codePrefix     = "CODE#"
+	sendPrefix     = "SEND#"
+	destPrefix     = "DEST#"
 	auditPrefix    = "AUDIT#"
 	eventPrefix    = "EVENT#"
 	pkSystem       = "SYSTEM"
@@ -102,15 +111,17 @@ func fromMillis(ms int64) time.Time {
 // ---- items ----
 
 type stateItem struct {
-	PK              string `dynamodbav:"pk"`
-	SK              string `dynamodbav:"sk"`
-	Failures        int    `dynamodbav:"failures,omitempty"`
-	LastFailureAt   int64  `dynamodbav:"lastFailureAt,omitempty"`
-	LastChallengeAt int64  `dynamodbav:"lastChallengeAt,omitempty"`
-	LastVerifiedAt  int64  `dynamodbav:"lastVerifiedAt,omitempty"`
-	LastFactorID    string `dynamodbav:"lastFactorId,omitempty"`
-	FirstSeenAt     int64  `dynamodbav:"firstSeenAt,omitempty"`
-	FactorCount     int    `dynamodbav:"factorCount,omitempty"`
+	PK              string   `dynamodbav:"pk"`
+	SK              string   `dynamodbav:"sk"`
+	Failures        int      `dynamodbav:"failures,omitempty"`
+	LastFailureAt   int64    `dynamodbav:"lastFailureAt,omitempty"`
+	LastChallengeAt int64    `dynamodbav:"lastChallengeAt,omitempty"`
+	LastVerifiedAt  int64    `dynamodbav:"lastVerifiedAt,omitempty"`
+	LastFactorID    string   `dynamodbav:"lastFactorId,omitempty"`
+	FirstSeenAt     int64    `dynamodbav:"firstSeenAt,omitempty"`
+	FactorCount     int      `dynamodbav:"factorCount,omitempty"`
+	BackupFactorID  string   `dynamodbav:"backupFactorId,omitempty"`
+	Emails          []string `dynamodbav:"emails,omitempty,stringset"`
 }
 
 func (it stateItem) toDomain(uid string) mfa.UserState {
@@ -118,63 +129,101 @@ func (it stateItem) toDomain(uid string) mfa.UserState {
 		UserID: uid, ConsecutiveFailures: it.Failures, LastFailureAt: fromMillis(it.LastFailureAt),
 		LastChallengeAt: fromMillis(it.LastChallengeAt), LastVerifiedAt: fromMillis(it.LastVerifiedAt),
 		LastFactorID: it.LastFactorID, FirstSeenAt: fromMillis(it.FirstSeenAt), FactorCount: it.FactorCount,
+		BackupFactorID: it.BackupFactorID, Emails: it.Emails,
 	}
 }
 
 type factorItem struct {
-	PK         string `dynamodbav:"pk"`
-	SK         string `dynamodbav:"sk"`
-	ID         string `dynamodbav:"id"`
-	Type       string `dynamodbav:"factorType"`
-	Label      string `dynamodbav:"label"`
-	CreatedAt  int64  `dynamodbav:"createdAt"`
-	LastUsedAt int64  `dynamodbav:"lastUsedAt,omitempty"`
-	Secret     []byte `dynamodbav:"secret,omitempty"`
-	LastStep   int64  `dynamodbav:"lastStep,omitempty"`
+	PK          string   `dynamodbav:"pk"`
+	SK          string   `dynamodbav:"sk"`
+	ID          string   `dynamodbav:"id"`
+	Type        string   `dynamodbav:"factorType"`
+	Label       string   `dynamodbav:"label"`
+	CreatedAt   int64    `dynamodbav:"createdAt"`
+	LastUsedAt  int64    `dynamodbav:"lastUsedAt,omitempty"`
+	Secret      []byte   `dynamodbav:"secret,omitempty"`
+	LastStep    int64    `dynamodbav:"lastStep,omitempty"`
+	Destination string   `dynamodbav:"destination,omitempty"`
+	Region      string   `dynamodbav:"region,omitempty"`
+	Codes       []string `dynamodbav:"codes,omitempty,stringset"`
+}
+
+func newFactorItem(f mfa.Factor) factorItem {
+	return factorItem{
+		PK: userPK(f.UserID), SK: factorPrefix + f.ID, ID: f.ID, Type: string(f.Type), Label: f.Label,
+		CreatedAt: millis(f.CreatedAt), LastUsedAt: millis(f.LastUsedAt), Secret: f.SealedSecret, LastStep: f.LastStep,
+		Destination: f.Destination, Region: f.Region, Codes: f.BackupCodes,
+	}
 }
 
 func (it factorItem) toDomain(uid string) mfa.Factor {
 	return mfa.Factor{
 		ID: it.ID, UserID: uid, Type: mfa.FactorType(it.Type), Label: it.Label,
 		CreatedAt: fromMillis(it.CreatedAt), LastUsedAt: fromMillis(it.LastUsedAt),
-		SealedSecret: it.Secret, LastStep: it.LastStep,
+		SealedSecret: it.Secret, LastStep: it.LastStep, Destination: it.Destination, Region: it.Region,
+		BackupCodes: it.Codes,
 	}
 }
 
 type enrollmentItem struct {
+	PK          string `dynamodbav:"pk"`
+	SK          string `dynamodbav:"sk"`
+	ID          string `dynamodbav:"id"`
+	Type        string `dynamodbav:"factorType"`
+	Label       string `dynamodbav:"label"`
+	Secret      []byte `dynamodbav:"secret,omitempty"`
+	Destination string `dynamodbav:"destination,omitempty"`
+	Region      string `dynamodbav:"region,omitempty"`
+	CodeHash    []byte `dynamodbav:"codeHash,omitempty"`
+	Attempts    int    `dynamodbav:"attempts,omitempty"`
+	CreatedAt   int64  `dynamodbav:"createdAt"`
+	ExpiresAt   int64  `dynamodbav:"expiresAt"`
+	TTL         int64  `dynamodbav:"ttl"`
+}
+
+type offeredItem struct {
+	ID   string `dynamodbav:"id"`
+	Type string `dynamodbav:"type"`
+}
+
+type challengeItem struct {
+	PK              string        `dynamodbav:"pk"`
+	SK              string        `dynamodbav:"sk"`
+	ID              string        `dynamodbav:"id"`
+	Purpose         string        `dynamodbav:"purpose"`
+	OrganizationID  string        `dynamodbav:"organizationId,omitempty"`
+	Offered         []offeredItem `dynamodbav:"offered"`
+	DefaultFactorID string        `dynamodbav:"defaultFactorId,omitempty"`
+	Failures        int           `dynamodbav:"failures"`
+	SendCount       int           `dynamodbav:"sendCount,omitempty"`
+	LastSendAt      int64         `dynamodbav:"lastSendAt,omitempty"`
+	Status          string        `dynamodbav:"status"`
+	CreatedAt       int64         `dynamodbav:"createdAt"`
+	ExpiresAt       int64         `dynamodbav:"expiresAt"`
+	TTL             int64         `dynamodbav:"ttl"`
+}
+
+func (it challengeItem) toDomain(uid string) mfa.Challenge {
+	c := mfa.Challenge{
+		ID: it.ID, UserID: uid, Purpose: it.Purpose, OrganizationID: it.OrganizationID,
+		DefaultFactorID: it.DefaultFactorID, Failures: it.Failures, SendCount: it.SendCount, LastSendAt: fromMillis(it.LastSendAt),
+		Status: mfa.ChallengeStatus(it.Status), CreatedAt: fromMillis(it.CreatedAt), ExpiresAt: fromMillis(it.ExpiresAt),
+	}
+	for _, o := range it.Offered {
+		c.Offered = append(c.Offered, mfa.OfferedFactor{ID: o.ID, Type: mfa.FactorType(o.Type)})
+	}
+	return c
+}
+
+type codeItem struct {
 	PK        string `dynamodbav:"pk"`
 	SK        string `dynamodbav:"sk"`
-	ID        string `dynamodbav:"id"`
-	Type      string `dynamodbav:"factorType"`
-	Label     string `dynamodbav:"label"`
-	Secret    []byte `dynamodbav:"secret,omitempty"`
-	CreatedAt int64  `dynamodbav:"createdAt"`
+	Hash      []byte `dynamodbav:"codeHash"`
 	ExpiresAt int64  `dynamodbav:"expiresAt"`
 	TTL       int64  `dynamodbav:"ttl"`
 }
 
-type challengeItem struct {
-	PK              string   `dynamodbav:"pk"`
-	SK              string   `dynamodbav:"sk"`
-	ID              string   `dynamodbav:"id"`
-	Purpose         string   `dynamodbav:"purpose"`
-	OrganizationID  string   `dynamodbav:"organizationId,omitempty"`
-	FactorIDs       []string `dynamodbav:"factorIds"`
-	DefaultFactorID string   `dynamodbav:"defaultFactorId,omitempty"`
-	Failures        int      `dynamodbav:"failures"`
-	Status          string   `dynamodbav:"status"`
-	CreatedAt       int64    `dynamodbav:"createdAt"`
-	ExpiresAt       int64    `dynamodbav:"expiresAt"`
-	TTL             int64    `dynamodbav:"ttl"`
-}
-
-func (it challengeItem) toDomain(uid string) mfa.Challenge {
-	return mfa.Challenge{
-		ID: it.ID, UserID: uid, Purpose: it.Purpose, OrganizationID: it.OrganizationID,
-		FactorIDs: it.FactorIDs, DefaultFactorID: it.DefaultFactorID, Failures: it.Failures,
-		Status: mfa.ChallengeStatus(it.Status), CreatedAt: fromMillis(it.CreatedAt), ExpiresAt: fromMillis(it.ExpiresAt),
-	}
-}
+func codeSK(cid, fid string) string { return codePrefix + cid + "#" + fid }
 
 type auditItem struct {
 	PK          string `dynamodbav:"pk"`
@@ -241,7 +290,7 @@ func (s *Store) LoadProfile(ctx context.Context, uid string) (mfa.Profile, error
 					return mfa.Profile{}, err
 				}
 				p.State = st.toDomain(uid)
-			case len(sk) > len(factorPrefix) && sk[:len(factorPrefix)] == factorPrefix:
+			case strings.HasPrefix(sk, factorPrefix):
 				var f factorItem
 				if err := attributevalue.UnmarshalMap(item, &f); err != nil {
 					return mfa.Profile{}, err
@@ -254,16 +303,14 @@ func (s *Store) LoadProfile(ctx context.Context, uid string) (mfa.Profile, error
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-	sortByCreation(p.Factors)
-	return p, nil
-}
-
-func sortByCreation(fs []mfa.Factor) {
-	for i := 1; i < len(fs); i++ {
-		for j := i; j > 0 && (fs[j].CreatedAt.Before(fs[j-1].CreatedAt) || (fs[j].CreatedAt.Equal(fs[j-1].CreatedAt) && fs[j].ID < fs[j-1].ID)); j-- {
-			fs[j], fs[j-1] = fs[j-1], fs[j]
+	sort.SliceStable(p.Factors, func(i, j int) bool {
+		a, b := p.Factors[i], p.Factors[j]
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.Before(b.CreatedAt)
 		}
-	}
+		return a.ID < b.ID
+	})
+	return p, nil
 }
 
 func (s *Store) getItem(ctx context.Context, pk, sk string, out any) error {
@@ -286,79 +333,137 @@ func (s *Store) GetFactor(ctx context.Context, uid, fid string) (mfa.Factor, err
 	return it.toDomain(uid), nil
 }
 
-// GetEnrollment reads one pending enrollment.
-func (s *Store) GetEnrollment(ctx context.Context, uid, eid string) (mfa.Enrollment, error) {
-	var it enrollmentItem
-	if err := s.getItem(ctx, userPK(uid), enrollPrefix+eid, &it); err != nil {
-		return mfa.Enrollment{}, err
-	}
-	return mfa.Enrollment{
-		ID: it.ID, UserID: uid, Type: mfa.FactorType(it.Type), Label: it.Label, SealedSecret: it.Secret,
-		CreatedAt: fromMillis(it.CreatedAt), ExpiresAt: fromMillis(it.ExpiresAt),
-	}, nil
-}
-
-// LoadVerification reads challenge, state and factor with one consistent BatchGetItem.
-func (s *Store) LoadVerification(ctx context.Context, uid, cid, fid string) (mfa.Challenge, mfa.UserState, *mfa.Factor, error) {
-	pk := userPK(uid)
-	keys := []map[string]types.AttributeValue{key(pk, challengePfx+cid), key(pk, skState)}
-	if fid != "" {
-		keys = append(keys, key(pk, factorPrefix+fid))
-	}
+// batchGet reads keys of one partition with one consistent BatchGetItem (retrying any
+// unprocessed keys) and returns the items by sort key.
+func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) (map[string]map[string]types.AttributeValue, error) {
 	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-	var items []map[string]types.AttributeValue
+	bySK := map[string]map[string]types.AttributeValue{}
 	for len(req) > 0 {
 		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 		if err != nil {
-			return mfa.Challenge{}, mfa.UserState{}, nil, err
+			return nil, err
 		}
-		items = append(items, out.Responses[s.table]...)
+		for _, item := range out.Responses[s.table] {
+			bySK[item["sk"].(*types.AttributeValueMemberS).Value] = item
+		}
 		req = out.UnprocessedKeys
 	}
-	var (
-		ch     mfa.Challenge
-		found  bool
-		state  = mfa.UserState{UserID: uid}
-		factor *mfa.Factor
-	)
-	for _, item := range items {
-		sk := item["sk"].(*types.AttributeValueMemberS).Value
-		switch sk {
-		case challengePfx + cid:
-			var it challengeItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return mfa.Challenge{}, mfa.UserState{}, nil, err
-			}
-			ch, found = it.toDomain(uid), true
-		case skState:
-			var it stateItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return mfa.Challenge{}, mfa.UserState{}, nil, err
-			}
-			state = it.toDomain(uid)
-		case factorPrefix + fid:
-			var it factorItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return mfa.Challenge{}, mfa.UserState{}, nil, err
-			}
-			f := it.toDomain(uid)
-			factor = &f
+	return bySK, nil
+}
+
+// LoadEnrollment reads an enrollment and the user's state in one round trip.
+func (s *Store) LoadEnrollment(ctx context.Context, uid, eid string) (mfa.Enrollment, mfa.UserState, error) {
+	pk := userPK(uid)
+	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{key(pk, enrollPrefix+eid), key(pk, skState)})
+	if err != nil {
+		return mfa.Enrollment{}, mfa.UserState{}, err
+	}
+	raw, ok := items[enrollPrefix+eid]
+	if !ok {
+		return mfa.Enrollment{}, mfa.UserState{}, mfa.ErrNotFound
+	}
+	var it enrollmentItem
+	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+		return mfa.Enrollment{}, mfa.UserState{}, err
+	}
+	state := mfa.UserState{UserID: uid}
+	if raw, ok := items[skState]; ok {
+		var st stateItem
+		if err := attributevalue.UnmarshalMap(raw, &st); err != nil {
+			return mfa.Enrollment{}, mfa.UserState{}, err
 		}
+		state = st.toDomain(uid)
 	}
-	if !found {
-		return mfa.Challenge{}, mfa.UserState{}, nil, mfa.ErrNotFound
+	return mfa.Enrollment{
+		ID: it.ID, UserID: uid, Type: mfa.FactorType(it.Type), Label: it.Label, SealedSecret: it.Secret,
+		Destination: it.Destination, Region: it.Region, CodeHash: it.CodeHash, Attempts: it.Attempts,
+		CreatedAt: fromMillis(it.CreatedAt), ExpiresAt: fromMillis(it.ExpiresAt),
+	}, state, nil
+}
+
+// LoadVerification reads challenge, state, factor and code record with one BatchGetItem.
+func (s *Store) LoadVerification(ctx context.Context, uid, cid, fid string) (mfa.Challenge, mfa.UserState, *mfa.Factor, *mfa.CodeRecord, error) {
+	pk := userPK(uid)
+	keys := []map[string]types.AttributeValue{key(pk, challengePfx+cid), key(pk, skState)}
+	if fid != "" {
+		keys = append(keys, key(pk, factorPrefix+fid), key(pk, codeSK(cid, fid)))
 	}
-	return ch, state, factor, nil
+	items, err := s.batchGet(ctx, keys)
+	if err != nil {
+		return mfa.Challenge{}, mfa.UserState{}, nil, nil, err
+	}
+	raw, ok := items[challengePfx+cid]
+	if !ok {
+		return mfa.Challenge{}, mfa.UserState{}, nil, nil, mfa.ErrNotFound
+	}
+	var ci challengeItem
+	if err := attributevalue.UnmarshalMap(raw, &ci); err != nil {
+		return mfa.Challenge{}, mfa.UserState{}, nil, nil, err
+	}
+	state := mfa.UserState{UserID: uid}
+	if raw, ok := items[skState]; ok {
+		var st stateItem
+		if err := attributevalue.UnmarshalMap(raw, &st); err != nil {
+			return mfa.Challenge{}, mfa.UserState{}, nil, nil, err
+		}
+		state = st.toDomain(uid)
+	}
+	var factor *mfa.Factor
+	if raw, ok := items[factorPrefix+fid]; ok && fid != "" {
+		var it factorItem
+		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			return mfa.Challenge{}, mfa.UserState{}, nil, nil, err
+		}
+		f := it.toDomain(uid)
+		factor = &f
+	}
+	var record *mfa.CodeRecord
+	if raw, ok := items[codeSK(cid, fid)]; ok && fid != "" {
+		var it codeItem
+		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			return mfa.Challenge{}, mfa.UserState{}, nil, nil, err
+		}
+		record = &mfa.CodeRecord{ChallengeID: cid, FactorID: fid, Hash: it.Hash, ExpiresAt: fromMillis(it.ExpiresAt)}
+	}
+	return ci.toDomain(uid), state, factor, record, nil
 }
 
 // ---- writes ----
 
-// CreateEnrollment stores a pending enrollment with its audit event.
-func (s *Store) CreateEnrollment(ctx context.Context, e mfa.Enrollment, ev mfa.AuditEvent) error {
+// sendCounters are the per-user and per-destination window counters of one send. Each is an
+// atomic ADD guarded by its cap, so concurrent sends are counted exactly.
+func (s *Store) sendCounters(q mfa.SendQuota) ([]types.TransactWriteItem, time.Time) {
+	window := q.At.Truncate(q.Window)
+	ends := window.Add(q.Window)
+	counter := func(pk string, limit int) types.TransactWriteItem {
+		return types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: key(pk, fmt.Sprintf("%s%013d", sendPrefix, window.UnixMilli())),
+			UpdateExpression:          aws.String("SET #ttl = :ttl ADD sent :one"),
+			ConditionExpression:       aws.String("attribute_not_exists(sent) OR sent < :max"),
+			ExpressionAttributeNames:  map[string]string{"#ttl": "ttl"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":ttl": num(ends.Add(ttlGraceOnGone).Unix()), ":one": num(1), ":max": num(int64(limit))},
+		}}
+	}
+	return []types.TransactWriteItem{counter(userPK(q.UserID), q.MaxPerUser), counter(destPrefix+q.DestinationKey, q.MaxPerDest)}, ends
+}
+
+// limitFrom maps cancelled send counters (at positions user, dest) to a LimitError.
+func limitFrom(reasons []string, user, dest int, ends time.Time) error {
+	switch {
+	case failed(reasons, user):
+		return &mfa.LimitError{Limit: "user", RetryAt: ends}
+	case failed(reasons, dest):
+		return &mfa.LimitError{Limit: "destination", RetryAt: ends}
+	}
+	return nil
+}
+
+// CreateEnrollment stores a pending enrollment (and takes the send counters) with its event.
+func (s *Store) CreateEnrollment(ctx context.Context, e mfa.Enrollment, send *mfa.SendQuota, ev mfa.AuditEvent) error {
 	item, err := attributevalue.MarshalMap(enrollmentItem{
 		PK: userPK(e.UserID), SK: enrollPrefix + e.ID, ID: e.ID, Type: string(e.Type), Label: e.Label,
-		Secret: e.SealedSecret, CreatedAt: millis(e.CreatedAt), ExpiresAt: millis(e.ExpiresAt),
-		TTL: e.ExpiresAt.Add(ttlGraceOnGone).Unix(),
+		Secret: e.SealedSecret, Destination: e.Destination, Region: e.Region, CodeHash: e.CodeHash,
+		CreatedAt: millis(e.CreatedAt), ExpiresAt: millis(e.ExpiresAt), TTL: e.ExpiresAt.Add(ttlGraceOnGone).Unix(),
 	})
 	if err != nil {
 		return err
@@ -367,75 +472,173 @@ func (s *Store) CreateEnrollment(ctx context.Context, e mfa.Enrollment, ev mfa.A
 	if err != nil {
 		return err
 	}
-	_, err = s.transact(ctx, []types.TransactWriteItem{
+	items := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		audit,
-	})
+	}
+	var ends time.Time
+	if send != nil {
+		var counters []types.TransactWriteItem
+		counters, ends = s.sendCounters(*send)
+		items = append(items, counters...)
+	}
+	reasons, err := s.transact(ctx, items)
+	if limit := limitFrom(reasons, 2, 3, ends); limit != nil {
+		return limit
+	}
 	return err
 }
 
-// ActivateFactor consumes the enrollment and creates the factor in one transaction.
-func (s *Store) ActivateFactor(ctx context.Context, f mfa.Factor, requireNoFactors bool, ev mfa.AuditEvent) error {
-	pk := userPK(f.UserID)
-	now := millis(ev.At)
-	item, err := attributevalue.MarshalMap(factorItem{
-		PK: pk, SK: factorPrefix + f.ID, ID: f.ID, Type: string(f.Type), Label: f.Label,
-		CreatedAt: millis(f.CreatedAt), LastUsedAt: millis(f.LastUsedAt), Secret: f.SealedSecret, LastStep: f.LastStep,
+// FailEnrollment counts a wrong enrollment code.
+func (s *Store) FailEnrollment(ctx context.Context, uid, eid string, max int) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: key(userPK(uid), enrollPrefix+eid),
+		UpdateExpression:          aws.String("ADD attempts :one"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND (attribute_not_exists(attempts) OR attempts < :max)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":max": num(int64(max))},
 	})
-	if err != nil {
-		return err
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return mfa.ErrExhausted
 	}
-	audit, err := s.auditPut(ev)
-	if err != nil {
-		return err
-	}
-	stateUpdate := &types.Update{
-		TableName:        &s.table,
-		Key:              key(pk, skState),
-		UpdateExpression: aws.String("SET factorCount = if_not_exists(factorCount, :zero) + :one, firstSeenAt = if_not_exists(firstSeenAt, :now)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":zero": num(0), ":one": num(1), ":now": num(now),
-		},
-	}
-	if requireNoFactors {
-		// The step-up rule at write time: a user without step-up may only add a first factor.
-		stateUpdate.ConditionExpression = aws.String("attribute_not_exists(factorCount) OR factorCount = :zero")
-	}
-	reasons, err := s.transact(ctx, []types.TransactWriteItem{
-		{Delete: &types.Delete{
-			TableName: &s.table, Key: key(pk, enrollPrefix+f.ID),
+	return err
+}
+
+// ActivateFactor binds a factor in one transaction (see mfa.Store).
+func (s *Store) ActivateFactor(ctx context.Context, a mfa.Activation) error {
+	f := a.Factor
+	pk := userPK(f.UserID)
+	now := millis(a.Event.At)
+	var items []types.TransactWriteItem
+	enrollAt, factorAt, stateAt, backupAt := -1, -1, -1, -1
+
+	if a.EnrollmentID != "" {
+		enrollAt = len(items)
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+			TableName: &s.table, Key: key(pk, enrollPrefix+a.EnrollmentID),
 			ConditionExpression:       aws.String("attribute_exists(pk) AND expiresAt > :now"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now)},
-		}},
-		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
-		{Update: stateUpdate},
-		audit,
-	})
+		}})
+	}
+	item, err := attributevalue.MarshalMap(newFactorItem(f))
+	if err != nil {
+		return err
+	}
+	factorAt = len(items)
+	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+
+	added := int64(1)
+	set := []string{"factorCount = if_not_exists(factorCount, :zero) + :added", "firstSeenAt = if_not_exists(firstSeenAt, :now)"}
+	var conds []string
+	values := map[string]types.AttributeValue{":zero": num(0), ":now": num(now)}
+	if a.RequireNoFactors {
+		// The step-up rule at write time: a user without step-up may only add a first factor.
+		conds = append(conds, "(attribute_not_exists(factorCount) OR factorCount = :zero)")
+	}
+	if a.Backup != nil {
+		added++
+		set = append(set, "backupFactorId = :backup")
+		values[":backup"] = str(a.Backup.ID)
+		conds = append(conds, "attribute_not_exists(backupFactorId)")
+		backupItem, err := attributevalue.MarshalMap(newFactorItem(*a.Backup))
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: backupItem, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+		backupAt = len(items) - 1
+	}
+	values[":added"] = num(added)
+	update := "SET " + strings.Join(set, ", ")
+	if f.Type == mfa.TypeEmail {
+		update += " ADD emails :email"
+		values[":email"] = &types.AttributeValueMemberSS{Value: []string{f.Destination}}
+	}
+	stateUpdate := &types.Update{TableName: &s.table, Key: key(pk, skState), UpdateExpression: aws.String(update), ExpressionAttributeValues: values}
+	if len(conds) > 0 {
+		stateUpdate.ConditionExpression = aws.String(strings.Join(conds, " AND "))
+	}
+	stateAt = len(items)
+	items = append(items, types.TransactWriteItem{Update: stateUpdate})
+	audit, err := s.auditPut(a.Event)
+	if err != nil {
+		return err
+	}
+	items = append(items, audit)
+
+	reasons, err := s.transact(ctx, items)
 	switch {
-	case failed(reasons, 0):
+	case failed(reasons, enrollAt):
 		return mfa.ErrNotFound
-	case failed(reasons, 1):
+	case failed(reasons, factorAt):
 		return mfa.ErrExists
-	case failed(reasons, 2):
+	case failed(reasons, stateAt) && a.RequireNoFactors:
 		return mfa.ErrHasFactors
+	case failed(reasons, stateAt), failed(reasons, backupAt):
+		return mfa.ErrConflict
 	}
 	return err
 }
 
-// DeleteFactor removes a factor and lowers the count in one transaction.
-func (s *Store) DeleteFactor(ctx context.Context, uid, fid string, ev mfa.AuditEvent) error {
-	pk := userPK(uid)
+// ReplaceBackupCodes replaces the user's backup code set, or creates the first one.
+func (s *Store) ReplaceBackupCodes(ctx context.Context, set mfa.Factor, create bool, ev mfa.AuditEvent) error {
+	pk := userPK(set.UserID)
 	audit, err := s.auditPut(ev)
 	if err != nil {
 		return err
 	}
+	var items []types.TransactWriteItem
+	if create {
+		item, err := attributevalue.MarshalMap(newFactorItem(set))
+		if err != nil {
+			return err
+		}
+		items = append(items,
+			types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+			types.TransactWriteItem{Update: &types.Update{
+				TableName: &s.table, Key: key(pk, skState),
+				UpdateExpression:          aws.String("SET backupFactorId = :id, factorCount = if_not_exists(factorCount, :zero) + :one"),
+				ConditionExpression:       aws.String("attribute_not_exists(backupFactorId)"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(set.ID), ":zero": num(0), ":one": num(1)},
+			}})
+	} else {
+		// One write replaces the whole set: the old codes are dead the moment it lands.
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: key(pk, factorPrefix+set.ID),
+			UpdateExpression:          aws.String("SET codes = :codes, createdAt = :now"),
+			ConditionExpression:       aws.String("attribute_exists(pk)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":codes": &types.AttributeValueMemberSS{Value: set.BackupCodes}, ":now": num(millis(set.CreatedAt))},
+		}})
+	}
+	items = append(items, audit)
+	reasons, err := s.transact(ctx, items)
+	switch {
+	case create && (failed(reasons, 0) || failed(reasons, 1)):
+		return mfa.ErrConflict
+	case !create && failed(reasons, 0):
+		return mfa.ErrNotFound
+	}
+	return err
+}
+
+// DeleteFactor removes a factor and keeps the state's count, backup id and addresses true.
+func (s *Store) DeleteFactor(ctx context.Context, f mfa.Factor, ev mfa.AuditEvent) error {
+	pk := userPK(f.UserID)
+	audit, err := s.auditPut(ev)
+	if err != nil {
+		return err
+	}
+	update := "ADD factorCount :minus"
+	values := map[string]types.AttributeValue{":minus": num(-1)}
+	switch f.Type {
+	case mfa.TypeBackupCodes:
+		update += " REMOVE backupFactorId"
+	case mfa.TypeEmail:
+		update += " DELETE emails :email"
+		values[":email"] = &types.AttributeValueMemberSS{Value: []string{f.Destination}}
+	}
 	reasons, err := s.transact(ctx, []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: &s.table, Key: key(pk, factorPrefix+fid), ConditionExpression: aws.String("attribute_exists(pk)")}},
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(pk, skState),
-			UpdateExpression:          aws.String("ADD factorCount :minus"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1)},
-		}},
+		{Delete: &types.Delete{TableName: &s.table, Key: key(pk, factorPrefix+f.ID), ConditionExpression: aws.String("attribute_exists(pk)")}},
+		{Update: &types.Update{TableName: &s.table, Key: key(pk, skState), UpdateExpression: aws.String(update), ExpressionAttributeValues: values}},
 		audit,
 	})
 	if failed(reasons, 0) {
@@ -447,13 +650,13 @@ func (s *Store) DeleteFactor(ctx context.Context, uid, fid string, ev mfa.AuditE
 // OpenChallenge stores a new challenge and notes the activity in one transaction.
 func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, ev mfa.AuditEvent) error {
 	pk := userPK(c.UserID)
-	ids := c.FactorIDs
-	if ids == nil {
-		ids = []string{}
+	offered := []offeredItem{}
+	for _, o := range c.Offered {
+		offered = append(offered, offeredItem{ID: o.ID, Type: string(o.Type)})
 	}
 	item, err := attributevalue.MarshalMap(challengeItem{
 		PK: pk, SK: challengePfx + c.ID, ID: c.ID, Purpose: c.Purpose, OrganizationID: c.OrganizationID,
-		FactorIDs: ids, DefaultFactorID: c.DefaultFactorID, Status: string(c.Status),
+		Offered: offered, DefaultFactorID: c.DefaultFactorID, Status: string(c.Status),
 		CreatedAt: millis(c.CreatedAt), ExpiresAt: millis(c.ExpiresAt), TTL: c.ExpiresAt.Add(ttlGraceOnGone).Unix(),
 	})
 	if err != nil {
@@ -475,7 +678,50 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, ev mfa.Audit
 	return err
 }
 
-// RecordSuccess closes the challenge, consumes the step and clears failures atomically.
+// RecordDelivery stores the code sent for (challenge, factor) and takes every send counter in
+// one transaction: the challenge's own count and cool-down, the user's and the destination's.
+func (s *Store) RecordDelivery(ctx context.Context, d mfa.Delivery) error {
+	pk := userPK(d.UserID)
+	now := millis(d.Quota.At)
+	code, err := attributevalue.MarshalMap(codeItem{
+		PK: pk, SK: codeSK(d.Code.ChallengeID, d.Code.FactorID), Hash: d.Code.Hash,
+		ExpiresAt: millis(d.Code.ExpiresAt), TTL: d.Code.ExpiresAt.Add(ttlGraceOnGone).Unix(),
+	})
+	if err != nil {
+		return err
+	}
+	audit, err := s.auditPut(d.Event)
+	if err != nil {
+		return err
+	}
+	counters, ends := s.sendCounters(d.Quota)
+	items := append([]types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName: &s.table, Key: key(pk, challengePfx+d.Code.ChallengeID),
+			UpdateExpression:         aws.String("SET lastSendAt = :now ADD sendCount :one"),
+			ConditionExpression:      aws.String("#status = :open AND expiresAt > :now AND (attribute_not_exists(sendCount) OR sendCount < :max) AND (attribute_not_exists(lastSendAt) OR lastSendAt <= :cool)"),
+			ExpressionAttributeNames: map[string]string{"#status": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":now": num(now), ":one": num(1), ":open": str(string(mfa.ChallengeOpen)),
+				":max": num(int64(d.MaxSends)), ":cool": num(now - d.Cooldown.Milliseconds()),
+			},
+		}},
+		// A resend replaces the earlier code: only the newest one is valid.
+		{Put: &types.Put{TableName: &s.table, Item: code}},
+		audit,
+	}, counters...)
+	reasons, err := s.transact(ctx, items)
+	if failed(reasons, 0) {
+		return &mfa.LimitError{Limit: "cooldown", RetryAt: d.Quota.At.Add(d.Cooldown)}
+	}
+	if limit := limitFrom(reasons, 3, 4, ends); limit != nil {
+		return limit
+	}
+	return err
+}
+
+// RecordSuccess closes the challenge, consumes what the answer used (a TOTP step, the code
+// record, or one backup code) and clears the user's failures, atomically.
 func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 	pk := userPK(r.UserID)
 	now := millis(r.At)
@@ -489,13 +735,20 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now)},
 	}
-	if r.Step > 0 {
+	switch {
+	case r.Step > 0:
 		// DESIGN §6.1: a time step is accepted once per factor, whoever asks first.
 		factorUpdate.UpdateExpression = aws.String("SET lastUsedAt = :now, lastStep = :step")
 		factorUpdate.ConditionExpression = aws.String("attribute_exists(pk) AND (attribute_not_exists(lastStep) OR lastStep < :step)")
 		factorUpdate.ExpressionAttributeValues[":step"] = num(r.Step)
+	case r.BackupHash != "":
+		// DESIGN §6.3: removing the code from the set is the single use.
+		factorUpdate.UpdateExpression = aws.String("SET lastUsedAt = :now DELETE codes :used")
+		factorUpdate.ConditionExpression = aws.String("contains(codes, :code)")
+		factorUpdate.ExpressionAttributeValues[":used"] = &types.AttributeValueMemberSS{Value: []string{r.BackupHash}}
+		factorUpdate.ExpressionAttributeValues[":code"] = str(r.BackupHash)
 	}
-	reasons, err := s.transact(ctx, []types.TransactWriteItem{
+	items := []types.TransactWriteItem{
 		{Update: &types.Update{
 			TableName: &s.table, Key: key(pk, challengePfx+r.ChallengeID),
 			UpdateExpression:          aws.String("SET #status = :verified, verifiedAt = :now"),
@@ -514,12 +767,23 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 			},
 		}},
 		audit,
-	})
+	}
+	if r.CodeHash != nil {
+		// DESIGN §6.2: the code is single use; a resend in between replaced it.
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+			TableName: &s.table, Key: key(pk, codeSK(r.ChallengeID, r.FactorID)),
+			ConditionExpression:       aws.String("codeHash = :hash AND expiresAt > :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":hash": &types.AttributeValueMemberB{Value: r.CodeHash}, ":now": num(now)},
+		}})
+	}
+	reasons, err := s.transact(ctx, items)
 	switch {
 	case failed(reasons, 0):
 		return mfa.ErrChallengeClosed
-	case failed(reasons, 1):
+	case failed(reasons, 1) && r.Step > 0:
 		return mfa.ErrStepReused
+	case failed(reasons, 1), failed(reasons, 4):
+		return mfa.ErrCodeUsed
 	case failed(reasons, 2):
 		return mfa.ErrStateChanged
 	}
@@ -688,5 +952,5 @@ func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) (
 
 // failed reports whether item i of a cancelled transaction failed its condition.
 func failed(reasons []string, i int) bool {
-	return i < len(reasons) && reasons[i] == "ConditionalCheckFailed"
+	return i >= 0 && i < len(reasons) && reasons[i] == "ConditionalCheckFailed"
 }

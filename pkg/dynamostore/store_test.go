@@ -49,11 +49,11 @@ func (s *suite) bindTOTP(t *testing.T, uid string, step int64) mfa.Factor {
 	ctx := context.Background()
 	id := newID()
 	e := mfa.Enrollment{ID: id, UserID: uid, Type: mfa.TypeTOTP, Label: "phone", SealedSecret: []byte("sealed"), CreatedAt: s.now, ExpiresAt: s.now.Add(10 * time.Minute)}
-	if err := s.store.CreateEnrollment(ctx, e, s.event(uid, mfa.ActionEnrollmentStarted)); err != nil {
+	if err := s.store.CreateEnrollment(ctx, e, nil, s.event(uid, mfa.ActionEnrollmentStarted)); err != nil {
 		t.Fatal(err)
 	}
 	f := mfa.Factor{ID: id, UserID: uid, Type: mfa.TypeTOTP, Label: "phone", CreatedAt: s.now, SealedSecret: e.SealedSecret, LastStep: step}
-	if err := s.store.ActivateFactor(ctx, f, false, s.event(uid, mfa.ActionFactorActivated)); err != nil {
+	if err := s.store.ActivateFactor(ctx, mfa.Activation{Factor: f, EnrollmentID: id, Event: s.event(uid, mfa.ActionFactorActivated)}); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -61,7 +61,10 @@ func (s *suite) bindTOTP(t *testing.T, uid string, step int64) mfa.Factor {
 
 func (s *suite) openChallenge(t *testing.T, uid string, factors ...string) mfa.Challenge {
 	t.Helper()
-	c := mfa.Challenge{ID: newID(), UserID: uid, Purpose: "sign_in", FactorIDs: factors, Status: mfa.ChallengeOpen, CreatedAt: s.now, ExpiresAt: s.now.Add(10 * time.Minute)}
+	c := mfa.Challenge{ID: newID(), UserID: uid, Purpose: "sign_in", Status: mfa.ChallengeOpen, CreatedAt: s.now, ExpiresAt: s.now.Add(10 * time.Minute)}
+	for _, id := range factors {
+		c.Offered = append(c.Offered, mfa.OfferedFactor{ID: id, Type: mfa.TypeTOTP})
+	}
 	if err := s.store.OpenChallenge(context.Background(), c, s.event(uid, mfa.ActionChallengeOpened)); err != nil {
 		t.Fatal(err)
 	}
@@ -102,11 +105,11 @@ func TestEnrollmentLifecycle(t *testing.T) {
 	if len(p.Factors) != 1 || p.Factors[0].ID != f.ID || p.Factors[0].LastStep != 42 || p.State.FactorCount != 1 || p.State.FirstSeenAt.IsZero() {
 		t.Fatalf("profile after activation: %+v", p)
 	}
-	if _, err := s.store.GetEnrollment(ctx, "alice", f.ID); !errors.Is(err, mfa.ErrNotFound) {
+	if _, _, err := s.store.LoadEnrollment(ctx, "alice", f.ID); !errors.Is(err, mfa.ErrNotFound) {
 		t.Errorf("enrollment survives activation: %v", err)
 	}
 	// Completing the same enrollment twice (a replayed request) is refused.
-	if err := s.store.ActivateFactor(ctx, f, false, s.event("alice", "x")); !errors.Is(err, mfa.ErrNotFound) {
+	if err := s.store.ActivateFactor(ctx, mfa.Activation{Factor: f, EnrollmentID: f.ID, Event: s.event("alice", "x")}); !errors.Is(err, mfa.ErrNotFound) {
 		t.Errorf("second activation: %v, want ErrNotFound", err)
 	}
 	// Another user sees none of it.
@@ -120,10 +123,10 @@ func TestEnrollmentLifecycle(t *testing.T) {
 		t.Errorf("audit events = %d, want 2 (started, activated)", n)
 	}
 
-	if err := s.store.DeleteFactor(ctx, "alice", f.ID, s.event("alice", mfa.ActionFactorRemoved)); err != nil {
+	if err := s.store.DeleteFactor(ctx, f, s.event("alice", mfa.ActionFactorRemoved)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.store.DeleteFactor(ctx, "alice", f.ID, s.event("alice", mfa.ActionFactorRemoved)); !errors.Is(err, mfa.ErrNotFound) {
+	if err := s.store.DeleteFactor(ctx, f, s.event("alice", mfa.ActionFactorRemoved)); !errors.Is(err, mfa.ErrNotFound) {
 		t.Errorf("second delete: %v", err)
 	}
 	if p, _ := s.store.LoadProfile(ctx, "alice"); len(p.Factors) != 0 || p.State.FactorCount != 0 {
@@ -138,11 +141,11 @@ func TestExpiredEnrollmentCannotBeActivated(t *testing.T) {
 	s := newSuite(t)
 	ctx := context.Background()
 	e := mfa.Enrollment{ID: newID(), UserID: "alice", Type: mfa.TypeTOTP, CreatedAt: s.now.Add(-time.Hour), ExpiresAt: s.now.Add(-time.Minute)}
-	if err := s.store.CreateEnrollment(ctx, e, s.event("alice", "x")); err != nil {
+	if err := s.store.CreateEnrollment(ctx, e, nil, s.event("alice", "x")); err != nil {
 		t.Fatal(err)
 	}
 	f := mfa.Factor{ID: e.ID, UserID: "alice", Type: mfa.TypeTOTP, CreatedAt: s.now}
-	if err := s.store.ActivateFactor(ctx, f, false, s.event("alice", "x")); !errors.Is(err, mfa.ErrNotFound) {
+	if err := s.store.ActivateFactor(ctx, mfa.Activation{Factor: f, EnrollmentID: e.ID, Event: s.event("alice", "x")}); !errors.Is(err, mfa.ErrNotFound) {
 		t.Fatalf("activation of an expired enrollment: %v", err)
 	}
 	if p, _ := s.store.LoadProfile(ctx, "alice"); len(p.Factors) != 0 {
@@ -155,15 +158,15 @@ func TestSecondFactorWithoutStepUpRefusedAtWriteTime(t *testing.T) {
 	ctx := context.Background()
 	s.bindTOTP(t, "alice", 1)
 	e := mfa.Enrollment{ID: newID(), UserID: "alice", Type: mfa.TypeTOTP, CreatedAt: s.now, ExpiresAt: s.now.Add(time.Minute)}
-	if err := s.store.CreateEnrollment(ctx, e, s.event("alice", "x")); err != nil {
+	if err := s.store.CreateEnrollment(ctx, e, nil, s.event("alice", "x")); err != nil {
 		t.Fatal(err)
 	}
 	f := mfa.Factor{ID: e.ID, UserID: "alice", Type: mfa.TypeTOTP, CreatedAt: s.now}
-	if err := s.store.ActivateFactor(ctx, f, true, s.event("alice", "x")); !errors.Is(err, mfa.ErrHasFactors) {
+	if err := s.store.ActivateFactor(ctx, mfa.Activation{Factor: f, EnrollmentID: e.ID, RequireNoFactors: true, Event: s.event("alice", "x")}); !errors.Is(err, mfa.ErrHasFactors) {
 		t.Fatalf("got %v, want ErrHasFactors", err)
 	}
 	// The enrollment was not consumed by the refused transaction; with step-up it completes.
-	if err := s.store.ActivateFactor(ctx, f, false, s.event("alice", "x")); err != nil {
+	if err := s.store.ActivateFactor(ctx, mfa.Activation{Factor: f, EnrollmentID: e.ID, Event: s.event("alice", "x")}); err != nil {
 		t.Fatalf("with step-up: %v", err)
 	}
 }
@@ -213,7 +216,7 @@ func TestChallengeAnsweredOnce(t *testing.T) {
 	ctx := context.Background()
 	f := s.bindTOTP(t, "alice", 0)
 	c := s.openChallenge(t, "alice", f.ID)
-	ch, st, got, err := s.store.LoadVerification(ctx, "alice", c.ID, f.ID)
+	ch, st, got, _, err := s.store.LoadVerification(ctx, "alice", c.ID, f.ID)
 	if err != nil || ch.ID != c.ID || ch.Status != mfa.ChallengeOpen || got == nil || got.ID != f.ID || st.LastChallengeAt.IsZero() {
 		t.Fatalf("LoadVerification: %+v %+v %+v %v", ch, st, got, err)
 	}
@@ -223,7 +226,7 @@ func TestChallengeAnsweredOnce(t *testing.T) {
 	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 6, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrChallengeClosed) {
 		t.Fatalf("second answer to one challenge: %v", err)
 	}
-	if _, _, _, err := s.store.LoadVerification(ctx, "bob", c.ID, f.ID); !errors.Is(err, mfa.ErrNotFound) {
+	if _, _, _, _, err := s.store.LoadVerification(ctx, "bob", c.ID, f.ID); !errors.Is(err, mfa.ErrNotFound) {
 		t.Fatalf("bob loads alice's challenge: %v", err)
 	}
 }
@@ -246,7 +249,7 @@ func TestFailuresCountedExactlyUnderConcurrency(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	ch, st, _, err := s.store.LoadVerification(ctx, "alice", c.ID, "")
+	ch, st, _, _, err := s.store.LoadVerification(ctx, "alice", c.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +267,7 @@ func TestFailuresCountedExactlyUnderConcurrency(t *testing.T) {
 	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c2.ID, FactorID: f.ID, Step: 9, ReadFailures: 0, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrStateChanged) {
 		t.Fatalf("stale success: %v, want ErrStateChanged", err)
 	}
-	if _, st, _, _ := s.store.LoadVerification(ctx, "alice", c2.ID, ""); st.ConsecutiveFailures != n {
+	if _, st, _, _, _ := s.store.LoadVerification(ctx, "alice", c2.ID, ""); st.ConsecutiveFailures != n {
 		t.Fatal("a refused success changed the failure count")
 	}
 	if got, _ := s.store.GetFactor(ctx, "alice", f.ID); got.LastStep != 0 {
@@ -274,7 +277,7 @@ func TestFailuresCountedExactlyUnderConcurrency(t *testing.T) {
 	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c2.ID, FactorID: f.ID, Step: 9, ReadFailures: n, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, st, _, _ := s.store.LoadVerification(ctx, "alice", c2.ID, ""); st.ConsecutiveFailures != 0 || st.LastFactorID != f.ID {
+	if _, st, _, _, _ := s.store.LoadVerification(ctx, "alice", c2.ID, ""); st.ConsecutiveFailures != 0 || st.LastFactorID != f.ID {
 		t.Fatalf("after success: %+v", st)
 	}
 }
@@ -283,7 +286,7 @@ func TestExpiredChallengeCannotSucceed(t *testing.T) {
 	s := newSuite(t)
 	ctx := context.Background()
 	f := s.bindTOTP(t, "alice", 0)
-	c := mfa.Challenge{ID: newID(), UserID: "alice", FactorIDs: []string{f.ID}, Status: mfa.ChallengeOpen, CreatedAt: s.now.Add(-time.Hour), ExpiresAt: s.now.Add(-time.Second)}
+	c := mfa.Challenge{ID: newID(), UserID: "alice", Offered: []mfa.OfferedFactor{{ID: f.ID, Type: mfa.TypeTOTP}}, Status: mfa.ChallengeOpen, CreatedAt: s.now.Add(-time.Hour), ExpiresAt: s.now.Add(-time.Second)}
 	if err := s.store.OpenChallenge(ctx, c, s.event("alice", "x")); err != nil {
 		t.Fatal(err)
 	}

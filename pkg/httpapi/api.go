@@ -50,12 +50,16 @@ func (a *API) Enrollment() Handler {
 		"POST /v1/users/{userId}/enrollments/{enrollmentId}/complete": a.completeEnrollment,
 		"GET /v1/users/{userId}/factors":                              a.listFactors,
 		"DELETE /v1/users/{userId}/factors/{factorId}":                a.deleteFactor,
+		"POST /v1/users/{userId}/backup-codes":                        a.regenerateBackupCodes,
 	}, true)
 }
 
 // Challenge serves the challenge function's routes.
 func (a *API) Challenge() Handler {
-	return a.serve(map[string]route{"POST /v1/users/{userId}/challenges": a.createChallenge}, true)
+	return a.serve(map[string]route{
+		"POST /v1/users/{userId}/challenges":                          a.createChallenge,
+		"POST /v1/users/{userId}/challenges/{challengeId}/deliveries": a.sendCode,
+	}, true)
 }
 
 // Verify serves the verify function's routes.
@@ -72,8 +76,8 @@ func (a *API) Keys() Handler {
 // them with the template.
 func (a *API) RouteKeys() map[string][]string {
 	return map[string][]string{
-		"EnrollmentFunction": {"POST /v1/users/{userId}/enrollments", "POST /v1/users/{userId}/enrollments/{enrollmentId}/complete", "GET /v1/users/{userId}/factors", "DELETE /v1/users/{userId}/factors/{factorId}"},
-		"ChallengeFunction":  {"POST /v1/users/{userId}/challenges"},
+		"EnrollmentFunction": {"POST /v1/users/{userId}/enrollments", "POST /v1/users/{userId}/enrollments/{enrollmentId}/complete", "GET /v1/users/{userId}/factors", "DELETE /v1/users/{userId}/factors/{factorId}", "POST /v1/users/{userId}/backup-codes"},
+		"ChallengeFunction":  {"POST /v1/users/{userId}/challenges", "POST /v1/users/{userId}/challenges/{challengeId}/deliveries"},
 		"VerifyFunction":     {"POST /v1/users/{userId}/challenges/{challengeId}/verifications"},
 		"JwksFunction":       {"GET /.well-known/jwks.json"},
 	}
@@ -178,6 +182,8 @@ func (a *API) caller(req events.APIGatewayV2HTTPRequest) (mfa.Caller, error) {
 		Subject:       claims["sub"],
 		Email:         claims["email"],
 		EmailVerified: claims["email_verified"] == "true",
+		Phone:         claims["phone_number"],
+		PhoneVerified: claims["phone_number_verified"] == "true",
 		IP:            req.RequestContext.HTTP.SourceIP,
 		UserAgent:     req.RequestContext.HTTP.UserAgent,
 	}
@@ -203,6 +209,7 @@ type factorJSON struct {
 	CreatedAt         *time.Time `json:"createdAt,omitempty"`
 	LastUsedAt        *time.Time `json:"lastUsedAt,omitempty"`
 	MaskedDestination string     `json:"maskedDestination,omitempty"`
+	Remaining         *int       `json:"remaining,omitempty"` // backup codes left in the set
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -213,7 +220,23 @@ func timePtr(t time.Time) *time.Time {
 }
 
 func toFactorJSON(f mfa.Factor) factorJSON {
-	return factorJSON{ID: f.ID, Type: string(f.Type), Label: f.Label, CreatedAt: timePtr(f.CreatedAt), LastUsedAt: timePtr(f.LastUsedAt)}
+	out := factorJSON{ID: f.ID, Type: string(f.Type), Label: f.Label, CreatedAt: timePtr(f.CreatedAt), LastUsedAt: timePtr(f.LastUsedAt), MaskedDestination: mfa.MaskedDestination(f)}
+	if f.Type == mfa.TypeBackupCodes {
+		n := len(f.BackupCodes)
+		out.Remaining = &n
+	}
+	return out
+}
+
+type deliveryJSON struct {
+	Channel           string    `json:"channel"`
+	MaskedDestination string    `json:"maskedDestination"`
+	ExpiresAt         time.Time `json:"expiresAt"`
+	ResendAfter       time.Time `json:"resendAfter"`
+}
+
+func toDeliveryJSON(d mfa.DeliveryInfo) *deliveryJSON {
+	return &deliveryJSON{Channel: string(d.Channel), MaskedDestination: d.MaskedDestination, ExpiresAt: d.ExpiresAt, ResendAfter: d.ResendAfter}
 }
 
 // ---- enrollment ----
@@ -233,10 +256,14 @@ type totpJSON struct {
 }
 
 type enrollmentJSON struct {
-	EnrollmentID string    `json:"enrollmentId"`
-	Type         string    `json:"type"`
-	ExpiresAt    time.Time `json:"expiresAt"`
-	TOTP         *totpJSON `json:"totp,omitempty"`
+	EnrollmentID string        `json:"enrollmentId"`
+	Type         string        `json:"type"`
+	ExpiresAt    time.Time     `json:"expiresAt"`
+	Status       string        `json:"status"` // "pending" (complete it) or "active" (bound already)
+	TOTP         *totpJSON     `json:"totp,omitempty"`
+	Delivery     *deliveryJSON `json:"delivery,omitempty"`
+	Factor       *factorJSON   `json:"factor,omitempty"`
+	BackupCodes  []string      `json:"backupCodes,omitempty"`
 }
 
 func (a *API) startEnrollment(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -247,16 +274,22 @@ func (a *API) startEnrollment(ctx context.Context, req events.APIGatewayV2HTTPRe
 	if body.Type == "" {
 		return 0, nil, mfa.Invalid(mfa.CodeInvalidRequest, "type", "type is required")
 	}
-	if mfa.FactorType(body.Type) == mfa.TypeTOTP && (body.Email != "" || body.Phone != "" || body.PreVerified) {
-		return 0, nil, mfa.Invalid(mfa.CodeInvalidRequest, "type", "email, phone and preVerified do not apply to totp")
-	}
-	res, err := a.Service.StartEnrollment(ctx, c, req.PathParameters["userId"], mfa.StartEnrollmentRequest{Type: mfa.FactorType(body.Type), Label: body.Label})
+	res, err := a.Service.StartEnrollment(ctx, c, req.PathParameters["userId"], mfa.StartEnrollmentRequest{
+		Type: mfa.FactorType(body.Type), Label: body.Label, Email: body.Email, Phone: body.Phone, PreVerified: body.PreVerified,
+	})
 	if err != nil {
 		return 0, nil, err
 	}
-	out := enrollmentJSON{EnrollmentID: res.EnrollmentID, Type: string(res.Type), ExpiresAt: res.ExpiresAt}
+	out := enrollmentJSON{EnrollmentID: res.EnrollmentID, Type: string(res.Type), ExpiresAt: res.ExpiresAt, Status: "pending", BackupCodes: res.BackupCodes}
 	if res.TOTP != nil {
 		out.TOTP = &totpJSON{Secret: res.TOTP.Secret, OTPAuthURI: res.TOTP.OTPAuthURI, QRPNG: res.TOTP.QRPNG}
+	}
+	if res.Delivery != nil {
+		out.Delivery = toDeliveryJSON(*res.Delivery)
+	}
+	if res.Factor != nil {
+		fj := toFactorJSON(*res.Factor)
+		out.Factor, out.Status = &fj, "active"
 	}
 	return http.StatusCreated, out, nil
 }
@@ -277,11 +310,33 @@ func (a *API) completeEnrollment(ctx context.Context, req events.APIGatewayV2HTT
 	if body.Code == "" {
 		return 0, nil, mfa.Invalid(mfa.CodeInvalidCode, "code", "code is required")
 	}
-	f, err := a.Service.CompleteEnrollment(ctx, c, req.PathParameters["userId"], req.PathParameters["enrollmentId"], mfa.CompleteEnrollmentRequest{Code: body.Code})
+	act, err := a.Service.CompleteEnrollment(ctx, c, req.PathParameters["userId"], req.PathParameters["enrollmentId"], mfa.CompleteEnrollmentRequest{Code: body.Code})
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"factor": toFactorJSON(f)}, nil
+	return http.StatusOK, activatedJSON(act), nil
+}
+
+func activatedJSON(act mfa.Activated) any {
+	out := struct {
+		Factor      factorJSON `json:"factor"`
+		BackupCodes []string   `json:"backupCodes,omitempty"`
+	}{Factor: toFactorJSON(act.Factor), BackupCodes: act.BackupCodes}
+	return out
+}
+
+func (a *API) regenerateBackupCodes(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
+	if req.Body != "" {
+		var body struct{}
+		if err := decodeBody(req, &body); err != nil {
+			return 0, nil, err
+		}
+	}
+	codes, err := a.Service.RegenerateBackupCodes(ctx, c, req.PathParameters["userId"])
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, map[string]any{"backupCodes": codes, "remaining": len(codes)}, nil
 }
 
 func (a *API) listFactors(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -349,9 +404,25 @@ func (a *API) createChallenge(ctx context.Context, req events.APIGatewayV2HTTPRe
 		Factors: []factorJSON{}, DefaultFactorID: res.DefaultFactorID, ExpiresAt: res.ExpiresAt,
 	}
 	for _, f := range res.Factors {
-		out.Factors = append(out.Factors, factorJSON{ID: f.ID, Type: string(f.Type), Label: f.Label})
+		out.Factors = append(out.Factors, factorJSON{ID: f.ID, Type: string(f.Type), Label: f.Label, MaskedDestination: mfa.MaskedDestination(f)})
 	}
 	return http.StatusCreated, out, nil
+}
+
+type deliveryBody struct {
+	FactorID string `json:"factorId"`
+}
+
+func (a *API) sendCode(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
+	var body deliveryBody
+	if err := decodeBody(req, &body); err != nil {
+		return 0, nil, err
+	}
+	d, err := a.Service.SendChallengeCode(ctx, c, req.PathParameters["userId"], req.PathParameters["challengeId"], mfa.DeliveryRequest{FactorID: body.FactorID})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusAccepted, toDeliveryJSON(d), nil
 }
 
 // ---- verify ----
@@ -371,7 +442,8 @@ type verifyJSON struct {
 		ID   string `json:"id"`
 		Type string `json:"type"`
 	} `json:"factor"`
-	EnrollmentRequired bool `json:"enrollmentRequired"`
+	BackupCodesRemaining *int `json:"backupCodesRemaining,omitempty"`
+	EnrollmentRequired   bool `json:"enrollmentRequired"`
 }
 
 func (a *API) verify(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -391,7 +463,7 @@ func (a *API) verify(ctx context.Context, req events.APIGatewayV2HTTPRequest, c 
 	if err != nil {
 		return 0, nil, err
 	}
-	out := verifyJSON{Verified: true, MFAToken: res.MFAToken, EnrollmentRequired: res.EnrollmentRequired}
+	out := verifyJSON{Verified: true, MFAToken: res.MFAToken, EnrollmentRequired: res.EnrollmentRequired, BackupCodesRemaining: res.BackupCodesRemaining}
 	out.Factor.ID, out.Factor.Type = res.Factor.ID, string(res.Factor.Type)
 	return http.StatusOK, out, nil
 }

@@ -115,13 +115,32 @@ func TestStepUpForFactorChanges(t *testing.T) {
 	}
 	// A service removes without step-up.
 	list := e.do(service(), "GET /v1/users/{userId}/factors", map[string]string{"userId": "alice"}, nil)
-	remaining := list.body["factors"].([]any)
-	if len(remaining) != 1 {
+	var totpLeft, backupID string
+	for _, f := range list.body["factors"].([]any) {
+		m := f.(map[string]any)
+		switch m["type"] {
+		case "totp":
+			if totpLeft != "" {
+				t.Fatalf("two totp factors after delete: %s", list.raw)
+			}
+			totpLeft = m["id"].(string)
+		case "backup_codes":
+			backupID = m["id"].(string)
+		}
+	}
+	if totpLeft == "" || backupID == "" {
 		t.Fatalf("factors after delete: %s", list.raw)
 	}
-	id := remaining[0].(map[string]any)["id"].(string)
-	if r := e.do(service(), "DELETE /v1/users/{userId}/factors/{factorId}", map[string]string{"userId": "alice", "factorId": id}, nil); r.status != 204 {
+	if r := e.do(service(), "DELETE /v1/users/{userId}/factors/{factorId}", map[string]string{"userId": "alice", "factorId": totpLeft}, nil); r.status != 204 {
 		t.Fatalf("service delete: %d", r.status)
+	}
+	// Backup codes alone still ask for MFA (DESIGN §5 rule 5)…
+	if ch := e.challenge(alice, "alice"); ch.body["mfaRequired"] != true || ch.str("defaultFactorId") != backupID {
+		t.Fatalf("backup codes only: %s", ch.raw)
+	}
+	// …and with nothing left the user is not prompted.
+	if r := e.do(service(), "DELETE /v1/users/{userId}/factors/{factorId}", map[string]string{"userId": "alice", "factorId": backupID}, nil); r.status != 204 {
+		t.Fatalf("delete backup codes: %d", r.status)
 	}
 	if ch := e.challenge(alice, "alice"); ch.body["mfaRequired"] != false {
 		t.Fatal("a user whose factors were all removed is still prompted")

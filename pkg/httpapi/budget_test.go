@@ -45,10 +45,7 @@ func (l *callLog) take() []string {
 func TestRoundTripBudgets(t *testing.T) {
 	log := &callLog{}
 	table := awstest.NewTable(t)
-	a, err := app.New(context.Background(), app.Config{
-		TableName: table, KMSKeyID: awstest.NewKey(t), MFATokenIssuer: "mfa-test", MFATokenAudience: "app",
-		MFATokenTTL: 5 * time.Minute, TOTPIssuer: "Test", AuditRetention: time.Hour,
-	}, app.WithAPIOptions(log.middleware))
+	a, err := app.New(context.Background(), testConfig(t, table), app.WithAPIOptions(log.middleware))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,10 +16,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/httpapi"
+	"github.com/mfa-service/mfa/pkg/notify"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -47,22 +50,19 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
 
 type env struct {
-	t     *testing.T
-	app   *app.App
-	clock *clock
-	logs  *syncBuffer
-	table string
+	claims map[string]string // extra token claims for the next calls
+	t      *testing.T
+	app    *app.App
+	clock  *clock
+	logs   *syncBuffer
+	table  string
 }
 
 // newEnv wires the real service against a fresh table and KMS key in the harness moto.
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	table := awstest.NewTable(t)
-	a, err := app.New(context.Background(), app.Config{
-		TableName: table, KMSKeyID: awstest.NewKey(t),
-		MFATokenIssuer: "mfa-test", MFATokenAudience: "app", MFATokenTTL: 5 * time.Minute,
-		TOTPIssuer: "Test MFA", AuditRetention: 24 * time.Hour,
-	})
+	a, err := app.New(context.Background(), testConfig(t, table))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +71,28 @@ func newEnv(t *testing.T) *env {
 	a.Log = httpapi.NewLogger(e.logs, -8)
 	a.API.Log = a.Log
 	return e
+}
+
+const sender = "mfa@example.com"
+
+var senderOnce sync.Once
+
+// testConfig is the service configuration of a test: its own table and key, and a verified
+// SES sender in the harness moto.
+func testConfig(t *testing.T, table string) app.Config {
+	t.Helper()
+	senderOnce.Do(func() {
+		ses := sesv2.NewFromConfig(awstest.Config(t))
+		if _, err := ses.CreateEmailIdentity(context.Background(), &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(sender)}); err != nil {
+			t.Fatalf("ses identity: %v", err)
+		}
+	})
+	return app.Config{
+		TableName: table, KMSKeyID: awstest.NewKey(t),
+		MFATokenIssuer: "mfa-test", MFATokenAudience: "app", MFATokenTTL: 5 * time.Minute,
+		TOTPIssuer: "Test MFA", AuditRetention: 24 * time.Hour,
+		Notify: notify.Config{Sender: sender, ProductName: "Test MFA"},
+	}
 }
 
 // who is a caller as the JWT authorizer would describe it.
@@ -99,6 +121,8 @@ var handlersByRoute = map[string]func(*httpapi.API) httpapi.Handler{
 	"GET /v1/users/{userId}/factors":                                 (*httpapi.API).Enrollment,
 	"DELETE /v1/users/{userId}/factors/{factorId}":                   (*httpapi.API).Enrollment,
 	"POST /v1/users/{userId}/challenges":                             (*httpapi.API).Challenge,
+	"POST /v1/users/{userId}/challenges/{challengeId}/deliveries":    (*httpapi.API).Challenge,
+	"POST /v1/users/{userId}/backup-codes":                           (*httpapi.API).Enrollment,
 	"POST /v1/users/{userId}/challenges/{challengeId}/verifications": (*httpapi.API).Verify,
 	"GET /.well-known/jwks.json":                                     (*httpapi.API).Keys,
 }
@@ -117,6 +141,9 @@ func (e *env) do(as who, routeKey string, params map[string]string, body any) re
 		claims := map[string]string{"sub": as.sub}
 		if as.scope != "" {
 			claims["scope"] = as.scope
+		}
+		for k, v := range e.claims {
+			claims[k] = v
 		}
 		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},

@@ -46,6 +46,14 @@ const (
 	CodeUnavailable           = "unavailable"
 	CodeInternal              = "internal"
 	CodeEnrollmentUnavailable = "enrollment_not_allowed"
+	CodeCodeExpired           = "code_expired"
+	CodeCodeNotSent           = "code_not_sent"
+	CodeFactorExists          = "factor_exists"
+	CodeCountryNotAllowed     = "country_not_allowed"
+	CodeSendLimited           = "send_limited"
+	CodePrimaryRequired       = "primary_factor_required"
+	CodeFactorTypeNotAllowed  = "factor_type_not_allowed"
+	CodeDeliveryFailed        = "delivery_failed"
 )
 
 // Error is the domain's error: a kind, a stable code, a message safe to show a client, and
@@ -109,4 +117,7 @@ var (
 	ErrStepReused      = errors.New("time step already used")
 	ErrStateChanged    = errors.New("user state changed concurrently")
 	ErrHasFactors      = errors.New("user already has a factor")
+	ErrCodeUsed        = errors.New("code already used or replaced")
+	ErrExhausted       = errors.New("attempts exhausted")
+	ErrConflict        = errors.New("changed concurrently")
 )

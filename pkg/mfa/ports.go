@@ -14,24 +14,36 @@ type Store interface {
 	// GetFactor returns ErrNotFound when the user has no such factor.
 	GetFactor(ctx context.Context, userID, factorID string) (Factor, error)
 
-	// CreateEnrollment stores a pending enrollment and its audit event.
-	CreateEnrollment(ctx context.Context, e Enrollment, ev AuditEvent) error
-	// GetEnrollment returns ErrNotFound when there is none for this user.
-	GetEnrollment(ctx context.Context, userID, enrollmentID string) (Enrollment, error)
-	// ActivateFactor turns an enrollment into a factor in one transaction: the enrollment is
-	// consumed (ErrNotFound if already gone), the factor created, the user's factor count raised
-	// and the event written. With requireNoFactors, it fails with ErrHasFactors when the user
-	// already has a factor (the step-up rule, enforced at write time).
-	ActivateFactor(ctx context.Context, f Factor, requireNoFactors bool, ev AuditEvent) error
+	// CreateEnrollment stores a pending enrollment and its audit event; with a send, the send
+	// counters are taken in the same transaction (a *LimitError when one is exhausted).
+	CreateEnrollment(ctx context.Context, e Enrollment, send *SendQuota, ev AuditEvent) error
+	// LoadEnrollment reads an enrollment and the user's state in one round trip; ErrNotFound
+	// when there is no such enrollment for this user.
+	LoadEnrollment(ctx context.Context, userID, enrollmentID string) (Enrollment, UserState, error)
+	// FailEnrollment counts a wrong enrollment code; ErrExhausted once max is reached.
+	FailEnrollment(ctx context.Context, userID, enrollmentID string, max int) error
+	// ActivateFactor binds a factor in one transaction: the enrollment it came from (if any) is
+	// consumed (ErrNotFound if already gone), the factor created, the user's factor count raised,
+	// a first backup code set created alongside when given (ErrConflict if one exists), and the
+	// event written. With RequireNoFactors it fails with ErrHasFactors when the user already has
+	// a factor (the step-up rule, enforced at write time).
+	ActivateFactor(ctx context.Context, a Activation) error
+	// ReplaceBackupCodes replaces the user's backup code set, or creates one (ErrConflict when
+	// another was created concurrently).
+	ReplaceBackupCodes(ctx context.Context, set Factor, create bool, ev AuditEvent) error
 	// DeleteFactor removes a factor and lowers the factor count (ErrNotFound if absent).
-	DeleteFactor(ctx context.Context, userID, factorID string, ev AuditEvent) error
+	DeleteFactor(ctx context.Context, f Factor, ev AuditEvent) error
+
+	// RecordDelivery stores the code sent for (challenge, factor), replacing an earlier one, and
+	// takes the send counters, in one transaction. A *LimitError says which limit refused it.
+	RecordDelivery(ctx context.Context, d Delivery) error
 
 	// OpenChallenge stores a challenge and notes the user's activity, in one transaction.
 	OpenChallenge(ctx context.Context, c Challenge, ev AuditEvent) error
 	// LoadVerification reads a challenge, the user's state and (when factorID is set) the
-	// factor in one round trip. ErrNotFound when the challenge does not exist; a missing
-	// factor comes back as nil.
-	LoadVerification(ctx context.Context, userID, challengeID, factorID string) (Challenge, UserState, *Factor, error)
+	// factor and the code sent for it, in one round trip. ErrNotFound when the challenge does
+	// not exist; a missing factor or code comes back as nil.
+	LoadVerification(ctx context.Context, userID, challengeID, factorID string) (Challenge, UserState, *Factor, *CodeRecord, error)
 	// RecordSuccess closes the challenge, advances the factor and clears the user's failures,
 	// in one transaction. It fails with ErrChallengeClosed, ErrStepReused or ErrStateChanged
 	// when the matching condition no longer holds.
@@ -46,12 +58,53 @@ type Success struct {
 	UserID       string
 	ChallengeID  string
 	FactorID     string
-	Step         int64 // TOTP step to consume; 0 when the factor has no steps
-	ReadFailures int   // the user's failure count as read; a change in between cancels
-	MaxFailures  int   // the challenge must have fewer failures than this
+	Step         int64  // TOTP step to consume; 0 when the factor has no steps
+	CodeHash     []byte // email/SMS: the code record to consume (must still hold this hash)
+	BackupHash   string // backup codes: the code to remove from the set (must still be in it)
+	ReadFailures int    // the user's failure count as read; a change in between cancels
+	MaxFailures  int    // the challenge must have fewer failures than this
 	At           time.Time
 	Event        AuditEvent
 }
+
+// Activation is a factor being bound.
+type Activation struct {
+	Factor           Factor
+	EnrollmentID     string // the enrollment consumed; "" for a direct bind
+	RequireNoFactors bool
+	Backup           *Factor // a first backup code set created with it
+	Event            AuditEvent
+}
+
+// SendQuota is what one send of a code counts against. Windows are fixed; counters expire
+// with them.
+type SendQuota struct {
+	UserID         string
+	DestinationKey string // keyed hash of the destination, so counters hold no address
+	Window         time.Duration
+	MaxPerUser     int
+	MaxPerDest     int
+	At             time.Time
+}
+
+// Delivery is one code sent for a challenge.
+type Delivery struct {
+	Code          CodeRecord
+	UserID        string
+	Quota         SendQuota
+	MaxSends      int           // per challenge
+	Cooldown      time.Duration // between sends for one challenge
+	ChallengeEnds time.Time
+	Event         AuditEvent
+}
+
+// LimitError says which send limit refused a send and when it frees up.
+type LimitError struct {
+	Limit   string // "challenge", "cooldown", "user", "destination"
+	RetryAt time.Time
+}
+
+func (e *LimitError) Error() string { return "send limit reached: " + e.Limit }
 
 // Failure is what a wrong answer changes.
 type Failure struct {
@@ -66,6 +119,26 @@ type Failure struct {
 type Sealer interface {
 	Seal(plaintext []byte, associated ...string) ([]byte, error)
 	Open(sealed []byte, associated ...string) ([]byte, error)
+}
+
+// Hasher computes keyed hashes of codes, so the store never holds a usable code.
+type Hasher interface {
+	Hash(purpose string, value []byte) []byte
+}
+
+// Notifier sends codes and security notices. A code appears only in the message it sends.
+type Notifier interface {
+	SendCode(ctx context.Context, channel FactorType, destination, code, purpose string, ttl time.Duration) error
+	SendSecurityNotice(ctx context.Context, to string, n Notice) error
+}
+
+// Notice tells a user that their factors changed. It never carries a code or secret.
+type Notice struct {
+	Kind       string // "factor_added", "factor_removed"
+	FactorType FactorType
+	Label      string
+	At         time.Time
+	IP         string
 }
 
 // TokenIssuer signs the mfaToken.

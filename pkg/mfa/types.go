@@ -24,9 +24,15 @@ type Factor struct {
 	Label        string
 	CreatedAt    time.Time
 	LastUsedAt   time.Time
-	SealedSecret []byte // TOTP: the secret sealed with (user, factor) as associated data
-	LastStep     int64  // TOTP: the last accepted time step; a step is accepted once
+	SealedSecret []byte   // TOTP: the secret sealed with (user, factor) as associated data
+	LastStep     int64    // TOTP: the last accepted time step; a step is accepted once
+	Destination  string   // email: the address; sms: the E.164 number
+	Region       string   // sms: the number's country (ISO 3166-1 alpha-2)
+	BackupCodes  []string // backup_codes: keyed hashes (hex) of the unused codes
 }
+
+// Primary reports whether the factor is a primary one (not a backup code set).
+func (f Factor) Primary() bool { return f.Type != TypeBackupCodes }
 
 // Enrollment is a factor being set up: it becomes a Factor with the same id once completed.
 type Enrollment struct {
@@ -34,7 +40,11 @@ type Enrollment struct {
 	UserID       string
 	Type         FactorType
 	Label        string
-	SealedSecret []byte
+	SealedSecret []byte // totp
+	Destination  string // email / sms
+	Region       string // sms
+	CodeHash     []byte // email / sms: keyed hash of the code sent
+	Attempts     int    // wrong codes so far
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
 }
@@ -53,12 +63,29 @@ type Challenge struct {
 	UserID          string
 	Purpose         string
 	OrganizationID  string
-	FactorIDs       []string
+	Offered         []OfferedFactor
 	DefaultFactorID string
 	Failures        int
+	SendCount       int       // codes sent for this challenge
+	LastSendAt      time.Time // for the resend cool-down
 	Status          ChallengeStatus
 	CreatedAt       time.Time
 	ExpiresAt       time.Time
+}
+
+// OfferedFactor is a factor a challenge offers, with its type so that verification can pick a
+// factor without reading the others.
+type OfferedFactor struct {
+	ID   string
+	Type FactorType
+}
+
+// CodeRecord is an email/SMS code sent for one challenge and one factor, stored as a keyed hash.
+type CodeRecord struct {
+	ChallengeID string
+	FactorID    string
+	Hash        []byte
+	ExpiresAt   time.Time
 }
 
 // UserState is the per-user record: failure counting for the lock, activity, factor count.
@@ -70,7 +97,17 @@ type UserState struct {
 	LastVerifiedAt      time.Time
 	LastFactorID        string
 	FirstSeenAt         time.Time
-	FactorCount         int
+	FactorCount         int      // every bound factor, backup codes included
+	BackupFactorID      string   // the user's backup code set, if any
+	Emails              []string // addresses of email factors: where security notices go
+}
+
+// Primaries is the number of primary factors (all but the backup code set).
+func (s UserState) Primaries() int {
+	if s.BackupFactorID != "" {
+		return s.FactorCount - 1
+	}
+	return s.FactorCount
 }
 
 // Profile is what one read of a user's partition gives: state and bound factors.
@@ -102,6 +139,9 @@ const (
 	ActionChallengeOpened     = "challenge.opened"
 	ActionVerificationSuccess = "verification.succeeded"
 	ActionVerificationFailure = "verification.failed"
+	ActionCodeSent            = "code.sent"
+	ActionCodeRefused         = "code.refused"
+	ActionBackupCodesRenewed  = "backup_codes.generated"
 )
 
 // CallerKind says whose token called.
@@ -119,6 +159,8 @@ type Caller struct {
 	Subject       string
 	Email         string
 	EmailVerified bool
+	Phone         string // phone_number claim
+	PhoneVerified bool
 	// StepUp is the verified X-MFA-Token, if one came with the request.
 	StepUp    *StepUp
 	IP        string

@@ -21,7 +21,17 @@ type Policy struct {
 	Mode        Mode
 	Factors     []string // allowed primary factor types
 	BackupCodes bool
+	SMS         SMS
 }
+
+// SMS limits where text messages go: SMS pumping is paid for by the sender.
+type SMS struct {
+	AllowedCountries []string // ISO 3166-1 alpha-2
+}
+
+// DefaultSMSCountries is a short allow-list of countries with low SMS-pumping risk; widen it
+// per deployment, deliberately.
+var DefaultSMSCountries = []string{"US", "CA", "GB", "IE", "DE", "FR", "NL", "BE", "SE", "NO", "DK", "FI", "AU", "NZ"}
 
 // Default is the policy in force when none is set: optional, every factor allowed.
 func Default() Policy {
@@ -29,7 +39,31 @@ func Default() Policy {
 		Mode:        ModeOptional,
 		Factors:     []string{"webauthn", "totp", "email", "sms"},
 		BackupCodes: true,
+		SMS:         SMS{AllowedCountries: DefaultSMSCountries},
 	}
+}
+
+// Allows reports whether a primary factor type may be bound and offered.
+func (p Policy) Allows(factorType string) bool {
+	if factorType == backupCodes {
+		return p.BackupCodes
+	}
+	for _, t := range p.Factors {
+		if t == factorType {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowsCountry reports whether text messages may go to a number of this region.
+func (p Policy) AllowsCountry(region string) bool {
+	for _, c := range p.SMS.AllowedCountries {
+		if c == region {
+			return true
+		}
+	}
+	return false
 }
 
 // Factor is a factor bound to the user, as the decision sees it.
@@ -98,14 +132,9 @@ func Decide(in Input) Decision {
 // Usable keeps the factors bound to the user whose type the policy allows (rule 1: a type
 // being allowed never makes it a factor of a user who did not bind it).
 func Usable(p Policy, bound []Factor) []Factor {
-	allowed := map[string]bool{}
-	for _, t := range p.Factors {
-		allowed[t] = true
-	}
-	allowed[backupCodes] = p.BackupCodes
 	var out []Factor
 	for _, f := range bound {
-		if allowed[f.Type] {
+		if p.Allows(f.Type) {
 			out = append(out, f)
 		}
 	}

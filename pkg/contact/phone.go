@@ -1,0 +1,78 @@
+package contact
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Phone is a parsed phone number.
+type Phone struct {
+	// E164 is the number in E.164 form, e.g. "+442079460958": what SNS sends to and what
+	// two spellings of one number have in common.
+	E164 string
+	// Region is the number's ISO 3166-1 alpha-2 country, e.g. "GB", for SMS country rules.
+	Region string
+}
+
+// maxPhoneLen bounds the input before the parser sees it; the longest E.164 number has 15
+// digits, which leaves generous room for spaces and punctuation.
+const maxPhoneLen = 32
+
+// ParsePhone parses a phone number in international form: "+", the country calling code and
+// the number, optionally grouped with spaces, dashes, dots or parentheses ("+44 20 7946 0958").
+// The number must be valid for its country by libphonenumber's metadata, and belong to a
+// country: non-geographic numbers (+800, +881, ...) cannot receive ordinary SMS. Letters
+// (vanity numbers, "ext.") are refused rather than translated, so that what the user typed
+// is the number that gets the code.
+func ParsePhone(s string) (Phone, error) {
+	s = strings.TrimSpace(s)
+	bad := func(reason string) (Phone, error) {
+		return Phone{}, &invalidError{what: "phone number", reason: reason}
+	}
+	switch {
+	case s == "":
+		return bad("it is empty")
+	case len(s) > maxPhoneLen:
+		return bad("it is too long")
+	case s[0] != '+':
+		return bad("it must start with + and the country calling code, like +44 20 7946 0958")
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9') && strings.IndexByte(" -.()", c) < 0 {
+			return bad("it may only contain digits, spaces and - . ( ) after the +")
+		}
+	}
+
+	num, err := phonenumbers.Parse(s, "ZZ") // "ZZ": no default region, the + must say it
+	if err != nil {
+		return bad("it is not a phone number")
+	}
+	if !phonenumbers.IsValidNumber(num) {
+		return bad("it is not a valid number for its country")
+	}
+	region := phonenumbers.GetRegionCodeForNumber(num)
+	if len(region) != 2 || region == "ZZ" { // "001" marks non-geographic entities
+		return bad("it does not belong to a country")
+	}
+	return Phone{E164: phonenumbers.Format(num, phonenumbers.E164), Region: region}, nil
+}
+
+// Masked shows the number so its owner recognises it: "+", the country calling code, one "•"
+// per hidden digit and the last 4 digits ("+44••••••0958"). Very short national numbers keep
+// at least two digits hidden. A Phone that does not hold an E.164 number hides everything
+// but its last digits.
+func (p Phone) Masked() string {
+	digits := strings.TrimPrefix(p.E164, "+")
+	cc := ""
+	if num, err := phonenumbers.Parse(p.E164, "ZZ"); err == nil && num.GetCountryCode() > 0 {
+		cc = strconv.Itoa(int(num.GetCountryCode()))
+	}
+	if !strings.HasPrefix(digits, cc) {
+		cc = ""
+	}
+	rest := digits[len(cc):]
+	shown := min(4, max(len(rest)-2, 0))
+	return "+" + cc + strings.Repeat(mask, len(rest)-shown) + rest[len(rest)-shown:]
+}

@@ -1,0 +1,192 @@
+package dynamostore_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mfa-service/mfa/pkg/mfa"
+)
+
+func TestBackupCodeUsedExactlyOnceUnderConcurrency(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	primary := s.bindTOTP(t, "alice", 0)
+	set := mfa.Factor{ID: newID(), UserID: "alice", Type: mfa.TypeBackupCodes, Label: "Backup codes", CreatedAt: s.now, BackupCodes: []string{"h1", "h2", "h3"}}
+	if err := s.store.ReplaceBackupCodes(ctx, set, true, s.event("alice", "x")); err != nil {
+		t.Fatal(err)
+	}
+	// A second creation (a concurrent regeneration) is refused: one set per user.
+	other := set
+	other.ID = newID()
+	if err := s.store.ReplaceBackupCodes(ctx, other, true, s.event("alice", "x")); !errors.Is(err, mfa.ErrConflict) {
+		t.Fatalf("second set: %v", err)
+	}
+
+	const n = 30
+	var ok, used atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		c := s.openChallenge(t, "alice", primary.ID, set.ID)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: set.ID, BackupHash: "h2", MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")})
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, mfa.ErrCodeUsed):
+				used.Add(1)
+			default:
+				t.Errorf("unexpected: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 1 || used.Load() != n-1 {
+		t.Fatalf("successes=%d used=%d, want 1 and %d", ok.Load(), used.Load(), n-1)
+	}
+	got, _ := s.store.GetFactor(ctx, "alice", set.ID)
+	if len(got.BackupCodes) != 2 {
+		t.Fatalf("codes left %v, want h1 and h3", got.BackupCodes)
+	}
+	// Replacing the set kills the old codes.
+	renewed := set
+	renewed.BackupCodes = []string{"n1", "n2"}
+	if err := s.store.ReplaceBackupCodes(ctx, renewed, false, s.event("alice", "x")); err != nil {
+		t.Fatal(err)
+	}
+	c := s.openChallenge(t, "alice", set.ID)
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: set.ID, BackupHash: "h1", MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrCodeUsed) {
+		t.Fatalf("old code after regeneration: %v", err)
+	}
+	p, _ := s.store.LoadProfile(ctx, "alice")
+	if p.State.BackupFactorID != set.ID || p.State.FactorCount != 2 || p.State.Primaries() != 1 {
+		t.Fatalf("state %+v", p.State)
+	}
+	// Deleting the set clears the user's backup id, so a new set can be created.
+	if err := s.store.DeleteFactor(ctx, renewed, s.event("alice", "x")); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.store.LoadProfile(ctx, "alice"); p.State.BackupFactorID != "" || p.State.FactorCount != 1 {
+		t.Fatalf("after delete %+v", p.State)
+	}
+}
+
+func (s *suite) delivery(c mfa.Challenge, fid string, hash []byte, quota mfa.SendQuota) mfa.Delivery {
+	return mfa.Delivery{
+		Code:   mfa.CodeRecord{ChallengeID: c.ID, FactorID: fid, Hash: hash, ExpiresAt: s.now.Add(10 * time.Minute)},
+		UserID: c.UserID, Quota: quota, MaxSends: 3, Cooldown: 30 * time.Second, ChallengeEnds: c.ExpiresAt,
+		Event: s.event(c.UserID, mfa.ActionCodeSent),
+	}
+}
+
+func TestSendCountersAreExactUnderConcurrency(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	quota := mfa.SendQuota{UserID: "alice", DestinationKey: "dest-a", Window: time.Hour, MaxPerUser: 7, MaxPerDest: 100, At: s.now}
+	const n = 20
+	var ok, userLimited atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		c := s.openChallenge(t, "alice")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.store.RecordDelivery(ctx, s.delivery(c, "f1", []byte("h"), quota))
+			var le *mfa.LimitError
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.As(err, &le) && le.Limit == "user":
+				userLimited.Add(1)
+			default:
+				t.Errorf("unexpected: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 7 || userLimited.Load() != n-7 {
+		t.Fatalf("sent=%d refused=%d, want exactly 7 and %d", ok.Load(), userLimited.Load(), n-7)
+	}
+	// Another user sending to the same destination is capped by the destination counter.
+	destQuota := mfa.SendQuota{UserID: "bob", DestinationKey: "dest-a", Window: time.Hour, MaxPerUser: 100, MaxPerDest: 8, At: s.now}
+	c := s.openChallenge(t, "bob")
+	if err := s.store.RecordDelivery(ctx, s.delivery(c, "f1", []byte("h"), destQuota)); err != nil {
+		t.Fatalf("8th send to the destination: %v", err)
+	}
+	c = s.openChallenge(t, "bob")
+	var le *mfa.LimitError
+	if err := s.store.RecordDelivery(ctx, s.delivery(c, "f1", []byte("h"), destQuota)); !errors.As(err, &le) || le.Limit != "destination" {
+		t.Fatalf("9th send to the destination: %v", err)
+	}
+	// The next window starts afresh.
+	s.now = s.now.Add(time.Hour)
+	quota.At = s.now
+	c = s.openChallenge(t, "alice")
+	if err := s.store.RecordDelivery(ctx, s.delivery(c, "f1", []byte("h"), quota)); err != nil {
+		t.Fatalf("next window: %v", err)
+	}
+}
+
+func TestChallengeSendCapAndCooldown(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	c := s.openChallenge(t, "alice")
+	quota := func(at time.Time) mfa.SendQuota {
+		return mfa.SendQuota{UserID: "alice", DestinationKey: "d", Window: time.Hour, MaxPerUser: 100, MaxPerDest: 100, At: at}
+	}
+	at := s.now
+	if err := s.store.RecordDelivery(ctx, s.delivery(c, "f1", []byte("a"), quota(at))); err != nil {
+		t.Fatal(err)
+	}
+	var le *mfa.LimitError
+	if err := s.store.RecordDelivery(ctx, s.delivery(c, "f1", []byte("b"), quota(at.Add(10*time.Second)))); !errors.As(err, &le) || le.Limit != "cooldown" {
+		t.Fatalf("resend inside the cool-down: %v", err)
+	}
+	for i := 1; i <= 2; i++ {
+		at = at.Add(31 * time.Second)
+		if err := s.store.RecordDelivery(ctx, s.delivery(c, "f1", []byte{byte('a' + i)}, quota(at))); err != nil {
+			t.Fatalf("send %d: %v", i+1, err)
+		}
+	}
+	at = at.Add(31 * time.Second)
+	if err := s.store.RecordDelivery(ctx, s.delivery(c, "f1", []byte("z"), quota(at))); err == nil {
+		t.Fatal("a 4th send for a challenge capped at 3 went out")
+	}
+	// Only the newest code is stored, and it is consumed once.
+	_, _, _, rec, err := s.store.LoadVerification(ctx, "alice", c.ID, "f1")
+	if err != nil || rec == nil || string(rec.Hash) != "c" {
+		t.Fatalf("code record %+v %v", rec, err)
+	}
+}
+
+func TestCodeRecordConsumedOnce(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	f := s.bindTOTP(t, "alice", 0)
+	c1 := s.openChallenge(t, "alice", f.ID)
+	quota := mfa.SendQuota{UserID: "alice", DestinationKey: "d", Window: time.Hour, MaxPerUser: 100, MaxPerDest: 100, At: s.now}
+	if err := s.store.RecordDelivery(ctx, s.delivery(c1, f.ID, []byte("hash1"), quota)); err != nil {
+		t.Fatal(err)
+	}
+	success := func(cid string, hash string) error {
+		return s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: cid, FactorID: f.ID, CodeHash: []byte(hash), MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")})
+	}
+	if err := success(c1.ID, "other"); !errors.Is(err, mfa.ErrCodeUsed) {
+		t.Fatalf("a hash that is not the stored one: %v", err)
+	}
+	if err := success(c1.ID, "hash1"); err != nil {
+		t.Fatal(err)
+	}
+	c2 := s.openChallenge(t, "alice", f.ID)
+	if err := success(c2.ID, "hash1"); !errors.Is(err, mfa.ErrCodeUsed) {
+		t.Fatalf("a code of another challenge: %v", err)
+	}
+	if _, _, _, rec, _ := s.store.LoadVerification(ctx, "alice", c1.ID, f.ID); rec != nil {
+		t.Fatal("the code record survives its use")
+	}
+}

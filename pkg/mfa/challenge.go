@@ -1,0 +1,201 @@
+package mfa
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/mfa-service/mfa/pkg/contact"
+	"github.com/mfa-service/mfa/pkg/policy"
+)
+
+// ChallengeRequest is the body of POST …/challenges.
+type ChallengeRequest struct {
+	OrganizationID string
+	Purpose        string
+	MinStrength    string
+}
+
+// ChallengeResult is the decision and the challenge opened for it.
+type ChallengeResult struct {
+	ChallengeID         string
+	MFARequired         bool
+	Reason              string
+	EnrollmentRequired  bool
+	EnrollmentSkippable bool
+	Factors             []Factor
+	DefaultFactorID     string
+	ExpiresAt           time.Time
+}
+
+// Purposes of a challenge.
+const (
+	PurposeSignIn = "sign_in"
+	PurposeStepUp = "step_up"
+)
+
+var orgIDPattern = userIDPattern
+
+// CreateChallenge decides whether the user must present a second factor and opens a challenge
+// that offers exactly the factors the decision allows.
+func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, req ChallengeRequest) (ChallengeResult, error) {
+	if err := authorize(c, userID); err != nil {
+		return ChallengeResult{}, err
+	}
+	purpose := req.Purpose
+	switch purpose {
+	case "":
+		purpose = PurposeSignIn
+	case PurposeSignIn, PurposeStepUp:
+	default:
+		return ChallengeResult{}, Invalid(CodeInvalidRequest, "purpose", "purpose must be sign_in or step_up")
+	}
+	if req.OrganizationID != "" && !orgIDPattern.MatchString(req.OrganizationID) {
+		return ChallengeResult{}, Invalid(CodeInvalidRequest, "organizationId", "organizationId is malformed")
+	}
+	if !policy.ValidStrength(req.MinStrength) {
+		return ChallengeResult{}, Invalid(CodeInvalidRequest, "minStrength", "minStrength must be phishing_resistant, otp, oob or recovery")
+	}
+	pol, err := s.policyFor(ctx, req.OrganizationID)
+	if err != nil {
+		return ChallengeResult{}, err
+	}
+	profile, err := s.Store.LoadProfile(ctx, userID)
+	if err != nil {
+		return ChallengeResult{}, unavailable(err)
+	}
+	byID := make(map[string]Factor, len(profile.Factors))
+	in := policy.Input{Policy: pol, LastFactorID: profile.State.LastFactorID, MinStrength: req.MinStrength}
+	for _, f := range profile.Factors {
+		if f.Type == TypeBackupCodes && len(f.BackupCodes) == 0 {
+			continue // a used-up set is no factor
+		}
+		byID[f.ID] = f
+		in.Factors = append(in.Factors, policy.Factor{ID: f.ID, Type: string(f.Type), LastUsedAt: f.LastUsedAt})
+	}
+	d := policy.Decide(in)
+
+	id, err := s.newID()
+	if err != nil {
+		return ChallengeResult{}, internal(err)
+	}
+	now := s.now()
+	ch := Challenge{ID: id, UserID: userID, Purpose: purpose, OrganizationID: req.OrganizationID, DefaultFactorID: d.DefaultFactorID, Status: ChallengeOpen, CreatedAt: now, ExpiresAt: now.Add(s.challengeTTL())}
+	res := ChallengeResult{ChallengeID: id, MFARequired: d.MFARequired, Reason: d.Reason, EnrollmentRequired: d.EnrollmentRequired, EnrollmentSkippable: d.EnrollmentSkippable, DefaultFactorID: d.DefaultFactorID, ExpiresAt: ch.ExpiresAt}
+	for _, f := range d.Factors {
+		ch.Offered = append(ch.Offered, OfferedFactor{ID: f.ID, Type: FactorType(f.Type)})
+		res.Factors = append(res.Factors, byID[f.ID])
+	}
+	ev := s.event(c, userID, ActionChallengeOpened, "ok")
+	ev.ChallengeID, ev.Reason = id, d.Reason
+	if err := s.Store.OpenChallenge(ctx, ch, ev); err != nil {
+		return ChallengeResult{}, unavailable(err)
+	}
+	return res, nil
+}
+
+// MaskedDestination is how a factor's destination may be shown: never in full.
+func MaskedDestination(f Factor) string {
+	switch f.Type {
+	case TypeEmail:
+		if e, err := contact.ParseEmail(f.Destination); err == nil {
+			return e.Masked()
+		}
+	case TypeSMS:
+		if p, err := contact.ParsePhone(f.Destination); err == nil {
+			return p.Masked()
+		}
+	}
+	return ""
+}
+
+// DeliveryRequest is the body of POST …/challenges/{id}/deliveries.
+type DeliveryRequest struct {
+	FactorID string
+}
+
+// SendChallengeCode sends an email or SMS code for one factor the challenge offers. The
+// destination is the bound factor's, never the request's. Sends are capped per challenge, per
+// user and per destination, with a cool-down between resends; a resend replaces the earlier
+// code but never resets a failure count.
+func (s *Service) SendChallengeCode(ctx context.Context, c Caller, userID, challengeID string, req DeliveryRequest) (DeliveryInfo, error) {
+	if err := authorize(c, userID); err != nil {
+		return DeliveryInfo{}, err
+	}
+	if !ValidID(challengeID) {
+		return DeliveryInfo{}, Invalid(CodeInvalidRequest, "challengeId", "challengeId is malformed")
+	}
+	if !ValidID(req.FactorID) {
+		return DeliveryInfo{}, Invalid(CodeInvalidRequest, "factorId", "factorId is required and must be a factor id")
+	}
+	ch, state, f, _, err := s.Store.LoadVerification(ctx, userID, challengeID, req.FactorID)
+	if errors.Is(err, ErrNotFound) {
+		return DeliveryInfo{}, notFound(CodeChallengeNotFound, "no such challenge")
+	}
+	if err != nil {
+		return DeliveryInfo{}, unavailable(err)
+	}
+	now := s.now()
+	if lock, locked := s.Regulation.LockAt(state, now); locked {
+		return DeliveryInfo{}, tooManyAttempts(lock, now)
+	}
+	if err := checkChallengeOpen(ch, now, s.Regulation); err != nil {
+		return DeliveryInfo{}, err
+	}
+	if f == nil || !offers(ch, f.ID) {
+		return DeliveryInfo{}, notFound(CodeFactorNotFound, "the challenge offers no such factor")
+	}
+	if f.Type != TypeEmail && f.Type != TypeSMS {
+		return DeliveryInfo{}, Invalid(CodeFactorTypeMismatch, "factorId", "only email and sms factors receive codes")
+	}
+	pol, err := s.policyFor(ctx, ch.OrganizationID)
+	if err != nil {
+		return DeliveryInfo{}, err
+	}
+	if f.Type == TypeSMS && !pol.AllowsCountry(f.Region) {
+		return DeliveryInfo{}, forbidden(CodeCountryNotAllowed, "text messages to this country are not allowed")
+	}
+	lim := s.limits()
+	// The limits are enforced by the conditional write below; checking what was read first
+	// only makes the answer precise (which limit, until when).
+	if ch.SendCount >= lim.MaxSendsPerChallenge {
+		return DeliveryInfo{}, sendLimited(&LimitError{Limit: "challenge", RetryAt: ch.ExpiresAt}, now)
+	}
+	if next := ch.LastSendAt.Add(lim.ResendCooldown); !ch.LastSendAt.IsZero() && now.Before(next) {
+		return DeliveryInfo{}, sendLimited(&LimitError{Limit: "cooldown", RetryAt: next}, now)
+	}
+	code, err := s.newCode()
+	if err != nil {
+		return DeliveryInfo{}, internal(err)
+	}
+	expires := now.Add(lim.CodeTTL)
+	ev := s.event(c, userID, ActionCodeSent, "ok")
+	ev.FactorID, ev.FactorType, ev.ChallengeID = f.ID, f.Type, ch.ID
+	d := Delivery{
+		Code:     CodeRecord{ChallengeID: ch.ID, FactorID: f.ID, Hash: s.codeHash(userID, "challenge:"+ch.ID+":"+f.ID, code), ExpiresAt: expires},
+		UserID:   userID,
+		Quota:    s.quota(userID, f.Destination, now),
+		MaxSends: lim.MaxSendsPerChallenge, Cooldown: lim.ResendCooldown, ChallengeEnds: ch.ExpiresAt,
+		Event: ev,
+	}
+	if err := s.Store.RecordDelivery(ctx, d); err != nil {
+		var le *LimitError
+		if errors.As(err, &le) {
+			return DeliveryInfo{}, sendLimited(le, now)
+		}
+		return DeliveryInfo{}, unavailable(err)
+	}
+	if err := s.Notifier.SendCode(ctx, f.Type, f.Destination, code, "sign_in", lim.CodeTTL); err != nil {
+		return DeliveryInfo{}, &Error{Kind: KindUnavailable, Code: CodeDeliveryFailed, Message: "the code could not be sent; try again", Err: err}
+	}
+	return DeliveryInfo{Channel: f.Type, MaskedDestination: MaskedDestination(*f), ExpiresAt: expires, ResendAfter: now.Add(lim.ResendCooldown)}, nil
+}
+
+func offers(ch Challenge, factorID string) bool {
+	for _, o := range ch.Offered {
+		if o.ID == factorID {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,298 @@
+package mfa
+
+import (
+	"context"
+	"crypto/hmac"
+	"errors"
+	"time"
+
+	"github.com/mfa-service/mfa/pkg/contact"
+	"github.com/mfa-service/mfa/pkg/policy"
+)
+
+// StartEnrollmentRequest is the body of POST …/enrollments.
+type StartEnrollmentRequest struct {
+	Type        FactorType
+	Label       string
+	Email       string
+	Phone       string
+	PreVerified bool
+}
+
+// EnrollmentStarted is the answer. TOTP provisioning data is shown this once. For an email or
+// SMS factor either a code went out (Delivery) or the destination was already verified and
+// the factor is bound at once (Factor, with BackupCodes when this was the first one).
+type EnrollmentStarted struct {
+	EnrollmentID string
+	Type         FactorType
+	ExpiresAt    time.Time
+	TOTP         *TOTPProvisioning
+	Delivery     *DeliveryInfo
+	Factor       *Factor
+	BackupCodes  []string
+}
+
+// DeliveryInfo says where a code went, masked.
+type DeliveryInfo struct {
+	Channel           FactorType
+	MaskedDestination string
+	ExpiresAt         time.Time
+	ResendAfter       time.Time
+}
+
+// CompleteEnrollmentRequest is the body of POST …/enrollments/{id}/complete.
+type CompleteEnrollmentRequest struct {
+	Code string
+}
+
+// Activated is a newly bound factor, with the backup codes created alongside it (shown once).
+type Activated struct {
+	Factor      Factor
+	BackupCodes []string
+}
+
+var defaultLabels = map[FactorType]string{
+	TypeTOTP:  "Authenticator app",
+	TypeEmail: "Email",
+	TypeSMS:   "Text message",
+}
+
+// StartEnrollment begins binding a new factor.
+func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, req StartEnrollmentRequest) (EnrollmentStarted, error) {
+	if err := authorize(c, userID); err != nil {
+		return EnrollmentStarted{}, err
+	}
+	switch req.Type {
+	case TypeTOTP, TypeEmail, TypeSMS:
+	case TypeBackupCodes:
+		return EnrollmentStarted{}, Invalid(CodeUnsupportedType, "type", "backup codes come with the first factor; regenerate them with POST …/backup-codes")
+	default:
+		return EnrollmentStarted{}, Invalid(CodeUnsupportedType, "type", "supported factor types: totp, email, sms")
+	}
+	if (req.Email != "") != (req.Type == TypeEmail) || (req.Phone != "") != (req.Type == TypeSMS) {
+		return EnrollmentStarted{}, Invalid(CodeInvalidRequest, "type", "email goes with type email and phone with type sms, and each needs its own")
+	}
+	if req.PreVerified && c.Kind != CallerService {
+		return EnrollmentStarted{}, forbidden(CodeForbidden, "only a service token may say preVerified")
+	}
+	if req.Type == TypeTOTP && req.PreVerified {
+		return EnrollmentStarted{}, Invalid(CodeInvalidRequest, "preVerified", "preVerified applies to email and sms")
+	}
+	label, err := cleanLabel(req.Label, defaultLabels[req.Type])
+	if err != nil {
+		return EnrollmentStarted{}, err
+	}
+	pol, err := s.policyFor(ctx, "")
+	if err != nil {
+		return EnrollmentStarted{}, err
+	}
+	if !pol.Allows(string(req.Type)) {
+		return EnrollmentStarted{}, forbidden(CodeFactorTypeNotAllowed, "the policy does not allow this factor type")
+	}
+	profile, err := s.Store.LoadProfile(ctx, userID)
+	if err != nil {
+		return EnrollmentStarted{}, unavailable(err)
+	}
+	if len(profile.Factors) > 0 && s.needsStepUp(c, userID) {
+		return EnrollmentStarted{}, stepUpRequired()
+	}
+	id, err := s.newID()
+	if err != nil {
+		return EnrollmentStarted{}, internal(err)
+	}
+	if req.Type == TypeTOTP {
+		return s.startTOTP(ctx, c, userID, id, label)
+	}
+	dest, masked, region, verified, err := s.destination(c, pol, req)
+	if err != nil {
+		return EnrollmentStarted{}, err
+	}
+	for _, f := range profile.Factors {
+		if f.Type == req.Type && f.Destination == dest {
+			return EnrollmentStarted{}, &Error{Kind: KindConflict, Code: CodeFactorExists, Message: "this destination is already a factor of this user"}
+		}
+	}
+	now := s.now()
+	if verified {
+		f := Factor{ID: id, UserID: userID, Type: req.Type, Label: label, CreatedAt: now, Destination: dest, Region: region}
+		act, err := s.activate(ctx, c, profile.State, f, "", pol)
+		if err != nil {
+			return EnrollmentStarted{}, err
+		}
+		return EnrollmentStarted{EnrollmentID: id, Type: req.Type, ExpiresAt: now, Factor: &act.Factor, BackupCodes: act.BackupCodes}, nil
+	}
+
+	lim := s.limits()
+	code, err := s.newCode()
+	if err != nil {
+		return EnrollmentStarted{}, internal(err)
+	}
+	e := Enrollment{
+		ID: id, UserID: userID, Type: req.Type, Label: label, Destination: dest, Region: region,
+		CodeHash: s.codeHash(userID, "enrollment:"+id, code), CreatedAt: now, ExpiresAt: now.Add(lim.CodeTTL),
+	}
+	quota := s.quota(userID, dest, now)
+	ev := s.event(c, userID, ActionEnrollmentStarted, "ok")
+	ev.FactorID, ev.FactorType = id, req.Type
+	if err := s.Store.CreateEnrollment(ctx, e, &quota, ev); err != nil {
+		var le *LimitError
+		if errors.As(err, &le) {
+			return EnrollmentStarted{}, sendLimited(le, now)
+		}
+		return EnrollmentStarted{}, unavailable(err)
+	}
+	if err := s.Notifier.SendCode(ctx, req.Type, dest, code, "enrollment", lim.CodeTTL); err != nil {
+		return EnrollmentStarted{}, &Error{Kind: KindUnavailable, Code: CodeDeliveryFailed, Message: "the code could not be sent; try again", Err: err}
+	}
+	return EnrollmentStarted{
+		EnrollmentID: id, Type: req.Type, ExpiresAt: e.ExpiresAt,
+		Delivery: &DeliveryInfo{Channel: req.Type, MaskedDestination: masked, ExpiresAt: e.ExpiresAt, ResendAfter: now.Add(lim.ResendCooldown)},
+	}, nil
+}
+
+func (s *Service) startTOTP(ctx context.Context, c Caller, userID, id, label string) (EnrollmentStarted, error) {
+	prov, err := newTOTPSecret(s.Random, s.TOTPIssuer, label)
+	if err != nil {
+		return EnrollmentStarted{}, internal(err)
+	}
+	sealed, err := s.Sealer.Seal(prov.raw, userID, id)
+	if err != nil {
+		return EnrollmentStarted{}, internal(err)
+	}
+	now := s.now()
+	e := Enrollment{ID: id, UserID: userID, Type: TypeTOTP, Label: label, SealedSecret: sealed, CreatedAt: now, ExpiresAt: now.Add(s.enrollmentTTL())}
+	ev := s.event(c, userID, ActionEnrollmentStarted, "ok")
+	ev.FactorID, ev.FactorType = id, TypeTOTP
+	if err := s.Store.CreateEnrollment(ctx, e, nil, ev); err != nil {
+		return EnrollmentStarted{}, unavailable(err)
+	}
+	return EnrollmentStarted{EnrollmentID: id, Type: TypeTOTP, ExpiresAt: e.ExpiresAt, TOTP: &prov}, nil
+}
+
+// destination parses and checks an enrollment's address or number and says whether it is
+// already verified for this user: the user's own token vouches for it (DESIGN §4), or a
+// service says so.
+func (s *Service) destination(c Caller, pol policy.Policy, req StartEnrollmentRequest) (dest, masked, region string, verified bool, err error) {
+	if req.Type == TypeEmail {
+		e, perr := contact.ParseEmail(req.Email)
+		if perr != nil {
+			return "", "", "", false, Invalid(CodeInvalidRequest, "email", "email is not a valid address")
+		}
+		verified = req.PreVerified
+		if c.Kind == CallerUser && c.EmailVerified {
+			if own, oerr := contact.ParseEmail(c.Email); oerr == nil && own.Normalized == e.Normalized {
+				verified = true
+			}
+		}
+		return e.Normalized, e.Masked(), "", verified, nil
+	}
+	p, perr := contact.ParsePhone(req.Phone)
+	if perr != nil {
+		return "", "", "", false, Invalid(CodeInvalidRequest, "phone", "phone must be a valid number in E.164 form, like +14155550100")
+	}
+	if !pol.AllowsCountry(p.Region) {
+		return "", "", "", false, Invalid(CodeCountryNotAllowed, "phone", "text messages to this country are not allowed")
+	}
+	verified = req.PreVerified
+	if c.Kind == CallerUser && c.PhoneVerified {
+		if own, oerr := contact.ParsePhone(c.Phone); oerr == nil && own.E164 == p.E164 {
+			verified = true
+		}
+	}
+	return p.E164, p.Masked(), p.Region, verified, nil
+}
+
+func (s *Service) quota(userID, dest string, now time.Time) SendQuota {
+	lim := s.limits()
+	return SendQuota{UserID: userID, DestinationKey: s.destinationKey(dest), Window: lim.SendWindow, MaxPerUser: lim.MaxSendsPerUser, MaxPerDest: lim.MaxSendsPerDest, At: now}
+}
+
+// CompleteEnrollment checks the code of a pending enrollment and binds the factor. For TOTP
+// the step of that code counts as used, so it cannot sign in afterwards.
+func (s *Service) CompleteEnrollment(ctx context.Context, c Caller, userID, enrollmentID string, req CompleteEnrollmentRequest) (Activated, error) {
+	if err := authorize(c, userID); err != nil {
+		return Activated{}, err
+	}
+	if !ValidID(enrollmentID) {
+		return Activated{}, Invalid(CodeInvalidRequest, "enrollmentId", "enrollmentId is malformed")
+	}
+	code, ok := normalizeOTP(req.Code, int(totpDigits))
+	if !ok {
+		return Activated{}, Invalid(CodeInvalidCode, "code", "code must be 6 digits")
+	}
+	e, state, err := s.Store.LoadEnrollment(ctx, userID, enrollmentID)
+	if errors.Is(err, ErrNotFound) {
+		return Activated{}, notFound(CodeEnrollmentNotFound, "no such enrollment")
+	}
+	if err != nil {
+		return Activated{}, unavailable(err)
+	}
+	now := s.now()
+	lim := s.limits()
+	if !now.Before(e.ExpiresAt) || e.Attempts >= lim.MaxEnrollmentTries {
+		return Activated{}, newError(KindGone, CodeEnrollmentExpired, "the enrollment expired or took too many wrong codes; start again")
+	}
+	f := Factor{ID: e.ID, UserID: userID, Type: e.Type, Label: e.Label, CreatedAt: now, Destination: e.Destination, Region: e.Region}
+	switch e.Type {
+	case TypeTOTP:
+		secret, err := s.Sealer.Open(e.SealedSecret, userID, e.ID)
+		if err != nil {
+			return Activated{}, internal(err)
+		}
+		step, ok, err := matchTOTP(secret, code, now, 0)
+		if err != nil {
+			return Activated{}, internal(err)
+		}
+		if !ok {
+			return Activated{}, Invalid(CodeVerificationFailed, "code", "the code does not match; check the authenticator's clock and try the next code")
+		}
+		f.SealedSecret, f.LastStep = e.SealedSecret, step
+	default:
+		if !hmac.Equal(s.codeHash(userID, "enrollment:"+e.ID, code), e.CodeHash) {
+			if err := s.Store.FailEnrollment(ctx, userID, e.ID, lim.MaxEnrollmentTries); err != nil && !errors.Is(err, ErrExhausted) {
+				return Activated{}, unavailable(err)
+			}
+			refusal := Invalid(CodeVerificationFailed, "code", "the code does not match")
+			refusal.Extra = map[string]any{"attemptsRemaining": max(0, lim.MaxEnrollmentTries-e.Attempts-1)}
+			return Activated{}, refusal
+		}
+	}
+	pol, err := s.policyFor(ctx, "")
+	if err != nil {
+		return Activated{}, err
+	}
+	return s.activate(ctx, c, state, f, e.ID, pol)
+}
+
+// activate binds f, creating the user's first backup code set with the first primary factor
+// when the policy enables backup codes, and tells the user.
+func (s *Service) activate(ctx context.Context, c Caller, state UserState, f Factor, enrollmentID string, pol policy.Policy) (Activated, error) {
+	var out Activated
+	var backup *Factor
+	if f.Primary() && state.Primaries() == 0 && state.BackupFactorID == "" && pol.BackupCodes {
+		set, codes, err := s.newBackupSet(f.UserID)
+		if err != nil {
+			return Activated{}, internal(err)
+		}
+		backup, out.BackupCodes = &set, codes
+	}
+	ev := s.event(c, f.UserID, ActionFactorActivated, "ok")
+	ev.FactorID, ev.FactorType = f.ID, f.Type
+	switch err := s.Store.ActivateFactor(ctx, Activation{Factor: f, EnrollmentID: enrollmentID, RequireNoFactors: s.needsStepUp(c, f.UserID), Backup: backup, Event: ev}); {
+	case errors.Is(err, ErrNotFound):
+		return Activated{}, notFound(CodeEnrollmentNotFound, "no such enrollment")
+	case errors.Is(err, ErrHasFactors):
+		return Activated{}, stepUpRequired()
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrExists):
+		return Activated{}, newError(KindConflict, CodeConflict, "the user's factors changed at the same time; try again")
+	case err != nil:
+		return Activated{}, unavailable(err)
+	}
+	out.Factor = f
+	known := []Factor{f}
+	for _, addr := range state.Emails {
+		known = append(known, Factor{Type: TypeEmail, Destination: addr})
+	}
+	s.notify(ctx, c, f.UserID, known, Notice{Kind: "factor_added", FactorType: f.Type, Label: f.Label, At: f.CreatedAt, IP: c.IP})
+	return out, nil
+}

@@ -1,0 +1,67 @@
+package mfa
+
+import (
+	"context"
+	"errors"
+)
+
+// FactorList is what GET …/factors returns: no secrets.
+type FactorList struct {
+	Factors              []Factor
+	BackupCodesRemaining int
+}
+
+// ListFactors lists a user's factors.
+func (s *Service) ListFactors(ctx context.Context, c Caller, userID string) (FactorList, error) {
+	if err := authorize(c, userID); err != nil {
+		return FactorList{}, err
+	}
+	p, err := s.Store.LoadProfile(ctx, userID)
+	if err != nil {
+		return FactorList{}, unavailable(err)
+	}
+	out := FactorList{Factors: p.Factors}
+	for _, f := range p.Factors {
+		if f.Type == TypeBackupCodes {
+			out.BackupCodesRemaining = len(f.BackupCodes)
+		}
+	}
+	return out, nil
+}
+
+// DeleteFactor removes one factor. A user token needs a fresh step-up. The user is told at
+// every address known before the removal.
+func (s *Service) DeleteFactor(ctx context.Context, c Caller, userID, factorID string) error {
+	if err := authorize(c, userID); err != nil {
+		return err
+	}
+	if !ValidID(factorID) {
+		return Invalid(CodeInvalidRequest, "factorId", "factorId is malformed")
+	}
+	if s.needsStepUp(c, userID) {
+		return stepUpRequired()
+	}
+	p, err := s.Store.LoadProfile(ctx, userID)
+	if err != nil {
+		return unavailable(err)
+	}
+	var target *Factor
+	for i := range p.Factors {
+		if p.Factors[i].ID == factorID {
+			target = &p.Factors[i]
+		}
+	}
+	if target == nil {
+		return notFound(CodeFactorNotFound, "no such factor")
+	}
+	ev := s.event(c, userID, ActionFactorRemoved, "ok")
+	ev.FactorID, ev.FactorType = factorID, target.Type
+	switch err := s.Store.DeleteFactor(ctx, *target, ev); {
+	case errors.Is(err, ErrNotFound):
+		return notFound(CodeFactorNotFound, "no such factor")
+	case err != nil:
+		return unavailable(err)
+	}
+	s.notify(ctx, c, userID, p.Factors, Notice{Kind: "factor_removed", FactorType: target.Type, Label: target.Label, At: s.now(), IP: c.IP})
+	return nil
+}

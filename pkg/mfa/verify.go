@@ -1,0 +1,288 @@
+package mfa
+
+import (
+	"context"
+	"crypto/hmac"
+	"errors"
+	"time"
+
+	"github.com/mfa-service/mfa/pkg/policy"
+)
+
+// VerifyRequest is the body of POST …/verifications.
+type VerifyRequest struct {
+	FactorID string
+	Type     FactorType
+	Code     string
+}
+
+// VerifyResult is a successful verification.
+type VerifyResult struct {
+	MFAToken             string
+	Factor               Factor
+	BackupCodesRemaining *int
+	EnrollmentRequired   bool
+}
+
+// answer is a checked answer: what the success transaction must consume.
+type answer struct {
+	factor     Factor
+	step       int64
+	codeHash   []byte
+	backupHash string
+}
+
+// Verify checks an answer to an open challenge. Wrong answers count against the challenge and
+// against the user across all factors; while the user is locked even a right answer is
+// refused; if the store cannot count, nothing verifies.
+func (s *Service) Verify(ctx context.Context, c Caller, userID, challengeID string, req VerifyRequest) (VerifyResult, error) {
+	if err := authorize(c, userID); err != nil {
+		return VerifyResult{}, err
+	}
+	if !ValidID(challengeID) {
+		return VerifyResult{}, Invalid(CodeInvalidRequest, "challengeId", "challengeId is malformed")
+	}
+	if req.FactorID != "" && !ValidID(req.FactorID) {
+		return VerifyResult{}, Invalid(CodeInvalidRequest, "factorId", "factorId is malformed")
+	}
+	var code string
+	var ok bool
+	switch req.Type {
+	case TypeTOTP, TypeEmail, TypeSMS:
+		code, ok = normalizeOTP(req.Code, int(totpDigits))
+		if !ok {
+			return VerifyResult{}, Invalid(CodeInvalidCode, "code", "code must be 6 digits")
+		}
+	case TypeBackupCodes:
+		code, ok = normalizeBackupCode(req.Code)
+		if !ok {
+			return VerifyResult{}, Invalid(CodeInvalidCode, "code", "a backup code has 16 letters and digits, like abcd-efgh-jkmn-pqrs")
+		}
+	default:
+		return VerifyResult{}, Invalid(CodeUnsupportedType, "type", "supported factor types: totp, email, sms, backup_codes")
+	}
+
+	ch, state, factor, record, err := s.Store.LoadVerification(ctx, userID, challengeID, req.FactorID)
+	if errors.Is(err, ErrNotFound) {
+		return VerifyResult{}, notFound(CodeChallengeNotFound, "no such challenge")
+	}
+	if err != nil {
+		return VerifyResult{}, unavailable(err)
+	}
+	now := s.now()
+	if lock, locked := s.Regulation.LockAt(state, now); locked {
+		return VerifyResult{}, tooManyAttempts(lock, now)
+	}
+	if err := checkChallengeOpen(ch, now, s.Regulation); err != nil {
+		return VerifyResult{}, err
+	}
+	candidates, record, err := s.candidates(ctx, ch, req, factor, record)
+	if err != nil {
+		return VerifyResult{}, err
+	}
+
+	for _, f := range candidates {
+		a, err := s.check(userID, ch, f, record, code, now)
+		if err != nil {
+			return VerifyResult{}, err
+		}
+		if a != nil {
+			return s.succeed(ctx, c, ch, state, *a, now)
+		}
+	}
+	return VerifyResult{}, s.fail(ctx, c, ch, req, now, "wrong_code")
+}
+
+// candidates resolves the factors an answer may be for: the named one, or the factors of the
+// requested type that the challenge offered (one read more than naming it).
+func (s *Service) candidates(ctx context.Context, ch Challenge, req VerifyRequest, named *Factor, record *CodeRecord) ([]Factor, *CodeRecord, error) {
+	if req.FactorID != "" {
+		if named == nil || !offers(ch, req.FactorID) {
+			return nil, nil, notFound(CodeFactorNotFound, "the challenge offers no such factor")
+		}
+		if named.Type != req.Type {
+			return nil, nil, Invalid(CodeFactorTypeMismatch, "type", "type does not match the factor")
+		}
+		return []Factor{*named}, record, nil
+	}
+	var ids []string
+	for _, o := range ch.Offered {
+		if o.Type == req.Type {
+			ids = append(ids, o.ID)
+		}
+	}
+	switch {
+	case len(ids) == 0:
+		return nil, nil, notFound(CodeFactorNotFound, "the challenge offers no factor of this type")
+	case len(ids) == 1:
+		_, _, f, rec, err := s.Store.LoadVerification(ctx, ch.UserID, ch.ID, ids[0])
+		if err != nil {
+			return nil, nil, unavailable(err)
+		}
+		if f == nil {
+			return nil, nil, notFound(CodeFactorNotFound, "the factor was removed")
+		}
+		return []Factor{*f}, rec, nil
+	case req.Type != TypeTOTP:
+		return nil, nil, Invalid(CodeFactorRequired, "factorId", "the user has several factors of this type; name one")
+	}
+	// Several authenticator apps: the code may come from any of them.
+	p, err := s.Store.LoadProfile(ctx, ch.UserID)
+	if err != nil {
+		return nil, nil, unavailable(err)
+	}
+	var out []Factor
+	for _, f := range p.Factors {
+		if offers(ch, f.ID) && f.Type == req.Type {
+			out = append(out, f)
+		}
+	}
+	return out, nil, nil
+}
+
+// check compares one answer with one factor in constant time. nil means wrong; an error is
+// a refusal that does not count as a wrong answer (nothing was compared).
+func (s *Service) check(userID string, ch Challenge, f Factor, record *CodeRecord, code string, now time.Time) (*answer, error) {
+	switch f.Type {
+	case TypeTOTP:
+		secret, err := s.Sealer.Open(f.SealedSecret, userID, f.ID)
+		if err != nil {
+			return nil, internal(err)
+		}
+		step, ok, err := matchTOTP(secret, code, now, f.LastStep)
+		if err != nil || !ok {
+			return nil, err
+		}
+		return &answer{factor: f, step: step}, nil
+	case TypeEmail, TypeSMS:
+		if record == nil {
+			return nil, Invalid(CodeCodeNotSent, "code", "no code was sent for this factor; ask for one first")
+		}
+		if !now.Before(record.ExpiresAt) {
+			return nil, newError(KindGone, CodeCodeExpired, "the code expired; ask for a new one")
+		}
+		if !hmac.Equal(s.codeHash(userID, "challenge:"+ch.ID+":"+f.ID, code), record.Hash) {
+			return nil, nil
+		}
+		return &answer{factor: f, codeHash: record.Hash}, nil
+	case TypeBackupCodes:
+		want := s.backupHash(userID, f.ID, code)
+		found := false
+		for _, h := range f.BackupCodes {
+			// Compare against every hash so the time taken says nothing about the position.
+			if hmac.Equal([]byte(h), []byte(want)) {
+				found = true
+			}
+		}
+		if !found {
+			return nil, nil
+		}
+		return &answer{factor: f, backupHash: want}, nil
+	}
+	return nil, nil
+}
+
+func checkChallengeOpen(ch Challenge, now time.Time, reg Regulation) error {
+	switch {
+	case ch.Status != ChallengeOpen:
+		return newError(KindGone, CodeChallengeClosed, "this challenge was already answered; start a new one")
+	case ch.Failures >= reg.MaxChallengeFailures:
+		return newError(KindGone, CodeChallengeClosed, "too many wrong answers for this challenge; start a new one")
+	case !now.Before(ch.ExpiresAt):
+		return newError(KindGone, CodeChallengeExpired, "the challenge expired; start a new one")
+	}
+	return nil
+}
+
+func tooManyAttempts(lock Lock, now time.Time) *Error {
+	e := &Error{Kind: KindTooManyAttempts, Code: CodeTooManyAttempts, Extra: map[string]any{}}
+	if lock.Permanent {
+		e.Message = "verification is locked after too many failures; an administrator must unlock it"
+		e.RetryAfter = time.Hour
+		e.Extra["lockedUntil"] = nil
+		return e
+	}
+	e.Message = "too many failed attempts; try again later"
+	e.RetryAfter = lock.Until.Sub(now).Round(time.Second)
+	if e.RetryAfter < time.Second {
+		e.RetryAfter = time.Second
+	}
+	e.Extra["lockedUntil"] = lock.Until.UTC().Format(time.RFC3339)
+	return e
+}
+
+func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state UserState, a answer, now time.Time) (VerifyResult, error) {
+	f := a.factor
+	// Sign first: if the write then fails, the token is dropped and never seen.
+	token, err := s.Tokens.IssueMFAToken(MFATokenClaims{
+		Subject:        ch.UserID,
+		AuthTime:       now,
+		AMR:            amrFor(f.Type),
+		ACR:            policy.StrengthOf(string(f.Type)),
+		FactorType:     f.Type,
+		FactorID:       f.ID,
+		OrganizationID: ch.OrganizationID,
+		ChallengeID:    ch.ID,
+	})
+	if err != nil {
+		return VerifyResult{}, internal(err)
+	}
+	ev := s.event(c, ch.UserID, ActionVerificationSuccess, "ok")
+	ev.FactorID, ev.FactorType, ev.ChallengeID = f.ID, f.Type, ch.ID
+	err = s.Store.RecordSuccess(ctx, Success{
+		UserID: ch.UserID, ChallengeID: ch.ID, FactorID: f.ID,
+		Step: a.step, CodeHash: a.codeHash, BackupHash: a.backupHash,
+		ReadFailures: state.ConsecutiveFailures, MaxFailures: s.Regulation.MaxChallengeFailures,
+		At: now, Event: ev,
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrStepReused), errors.Is(err, ErrCodeUsed):
+		// Another request consumed this step, code or backup code first: to this one it is a replay.
+		return VerifyResult{}, s.fail(ctx, c, ch, VerifyRequest{FactorID: f.ID, Type: f.Type}, now, "replayed")
+	case errors.Is(err, ErrChallengeClosed):
+		return VerifyResult{}, newError(KindGone, CodeChallengeClosed, "this challenge was already answered; start a new one")
+	case errors.Is(err, ErrStateChanged):
+		return VerifyResult{}, newError(KindConflict, CodeConflict, "another attempt changed this user's state; try again")
+	default:
+		return VerifyResult{}, unavailable(err)
+	}
+	f.LastUsedAt, f.LastStep = now, a.step
+	res := VerifyResult{MFAToken: token, Factor: f, EnrollmentRequired: state.Primaries() <= 0}
+	if f.Type == TypeBackupCodes {
+		left := max(0, len(f.BackupCodes)-1)
+		res.BackupCodesRemaining = &left
+		f.BackupCodes = nil
+		res.Factor = f
+	}
+	return res, nil
+}
+
+// fail records a wrong answer. If it cannot be recorded, the caller gets a 503, not a retry
+// that escapes the count.
+func (s *Service) fail(ctx context.Context, c Caller, ch Challenge, req VerifyRequest, now time.Time, reason string) error {
+	ev := s.event(c, ch.UserID, ActionVerificationFailure, "failed")
+	ev.FactorID, ev.FactorType, ev.ChallengeID, ev.Reason = req.FactorID, req.Type, ch.ID, reason
+	if err := s.Store.RecordFailure(ctx, Failure{UserID: ch.UserID, ChallengeID: ch.ID, MaxFailures: s.Regulation.MaxChallengeFailures, At: now, Event: ev}); err != nil {
+		return unavailable(err)
+	}
+	remaining := max(0, s.Regulation.MaxChallengeFailures-ch.Failures-1)
+	return &Error{Kind: KindUnauthenticated, Code: CodeVerificationFailed, Message: "the code is not valid", Extra: map[string]any{"attemptsRemaining": remaining}}
+}
+
+// amrFor gives the authentication method references (RFC 8176 where one fits) of a factor.
+// RFC 8176 has no value for email, so email says "email": apps should treat it as the weakest
+// out-of-band factor. Backup codes say "otp" (they are one-time passwords) and the acr claim
+// says "recovery".
+func amrFor(t FactorType) []string {
+	switch t {
+	case TypeTOTP, TypeBackupCodes:
+		return []string{"otp", "mfa"}
+	case TypeSMS:
+		return []string{"sms", "mfa"}
+	case TypeEmail:
+		return []string{"email", "mfa"}
+	default:
+		return []string{"mfa"}
+	}
+}

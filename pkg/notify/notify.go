@@ -1,0 +1,256 @@
+// Package notify delivers one-time codes by email (SES v2) and SMS (SNS), and tells users by
+// email when their sign-in methods change.
+//
+// A code appears only in the body of the message sent to its destination: never in a subject
+// (which lock screens and mail lists show), a log line or an error. Errors from AWS are
+// returned wrapped, with the code scrubbed from their text in case a service ever echoes
+// the message back.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+
+	"github.com/mfa-service/mfa/pkg/contact"
+)
+
+// SESAPI is the part of the SES v2 client the Notifier uses.
+type SESAPI interface {
+	SendEmail(ctx context.Context, in *sesv2.SendEmailInput, optFns ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
+}
+
+// SNSAPI is the part of the SNS client the Notifier uses.
+type SNSAPI interface {
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// Config says how messages look and who sends them.
+type Config struct {
+	// Sender is the From address, a verified SES identity (env EMAIL_SENDER). Required when
+	// the Notifier sends email.
+	Sender string
+	// ProductName names the service in every message (env PRODUCT_NAME, default
+	// DefaultProductName). It must be plain text that SMS can carry (the GSM 03.38 alphabet).
+	ProductName string
+	// SMSSenderID is the optional alphanumeric sender id that SMS show as their sender where
+	// the country allows it (env SMS_SENDER_ID): 1 to 11 letters and digits, at least one
+	// letter.
+	SMSSenderID string
+	// WebOTPDomain, when set, ends every SMS with the WebOTP line "@domain #code", so that a
+	// browser on this domain can offer to fill the code in (env WEBOTP_DOMAIN).
+	WebOTPDomain string
+}
+
+// DefaultProductName is the ProductName when none is configured.
+const DefaultProductName = "MFA Service"
+
+// ConfigFromEnv reads a Config from the environment variables named on its fields.
+func ConfigFromEnv(getenv func(string) string) Config {
+	return Config{
+		Sender:       getenv("EMAIL_SENDER"),
+		ProductName:  getenv("PRODUCT_NAME"),
+		SMSSenderID:  getenv("SMS_SENDER_ID"),
+		WebOTPDomain: getenv("WEBOTP_DOMAIN"),
+	}
+}
+
+// Purposes of a code; they change the email's wording.
+const (
+	PurposeEnrollment = "enrollment" // confirming a new email address or phone number
+	PurposeSignIn     = "sign_in"
+	PurposeStepUp     = "step_up" // confirming a sensitive action in a signed-in session
+)
+
+// ErrNotConfigured is returned by a send on a channel the Notifier has no client for.
+var ErrNotConfigured = errors.New("notify: channel not configured")
+
+// Notifier sends codes and notices. It is safe for concurrent use.
+type Notifier struct {
+	ses  SESAPI
+	sns  SNSAPI
+	cfg  Config
+	from string // cfg.Sender, with its domain in Punycode
+	now  func() time.Time
+}
+
+var (
+	senderIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,11}$`)
+	hostPattern     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
+)
+
+const maxProductName = 40
+
+// New returns a Notifier that sends email through ses and SMS through sns. Either client may
+// be nil when the caller never sends on that channel; a send on it then fails with
+// ErrNotConfigured. New checks cfg, so that a bad setting fails at cold start rather than
+// at a user's first sign-in.
+func New(ses SESAPI, sns SNSAPI, cfg Config) (*Notifier, error) {
+	cfg.ProductName = strings.TrimSpace(cfg.ProductName)
+	if cfg.ProductName == "" {
+		cfg.ProductName = DefaultProductName
+	}
+	n := &Notifier{ses: ses, sns: sns, cfg: cfg, now: time.Now}
+
+	if len([]rune(cfg.ProductName)) > maxProductName || strings.ContainsFunc(cfg.ProductName, unicode.IsControl) {
+		return nil, fmt.Errorf("notify: product name must be at most %d characters of plain text", maxProductName)
+	}
+	if cfg.Sender != "" || ses != nil {
+		sender, err := contact.ParseEmail(cfg.Sender)
+		if err != nil {
+			return nil, fmt.Errorf("notify: sender: %w", err)
+		}
+		n.from = sender.ASCII
+	}
+	if id := cfg.SMSSenderID; id != "" && (!senderIDPattern.MatchString(id) || !strings.ContainsFunc(id, unicode.IsLetter)) {
+		return nil, errors.New("notify: SMS sender id must be 1 to 11 letters and digits, with at least one letter")
+	}
+	if d := cfg.WebOTPDomain; d != "" && (len(d) > 253 || !hostPattern.MatchString(d)) {
+		return nil, errors.New("notify: WebOTP domain must be a lower-case host name, like example.com")
+	}
+	// The longest SMS this configuration produces for a 10-minute code must fit in one
+	// GSM-7 segment; a longer one would be split or sent as UCS-2, costing two or three.
+	if _, err := n.smsText("000000", 10*time.Minute); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// SendEmailCode emails code to the address to. purpose is one of the Purpose constants, ttl
+// how long the code stays valid.
+func (n *Notifier) SendEmailCode(ctx context.Context, to, code, purpose string, ttl time.Duration) error {
+	if n.ses == nil {
+		return ErrNotConfigured
+	}
+	if err := checkCode(code, purpose, ttl); err != nil {
+		return err
+	}
+	addr, err := contact.ParseEmail(to)
+	if err != nil {
+		return fmt.Errorf("notify: email code: %w", err)
+	}
+	msg, err := codeEmail(n.cfg.ProductName, code, purpose, ttl)
+	if err != nil {
+		return err
+	}
+	return redact(n.sendEmail(ctx, addr.ASCII, msg), "send email code", code)
+}
+
+// SendSMSCode texts code to the E.164 number toE164.
+func (n *Notifier) SendSMSCode(ctx context.Context, toE164, code, purpose string, ttl time.Duration) error {
+	if n.sns == nil {
+		return ErrNotConfigured
+	}
+	if err := checkCode(code, purpose, ttl); err != nil {
+		return err
+	}
+	phone, err := contact.ParsePhone(toE164)
+	if err != nil {
+		return fmt.Errorf("notify: SMS code: %w", err)
+	}
+	text, err := n.smsText(code, ttl)
+	if err != nil {
+		return err
+	}
+	attrs := map[string]snstypes.MessageAttributeValue{
+		// Transactional: routed for reliability, not price, and sent outside quiet hours.
+		"AWS.SNS.SMS.SMSType": {DataType: aws.String("String"), StringValue: aws.String("Transactional")},
+	}
+	if n.cfg.SMSSenderID != "" {
+		attrs["AWS.SNS.SMS.SenderID"] = snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(n.cfg.SMSSenderID)}
+	}
+	_, err = n.sns.Publish(ctx, &sns.PublishInput{
+		PhoneNumber:       aws.String(phone.E164),
+		Message:           aws.String(text),
+		MessageAttributes: attrs,
+	})
+	return redact(err, "send SMS code", code)
+}
+
+// SendSecurityNotice emails the user that their sign-in methods changed. It never contains a
+// code or secret: Notice has no field for one.
+func (n *Notifier) SendSecurityNotice(ctx context.Context, to string, notice Notice) error {
+	if n.ses == nil {
+		return ErrNotConfigured
+	}
+	addr, err := contact.ParseEmail(to)
+	if err != nil {
+		return fmt.Errorf("notify: security notice: %w", err)
+	}
+	if notice.At.IsZero() {
+		notice.At = n.now()
+	}
+	msg, err := noticeEmail(n.cfg.ProductName, notice)
+	if err != nil {
+		return err
+	}
+	return redact(n.sendEmail(ctx, addr.ASCII, msg), "send security notice", "")
+}
+
+func (n *Notifier) sendEmail(ctx context.Context, to string, m email) error {
+	utf8 := aws.String("UTF-8")
+	_, err := n.ses.SendEmail(ctx, &sesv2.SendEmailInput{
+		FromEmailAddress: aws.String(n.from),
+		Destination:      &sestypes.Destination{ToAddresses: []string{to}},
+		Content: &sestypes.EmailContent{Simple: &sestypes.Message{
+			Subject: &sestypes.Content{Data: aws.String(m.subject), Charset: utf8},
+			Body: &sestypes.Body{
+				Text: &sestypes.Content{Data: aws.String(m.text), Charset: utf8},
+				Html: &sestypes.Content{Data: aws.String(m.html), Charset: utf8},
+			},
+		}},
+	})
+	return err
+}
+
+// checkCode refuses what is not a code this service makes, so that nothing else (a secret
+// passed by mistake) is ever mailed, and says so without repeating it.
+func checkCode(code, purpose string, ttl time.Duration) error {
+	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
+		return errors.New("notify: a code must be 6 digits")
+	}
+	switch purpose {
+	case PurposeEnrollment, PurposeSignIn, PurposeStepUp:
+	default:
+		return fmt.Errorf("notify: unknown code purpose %q", purpose)
+	}
+	if ttl <= 0 {
+		return errors.New("notify: a code's lifetime must be positive")
+	}
+	return nil
+}
+
+// sendError is a failed send. Its text has the code scrubbed out; Unwrap gives the SDK's
+// error for errors.As (smithy.APIError and the service's exception types).
+type sendError struct {
+	op   string
+	err  error
+	code string
+}
+
+func (e *sendError) Error() string {
+	msg := "notify: " + e.op + ": " + e.err.Error()
+	if e.code != "" {
+		msg = strings.ReplaceAll(msg, e.code, "[code]")
+	}
+	return msg
+}
+
+func (e *sendError) Unwrap() error { return e.err }
+
+func redact(err error, op, code string) error {
+	if err == nil {
+		return nil
+	}
+	return &sendError{op: op, err: err, code: code}
+}
