@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mfa-service/mfa/pkg/app"
+	"github.com/mfa-service/mfa/pkg/contact/phone"
+	"github.com/mfa-service/mfa/pkg/notify"
 )
 
 func main() {
@@ -18,7 +20,8 @@ func main() {
 		os.Exit(1)
 	}
 	// Clients, the unwrapped data key and the signing key are built once, at cold start.
-	a, err := app.New(context.Background(), cfg)
+	// This function sends codes and notices and takes new phone numbers.
+	a, err := app.New(context.Background(), cfg, app.WithNotifier(notify.FromAWS), app.WithPhoneParser(phone.ParseE164))
 	if err != nil {
 		slog.Error("init", slog.String("error", err.Error()))
 		os.Exit(1)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mfa-service/mfa/pkg/app"
+	"github.com/mfa-service/mfa/pkg/app/fullstack"
 	"github.com/mfa-service/mfa/pkg/localapi"
 	"github.com/mfa-service/mfa/pkg/localaws"
 	"github.com/mfa-service/mfa/pkg/samtemplate"
@@ -90,7 +91,7 @@ func startStack(ctx context.Context, o stackOptions) (*stack, error) {
 		ln.Close()
 		return fail(err)
 	}
-	if s.App, err = app.New(ctx, cfg); err != nil {
+	if s.App, err = app.New(ctx, cfg, fullstack.Options()...); err != nil {
 		ln.Close()
 		return fail(err)
 	}

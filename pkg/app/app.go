@@ -17,8 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/dynamostore"
@@ -95,12 +93,31 @@ type App struct {
 	Log     *slog.Logger
 }
 
-// Option adjusts how New builds the AWS clients.
-type Option func(*aws.Config)
+// Option adds to what New builds. The optional adapters are options so that a function's
+// binary links only the clients it uses: the budget is 15 MB a function.
+type Option func(*options)
+
+type options struct {
+	apiOptions []func(*middleware.Stack) error
+	notifier   func(aws.Config, notify.Config) (*notify.Notifier, error)
+	phones     mfa.PhoneParser
+}
 
 // WithAPIOptions adds SDK middleware to every client, e.g. to count round trips.
 func WithAPIOptions(fns ...func(*middleware.Stack) error) Option {
-	return func(c *aws.Config) { c.APIOptions = append(c.APIOptions, fns...) }
+	return func(o *options) { o.apiOptions = append(o.apiOptions, fns...) }
+}
+
+// WithNotifier gives the functions that send codes and notices their notifier, built from the
+// same AWS config as every other client (pass notify.FromAWS).
+func WithNotifier(build func(aws.Config, notify.Config) (*notify.Notifier, error)) Option {
+	return func(o *options) { o.notifier = build }
+}
+
+// WithPhoneParser gives the functions that take new phone numbers their parser (pass
+// phone.ParseE164).
+func WithPhoneParser(p mfa.PhoneParser) Option {
+	return func(o *options) { o.phones = p }
 }
 
 // New builds the clients (the SDK's default chain, so AWS_ENDPOINT_URL reaches a local
@@ -110,15 +127,20 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: aws config: %w", err)
 	}
-	for _, o := range opts {
-		o(&awsCfg)
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
+	awsCfg.APIOptions = append(awsCfg.APIOptions, o.apiOptions...)
 	log := httpapi.NewLogger(os.Stderr, cfg.LogLevel)
-	db := dynamodb.NewFromConfig(awsCfg)
-	store := dynamostore.New(db, cfg.TableName, cfg.AuditRetention)
-	notifier, err := notify.New(sesv2.NewFromConfig(awsCfg), sns.NewFromConfig(awsCfg), cfg.Notify)
-	if err != nil {
-		return nil, err
+	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cfg.AuditRetention)
+	var notifier mfa.Notifier
+	if o.notifier != nil {
+		n, err := o.notifier(awsCfg, cfg.Notify)
+		if err != nil {
+			return nil, err
+		}
+		notifier = notifierAdapter{n}
 	}
 	keyring, err := seal.Open(ctx, kms.NewFromConfig(awsCfg), cfg.KMSKeyID, store)
 	if err != nil {
@@ -133,7 +155,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		Sealer:     keyring,
 		Hasher:     keyring,
 		Tokens:     signer,
-		Notifier:   notifierAdapter{notifier},
+		Notifier:   notifier,
+		Phones:     o.phones,
 		Log:        log,
 		Policy:     func(context.Context, string) (policy.Policy, error) { return policy.Default(), nil },
 		Regulation: mfa.DefaultRegulation,

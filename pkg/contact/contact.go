@@ -1,5 +1,5 @@
 // Package contact parses, normalises and masks the destinations that one-time codes are sent
-// to: email addresses and phone numbers. It is pure: no AWS, no HTTP, no I/O.
+// to by email (phone numbers are in package phone). It is pure: no AWS, no HTTP, no I/O.
 //
 // The parsers are deliberately stricter than the RFCs. An address or number that passes here
 // is one SES or SNS can deliver to and a user can recognise when it is shown back masked;
@@ -13,7 +13,7 @@ import (
 	"unicode"
 )
 
-// ErrInvalid is wrapped by every error ParseEmail and ParsePhone return. The error's text says
+// ErrInvalid is wrapped by every error ParseEmail (and phone.Parse) returns. The error's text says
 // what is wrong without repeating the input, so it can be shown to a client as is.
 var ErrInvalid = errors.New("invalid contact")
 
@@ -44,6 +44,3 @@ func hasInvisible(s string) bool {
 // LogValue makes slog record a masked address: a destination is personal data, and a log
 // line needs no more of it than a support agent would show the user.
 func (e Email) LogValue() slog.Value { return slog.StringValue(e.Masked()) }
-
-// LogValue makes slog record a masked number; see Email.LogValue.
-func (p Phone) LogValue() slog.Value { return slog.StringValue(p.Masked()) }

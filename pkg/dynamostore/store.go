@@ -145,6 +145,7 @@ type factorItem struct {
 	LastStep    int64    `dynamodbav:"lastStep,omitempty"`
 	Destination string   `dynamodbav:"destination,omitempty"`
 	Region      string   `dynamodbav:"region,omitempty"`
+	Masked      string   `dynamodbav:"masked,omitempty"`
 	Codes       []string `dynamodbav:"codes,omitempty,stringset"`
 }
 
@@ -152,7 +153,7 @@ func newFactorItem(f mfa.Factor) factorItem {
 	return factorItem{
 		PK: userPK(f.UserID), SK: factorPrefix + f.ID, ID: f.ID, Type: string(f.Type), Label: f.Label,
 		CreatedAt: millis(f.CreatedAt), LastUsedAt: millis(f.LastUsedAt), Secret: f.SealedSecret, LastStep: f.LastStep,
-		Destination: f.Destination, Region: f.Region, Codes: f.BackupCodes,
+		Destination: f.Destination, Region: f.Region, Masked: f.Masked, Codes: f.BackupCodes,
 	}
 }
 
@@ -160,7 +161,7 @@ func (it factorItem) toDomain(uid string) mfa.Factor {
 	return mfa.Factor{
 		ID: it.ID, UserID: uid, Type: mfa.FactorType(it.Type), Label: it.Label,
 		CreatedAt: fromMillis(it.CreatedAt), LastUsedAt: fromMillis(it.LastUsedAt),
-		SealedSecret: it.Secret, LastStep: it.LastStep, Destination: it.Destination, Region: it.Region,
+		SealedSecret: it.Secret, LastStep: it.LastStep, Destination: it.Destination, Region: it.Region, Masked: it.Masked,
 		BackupCodes: it.Codes,
 	}
 }
@@ -174,6 +175,7 @@ type enrollmentItem struct {
 	Secret      []byte `dynamodbav:"secret,omitempty"`
 	Destination string `dynamodbav:"destination,omitempty"`
 	Region      string `dynamodbav:"region,omitempty"`
+	Masked      string `dynamodbav:"masked,omitempty"`
 	CodeHash    []byte `dynamodbav:"codeHash,omitempty"`
 	Attempts    int    `dynamodbav:"attempts,omitempty"`
 	CreatedAt   int64  `dynamodbav:"createdAt"`
@@ -305,6 +307,9 @@ func (s *Store) LoadProfile(ctx context.Context, uid string) (mfa.Profile, error
 	}
 	sort.SliceStable(p.Factors, func(i, j int) bool {
 		a, b := p.Factors[i], p.Factors[j]
+		if a.Primary() != b.Primary() {
+			return a.Primary() // backup codes last
+		}
 		if !a.CreatedAt.Equal(b.CreatedAt) {
 			return a.CreatedAt.Before(b.CreatedAt)
 		}
@@ -376,7 +381,7 @@ func (s *Store) LoadEnrollment(ctx context.Context, uid, eid string) (mfa.Enroll
 	}
 	return mfa.Enrollment{
 		ID: it.ID, UserID: uid, Type: mfa.FactorType(it.Type), Label: it.Label, SealedSecret: it.Secret,
-		Destination: it.Destination, Region: it.Region, CodeHash: it.CodeHash, Attempts: it.Attempts,
+		Destination: it.Destination, Region: it.Region, Masked: it.Masked, CodeHash: it.CodeHash, Attempts: it.Attempts,
 		CreatedAt: fromMillis(it.CreatedAt), ExpiresAt: fromMillis(it.ExpiresAt),
 	}, state, nil
 }
@@ -462,7 +467,7 @@ func limitFrom(reasons []string, user, dest int, ends time.Time) error {
 func (s *Store) CreateEnrollment(ctx context.Context, e mfa.Enrollment, send *mfa.SendQuota, ev mfa.AuditEvent) error {
 	item, err := attributevalue.MarshalMap(enrollmentItem{
 		PK: userPK(e.UserID), SK: enrollPrefix + e.ID, ID: e.ID, Type: string(e.Type), Label: e.Label,
-		Secret: e.SealedSecret, Destination: e.Destination, Region: e.Region, CodeHash: e.CodeHash,
+		Secret: e.SealedSecret, Destination: e.Destination, Region: e.Region, Masked: e.Masked, CodeHash: e.CodeHash,
 		CreatedAt: millis(e.CreatedAt), ExpiresAt: millis(e.ExpiresAt), TTL: e.ExpiresAt.Add(ttlGraceOnGone).Unix(),
 	})
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/mfa-service/mfa/pkg/app"
+	"github.com/mfa-service/mfa/pkg/app/fullstack"
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/notify"
@@ -62,7 +63,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	table := awstest.NewTable(t)
-	a, err := app.New(context.Background(), testConfig(t, table))
+	a, err := app.New(context.Background(), testConfig(t, table), fullstack.Options()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ type Message struct {
 	Destination string    `json:"destination"`
 	Subject     string    `json:"subject,omitempty"`
 	Body        string    `json:"body"`
-	SentAt      time.Time `json:"sentAt"`
+	SentAt      time.Time `json:"sentAt,omitzero"` // omitted when the emulator records no time
 }
 
 // Options configures a Gateway.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/mfa-service/mfa/pkg/contact"
 	"github.com/mfa-service/mfa/pkg/policy"
 )
 
@@ -94,20 +93,9 @@ func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, 
 	return res, nil
 }
 
-// MaskedDestination is how a factor's destination may be shown: never in full.
-func MaskedDestination(f Factor) string {
-	switch f.Type {
-	case TypeEmail:
-		if e, err := contact.ParseEmail(f.Destination); err == nil {
-			return e.Masked()
-		}
-	case TypeSMS:
-		if p, err := contact.ParsePhone(f.Destination); err == nil {
-			return p.Masked()
-		}
-	}
-	return ""
-}
+// MaskedDestination is how a factor's destination may be shown: never in full. It is worked
+// out once, when the factor is bound.
+func MaskedDestination(f Factor) string { return f.Masked }
 
 // DeliveryRequest is the body of POST …/challenges/{id}/deliveries.
 type DeliveryRequest struct {

@@ -114,7 +114,7 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	}
 	now := s.now()
 	if verified {
-		f := Factor{ID: id, UserID: userID, Type: req.Type, Label: label, CreatedAt: now, Destination: dest, Region: region}
+		f := Factor{ID: id, UserID: userID, Type: req.Type, Label: label, CreatedAt: now, Destination: dest, Region: region, Masked: masked}
 		act, err := s.activate(ctx, c, profile.State, f, "", pol)
 		if err != nil {
 			return EnrollmentStarted{}, err
@@ -128,7 +128,7 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 		return EnrollmentStarted{}, internal(err)
 	}
 	e := Enrollment{
-		ID: id, UserID: userID, Type: req.Type, Label: label, Destination: dest, Region: region,
+		ID: id, UserID: userID, Type: req.Type, Label: label, Destination: dest, Region: region, Masked: masked,
 		CodeHash: s.codeHash(userID, "enrollment:"+id, code), CreatedAt: now, ExpiresAt: now.Add(lim.CodeTTL),
 	}
 	quota := s.quota(userID, dest, now)
@@ -184,22 +184,27 @@ func (s *Service) destination(c Caller, pol policy.Policy, req StartEnrollmentRe
 				verified = true
 			}
 		}
-		return e.Normalized, e.Masked(), "", verified, nil
+		// Mask the stored (normalised) form, so it looks the same whoever typed it how.
+		stored, _ := contact.ParseEmail(e.Normalized)
+		return e.Normalized, stored.Masked(), "", verified, nil
 	}
-	p, perr := contact.ParsePhone(req.Phone)
+	if s.Phones == nil {
+		return "", "", "", false, internal(errors.New("mfa: no phone parser wired into this function"))
+	}
+	e164, region, masked, perr := s.Phones(req.Phone)
 	if perr != nil {
 		return "", "", "", false, Invalid(CodeInvalidRequest, "phone", "phone must be a valid number in E.164 form, like +14155550100")
 	}
-	if !pol.AllowsCountry(p.Region) {
+	if !pol.AllowsCountry(region) {
 		return "", "", "", false, Invalid(CodeCountryNotAllowed, "phone", "text messages to this country are not allowed")
 	}
 	verified = req.PreVerified
 	if c.Kind == CallerUser && c.PhoneVerified {
-		if own, oerr := contact.ParsePhone(c.Phone); oerr == nil && own.E164 == p.E164 {
+		if own, _, _, oerr := s.Phones(c.Phone); oerr == nil && own == e164 {
 			verified = true
 		}
 	}
-	return p.E164, p.Masked(), p.Region, verified, nil
+	return e164, masked, region, verified, nil
 }
 
 func (s *Service) quota(userID, dest string, now time.Time) SendQuota {
@@ -232,7 +237,7 @@ func (s *Service) CompleteEnrollment(ctx context.Context, c Caller, userID, enro
 	if !now.Before(e.ExpiresAt) || e.Attempts >= lim.MaxEnrollmentTries {
 		return Activated{}, newError(KindGone, CodeEnrollmentExpired, "the enrollment expired or took too many wrong codes; start again")
 	}
-	f := Factor{ID: e.ID, UserID: userID, Type: e.Type, Label: e.Label, CreatedAt: now, Destination: e.Destination, Region: e.Region}
+	f := Factor{ID: e.ID, UserID: userID, Type: e.Type, Label: e.Label, CreatedAt: now, Destination: e.Destination, Region: e.Region, Masked: e.Masked}
 	switch e.Type {
 	case TypeTOTP:
 		secret, err := s.Sealer.Open(e.SealedSecret, userID, e.ID)

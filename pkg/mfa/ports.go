@@ -141,6 +141,11 @@ type Notice struct {
 	IP         string
 }
 
+// PhoneParser parses a phone number in international form into its E.164 form, its country
+// (ISO 3166-1 alpha-2) and a masked form. It is a port because the metadata behind it is large:
+// only the functions that take new numbers link it.
+type PhoneParser func(s string) (e164, region, masked string, err error)
+
 // TokenIssuer signs the mfaToken.
 type TokenIssuer interface {
 	IssueMFAToken(c MFATokenClaims) (string, error)

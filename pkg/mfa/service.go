@@ -29,6 +29,7 @@ type Service struct {
 	Hasher     Hasher
 	Tokens     TokenIssuer
 	Notifier   Notifier
+	Phones     PhoneParser // nil in functions that never take a new phone number
 	Policy     PolicySource
 	Regulation Regulation
 	Limits     Limits

@@ -27,6 +27,7 @@ type Factor struct {
 	SealedSecret []byte   // TOTP: the secret sealed with (user, factor) as associated data
 	LastStep     int64    // TOTP: the last accepted time step; a step is accepted once
 	Destination  string   // email: the address; sms: the E.164 number
+	Masked       string   // the destination as it may be shown
 	Region       string   // sms: the number's country (ISO 3166-1 alpha-2)
 	BackupCodes  []string // backup_codes: keyed hashes (hex) of the unused codes
 }
@@ -42,6 +43,7 @@ type Enrollment struct {
 	Label        string
 	SealedSecret []byte // totp
 	Destination  string // email / sms
+	Masked       string // email / sms: the destination as it may be shown
 	Region       string // sms
 	CodeHash     []byte // email / sms: keyed hash of the code sent
 	Attempts     int    // wrong codes so far

@@ -1,10 +1,9 @@
 package notify
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"html/template"
+	"html"
 	"net/netip"
 	"strings"
 	"time"
@@ -30,21 +29,31 @@ const (
 // email is a rendered message.
 type email struct{ subject, text, html string }
 
-// codeEmailData fills codeHTML. html/template escapes every value, so a product name or
-// anything else interpolated cannot add markup.
+// codeEmailData fills codeHTML. Every value is HTML-escaped, so a product name or anything
+// else interpolated cannot add markup.
 type codeEmailData struct {
 	Subject, Product, Code, Action, Expiry, IfNotYou string
 }
 
-var codeHTML = template.Must(template.New("code").Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{{.Subject}}</title></head>
+// The HTML bodies are built with html.EscapeString rather than html/template: templates use
+// reflection that keeps every exported method of every type in the binary (the SDK clients'
+// included), which would put the sending functions over their 15 MB budget.
+
+const htmlHead = `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>`
+
+const htmlBody = `</title></head>
 <body style="font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1a1a1a;line-height:1.5">
-<p>Your {{.Product}} verification code is</p>
-<p style="font-family:Menlo,Consolas,monospace;font-size:28px;font-weight:bold;letter-spacing:6px">{{.Code}}</p>
-<p>{{.Action}}</p>
-<p>It expires in {{.Expiry}}. {{.IfNotYou}}</p>
-</body></html>
-`))
+`
+
+func codeHTML(d codeEmailData) string {
+	e := html.EscapeString
+	return htmlHead + e(d.Subject) + htmlBody +
+		"<p>Your " + e(d.Product) + " verification code is</p>\n" +
+		`<p style="font-family:Menlo,Consolas,monospace;font-size:28px;font-weight:bold;letter-spacing:6px">` + e(d.Code) + "</p>\n" +
+		"<p>" + e(d.Action) + "</p>\n" +
+		"<p>It expires in " + e(d.Expiry) + ". " + e(d.IfNotYou) + "</p>\n</body></html>\n"
+}
 
 // codeEmail renders the email that carries a code. The subject is the same for every code,
 // so mail previews and lock screens show no code.
@@ -67,13 +76,9 @@ func codeEmail(product, code, purpose string, ttl time.Duration) (email, error) 
 	default:
 		d.Action = "Enter it to finish signing in."
 	}
-	var html bytes.Buffer
-	if err := codeHTML.Execute(&html, d); err != nil {
-		return email{}, fmt.Errorf("notify: render code email: %w", err)
-	}
 	text := fmt.Sprintf("Your %s verification code is %s.\n\n%s\n\nIt expires in %s. %s\n",
 		d.Product, d.Code, d.Action, d.Expiry, d.IfNotYou)
-	return email{subject: d.Subject, text: text, html: html.String()}, nil
+	return email{subject: d.Subject, text: text, html: codeHTML(d)}, nil
 }
 
 // smsText renders the SMS that carries a code: one GSM-7 segment of at most 160 characters.
@@ -94,14 +99,17 @@ type noticeData struct {
 	Subject, Product, What, When, From, Advice string
 }
 
-var noticeHTML = template.Must(template.New("notice").Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{{.Subject}}</title></head>
-<body style="font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1a1a1a;line-height:1.5">
-<p>{{.What}}</p>
-<p>When: {{.When}}{{if .From}}<br>From: {{.From}}{{end}}</p>
-<p>{{.Advice}}</p>
-</body></html>
-`))
+func noticeHTML(d noticeData) string {
+	e := html.EscapeString
+	from := ""
+	if d.From != "" {
+		from = "<br>From: " + e(d.From)
+	}
+	return htmlHead + e(d.Subject) + htmlBody +
+		"<p>" + e(d.What) + "</p>\n" +
+		"<p>When: " + e(d.When) + from + "</p>\n" +
+		"<p>" + e(d.Advice) + "</p>\n</body></html>\n"
+}
 
 // factorNames say what a factor type is, in words a user knows.
 var factorNames = map[string]string{
@@ -142,16 +150,12 @@ func noticeEmail(product string, nt Notice) (email, error) {
 	default:
 		return email{}, fmt.Errorf("notify: unknown notice kind %q", nt.Kind)
 	}
-	var html bytes.Buffer
-	if err := noticeHTML.Execute(&html, d); err != nil {
-		return email{}, fmt.Errorf("notify: render notice: %w", err)
-	}
 	text := d.What + "\n\nWhen: " + d.When + "\n"
 	if d.From != "" {
 		text += "From: " + d.From + "\n"
 	}
 	text += "\n" + d.Advice + "\n"
-	return email{subject: d.Subject, text: text, html: html.String()}, nil
+	return email{subject: d.Subject, text: text, html: noticeHTML(d)}, nil
 }
 
 const maxLabel = 64

@@ -85,6 +85,7 @@ type Notifier struct {
 }
 
 var (
+	e164Pattern     = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 	senderIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,11}$`)
 	hostPattern     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
 )
@@ -154,9 +155,10 @@ func (n *Notifier) SendSMSCode(ctx context.Context, toE164, code, purpose string
 	if err := checkCode(code, purpose, ttl); err != nil {
 		return err
 	}
-	phone, err := contact.ParsePhone(toE164)
-	if err != nil {
-		return fmt.Errorf("notify: SMS code: %w", err)
+	// The number was parsed and validated when it was bound; here only its E.164 shape is
+	// checked, so that this package does not link the (large) phone-number metadata.
+	if !e164Pattern.MatchString(toE164) {
+		return fmt.Errorf("notify: SMS code: %w", contact.ErrInvalid)
 	}
 	text, err := n.smsText(code, ttl)
 	if err != nil {
@@ -170,7 +172,7 @@ func (n *Notifier) SendSMSCode(ctx context.Context, toE164, code, purpose string
 		attrs["AWS.SNS.SMS.SenderID"] = snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(n.cfg.SMSSenderID)}
 	}
 	_, err = n.sns.Publish(ctx, &sns.PublishInput{
-		PhoneNumber:       aws.String(phone.E164),
+		PhoneNumber:       aws.String(toE164),
 		Message:           aws.String(text),
 		MessageAttributes: attrs,
 	})
@@ -253,4 +255,10 @@ func redact(err error, op, code string) error {
 		return nil
 	}
 	return &sendError{op: op, err: err, code: code}
+}
+
+// FromAWS builds a Notifier on SES v2 and SNS clients made from one AWS config. Only the
+// functions that send call it, so only their binaries link those clients.
+func FromAWS(c aws.Config, cfg Config) (*Notifier, error) {
+	return New(sesv2.NewFromConfig(c), sns.NewFromConfig(c), cfg)
 }

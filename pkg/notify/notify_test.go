@@ -19,6 +19,7 @@ import (
 
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/contact"
+	"github.com/mfa-service/mfa/pkg/contact/phone"
 	"github.com/mfa-service/mfa/pkg/localaws"
 	"github.com/mfa-service/mfa/pkg/notify"
 	"github.com/mfa-service/mfa/pkg/notify/notifytest"
@@ -84,7 +85,7 @@ func uniqueEmail(prefix string) string {
 // uniquePhone gives each test its own number from Ofcom's range for drama (+44 20 7946 0xxx),
 // spelled as a user would type it.
 func uniquePhone() string {
-	return fmt.Sprintf("+44 20 7946 %04d", seq.Add(1)%1000)
+	return fmt.Sprintf("+44207946%04d", seq.Add(1)%1000)
 }
 
 // motoNotifier builds a Notifier on the harness moto, with a freshly verified sender unless
@@ -226,7 +227,7 @@ func TestSendSMSCode(t *testing.T) {
 	if err := n.SendSMSCode(t.Context(), to, "271828", notify.PurposeSignIn, 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	phone, err := contact.ParsePhone(to)
+	parsed, err := phone.Parse(to)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,19 +235,19 @@ func TestSendSMSCode(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages to %s, want 1: %+v", len(msgs), to, msgs)
 	}
-	want := localaws.SentMessage{ID: msgs[0].ID, Channel: localaws.ChannelSMS, Destination: phone.E164,
+	want := localaws.SentMessage{ID: msgs[0].ID, Channel: localaws.ChannelSMS, Destination: parsed.E164,
 		Body: "271828 is your Acme verification code. It expires in 10 min."}
 	if msgs[0] != want {
 		t.Errorf("sent %+v, want %+v", msgs[0], want)
 	}
-	if got := notifytest.LastCode(t, awstest.Endpoint(), phone.E164); got != "271828" {
+	if got := notifytest.LastCode(t, awstest.Endpoint(), parsed.E164); got != "271828" {
 		t.Errorf("LastCode = %q", got)
 	}
 
 	// moto does not keep SMS attributes; check the request.
 	in := rn.only(t)
-	if aws.ToString(in.PhoneNumber) != phone.E164 {
-		t.Errorf("PhoneNumber = %q, want %q", aws.ToString(in.PhoneNumber), phone.E164)
+	if aws.ToString(in.PhoneNumber) != parsed.E164 {
+		t.Errorf("PhoneNumber = %q, want %q", aws.ToString(in.PhoneNumber), parsed.E164)
 	}
 	attrs := map[string]string{}
 	for k, v := range in.MessageAttributes {

@@ -110,15 +110,18 @@ func Decide(in Input) Decision {
 		return Decision{Reason: ReasonNoFactors}
 	}
 	def := defaultFactor(usable, in.LastFactorID)
+	// The default first, then the other primary factors, backup codes last.
 	ordered := make([]Factor, 0, len(usable))
 	for _, f := range usable {
 		if f.ID == def {
 			ordered = append(ordered, f)
 		}
 	}
-	for _, f := range usable {
-		if f.ID != def {
-			ordered = append(ordered, f)
+	for _, backup := range []bool{false, true} {
+		for _, f := range usable {
+			if f.ID != def && (f.Type == backupCodes) == backup {
+				ordered = append(ordered, f)
+			}
 		}
 	}
 	return Decision{

@@ -28,6 +28,8 @@ func TestDecide(t *testing.T) {
 		{"else the first", Input{Policy: Default(), Factors: []Factor{totp2, totp}, LastFactorID: "gone"}, true, ReasonUserHasFactors, "t2", 2},
 		{"backup codes never the default beside a primary", Input{Policy: Default(), Factors: []Factor{backup, totp}, LastFactorID: "b1"}, true, ReasonUserHasFactors, "t1", 2},
 		{"only backup codes left", Input{Policy: Default(), Factors: []Factor{backup}}, true, ReasonUserHasFactors, "b1", 1},
+		{"minStrength hides weaker factors", Input{Policy: Default(), Factors: []Factor{email, totp, backup}, MinStrength: StrengthOTP}, true, ReasonUserHasFactors, "t1", 1},
+		{"phishing resistant only", Input{Policy: Default(), Factors: []Factor{email, totp}, MinStrength: StrengthPhishingResistant}, false, ReasonNoFactors, "", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -37,6 +39,11 @@ func TestDecide(t *testing.T) {
 			}
 			if tc.required && d.Factors[0].ID != tc.defaultID {
 				t.Errorf("default factor %q is not listed first: %+v", tc.defaultID, d.Factors)
+			}
+			for i := 1; i < len(d.Factors); i++ {
+				if d.Factors[i-1].Type == "backup_codes" && d.Factors[0].Type != "backup_codes" {
+					t.Errorf("backup codes listed before a primary factor: %+v", d.Factors)
+				}
 			}
 		})
 	}

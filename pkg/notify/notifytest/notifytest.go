@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mfa-service/mfa/pkg/contact"
+	"github.com/mfa-service/mfa/pkg/contact/phone"
 	"github.com/mfa-service/mfa/pkg/localaws"
 )
 
@@ -60,7 +61,7 @@ func canonical(dest string) string {
 	if e, err := contact.ParseEmail(dest); err == nil {
 		return e.Normalized
 	}
-	if p, err := contact.ParsePhone(dest); err == nil {
+	if p, err := phone.Parse(dest); err == nil {
 		return p.E164
 	}
 	return strings.ToLower(strings.TrimSpace(dest))

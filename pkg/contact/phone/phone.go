@@ -1,10 +1,16 @@
-package contact
+// Package phone parses, normalises and masks phone numbers with libphonenumber's metadata.
+// It is apart from package contact because that metadata is large: only the functions that
+// take a new phone number link it.
+package phone
 
 import (
+	"log/slog"
 	"strconv"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/mfa-service/mfa/pkg/contact"
 )
 
 // Phone is a parsed phone number.
@@ -20,16 +26,16 @@ type Phone struct {
 // digits, which leaves generous room for spaces and punctuation.
 const maxPhoneLen = 32
 
-// ParsePhone parses a phone number in international form: "+", the country calling code and
+// Parse parses a phone number in international form: "+", the country calling code and
 // the number, optionally grouped with spaces, dashes, dots or parentheses ("+44 20 7946 0958").
 // The number must be valid for its country by libphonenumber's metadata, and belong to a
 // country: non-geographic numbers (+800, +881, ...) cannot receive ordinary SMS. Letters
 // (vanity numbers, "ext.") are refused rather than translated, so that what the user typed
 // is the number that gets the code.
-func ParsePhone(s string) (Phone, error) {
+func Parse(s string) (Phone, error) {
 	s = strings.TrimSpace(s)
 	bad := func(reason string) (Phone, error) {
-		return Phone{}, &invalidError{what: "phone number", reason: reason}
+		return Phone{}, &invalidError{reason: reason}
 	}
 	switch {
 	case s == "":
@@ -75,4 +81,27 @@ func (p Phone) Masked() string {
 	rest := digits[len(cc):]
 	shown := min(4, max(len(rest)-2, 0))
 	return "+" + cc + strings.Repeat(mask, len(rest)-shown) + rest[len(rest)-shown:]
+}
+
+// mask stands for each hidden digit, as in contact's masked addresses.
+const mask = "•"
+
+// invalidError says why a number was refused, without repeating it; it matches
+// contact.ErrInvalid with errors.Is.
+type invalidError struct{ reason string }
+
+func (e *invalidError) Error() string        { return "invalid phone number: " + e.reason }
+func (e *invalidError) Is(target error) bool { return target == contact.ErrInvalid }
+
+// LogValue makes slog record a masked number: a destination is personal data.
+func (p Phone) LogValue() slog.Value { return slog.StringValue(p.Masked()) }
+
+// ParseE164 is Parse in the shape the MFA domain's phone port takes: the E.164 number, its
+// region and its masked form.
+func ParseE164(s string) (e164, region, masked string, err error) {
+	p, err := Parse(s)
+	if err != nil {
+		return "", "", "", err
+	}
+	return p.E164, p.Region, p.Masked(), nil
 }
