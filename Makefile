@@ -7,6 +7,7 @@ FUNCTIONS := \
 	EnrollmentFunction:enrollment \
 	ChallengeFunction:challenge \
 	VerifyFunction:verify \
+	AdminFunction:admin \
 	JwksFunction:jwks
 
 GO ?= go
@@ -34,6 +35,8 @@ $(foreach f,$(FUNCTIONS),$(eval $(call function_target,$(word 1,$(subst :, ,$(f)
 .PHONY: build
 build: $(foreach f,$(FUNCTIONS),build-$(word 1,$(subst :, ,$(f))))
 
+# Installs what the tests and the local stack need, each only when missing: moto, cfn-lint,
+# and Debian's chromium for the browser tests (pkg/browsertest), which fail without it.
 .PHONY: tools
 tools:
 	@bash infra/tools.sh

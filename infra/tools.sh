@@ -25,6 +25,32 @@ if ! command -v cfn-lint >/dev/null; then
   installed=true
 fi
 
+# The browser tests (pkg/browsertest) drive Debian's headless Chromium; apt is the only
+# source, as no browser download is assumed to work. CHROMIUM may name another build, which
+# is then used as it is (a wrong CHROMIUM is an error, not a reason to install).
+chromium_found() {
+  if [ -n "${CHROMIUM:-}" ]; then command -v "$CHROMIUM" >/dev/null; return; fi
+  command -v chromium >/dev/null || command -v chromium-browser >/dev/null
+}
+if [ -n "${CHROMIUM:-}" ] && ! chromium_found; then
+  echo "tools: CHROMIUM=$CHROMIUM is not an executable; unset it to use Debian's chromium" >&2
+  exit 1
+fi
+if ! chromium_found; then
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null; then
+    as_root=(sudo)
+  else
+    echo "tools: chromium is missing and installing it needs root (or sudo): apt-get install chromium" >&2
+    exit 1
+  fi
+  echo "tools: installing chromium (apt)" >&2
+  "${as_root[@]}" apt-get update
+  # Non-interactive: tzdata and friends must not stop the run for a question.
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+fi
+
 # pyenv puts new console scripts on PATH only after a rehash.
 if $installed && command -v pyenv >/dev/null; then
   pyenv rehash
@@ -32,3 +58,4 @@ fi
 
 "$python" -c 'import moto.server' || { echo "tools: moto is still not importable by $python" >&2; exit 1; }
 command -v cfn-lint >/dev/null || { echo "tools: cfn-lint is still not on PATH (is pip's script directory on PATH?)" >&2; exit 1; }
+chromium_found || { echo "tools: chromium is still not found (CHROMIUM=${CHROMIUM:-unset}; PATH has no chromium)" >&2; exit 1; }

@@ -83,14 +83,27 @@ func (c *client) call(method, path string, body any, headers ...string) (int, ma
 	return resp.StatusCode, out, resp.Header
 }
 
-func (s *stack) client(t *testing.T, sub string) *client {
+func (s *stack) client(t *testing.T, sub string, scope ...string) *client {
 	c := &client{t: t, base: s.URL, hc: &http.Client{Timeout: 10 * time.Second}}
-	status, out, _ := c.call("POST", "/local/token", map[string]any{"sub": sub})
+	req := map[string]any{"sub": sub}
+	if len(scope) > 0 {
+		req["scope"] = strings.Join(scope, " ")
+	}
+	status, out, _ := c.call("POST", "/local/token", req)
 	if status != 200 {
 		t.Fatalf("dev token: %d %v", status, out)
 	}
 	c.token = out["access_token"].(string)
 	return c
+}
+
+func decodeB32(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func code(secret []byte, at time.Time, steps int64) string {
@@ -103,7 +116,8 @@ func code(secret []byte, at time.Time, steps int64) string {
 
 func TestEveryTemplateRouteIsServed(t *testing.T) {
 	s := newStack(t)
-	c := s.client(t, "alice")
+	user := s.client(t, "alice")
+	admin := s.client(t, "root", "mfa/admin")
 	tpl, err := samtemplate.LoadNearest()
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +128,14 @@ func TestEveryTemplateRouteIsServed(t *testing.T) {
 	}
 	fill := strings.NewReplacer("{userId}", "alice", "{enrollmentId}", strings.Repeat("a", 26), "{factorId}", strings.Repeat("a", 26), "{challengeId}", strings.Repeat("a", 26))
 	for _, r := range routes {
+		c := user
+		if len(r.Scopes) > 0 {
+			c = admin
+			// And a token without the route's scope is refused by the authorizer.
+			if status, _, _ := user.call(r.Method, fill.Replace(r.Path), map[string]any{}); status != 403 {
+				t.Errorf("%s without its scope: %d, want 403", r.RouteKey(), status)
+			}
+		}
 		status, body, hdr := c.call(r.Method, fill.Replace(r.Path), map[string]any{})
 		// The gateway's own "no route" answer is {"message":"Not Found"}; a handler answers
 		// with JSON or a problem carrying a code.

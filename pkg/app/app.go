@@ -38,7 +38,10 @@ type Config struct {
 	TOTPIssuer       string        // TOTP_ISSUER, default "MFA Service"
 	AuditRetention   time.Duration // AUDIT_RETENTION_DAYS, default 400
 	LogLevel         slog.Level    // LOG_LEVEL, default INFO
-	Notify           notify.Config // EMAIL_SENDER, PRODUCT_NAME, SMS_SENDER_ID, WEBOTP_DOMAIN
+	// RememberDeviceDays is the policy's trusted-device lifetime until policies are stored
+	// (REMEMBER_DEVICE_DAYS, default 0: off).
+	RememberDeviceDays int
+	Notify             notify.Config // EMAIL_SENDER, PRODUCT_NAME, SMS_SENDER_ID, WEBOTP_DOMAIN
 }
 
 // ConfigFromEnv reads Config from the environment.
@@ -65,6 +68,9 @@ func ConfigFromEnv() (Config, error) {
 		return Config{}, fmt.Errorf("app: AUDIT_RETENTION_DAYS must be a positive number")
 	}
 	c.AuditRetention = time.Duration(days) * 24 * time.Hour
+	if c.RememberDeviceDays, err = envInt("REMEMBER_DEVICE_DAYS", 0); err != nil || c.RememberDeviceDays < 0 || c.RememberDeviceDays > 365 {
+		return Config{}, fmt.Errorf("app: REMEMBER_DEVICE_DAYS must be 0..365")
+	}
 	return c, nil
 }
 
@@ -151,14 +157,18 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		return nil, err
 	}
 	svc := &mfa.Service{
-		Store:      store,
-		Sealer:     keyring,
-		Hasher:     keyring,
-		Tokens:     signer,
-		Notifier:   notifier,
-		Phones:     o.phones,
-		Log:        log,
-		Policy:     func(context.Context, string) (policy.Policy, error) { return policy.Default(), nil },
+		Store:    store,
+		Sealer:   keyring,
+		Hasher:   keyring,
+		Tokens:   signer,
+		Notifier: notifier,
+		Phones:   o.phones,
+		Log:      log,
+		Policy: func(context.Context, string) (policy.Policy, error) {
+			p := policy.Default()
+			p.RememberDeviceDays = cfg.RememberDeviceDays
+			return p, nil
+		},
 		Regulation: mfa.DefaultRegulation,
 		TOTPIssuer: cfg.TOTPIssuer,
 		Now:        time.Now,

@@ -4,6 +4,7 @@
 //
 //	USER#<uid> / U#STATE              failures, lock inputs, activity, factor count
 //	USER#<uid> / U#FACTOR#<fid>       one bound factor (secret sealed)
+//	USER#<uid> / U#DEVICE#<did>       a trusted device (keyed hash of its token; ttl)
 //	USER#<uid> / ENROLLMENT#<eid>     a pending enrollment (ttl)
 //	USER#<uid> / CHALLENGE#<cid>      a challenge (ttl)
 //	USER#<uid> / CODE#<cid>#<fid>     the keyed hash of the email/SMS code sent (ttl)
@@ -70,6 +71,7 @@ const (
 	profilePrefix  = "U#"
 	skState        = "U#STATE"
 	factorPrefix   = "U#FACTOR#"
+	devicePrefix   = "U#DEVICE#"
 	enrollPrefix   = "ENROLLMENT#"
 	challengePfx   = "CHALLENGE#"
 	codePrefix     = "CODE#"
@@ -298,6 +300,12 @@ func (s *Store) LoadProfile(ctx context.Context, uid string) (mfa.Profile, error
 					return mfa.Profile{}, err
 				}
 				p.Factors = append(p.Factors, f.toDomain(uid))
+			case strings.HasPrefix(sk, devicePrefix):
+				var d deviceItem
+				if err := attributevalue.UnmarshalMap(item, &d); err != nil {
+					return mfa.Profile{}, err
+				}
+				p.Devices = append(p.Devices, d.toDomain(uid))
 			}
 		}
 		if len(out.LastEvaluatedKey) == 0 {
@@ -652,8 +660,9 @@ func (s *Store) DeleteFactor(ctx context.Context, f mfa.Factor, ev mfa.AuditEven
 	return err
 }
 
-// OpenChallenge stores a new challenge and notes the activity in one transaction.
-func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, ev mfa.AuditEvent) error {
+// OpenChallenge stores a new challenge and notes the activity (and a trusted device's use) in
+// one transaction.
+func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevice string, ev mfa.AuditEvent) error {
 	pk := userPK(c.UserID)
 	offered := []offeredItem{}
 	for _, o := range c.Offered {
@@ -671,7 +680,7 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, ev mfa.Audit
 	if err != nil {
 		return err
 	}
-	_, err = s.transact(ctx, []types.TransactWriteItem{
+	items := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Update: &types.Update{
 			TableName: &s.table, Key: key(pk, skState),
@@ -679,7 +688,17 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, ev mfa.Audit
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(millis(c.CreatedAt))},
 		}},
 		audit,
-	})
+	}
+	if trustedDevice != "" {
+		// A device revoked in between makes the whole challenge fail: fail closed.
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: key(pk, devicePrefix+trustedDevice),
+			UpdateExpression:          aws.String("SET lastUsedAt = :now"),
+			ConditionExpression:       aws.String("attribute_exists(pk)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(millis(c.CreatedAt))},
+		}})
+	}
+	_, err = s.transact(ctx, items)
 	return err
 }
 
@@ -773,6 +792,13 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 		}},
 		audit,
 	}
+	if r.Device != nil {
+		device, err := attributevalue.MarshalMap(newDeviceItem(*r.Device))
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: device, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+	}
 	if r.CodeHash != nil {
 		// DESIGN §6.2: the code is single use; a resend in between replaced it.
 		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
@@ -787,7 +813,7 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 		return mfa.ErrChallengeClosed
 	case failed(reasons, 1) && r.Step > 0:
 		return mfa.ErrStepReused
-	case failed(reasons, 1), failed(reasons, 4):
+	case failed(reasons, 1), failed(reasons, len(items)-1) && r.CodeHash != nil:
 		return mfa.ErrCodeUsed
 	case failed(reasons, 2):
 		return mfa.ErrStateChanged

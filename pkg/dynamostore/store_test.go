@@ -65,7 +65,7 @@ func (s *suite) openChallenge(t *testing.T, uid string, factors ...string) mfa.C
 	for _, id := range factors {
 		c.Offered = append(c.Offered, mfa.OfferedFactor{ID: id, Type: mfa.TypeTOTP})
 	}
-	if err := s.store.OpenChallenge(context.Background(), c, s.event(uid, mfa.ActionChallengeOpened)); err != nil {
+	if err := s.store.OpenChallenge(context.Background(), c, "", s.event(uid, mfa.ActionChallengeOpened)); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -287,7 +287,7 @@ func TestExpiredChallengeCannotSucceed(t *testing.T) {
 	ctx := context.Background()
 	f := s.bindTOTP(t, "alice", 0)
 	c := mfa.Challenge{ID: newID(), UserID: "alice", Offered: []mfa.OfferedFactor{{ID: f.ID, Type: mfa.TypeTOTP}}, Status: mfa.ChallengeOpen, CreatedAt: s.now.Add(-time.Hour), ExpiresAt: s.now.Add(-time.Second)}
-	if err := s.store.OpenChallenge(ctx, c, s.event("alice", "x")); err != nil {
+	if err := s.store.OpenChallenge(ctx, c, "", s.event("alice", "x")); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 3, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrChallengeClosed) {

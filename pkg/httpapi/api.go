@@ -44,52 +44,77 @@ type API struct {
 type route func(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error)
 
 // Enrollment serves the enrollment function's routes.
-func (a *API) Enrollment() Handler {
-	return a.serve(map[string]route{
+func (a *API) Enrollment() Handler { return a.serve(a.enrollmentRoutes(), true) }
+
+// Challenge serves the challenge function's routes.
+func (a *API) Challenge() Handler { return a.serve(a.challengeRoutes(), true) }
+
+// Verify serves the verify function's routes.
+func (a *API) Verify() Handler { return a.serve(a.verifyRoutes(), true) }
+
+// Keys serves the public JWKS.
+func (a *API) Keys() Handler { return a.serve(a.jwksRoutes(), false) }
+
+func (a *API) enrollmentRoutes() map[string]route {
+	return map[string]route{
 		"POST /v1/users/{userId}/enrollments":                         a.startEnrollment,
 		"POST /v1/users/{userId}/enrollments/{enrollmentId}/complete": a.completeEnrollment,
 		"GET /v1/users/{userId}/factors":                              a.listFactors,
 		"DELETE /v1/users/{userId}/factors/{factorId}":                a.deleteFactor,
 		"POST /v1/users/{userId}/backup-codes":                        a.regenerateBackupCodes,
-	}, true)
+		"GET /v1/users/{userId}/devices":                              a.listDevices,
+		"DELETE /v1/users/{userId}/devices/{deviceId}":                a.revokeDevice,
+	}
 }
 
-// Challenge serves the challenge function's routes.
-func (a *API) Challenge() Handler {
-	return a.serve(map[string]route{
+func (a *API) challengeRoutes() map[string]route {
+	return map[string]route{
 		"POST /v1/users/{userId}/challenges":                          a.createChallenge,
 		"POST /v1/users/{userId}/challenges/{challengeId}/deliveries": a.sendCode,
-	}, true)
+	}
 }
 
-// Verify serves the verify function's routes.
-func (a *API) Verify() Handler {
-	return a.serve(map[string]route{"POST /v1/users/{userId}/challenges/{challengeId}/verifications": a.verify}, true)
+func (a *API) verifyRoutes() map[string]route {
+	return map[string]route{"POST /v1/users/{userId}/challenges/{challengeId}/verifications": a.verify}
 }
 
-// Keys serves the public JWKS.
-func (a *API) Keys() Handler {
-	return a.serve(map[string]route{"GET /.well-known/jwks.json": a.jwks}, false)
+func (a *API) jwksRoutes() map[string]route {
+	return map[string]route{"GET /.well-known/jwks.json": a.jwks}
 }
 
-// RouteKeys lists the route keys a handler set serves; the local stack and tests compare
+// RouteKeys lists the route keys each function serves; the local stack and tests compare
 // them with the template.
 func (a *API) RouteKeys() map[string][]string {
-	return map[string][]string{
-		"EnrollmentFunction": {"POST /v1/users/{userId}/enrollments", "POST /v1/users/{userId}/enrollments/{enrollmentId}/complete", "GET /v1/users/{userId}/factors", "DELETE /v1/users/{userId}/factors/{factorId}", "POST /v1/users/{userId}/backup-codes"},
-		"ChallengeFunction":  {"POST /v1/users/{userId}/challenges", "POST /v1/users/{userId}/challenges/{challengeId}/deliveries"},
-		"VerifyFunction":     {"POST /v1/users/{userId}/challenges/{challengeId}/verifications"},
-		"JwksFunction":       {"GET /.well-known/jwks.json"},
+	out := map[string][]string{}
+	for fn, h := range a.handlers() {
+		for k := range h.routes {
+			out[fn] = append(out[fn], k)
+		}
 	}
+	return out
 }
 
 // Handlers returns every function's handler by template logical id.
 func (a *API) Handlers() map[string]Handler {
-	return map[string]Handler{
-		"EnrollmentFunction": a.Enrollment(),
-		"ChallengeFunction":  a.Challenge(),
-		"VerifyFunction":     a.Verify(),
-		"JwksFunction":       a.Keys(),
+	out := map[string]Handler{}
+	for fn, h := range a.handlers() {
+		out[fn] = a.serve(h.routes, h.authenticated)
+	}
+	return out
+}
+
+type routeSet struct {
+	routes        map[string]route
+	authenticated bool
+}
+
+func (a *API) handlers() map[string]routeSet {
+	return map[string]routeSet{
+		"EnrollmentFunction": {a.enrollmentRoutes(), true},
+		"ChallengeFunction":  {a.challengeRoutes(), true},
+		"VerifyFunction":     {a.verifyRoutes(), true},
+		"JwksFunction":       {a.jwksRoutes(), false},
+		"AdminFunction":      {a.adminRoutes(), true},
 	}
 }
 
@@ -187,7 +212,14 @@ func (a *API) caller(req events.APIGatewayV2HTTPRequest) (mfa.Caller, error) {
 		IP:            req.RequestContext.HTTP.SourceIP,
 		UserAgent:     req.RequestContext.HTTP.UserAgent,
 	}
-	if slices.Contains(scopes, ScopeService) {
+	switch {
+	case strings.HasPrefix(req.RouteKey, "GET /v1/admin/") || strings.HasPrefix(req.RouteKey, "POST /v1/admin/") ||
+		strings.HasPrefix(req.RouteKey, "PUT /v1/admin/") || strings.HasPrefix(req.RouteKey, "DELETE /v1/admin/"):
+		// Admin routes act only for admin tokens; the domain refuses anyone else.
+		if slices.Contains(scopes, ScopeAdmin) {
+			c.Kind = mfa.CallerAdmin
+		}
+	case slices.Contains(scopes, ScopeService):
 		c.Kind = mfa.CallerService
 	}
 	if raw := header(req, "x-mfa-token"); raw != "" {
@@ -393,7 +425,7 @@ func (a *API) createChallenge(ctx context.Context, req events.APIGatewayV2HTTPRe
 		return 0, nil, err
 	}
 	res, err := a.Service.CreateChallenge(ctx, c, req.PathParameters["userId"], mfa.ChallengeRequest{
-		OrganizationID: body.OrganizationID, Purpose: body.Purpose, MinStrength: body.MinStrength,
+		OrganizationID: body.OrganizationID, Purpose: body.Purpose, MinStrength: body.MinStrength, DeviceToken: body.DeviceToken,
 	})
 	if err != nil {
 		return 0, nil, err
@@ -442,8 +474,9 @@ type verifyJSON struct {
 		ID   string `json:"id"`
 		Type string `json:"type"`
 	} `json:"factor"`
-	BackupCodesRemaining *int `json:"backupCodesRemaining,omitempty"`
-	EnrollmentRequired   bool `json:"enrollmentRequired"`
+	DeviceToken          string `json:"deviceToken,omitempty"`
+	BackupCodesRemaining *int   `json:"backupCodesRemaining,omitempty"`
+	EnrollmentRequired   bool   `json:"enrollmentRequired"`
 }
 
 func (a *API) verify(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -458,12 +491,12 @@ func (a *API) verify(ctx context.Context, req events.APIGatewayV2HTTPRequest, c 
 		return 0, nil, mfa.Invalid(mfa.CodeInvalidRequest, "credential", "this factor type answers with a code")
 	}
 	res, err := a.Service.Verify(ctx, c, req.PathParameters["userId"], req.PathParameters["challengeId"], mfa.VerifyRequest{
-		FactorID: body.FactorID, Type: mfa.FactorType(body.Type), Code: body.Code,
+		FactorID: body.FactorID, Type: mfa.FactorType(body.Type), Code: body.Code, RememberDevice: body.RememberDevice,
 	})
 	if err != nil {
 		return 0, nil, err
 	}
-	out := verifyJSON{Verified: true, MFAToken: res.MFAToken, EnrollmentRequired: res.EnrollmentRequired, BackupCodesRemaining: res.BackupCodesRemaining}
+	out := verifyJSON{Verified: true, MFAToken: res.MFAToken, DeviceToken: res.DeviceToken, EnrollmentRequired: res.EnrollmentRequired, BackupCodesRemaining: res.BackupCodesRemaining}
 	out.Factor.ID, out.Factor.Type = res.Factor.ID, string(res.Factor.Type)
 	return http.StatusOK, out, nil
 }

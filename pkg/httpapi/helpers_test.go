@@ -52,6 +52,7 @@ func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return 
 
 type env struct {
 	claims map[string]string // extra token claims for the next calls
+	query  map[string]string // query string of the next call only
 	t      *testing.T
 	app    *app.App
 	clock  *clock
@@ -105,6 +106,7 @@ type who struct {
 
 func user(sub string) who           { return who{sub: sub} }
 func service() who                  { return who{sub: "backend", scope: "mfa/service"} }
+func admin() who                    { return who{sub: "root", scope: "mfa/admin"} }
 func (w who) stepUp(tok string) who { w.mfa = tok; return w }
 
 type response struct {
@@ -125,6 +127,17 @@ var handlersByRoute = map[string]func(*httpapi.API) httpapi.Handler{
 	"POST /v1/users/{userId}/challenges/{challengeId}/deliveries":    (*httpapi.API).Challenge,
 	"POST /v1/users/{userId}/backup-codes":                           (*httpapi.API).Enrollment,
 	"POST /v1/users/{userId}/challenges/{challengeId}/verifications": (*httpapi.API).Verify,
+	"GET /v1/users/{userId}/devices":                                 (*httpapi.API).Enrollment,
+	"DELETE /v1/users/{userId}/devices/{deviceId}":                   (*httpapi.API).Enrollment,
+	"GET /v1/admin/users/{userId}":                                   (*httpapi.API).Admin,
+	"POST /v1/admin/users/{userId}/factors":                          (*httpapi.API).Admin,
+	"DELETE /v1/admin/users/{userId}/factors/{factorId}":             (*httpapi.API).Admin,
+	"DELETE /v1/admin/users/{userId}/factors":                        (*httpapi.API).Admin,
+	"POST /v1/admin/users/{userId}/unlock":                           (*httpapi.API).Admin,
+	"GET /v1/admin/users/{userId}/devices":                           (*httpapi.API).Admin,
+	"DELETE /v1/admin/users/{userId}/devices":                        (*httpapi.API).Admin,
+	"DELETE /v1/admin/users/{userId}/devices/{deviceId}":             (*httpapi.API).Admin,
+	"GET /v1/admin/users/{userId}/events":                            (*httpapi.API).Admin,
 	"GET /.well-known/jwks.json":                                     (*httpapi.API).Keys,
 }
 
@@ -152,6 +165,9 @@ func (e *env) do(as who, routeKey string, params map[string]string, body any) re
 	}
 	if as.mfa != "" {
 		ev.Headers["x-mfa-token"] = as.mfa
+	}
+	if e.query != nil {
+		ev.QueryStringParameters, e.query = e.query, nil
 	}
 	switch b := body.(type) {
 	case nil:

@@ -81,6 +81,11 @@ func (s *Service) RegenerateBackupCodes(ctx context.Context, c Caller, userID st
 	if s.needsStepUp(c, userID) {
 		return nil, stepUpRequired()
 	}
+	return s.regenerate(ctx, c, userID)
+}
+
+// regenerate replaces (or creates) the backup code set for an authorized caller.
+func (s *Service) regenerate(ctx context.Context, c Caller, userID string) ([]string, error) {
 	pol, err := s.policyFor(ctx, "")
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ type ChallengeRequest struct {
 	OrganizationID string
 	Purpose        string
 	MinStrength    string
+	DeviceToken    string
 }
 
 // ChallengeResult is the decision and the challenge opened for it.
@@ -73,12 +74,20 @@ func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, 
 		in.Factors = append(in.Factors, policy.Factor{ID: f.ID, Type: string(f.Type), LastUsedAt: f.LastUsedAt})
 	}
 	d := policy.Decide(in)
+	now := s.now()
+	// DESIGN §5 rule 3: a valid trusted-device token skips sign-in MFA while the policy
+	// remembers devices; never a step-up.
+	trusted := ""
+	if req.DeviceToken != "" && purpose == PurposeSignIn && pol.RememberDeviceDays > 0 && d.MFARequired {
+		if trusted = s.trustedDevice(userID, req.DeviceToken, profile.Devices, now); trusted != "" {
+			d.MFARequired, d.Reason = false, policy.ReasonTrustedDevice
+		}
+	}
 
 	id, err := s.newID()
 	if err != nil {
 		return ChallengeResult{}, internal(err)
 	}
-	now := s.now()
 	ch := Challenge{ID: id, UserID: userID, Purpose: purpose, OrganizationID: req.OrganizationID, DefaultFactorID: d.DefaultFactorID, Status: ChallengeOpen, CreatedAt: now, ExpiresAt: now.Add(s.challengeTTL())}
 	res := ChallengeResult{ChallengeID: id, MFARequired: d.MFARequired, Reason: d.Reason, EnrollmentRequired: d.EnrollmentRequired, EnrollmentSkippable: d.EnrollmentSkippable, DefaultFactorID: d.DefaultFactorID, ExpiresAt: ch.ExpiresAt}
 	for _, f := range d.Factors {
@@ -87,7 +96,7 @@ func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, 
 	}
 	ev := s.event(c, userID, ActionChallengeOpened, "ok")
 	ev.ChallengeID, ev.Reason = id, d.Reason
-	if err := s.Store.OpenChallenge(ctx, ch, ev); err != nil {
+	if err := s.Store.OpenChallenge(ctx, ch, trusted, ev); err != nil {
 		return ChallengeResult{}, unavailable(err)
 	}
 	return res, nil

@@ -52,6 +52,9 @@ const (
 	CodePrimaryRequired      = "primary_factor_required"
 	CodeFactorTypeNotAllowed = "factor_type_not_allowed"
 	CodeDeliveryFailed       = "delivery_failed"
+	CodeDeviceNotFound       = "device_not_found"
+	CodeInvalidCursor        = "invalid_cursor"
+	CodeAdminRequired        = "admin_scope_required"
 )
 
 // Error is the domain's error: a kind, a stable code, a message safe to show a client, and
@@ -118,4 +121,5 @@ var (
 	ErrCodeUsed        = errors.New("code already used or replaced")
 	ErrExhausted       = errors.New("attempts exhausted")
 	ErrConflict        = errors.New("changed concurrently")
+	ErrBadCursor       = errors.New("cursor not issued by this store")
 )

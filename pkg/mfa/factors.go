@@ -41,6 +41,11 @@ func (s *Service) DeleteFactor(ctx context.Context, c Caller, userID, factorID s
 	if s.needsStepUp(c, userID) {
 		return stepUpRequired()
 	}
+	return s.removeFactor(ctx, c, userID, factorID)
+}
+
+// removeFactor removes a factor for an already authorized caller.
+func (s *Service) removeFactor(ctx context.Context, c Caller, userID, factorID string) error {
 	p, err := s.Store.LoadProfile(ctx, userID)
 	if err != nil {
 		return unavailable(err)

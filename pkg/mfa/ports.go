@@ -38,8 +38,9 @@ type Store interface {
 	// takes the send counters, in one transaction. A *LimitError says which limit refused it.
 	RecordDelivery(ctx context.Context, d Delivery) error
 
-	// OpenChallenge stores a challenge and notes the user's activity, in one transaction.
-	OpenChallenge(ctx context.Context, c Challenge, ev AuditEvent) error
+	// OpenChallenge stores a challenge and notes the user's activity, in one transaction; when
+	// trustedDevice is set, that device's last use is noted too.
+	OpenChallenge(ctx context.Context, c Challenge, trustedDevice string, ev AuditEvent) error
 	// LoadVerification reads a challenge, the user's state and (when factorID is set) the
 	// factor and the code sent for it, in one round trip. ErrNotFound when the challenge does
 	// not exist; a missing factor or code comes back as nil.
@@ -48,6 +49,19 @@ type Store interface {
 	// in one transaction. It fails with ErrChallengeClosed, ErrStepReused or ErrStateChanged
 	// when the matching condition no longer holds.
 	RecordSuccess(ctx context.Context, s Success) error
+	// DeleteDevice revokes one trusted device (ErrNotFound if absent).
+	DeleteDevice(ctx context.Context, userID, deviceID string, ev AuditEvent) error
+	// DeleteDevices revokes the given trusted devices in one transaction.
+	DeleteDevices(ctx context.Context, userID string, deviceIDs []string, ev AuditEvent) error
+	// ResetUser removes every given factor and device and clears the user's failures, lock,
+	// factor count and backup set, in one transaction.
+	ResetUser(ctx context.Context, p Profile, ev AuditEvent) error
+	// Unlock clears the user's consecutive failures.
+	Unlock(ctx context.Context, userID string, ev AuditEvent) error
+	// ListEvents pages the user's audit events, newest first; cursor "" starts at the newest.
+	// ErrBadCursor for a cursor this store did not hand out.
+	ListEvents(ctx context.Context, userID string, limit int, cursor string) ([]AuditEvent, string, error)
+
 	// RecordFailure counts one wrong answer on the challenge and on the user. The user's count
 	// is raised exactly once even when the challenge is already closed.
 	RecordFailure(ctx context.Context, f Failure) error
@@ -58,11 +72,12 @@ type Success struct {
 	UserID       string
 	ChallengeID  string
 	FactorID     string
-	Step         int64  // TOTP step to consume; 0 when the factor has no steps
-	CodeHash     []byte // email/SMS: the code record to consume (must still hold this hash)
-	BackupHash   string // backup codes: the code to remove from the set (must still be in it)
-	ReadFailures int    // the user's failure count as read; a change in between cancels
-	MaxFailures  int    // the challenge must have fewer failures than this
+	Step         int64   // TOTP step to consume; 0 when the factor has no steps
+	CodeHash     []byte  // email/SMS: the code record to consume (must still hold this hash)
+	BackupHash   string  // backup codes: the code to remove from the set (must still be in it)
+	ReadFailures int     // the user's failure count as read; a change in between cancels
+	MaxFailures  int     // the challenge must have fewer failures than this
+	Device       *Device // a device to trust, stored with the success
 	At           time.Time
 	Event        AuditEvent
 }

@@ -112,10 +112,25 @@ func (s UserState) Primaries() int {
 	return s.FactorCount
 }
 
-// Profile is what one read of a user's partition gives: state and bound factors.
+// Profile is what one read of a user's partition gives: state, bound factors and trusted
+// devices.
 type Profile struct {
 	State   UserState
 	Factors []Factor
+	Devices []Device
+}
+
+// Device is a trusted device: a browser or app that answered a challenge and asked to be
+// remembered. Only a keyed hash of its token is kept.
+type Device struct {
+	ID         string
+	UserID     string
+	TokenHash  []byte
+	Label      string // from the user agent, for people to recognise it
+	IP         string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	ExpiresAt  time.Time
 }
 
 // AuditEvent records one state change. It never holds a code, secret or token.
@@ -144,6 +159,10 @@ const (
 	ActionCodeSent            = "code.sent"
 	ActionCodeRefused         = "code.refused"
 	ActionBackupCodesRenewed  = "backup_codes.generated"
+	ActionDeviceTrusted       = "device.trusted"
+	ActionDeviceRevoked       = "device.revoked"
+	ActionFactorsReset        = "factors.reset"
+	ActionUnlocked            = "user.unlocked"
 )
 
 // CallerKind says whose token called.

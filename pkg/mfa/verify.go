@@ -11,14 +11,16 @@ import (
 
 // VerifyRequest is the body of POST …/verifications.
 type VerifyRequest struct {
-	FactorID string
-	Type     FactorType
-	Code     string
+	FactorID       string
+	Type           FactorType
+	Code           string
+	RememberDevice bool
 }
 
 // VerifyResult is a successful verification.
 type VerifyResult struct {
 	MFAToken             string
+	DeviceToken          string // when the device asked to be remembered and the policy allows
 	Factor               Factor
 	BackupCodesRemaining *int
 	EnrollmentRequired   bool
@@ -87,7 +89,7 @@ func (s *Service) Verify(ctx context.Context, c Caller, userID, challengeID stri
 			return VerifyResult{}, err
 		}
 		if a != nil {
-			return s.succeed(ctx, c, ch, state, *a, now)
+			return s.succeed(ctx, c, ch, state, *a, req.RememberDevice, now)
 		}
 	}
 	return VerifyResult{}, s.fail(ctx, c, ch, req, now, "wrong_code")
@@ -211,8 +213,23 @@ func tooManyAttempts(lock Lock, now time.Time) *Error {
 	return e
 }
 
-func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state UserState, a answer, now time.Time) (VerifyResult, error) {
+func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state UserState, a answer, remember bool, now time.Time) (VerifyResult, error) {
 	f := a.factor
+	var device *Device
+	var deviceToken string
+	if remember && ch.Purpose == PurposeSignIn {
+		pol, err := s.policyFor(ctx, ch.OrganizationID)
+		if err != nil {
+			return VerifyResult{}, err
+		}
+		if pol.RememberDeviceDays > 0 {
+			d, tok, err := s.newDevice(c, ch.UserID, pol.RememberDeviceDays, now)
+			if err != nil {
+				return VerifyResult{}, internal(err)
+			}
+			device, deviceToken = &d, tok
+		}
+	}
 	// Sign first: if the write then fails, the token is dropped and never seen.
 	token, err := s.Tokens.IssueMFAToken(MFATokenClaims{
 		Subject:        ch.UserID,
@@ -233,7 +250,7 @@ func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state Use
 		UserID: ch.UserID, ChallengeID: ch.ID, FactorID: f.ID,
 		Step: a.step, CodeHash: a.codeHash, BackupHash: a.backupHash,
 		ReadFailures: state.ConsecutiveFailures, MaxFailures: s.Regulation.MaxChallengeFailures,
-		At: now, Event: ev,
+		Device: device, At: now, Event: ev,
 	})
 	switch {
 	case err == nil:
@@ -248,7 +265,7 @@ func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state Use
 		return VerifyResult{}, unavailable(err)
 	}
 	f.LastUsedAt, f.LastStep = now, a.step
-	res := VerifyResult{MFAToken: token, Factor: f, EnrollmentRequired: state.Primaries() <= 0}
+	res := VerifyResult{MFAToken: token, DeviceToken: deviceToken, Factor: f, EnrollmentRequired: state.Primaries() <= 0}
 	if f.Type == TypeBackupCodes {
 		left := max(0, len(f.BackupCodes)-1)
 		res.BackupCodesRemaining = &left

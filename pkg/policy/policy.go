@@ -22,6 +22,8 @@ type Policy struct {
 	Factors     []string // allowed primary factor types
 	BackupCodes bool
 	SMS         SMS
+	// RememberDeviceDays is how long a trusted device skips sign-in MFA; 0 turns it off.
+	RememberDeviceDays int
 }
 
 // SMS limits where text messages go: SMS pumping is paid for by the sender.
@@ -83,6 +85,7 @@ type Input struct {
 
 // Reasons a decision gives.
 const (
+	ReasonTrustedDevice  = "trusted_device"
 	ReasonPolicyOff      = "policy_off"
 	ReasonNoFactors      = "no_factors"
 	ReasonUserHasFactors = "user_has_factors"
