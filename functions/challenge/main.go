@@ -10,6 +10,7 @@ import (
 
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/notify"
+	"github.com/mfa-service/mfa/pkg/passkey"
 )
 
 func main() {
@@ -19,8 +20,9 @@ func main() {
 		os.Exit(1)
 	}
 	// Clients, the unwrapped data key and the signing key are built once, at cold start.
-	// This function sends codes (to destinations parsed when they were bound).
-	a, err := app.New(context.Background(), cfg, app.WithNotifier(notify.FromAWS))
+	// This function sends codes (to destinations parsed when they were bound) and begins
+	// passkey assertions.
+	a, err := app.New(context.Background(), cfg, app.WithNotifier(notify.FromAWS), app.WithPasskeys(passkey.Build))
 	if err != nil {
 		slog.Error("init", slog.String("error", err.Error()))
 		os.Exit(1)

@@ -11,6 +11,7 @@ import (
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/contact/phone"
 	"github.com/mfa-service/mfa/pkg/notify"
+	"github.com/mfa-service/mfa/pkg/passkey"
 )
 
 func main() {
@@ -20,8 +21,8 @@ func main() {
 		os.Exit(1)
 	}
 	// Clients, the unwrapped data key and the signing key are built once, at cold start.
-	// This function sends codes and notices and takes new phone numbers.
-	a, err := app.New(context.Background(), cfg, app.WithNotifier(notify.FromAWS), app.WithPhoneParser(phone.ParseE164))
+	// This function sends codes and notices, takes new phone numbers and registers passkeys.
+	a, err := app.New(context.Background(), cfg, app.WithNotifier(notify.FromAWS), app.WithPhoneParser(phone.ParseE164), app.WithPasskeys(passkey.Build))
 	if err != nil {
 		slog.Error("init", slog.String("error", err.Error()))
 		os.Exit(1)

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mfa-service/mfa/pkg/app"
+	"github.com/mfa-service/mfa/pkg/passkey"
 )
 
 func main() {
@@ -18,7 +19,8 @@ func main() {
 		os.Exit(1)
 	}
 	// Clients, the unwrapped data key and the signing key are built once, at cold start.
-	a, err := app.New(context.Background(), cfg)
+	// This function finishes passkey assertions.
+	a, err := app.New(context.Background(), cfg, app.WithPasskeys(passkey.Build))
 	if err != nil {
 		slog.Error("init", slog.String("error", err.Error()))
 		os.Exit(1)

@@ -82,6 +82,8 @@ func startStack(ctx context.Context, o stackOptions) (*stack, error) {
 		"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 		"AWS_REGION": "us-east-1", "TABLE_NAME": res.TableName, "KMS_KEY_ID": res.KeyArn,
 		"EMAIL_SENDER": res.SenderEmail,
+		// Passkeys locally: the RP is localhost and the only origin the gateway's own.
+		"WEBAUTHN_RP_ID": "localhost", "WEBAUTHN_ORIGINS": s.URL,
 	} {
 		os.Setenv(k, v)
 	}
@@ -123,7 +125,7 @@ func startStack(ctx context.Context, o stackOptions) (*stack, error) {
 		ln.Close()
 		return fail(err)
 	}
-	s.server = &http.Server{Handler: s.Gateway, ReadHeaderTimeout: 10 * time.Second}
+	s.server = &http.Server{Handler: withPages(s.Gateway), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		err := s.server.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {

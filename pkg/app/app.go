@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +43,9 @@ type Config struct {
 	// (REMEMBER_DEVICE_DAYS, default 0: off).
 	RememberDeviceDays int
 	Notify             notify.Config // EMAIL_SENDER, PRODUCT_NAME, SMS_SENDER_ID, WEBOTP_DOMAIN
+	RPID               string        // WEBAUTHN_RP_ID
+	RPName             string        // WEBAUTHN_RP_NAME, default the product name
+	Origins            []string      // WEBAUTHN_ORIGINS, comma-separated exact origins
 }
 
 // ConfigFromEnv reads Config from the environment.
@@ -54,6 +58,9 @@ func ConfigFromEnv() (Config, error) {
 		TOTPIssuer:       envOr("TOTP_ISSUER", "MFA Service"),
 		LogLevel:         httpapi.ParseLevel(os.Getenv("LOG_LEVEL")),
 		Notify:           notify.ConfigFromEnv(os.Getenv),
+		RPID:             os.Getenv("WEBAUTHN_RP_ID"),
+		RPName:           envOr("WEBAUTHN_RP_NAME", envOr("PRODUCT_NAME", "MFA Service")),
+		Origins:          splitList(os.Getenv("WEBAUTHN_ORIGINS")),
 	}
 	if c.TableName == "" || c.KMSKeyID == "" {
 		return Config{}, fmt.Errorf("app: TABLE_NAME and KMS_KEY_ID must be set")
@@ -107,6 +114,16 @@ type options struct {
 	apiOptions []func(*middleware.Stack) error
 	notifier   func(aws.Config, notify.Config) (*notify.Notifier, error)
 	phones     mfa.PhoneParser
+	passkeys   PasskeyBuilder
+}
+
+// PasskeyBuilder makes the WebAuthn ceremonies for a relying party (pass passkey.Build).
+type PasskeyBuilder func(rpID, rpName string, origins []string) (mfa.Passkeys, error)
+
+// WithPasskeys gives the functions that run WebAuthn ceremonies their relying party. Without
+// WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS, passkeys are off and the API says so.
+func WithPasskeys(build PasskeyBuilder) Option {
+	return func(o *options) { o.passkeys = build }
 }
 
 // WithAPIOptions adds SDK middleware to every client, e.g. to count round trips.
@@ -148,6 +165,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		}
 		notifier = notifierAdapter{n}
 	}
+	var passkeys mfa.Passkeys
+	if o.passkeys != nil && cfg.RPID != "" && len(cfg.Origins) > 0 {
+		if passkeys, err = o.passkeys(cfg.RPID, cfg.RPName, cfg.Origins); err != nil {
+			return nil, err
+		}
+	}
 	keyring, err := seal.Open(ctx, kms.NewFromConfig(awsCfg), cfg.KMSKeyID, store)
 	if err != nil {
 		return nil, err
@@ -163,6 +186,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		Tokens:   signer,
 		Notifier: notifier,
 		Phones:   o.phones,
+		Passkeys: passkeys,
 		Log:      log,
 		Policy: func(context.Context, string) (policy.Policy, error) {
 			p := policy.Default()
@@ -224,4 +248,15 @@ func (a notifierAdapter) SendCode(ctx context.Context, channel mfa.FactorType, d
 
 func (a notifierAdapter) SendSecurityNotice(ctx context.Context, to string, n mfa.Notice) error {
 	return a.n.SendSecurityNotice(ctx, to, notify.Notice{Kind: n.Kind, FactorType: string(n.FactorType), Label: n.Label, At: n.At, IP: n.IP})
+}
+
+// splitList splits a comma-separated setting, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }

@@ -76,7 +76,7 @@ func Start(t testing.TB) context.Context {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			t.Errorf("browsertest: closing Chromium: %v", err)
 		}
-		if t.Failed() {
+		if t.Failed() && out.Len() > 0 {
 			t.Logf("browsertest: Chromium output:\n%s", out.String())
 		}
 	})
@@ -108,7 +108,7 @@ func Executable(t testing.TB) string {
 	t.Helper()
 	path, err := findExecutable()
 	if err != nil {
-		t.Fatalf("browsertest: %v; run `make tools` (it installs Debian's chromium package)", err)
+		t.Fatalf("browsertest: %v", err)
 	}
 	return path
 }
@@ -117,7 +117,7 @@ func findExecutable() (string, error) {
 	if name := os.Getenv("CHROMIUM"); name != "" {
 		path, err := exec.LookPath(name)
 		if err != nil {
-			return "", fmt.Errorf("CHROMIUM=%q is not an executable: %w", name, err)
+			return "", fmt.Errorf("CHROMIUM=%q is not an executable (unset it to use Debian's chromium): %w", name, err)
 		}
 		return path, nil
 	}
@@ -126,7 +126,7 @@ func findExecutable() (string, error) {
 			return unwrapLauncher(path), nil
 		}
 	}
-	return "", errors.New("no Chromium found (looked at $CHROMIUM, /usr/bin/chromium, and chromium, chromium-browser on PATH)")
+	return "", errors.New("no Chromium found (looked at $CHROMIUM, /usr/bin/chromium, and chromium, chromium-browser on PATH); run `make tools`, which installs Debian's chromium package")
 }
 
 // unwrapLauncher returns debianBinary for a launcher script when that binary is installed,
@@ -218,6 +218,12 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
 }
 
 func (b *lockedBuffer) String() string {

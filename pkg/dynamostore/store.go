@@ -136,19 +136,22 @@ func (it stateItem) toDomain(uid string) mfa.UserState {
 }
 
 type factorItem struct {
-	PK          string   `dynamodbav:"pk"`
-	SK          string   `dynamodbav:"sk"`
-	ID          string   `dynamodbav:"id"`
-	Type        string   `dynamodbav:"factorType"`
-	Label       string   `dynamodbav:"label"`
-	CreatedAt   int64    `dynamodbav:"createdAt"`
-	LastUsedAt  int64    `dynamodbav:"lastUsedAt,omitempty"`
-	Secret      []byte   `dynamodbav:"secret,omitempty"`
-	LastStep    int64    `dynamodbav:"lastStep,omitempty"`
-	Destination string   `dynamodbav:"destination,omitempty"`
-	Region      string   `dynamodbav:"region,omitempty"`
-	Masked      string   `dynamodbav:"masked,omitempty"`
-	Codes       []string `dynamodbav:"codes,omitempty,stringset"`
+	PK           string   `dynamodbav:"pk"`
+	SK           string   `dynamodbav:"sk"`
+	ID           string   `dynamodbav:"id"`
+	Type         string   `dynamodbav:"factorType"`
+	Label        string   `dynamodbav:"label"`
+	CreatedAt    int64    `dynamodbav:"createdAt"`
+	LastUsedAt   int64    `dynamodbav:"lastUsedAt,omitempty"`
+	Secret       []byte   `dynamodbav:"secret,omitempty"`
+	LastStep     int64    `dynamodbav:"lastStep,omitempty"`
+	Destination  string   `dynamodbav:"destination,omitempty"`
+	Region       string   `dynamodbav:"region,omitempty"`
+	Masked       string   `dynamodbav:"masked,omitempty"`
+	Codes        []string `dynamodbav:"codes,omitempty,stringset"`
+	CredentialID []byte   `dynamodbav:"credentialId,omitempty"`
+	Credential   []byte   `dynamodbav:"credential,omitempty"`
+	SignCount    uint32   `dynamodbav:"signCount,omitempty"`
 }
 
 func newFactorItem(f mfa.Factor) factorItem {
@@ -156,6 +159,7 @@ func newFactorItem(f mfa.Factor) factorItem {
 		PK: userPK(f.UserID), SK: factorPrefix + f.ID, ID: f.ID, Type: string(f.Type), Label: f.Label,
 		CreatedAt: millis(f.CreatedAt), LastUsedAt: millis(f.LastUsedAt), Secret: f.SealedSecret, LastStep: f.LastStep,
 		Destination: f.Destination, Region: f.Region, Masked: f.Masked, Codes: f.BackupCodes,
+		CredentialID: f.CredentialID, Credential: f.Credential, SignCount: f.SignCount,
 	}
 }
 
@@ -164,7 +168,8 @@ func (it factorItem) toDomain(uid string) mfa.Factor {
 		ID: it.ID, UserID: uid, Type: mfa.FactorType(it.Type), Label: it.Label,
 		CreatedAt: fromMillis(it.CreatedAt), LastUsedAt: fromMillis(it.LastUsedAt),
 		SealedSecret: it.Secret, LastStep: it.LastStep, Destination: it.Destination, Region: it.Region, Masked: it.Masked,
-		BackupCodes: it.Codes,
+		BackupCodes:  it.Codes,
+		CredentialID: it.CredentialID, Credential: it.Credential, SignCount: it.SignCount,
 	}
 }
 
@@ -179,6 +184,7 @@ type enrollmentItem struct {
 	Region      string `dynamodbav:"region,omitempty"`
 	Masked      string `dynamodbav:"masked,omitempty"`
 	CodeHash    []byte `dynamodbav:"codeHash,omitempty"`
+	Session     []byte `dynamodbav:"session,omitempty"`
 	Attempts    int    `dynamodbav:"attempts,omitempty"`
 	CreatedAt   int64  `dynamodbav:"createdAt"`
 	ExpiresAt   int64  `dynamodbav:"expiresAt"`
@@ -201,6 +207,7 @@ type challengeItem struct {
 	Failures        int           `dynamodbav:"failures"`
 	SendCount       int           `dynamodbav:"sendCount,omitempty"`
 	LastSendAt      int64         `dynamodbav:"lastSendAt,omitempty"`
+	PasskeySession  []byte        `dynamodbav:"passkeySession,omitempty"`
 	Status          string        `dynamodbav:"status"`
 	CreatedAt       int64         `dynamodbav:"createdAt"`
 	ExpiresAt       int64         `dynamodbav:"expiresAt"`
@@ -210,7 +217,7 @@ type challengeItem struct {
 func (it challengeItem) toDomain(uid string) mfa.Challenge {
 	c := mfa.Challenge{
 		ID: it.ID, UserID: uid, Purpose: it.Purpose, OrganizationID: it.OrganizationID,
-		DefaultFactorID: it.DefaultFactorID, Failures: it.Failures, SendCount: it.SendCount, LastSendAt: fromMillis(it.LastSendAt),
+		DefaultFactorID: it.DefaultFactorID, Failures: it.Failures, SendCount: it.SendCount, LastSendAt: fromMillis(it.LastSendAt), PasskeySession: it.PasskeySession,
 		Status: mfa.ChallengeStatus(it.Status), CreatedAt: fromMillis(it.CreatedAt), ExpiresAt: fromMillis(it.ExpiresAt),
 	}
 	for _, o := range it.Offered {
@@ -389,7 +396,7 @@ func (s *Store) LoadEnrollment(ctx context.Context, uid, eid string) (mfa.Enroll
 	}
 	return mfa.Enrollment{
 		ID: it.ID, UserID: uid, Type: mfa.FactorType(it.Type), Label: it.Label, SealedSecret: it.Secret,
-		Destination: it.Destination, Region: it.Region, Masked: it.Masked, CodeHash: it.CodeHash, Attempts: it.Attempts,
+		Destination: it.Destination, Region: it.Region, Masked: it.Masked, CodeHash: it.CodeHash, Attempts: it.Attempts, Session: it.Session,
 		CreatedAt: fromMillis(it.CreatedAt), ExpiresAt: fromMillis(it.ExpiresAt),
 	}, state, nil
 }
@@ -475,7 +482,7 @@ func limitFrom(reasons []string, user, dest int, ends time.Time) error {
 func (s *Store) CreateEnrollment(ctx context.Context, e mfa.Enrollment, send *mfa.SendQuota, ev mfa.AuditEvent) error {
 	item, err := attributevalue.MarshalMap(enrollmentItem{
 		PK: userPK(e.UserID), SK: enrollPrefix + e.ID, ID: e.ID, Type: string(e.Type), Label: e.Label,
-		Secret: e.SealedSecret, Destination: e.Destination, Region: e.Region, Masked: e.Masked, CodeHash: e.CodeHash,
+		Secret: e.SealedSecret, Destination: e.Destination, Region: e.Region, Masked: e.Masked, CodeHash: e.CodeHash, Session: e.Session,
 		CreatedAt: millis(e.CreatedAt), ExpiresAt: millis(e.ExpiresAt), TTL: e.ExpiresAt.Add(ttlGraceOnGone).Unix(),
 	})
 	if err != nil {
@@ -670,7 +677,7 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 	}
 	item, err := attributevalue.MarshalMap(challengeItem{
 		PK: pk, SK: challengePfx + c.ID, ID: c.ID, Purpose: c.Purpose, OrganizationID: c.OrganizationID,
-		Offered: offered, DefaultFactorID: c.DefaultFactorID, Status: string(c.Status),
+		Offered: offered, DefaultFactorID: c.DefaultFactorID, Status: string(c.Status), PasskeySession: c.PasskeySession,
 		CreatedAt: millis(c.CreatedAt), ExpiresAt: millis(c.ExpiresAt), TTL: c.ExpiresAt.Add(ttlGraceOnGone).Unix(),
 	})
 	if err != nil {
@@ -765,6 +772,16 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 		factorUpdate.UpdateExpression = aws.String("SET lastUsedAt = :now, lastStep = :step")
 		factorUpdate.ConditionExpression = aws.String("attribute_exists(pk) AND (attribute_not_exists(lastStep) OR lastStep < :step)")
 		factorUpdate.ExpressionAttributeValues[":step"] = num(r.Step)
+	case r.SignCount != nil:
+		// DESIGN §6.6: the counter must grow (an authenticator that does not count sends 0 and
+		// must have stored 0); stored with the consumption of the challenge, atomically.
+		factorUpdate.UpdateExpression = aws.String("SET lastUsedAt = :now, signCount = :count")
+		factorUpdate.ExpressionAttributeValues[":count"] = num(int64(*r.SignCount))
+		if *r.SignCount == 0 {
+			factorUpdate.ConditionExpression = aws.String("attribute_exists(pk) AND (attribute_not_exists(signCount) OR signCount = :count)")
+		} else {
+			factorUpdate.ConditionExpression = aws.String("attribute_exists(pk) AND (attribute_not_exists(signCount) OR signCount < :count)")
+		}
 	case r.BackupHash != "":
 		// DESIGN §6.3: removing the code from the set is the single use.
 		factorUpdate.UpdateExpression = aws.String("SET lastUsedAt = :now DELETE codes :used")
@@ -811,7 +828,7 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 	switch {
 	case failed(reasons, 0):
 		return mfa.ErrChallengeClosed
-	case failed(reasons, 1) && r.Step > 0:
+	case failed(reasons, 1) && (r.Step > 0 || r.SignCount != nil):
 		return mfa.ErrStepReused
 	case failed(reasons, 1), failed(reasons, len(items)-1) && r.CodeHash != nil:
 		return mfa.ErrCodeUsed

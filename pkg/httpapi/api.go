@@ -161,6 +161,10 @@ func (a *API) dispatch(ctx context.Context, routes map[string]route, authenticat
 		if c, err = a.caller(req); err != nil {
 			return fail(err)
 		}
+		if isAdminRoute(req.RouteKey) && c.Kind != mfa.CallerAdmin {
+			// Refused before anything of the request is read.
+			return fail(&mfa.Error{Kind: mfa.KindForbidden, Code: mfa.CodeAdminRequired, Message: "this route needs a token with the mfa/admin scope"})
+		}
 		if uid, ok := req.PathParameters["userId"]; ok && uid == "me" {
 			if c.Kind != mfa.CallerUser {
 				return fail(mfa.Invalid(mfa.CodeInvalidRequest, "userId", "me names the token's own user; a service token must name the user"))
@@ -213,8 +217,7 @@ func (a *API) caller(req events.APIGatewayV2HTTPRequest) (mfa.Caller, error) {
 		UserAgent:     req.RequestContext.HTTP.UserAgent,
 	}
 	switch {
-	case strings.HasPrefix(req.RouteKey, "GET /v1/admin/") || strings.HasPrefix(req.RouteKey, "POST /v1/admin/") ||
-		strings.HasPrefix(req.RouteKey, "PUT /v1/admin/") || strings.HasPrefix(req.RouteKey, "DELETE /v1/admin/"):
+	case isAdminRoute(req.RouteKey):
 		// Admin routes act only for admin tokens; the domain refuses anyone else.
 		if slices.Contains(scopes, ScopeAdmin) {
 			c.Kind = mfa.CallerAdmin
@@ -288,14 +291,15 @@ type totpJSON struct {
 }
 
 type enrollmentJSON struct {
-	EnrollmentID string        `json:"enrollmentId"`
-	Type         string        `json:"type"`
-	ExpiresAt    time.Time     `json:"expiresAt"`
-	Status       string        `json:"status"` // "pending" (complete it) or "active" (bound already)
-	TOTP         *totpJSON     `json:"totp,omitempty"`
-	Delivery     *deliveryJSON `json:"delivery,omitempty"`
-	Factor       *factorJSON   `json:"factor,omitempty"`
-	BackupCodes  []string      `json:"backupCodes,omitempty"`
+	EnrollmentID string          `json:"enrollmentId"`
+	Type         string          `json:"type"`
+	ExpiresAt    time.Time       `json:"expiresAt"`
+	Status       string          `json:"status"` // "pending" (complete it) or "active" (bound already)
+	TOTP         *totpJSON       `json:"totp,omitempty"`
+	WebAuthn     json.RawMessage `json:"webauthn,omitempty"` // creation options: {"publicKey": …}
+	Delivery     *deliveryJSON   `json:"delivery,omitempty"`
+	Factor       *factorJSON     `json:"factor,omitempty"`
+	BackupCodes  []string        `json:"backupCodes,omitempty"`
 }
 
 func (a *API) startEnrollment(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -316,6 +320,7 @@ func (a *API) startEnrollment(ctx context.Context, req events.APIGatewayV2HTTPRe
 	if res.TOTP != nil {
 		out.TOTP = &totpJSON{Secret: res.TOTP.Secret, OTPAuthURI: res.TOTP.OTPAuthURI, QRPNG: res.TOTP.QRPNG}
 	}
+	out.WebAuthn = res.WebAuthn
 	if res.Delivery != nil {
 		out.Delivery = toDeliveryJSON(*res.Delivery)
 	}
@@ -336,13 +341,10 @@ func (a *API) completeEnrollment(ctx context.Context, req events.APIGatewayV2HTT
 	if err := decodeBody(req, &body); err != nil {
 		return 0, nil, err
 	}
-	if len(body.Credential) > 0 {
-		return 0, nil, mfa.Invalid(mfa.CodeInvalidRequest, "credential", "this enrollment completes with a code")
+	if body.Code == "" && len(body.Credential) == 0 {
+		return 0, nil, mfa.Invalid(mfa.CodeInvalidCode, "code", "code (or credential, for a passkey) is required")
 	}
-	if body.Code == "" {
-		return 0, nil, mfa.Invalid(mfa.CodeInvalidCode, "code", "code is required")
-	}
-	act, err := a.Service.CompleteEnrollment(ctx, c, req.PathParameters["userId"], req.PathParameters["enrollmentId"], mfa.CompleteEnrollmentRequest{Code: body.Code})
+	act, err := a.Service.CompleteEnrollment(ctx, c, req.PathParameters["userId"], req.PathParameters["enrollmentId"], mfa.CompleteEnrollmentRequest{Code: body.Code, Credential: body.Credential})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -409,14 +411,15 @@ type challengeBody struct {
 }
 
 type challengeJSON struct {
-	ChallengeID         string       `json:"challengeId"`
-	MFARequired         bool         `json:"mfaRequired"`
-	Reason              string       `json:"reason"`
-	EnrollmentRequired  bool         `json:"enrollmentRequired"`
-	EnrollmentSkippable bool         `json:"enrollmentSkippable"`
-	Factors             []factorJSON `json:"factors"`
-	DefaultFactorID     string       `json:"defaultFactorId,omitempty"`
-	ExpiresAt           time.Time    `json:"expiresAt"`
+	ChallengeID         string          `json:"challengeId"`
+	MFARequired         bool            `json:"mfaRequired"`
+	Reason              string          `json:"reason"`
+	EnrollmentRequired  bool            `json:"enrollmentRequired"`
+	EnrollmentSkippable bool            `json:"enrollmentSkippable"`
+	Factors             []factorJSON    `json:"factors"`
+	DefaultFactorID     string          `json:"defaultFactorId,omitempty"`
+	ExpiresAt           time.Time       `json:"expiresAt"`
+	WebAuthn            json.RawMessage `json:"webauthn,omitempty"` // assertion options: {"publicKey": …}
 }
 
 func (a *API) createChallenge(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -433,7 +436,7 @@ func (a *API) createChallenge(ctx context.Context, req events.APIGatewayV2HTTPRe
 	out := challengeJSON{
 		ChallengeID: res.ChallengeID, MFARequired: res.MFARequired, Reason: res.Reason,
 		EnrollmentRequired: res.EnrollmentRequired, EnrollmentSkippable: res.EnrollmentSkippable,
-		Factors: []factorJSON{}, DefaultFactorID: res.DefaultFactorID, ExpiresAt: res.ExpiresAt,
+		Factors: []factorJSON{}, DefaultFactorID: res.DefaultFactorID, ExpiresAt: res.ExpiresAt, WebAuthn: res.WebAuthn,
 	}
 	for _, f := range res.Factors {
 		out.Factors = append(out.Factors, factorJSON{ID: f.ID, Type: string(f.Type), Label: f.Label, MaskedDestination: mfa.MaskedDestination(f)})
@@ -487,11 +490,8 @@ func (a *API) verify(ctx context.Context, req events.APIGatewayV2HTTPRequest, c 
 	if body.Type == "" {
 		return 0, nil, mfa.Invalid(mfa.CodeInvalidRequest, "type", "type is required")
 	}
-	if len(body.Credential) > 0 {
-		return 0, nil, mfa.Invalid(mfa.CodeInvalidRequest, "credential", "this factor type answers with a code")
-	}
 	res, err := a.Service.Verify(ctx, c, req.PathParameters["userId"], req.PathParameters["challengeId"], mfa.VerifyRequest{
-		FactorID: body.FactorID, Type: mfa.FactorType(body.Type), Code: body.Code, RememberDevice: body.RememberDevice,
+		FactorID: body.FactorID, Type: mfa.FactorType(body.Type), Code: body.Code, Credential: body.Credential, RememberDevice: body.RememberDevice,
 	})
 	if err != nil {
 		return 0, nil, err
@@ -509,4 +509,10 @@ func (a *API) jwks(ctx context.Context, _ events.APIGatewayV2HTTPRequest, _ mfa.
 		return 0, nil, &mfa.Error{Kind: mfa.KindUnavailable, Code: mfa.CodeUnavailable, Message: "keys are not available now", Err: err}
 	}
 	return http.StatusOK, json.RawMessage(doc), nil
+}
+
+// isAdminRoute reports whether a route key is under /v1/admin/.
+func isAdminRoute(routeKey string) bool {
+	_, path, _ := strings.Cut(routeKey, " ")
+	return strings.HasPrefix(path, "/v1/admin/")
 }

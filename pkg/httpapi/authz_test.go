@@ -253,6 +253,12 @@ func TestSampleEventsReplay(t *testing.T) {
 		// so regenerating them works.
 		{"enrollment-start-email-preverified.json", 201},
 		{"enrollment-regenerate-backup-codes.json", 201},
+		{"enrollment-list-devices.json", 200},
+		{"admin-status.json", 200},
+		{"admin-bind-email.json", 409}, // the address the service bound above
+		{"admin-events.json", 200},
+		{"admin-unlock.json", 204},
+		{"admin-reset.json", 204},
 		{"jwks-get.json", 200},
 	}
 	files, err := filepath.Glob("../../events/*.json")

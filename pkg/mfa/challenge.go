@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -26,6 +27,7 @@ type ChallengeResult struct {
 	Factors             []Factor
 	DefaultFactorID     string
 	ExpiresAt           time.Time
+	WebAuthn            json.RawMessage // assertion options when passkeys are offered
 }
 
 // Purposes of a challenge.
@@ -93,6 +95,10 @@ func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, 
 	for _, f := range d.Factors {
 		ch.Offered = append(ch.Offered, OfferedFactor{ID: f.ID, Type: FactorType(f.Type)})
 		res.Factors = append(res.Factors, byID[f.ID])
+	}
+	// Passkeys offered: the assertion options go out now, the session stays on the challenge.
+	if res.WebAuthn, ch.PasskeySession, err = s.beginPasskeyLogin(c, userID, res.Factors, pol.UserVerification); err != nil {
+		return ChallengeResult{}, err
 	}
 	ev := s.event(c, userID, ActionChallengeOpened, "ok")
 	ev.ChallengeID, ev.Reason = id, d.Reason

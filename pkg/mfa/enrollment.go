@@ -3,6 +3,7 @@ package mfa
 import (
 	"context"
 	"crypto/hmac"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -27,6 +28,7 @@ type EnrollmentStarted struct {
 	Type         FactorType
 	ExpiresAt    time.Time
 	TOTP         *TOTPProvisioning
+	WebAuthn     json.RawMessage // creation options ({"publicKey": …}) for navigator.credentials.create
 	Delivery     *DeliveryInfo
 	Factor       *Factor
 	BackupCodes  []string
@@ -42,7 +44,8 @@ type DeliveryInfo struct {
 
 // CompleteEnrollmentRequest is the body of POST …/enrollments/{id}/complete.
 type CompleteEnrollmentRequest struct {
-	Code string
+	Code       string
+	Credential []byte // webauthn: the PublicKeyCredential JSON of the attestation
 }
 
 // Activated is a newly bound factor, with the backup codes created alongside it (shown once).
@@ -52,9 +55,10 @@ type Activated struct {
 }
 
 var defaultLabels = map[FactorType]string{
-	TypeTOTP:  "Authenticator app",
-	TypeEmail: "Email",
-	TypeSMS:   "Text message",
+	TypeTOTP:     "Authenticator app",
+	TypeEmail:    "Email",
+	TypeSMS:      "Text message",
+	TypeWebAuthn: "Passkey",
 }
 
 // StartEnrollment begins binding a new factor.
@@ -63,11 +67,11 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 		return EnrollmentStarted{}, err
 	}
 	switch req.Type {
-	case TypeTOTP, TypeEmail, TypeSMS:
+	case TypeTOTP, TypeEmail, TypeSMS, TypeWebAuthn:
 	case TypeBackupCodes:
 		return EnrollmentStarted{}, Invalid(CodeUnsupportedType, "type", "backup codes come with the first factor; regenerate them with POST …/backup-codes")
 	default:
-		return EnrollmentStarted{}, Invalid(CodeUnsupportedType, "type", "supported factor types: totp, email, sms")
+		return EnrollmentStarted{}, Invalid(CodeUnsupportedType, "type", "supported factor types: webauthn, totp, email, sms")
 	}
 	if (req.Email != "") != (req.Type == TypeEmail) || (req.Phone != "") != (req.Type == TypeSMS) {
 		return EnrollmentStarted{}, Invalid(CodeInvalidRequest, "type", "email goes with type email and phone with type sms, and each needs its own")
@@ -75,7 +79,7 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	if req.PreVerified && c.Kind != CallerService {
 		return EnrollmentStarted{}, forbidden(CodeForbidden, "only a service token may say preVerified")
 	}
-	if req.Type == TypeTOTP && req.PreVerified {
+	if (req.Type == TypeTOTP || req.Type == TypeWebAuthn) && req.PreVerified {
 		return EnrollmentStarted{}, Invalid(CodeInvalidRequest, "preVerified", "preVerified applies to email and sms")
 	}
 	label, err := cleanLabel(req.Label, defaultLabels[req.Type])
@@ -100,8 +104,11 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	if err != nil {
 		return EnrollmentStarted{}, internal(err)
 	}
-	if req.Type == TypeTOTP {
+	switch req.Type {
+	case TypeTOTP:
 		return s.startTOTP(ctx, c, userID, id, label)
+	case TypeWebAuthn:
+		return s.startPasskey(ctx, c, userID, id, label, profile)
 	}
 	dest, masked, region, verified, err := s.destination(c, pol, req)
 	if err != nil {
@@ -221,10 +228,6 @@ func (s *Service) CompleteEnrollment(ctx context.Context, c Caller, userID, enro
 	if !ValidID(enrollmentID) {
 		return Activated{}, Invalid(CodeInvalidRequest, "enrollmentId", "enrollmentId is malformed")
 	}
-	code, ok := normalizeOTP(req.Code, int(totpDigits))
-	if !ok {
-		return Activated{}, Invalid(CodeInvalidCode, "code", "code must be 6 digits")
-	}
 	e, state, err := s.Store.LoadEnrollment(ctx, userID, enrollmentID)
 	if errors.Is(err, ErrNotFound) {
 		return Activated{}, notFound(CodeEnrollmentNotFound, "no such enrollment")
@@ -238,7 +241,24 @@ func (s *Service) CompleteEnrollment(ctx context.Context, c Caller, userID, enro
 		return Activated{}, newError(KindGone, CodeEnrollmentExpired, "the enrollment expired or took too many wrong codes; start again")
 	}
 	f := Factor{ID: e.ID, UserID: userID, Type: e.Type, Label: e.Label, CreatedAt: now, Destination: e.Destination, Region: e.Region, Masked: e.Masked}
+	if (e.Type == TypeWebAuthn) != (len(req.Credential) > 0) {
+		if e.Type == TypeWebAuthn {
+			return Activated{}, Invalid(CodeInvalidCredential, "credential", "a passkey enrollment completes with credential, the PublicKeyCredential JSON")
+		}
+		return Activated{}, Invalid(CodeInvalidRequest, "credential", "this enrollment completes with a code")
+	}
+	code := ""
+	if e.Type != TypeWebAuthn {
+		var ok bool
+		if code, ok = normalizeOTP(req.Code, int(totpDigits)); !ok {
+			return Activated{}, Invalid(CodeInvalidCode, "code", "code must be 6 digits")
+		}
+	}
 	switch e.Type {
+	case TypeWebAuthn:
+		if err := s.finishPasskey(c, userID, e, req.Credential, &f); err != nil {
+			return Activated{}, err
+		}
 	case TypeTOTP:
 		secret, err := s.Sealer.Open(e.SealedSecret, userID, e.ID)
 		if err != nil {

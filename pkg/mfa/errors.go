@@ -53,6 +53,7 @@ const (
 	CodeFactorTypeNotAllowed = "factor_type_not_allowed"
 	CodeDeliveryFailed       = "delivery_failed"
 	CodeDeviceNotFound       = "device_not_found"
+	CodeInvalidCredential    = "invalid_credential"
 	CodeInvalidCursor        = "invalid_cursor"
 	CodeAdminRequired        = "admin_scope_required"
 )

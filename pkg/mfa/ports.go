@@ -2,6 +2,8 @@ package mfa
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -75,6 +77,7 @@ type Success struct {
 	Step         int64   // TOTP step to consume; 0 when the factor has no steps
 	CodeHash     []byte  // email/SMS: the code record to consume (must still hold this hash)
 	BackupHash   string  // backup codes: the code to remove from the set (must still be in it)
+	SignCount    *uint32 // webauthn: the new counter (above the stored one, or both 0)
 	ReadFailures int     // the user's failure count as read; a change in between cancels
 	MaxFailures  int     // the challenge must have fewer failures than this
 	Device       *Device // a device to trust, stored with the success
@@ -160,6 +163,44 @@ type Notice struct {
 // (ISO 3166-1 alpha-2) and a masked form. It is a port because the metadata behind it is large:
 // only the functions that take new numbers link it.
 type PhoneParser func(s string) (e164, region, masked string, err error)
+
+// Passkeys runs WebAuthn ceremonies (parse, then validate). The domain stores the sessions
+// and credential records it returns without looking inside.
+type Passkeys interface {
+	BeginRegistration(u PasskeyUser, existing []Factor) (options json.RawMessage, session []byte, err error)
+	FinishRegistration(u PasskeyUser, session []byte, response []byte) (PasskeyCredential, error)
+	BeginLogin(u PasskeyUser, credentials []Factor, userVerification string) (options json.RawMessage, session []byte, err error)
+	FinishLogin(u PasskeyUser, session []byte, credentials []Factor, response []byte) (PasskeyAssertion, error)
+}
+
+// Errors of the Passkeys port: a response that does not parse is bad input; one that parses
+// but does not validate is a wrong answer.
+var (
+	ErrPasskeyMalformed = errors.New("passkey response malformed")
+	ErrPasskeyInvalid   = errors.New("passkey response invalid")
+)
+
+// PasskeyUser is the WebAuthn user entity: an opaque, stable handle (not the user id, which
+// may be personal data) and names the authenticator shows.
+type PasskeyUser struct {
+	Handle      []byte
+	Name        string
+	DisplayName string
+}
+
+// PasskeyCredential is a registered credential.
+type PasskeyCredential struct {
+	ID        []byte
+	Record    []byte
+	SignCount uint32
+}
+
+// PasskeyAssertion is a validated assertion.
+type PasskeyAssertion struct {
+	CredentialID []byte
+	SignCount    uint32
+	UserVerified bool
+}
 
 // TokenIssuer signs the mfaToken.
 type TokenIssuer interface {

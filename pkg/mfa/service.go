@@ -30,6 +30,7 @@ type Service struct {
 	Tokens     TokenIssuer
 	Notifier   Notifier
 	Phones     PhoneParser // nil in functions that never take a new phone number
+	Passkeys   Passkeys    // nil in functions that run no WebAuthn ceremony
 	Policy     PolicySource
 	Regulation Regulation
 	Limits     Limits

@@ -30,6 +30,9 @@ type Factor struct {
 	Masked       string   // the destination as it may be shown
 	Region       string   // sms: the number's country (ISO 3166-1 alpha-2)
 	BackupCodes  []string // backup_codes: keyed hashes (hex) of the unused codes
+	CredentialID []byte   // webauthn: the credential id
+	Credential   []byte   // webauthn: the credential record, opaque to the domain
+	SignCount    uint32   // webauthn: the last signature counter seen
 }
 
 // Primary reports whether the factor is a primary one (not a backup code set).
@@ -46,6 +49,7 @@ type Enrollment struct {
 	Masked       string // email / sms: the destination as it may be shown
 	Region       string // sms
 	CodeHash     []byte // email / sms: keyed hash of the code sent
+	Session      []byte // webauthn: the registration ceremony's server-side session
 	Attempts     int    // wrong codes so far
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
@@ -69,6 +73,7 @@ type Challenge struct {
 	DefaultFactorID string
 	Failures        int
 	SendCount       int       // codes sent for this challenge
+	PasskeySession  []byte    // webauthn: the assertion ceremony's server-side session
 	LastSendAt      time.Time // for the resend cool-down
 	Status          ChallengeStatus
 	CreatedAt       time.Time

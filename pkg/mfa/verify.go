@@ -14,6 +14,7 @@ type VerifyRequest struct {
 	FactorID       string
 	Type           FactorType
 	Code           string
+	Credential     []byte // webauthn: the PublicKeyCredential JSON of the assertion
 	RememberDevice bool
 }
 
@@ -28,10 +29,12 @@ type VerifyResult struct {
 
 // answer is a checked answer: what the success transaction must consume.
 type answer struct {
-	factor     Factor
-	step       int64
-	codeHash   []byte
-	backupHash string
+	factor       Factor
+	step         int64
+	codeHash     []byte
+	backupHash   string
+	signCount    *uint32
+	userVerified bool
 }
 
 // Verify checks an answer to an open challenge. Wrong answers count against the challenge and
@@ -60,8 +63,15 @@ func (s *Service) Verify(ctx context.Context, c Caller, userID, challengeID stri
 		if !ok {
 			return VerifyResult{}, Invalid(CodeInvalidCode, "code", "a backup code has 16 letters and digits, like abcd-efgh-jkmn-pqrs")
 		}
+	case TypeWebAuthn:
+		if len(req.Credential) == 0 {
+			return VerifyResult{}, Invalid(CodeInvalidCredential, "credential", "credential (the PublicKeyCredential JSON) is required")
+		}
 	default:
-		return VerifyResult{}, Invalid(CodeUnsupportedType, "type", "supported factor types: totp, email, sms, backup_codes")
+		return VerifyResult{}, Invalid(CodeUnsupportedType, "type", "supported factor types: webauthn, totp, email, sms, backup_codes")
+	}
+	if req.Type != TypeWebAuthn && len(req.Credential) > 0 {
+		return VerifyResult{}, Invalid(CodeInvalidRequest, "credential", "this factor type answers with a code")
 	}
 
 	ch, state, factor, record, err := s.Store.LoadVerification(ctx, userID, challengeID, req.FactorID)
@@ -81,6 +91,16 @@ func (s *Service) Verify(ctx context.Context, c Caller, userID, challengeID stri
 	candidates, record, err := s.candidates(ctx, ch, req, factor, record)
 	if err != nil {
 		return VerifyResult{}, err
+	}
+	if req.Type == TypeWebAuthn {
+		a, reason, err := s.checkPasskey(c, ch, candidates, req.Credential)
+		if err != nil {
+			return VerifyResult{}, err
+		}
+		if a != nil {
+			return s.succeed(ctx, c, ch, state, *a, req.RememberDevice, now)
+		}
+		return VerifyResult{}, s.fail(ctx, c, ch, req, now, reason)
 	}
 
 	for _, f := range candidates {
@@ -125,10 +145,11 @@ func (s *Service) candidates(ctx context.Context, ch Challenge, req VerifyReques
 			return nil, nil, notFound(CodeFactorNotFound, "the factor was removed")
 		}
 		return []Factor{*f}, rec, nil
-	case req.Type != TypeTOTP:
+	case req.Type != TypeTOTP && req.Type != TypeWebAuthn:
 		return nil, nil, Invalid(CodeFactorRequired, "factorId", "the user has several factors of this type; name one")
 	}
-	// Several authenticator apps: the code may come from any of them.
+	// Several authenticator apps (the code may come from any) or passkeys (the assertion
+	// names its credential).
 	p, err := s.Store.LoadProfile(ctx, ch.UserID)
 	if err != nil {
 		return nil, nil, unavailable(err)
@@ -234,7 +255,7 @@ func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state Use
 	token, err := s.Tokens.IssueMFAToken(MFATokenClaims{
 		Subject:        ch.UserID,
 		AuthTime:       now,
-		AMR:            amrFor(f.Type),
+		AMR:            amrFor(f.Type, a.userVerified),
 		ACR:            policy.StrengthOf(string(f.Type)),
 		FactorType:     f.Type,
 		FactorID:       f.ID,
@@ -248,7 +269,7 @@ func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state Use
 	ev.FactorID, ev.FactorType, ev.ChallengeID = f.ID, f.Type, ch.ID
 	err = s.Store.RecordSuccess(ctx, Success{
 		UserID: ch.UserID, ChallengeID: ch.ID, FactorID: f.ID,
-		Step: a.step, CodeHash: a.codeHash, BackupHash: a.backupHash,
+		Step: a.step, CodeHash: a.codeHash, BackupHash: a.backupHash, SignCount: a.signCount,
 		ReadFailures: state.ConsecutiveFailures, MaxFailures: s.Regulation.MaxChallengeFailures,
 		Device: device, At: now, Event: ev,
 	})
@@ -291,8 +312,13 @@ func (s *Service) fail(ctx context.Context, c Caller, ch Challenge, req VerifyRe
 // RFC 8176 has no value for email, so email says "email": apps should treat it as the weakest
 // out-of-band factor. Backup codes say "otp" (they are one-time passwords) and the acr claim
 // says "recovery".
-func amrFor(t FactorType) []string {
+func amrFor(t FactorType, userVerified bool) []string {
 	switch t {
+	case TypeWebAuthn:
+		if userVerified {
+			return []string{"hwk", "user", "mfa"}
+		}
+		return []string{"hwk", "mfa"}
 	case TypeTOTP, TypeBackupCodes:
 		return []string{"otp", "mfa"}
 	case TypeSMS:

@@ -24,6 +24,8 @@ type Policy struct {
 	SMS         SMS
 	// RememberDeviceDays is how long a trusted device skips sign-in MFA; 0 turns it off.
 	RememberDeviceDays int
+	// UserVerification is what passkeys must do: "preferred" (default) or "required".
+	UserVerification string
 }
 
 // SMS limits where text messages go: SMS pumping is paid for by the sender.
@@ -38,10 +40,11 @@ var DefaultSMSCountries = []string{"US", "CA", "GB", "IE", "DE", "FR", "NL", "BE
 // Default is the policy in force when none is set: optional, every factor allowed.
 func Default() Policy {
 	return Policy{
-		Mode:        ModeOptional,
-		Factors:     []string{"webauthn", "totp", "email", "sms"},
-		BackupCodes: true,
-		SMS:         SMS{AllowedCountries: DefaultSMSCountries},
+		Mode:             ModeOptional,
+		Factors:          []string{"webauthn", "totp", "email", "sms"},
+		BackupCodes:      true,
+		SMS:              SMS{AllowedCountries: DefaultSMSCountries},
+		UserVerification: "preferred",
 	}
 }
 

@@ -7,9 +7,10 @@ import (
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/contact/phone"
 	"github.com/mfa-service/mfa/pkg/notify"
+	"github.com/mfa-service/mfa/pkg/passkey"
 )
 
 // Options is every optional adapter.
 func Options() []app.Option {
-	return []app.Option{app.WithNotifier(notify.FromAWS), app.WithPhoneParser(phone.ParseE164)}
+	return []app.Option{app.WithNotifier(notify.FromAWS), app.WithPhoneParser(phone.ParseE164), app.WithPasskeys(passkey.Build)}
 }
