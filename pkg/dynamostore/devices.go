@@ -171,3 +171,27 @@ func (s *Store) ListEvents(ctx context.Context, uid string, limit int, cursor st
 	}
 	return events, next, nil
 }
+
+// RenameFactor sets a factor's label.
+func (s *Store) RenameFactor(ctx context.Context, uid, fid, label string, ev mfa.AuditEvent) (mfa.Factor, error) {
+	audit, err := s.auditPut(ev)
+	if err != nil {
+		return mfa.Factor{}, err
+	}
+	reasons, err := s.transact(ctx, []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName: &s.table, Key: key(userPK(uid), factorPrefix+fid),
+			UpdateExpression:          aws.String("SET label = :label"),
+			ConditionExpression:       aws.String("attribute_exists(pk)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":label": str(label)},
+		}},
+		audit,
+	})
+	if failed(reasons, 0) {
+		return mfa.Factor{}, mfa.ErrNotFound
+	}
+	if err != nil {
+		return mfa.Factor{}, err
+	}
+	return s.GetFactor(ctx, uid, fid)
+}

@@ -814,6 +814,11 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 		if err != nil {
 			return err
 		}
+		trusted, err := s.auditPut(r.DeviceEvent)
+		if err != nil {
+			return err
+		}
+		items = append(items, trusted)
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: device, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	}
 	if r.CodeHash != nil {

@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -61,6 +62,7 @@ func (a *API) enrollmentRoutes() map[string]route {
 		"POST /v1/users/{userId}/enrollments/{enrollmentId}/complete": a.completeEnrollment,
 		"GET /v1/users/{userId}/factors":                              a.listFactors,
 		"DELETE /v1/users/{userId}/factors/{factorId}":                a.deleteFactor,
+		"PATCH /v1/users/{userId}/factors/{factorId}":                 a.renameFactor,
 		"POST /v1/users/{userId}/backup-codes":                        a.regenerateBackupCodes,
 		"GET /v1/users/{userId}/devices":                              a.listDevices,
 		"DELETE /v1/users/{userId}/devices/{deviceId}":                a.revokeDevice,
@@ -244,7 +246,8 @@ type factorJSON struct {
 	CreatedAt         *time.Time `json:"createdAt,omitempty"`
 	LastUsedAt        *time.Time `json:"lastUsedAt,omitempty"`
 	MaskedDestination string     `json:"maskedDestination,omitempty"`
-	Remaining         *int       `json:"remaining,omitempty"` // backup codes left in the set
+	Remaining         *int       `json:"remaining,omitempty"`    // backup codes left in the set
+	CredentialID      string     `json:"credentialId,omitempty"` // webauthn: base64url, to match an assertion to its factor
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -259,6 +262,9 @@ func toFactorJSON(f mfa.Factor) factorJSON {
 	if f.Type == mfa.TypeBackupCodes {
 		n := len(f.BackupCodes)
 		out.Remaining = &n
+	}
+	if f.Type == mfa.TypeWebAuthn {
+		out.CredentialID = base64.RawURLEncoding.EncodeToString(f.CredentialID)
 	}
 	return out
 }
@@ -388,6 +394,22 @@ func (a *API) listFactors(ctx context.Context, req events.APIGatewayV2HTTPReques
 	return http.StatusOK, out, nil
 }
 
+type renameBody struct {
+	Label string `json:"label"`
+}
+
+func (a *API) renameFactor(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
+	var body renameBody
+	if err := decodeBody(req, &body); err != nil {
+		return 0, nil, err
+	}
+	f, err := a.Service.RenameFactor(ctx, c, req.PathParameters["userId"], req.PathParameters["factorId"], body.Label)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"factor": toFactorJSON(f)}, nil
+}
+
 func (a *API) deleteFactor(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
 	if err := a.Service.DeleteFactor(ctx, c, req.PathParameters["userId"], req.PathParameters["factorId"]); err != nil {
 		return 0, nil, err
@@ -439,7 +461,11 @@ func (a *API) createChallenge(ctx context.Context, req events.APIGatewayV2HTTPRe
 		Factors: []factorJSON{}, DefaultFactorID: res.DefaultFactorID, ExpiresAt: res.ExpiresAt, WebAuthn: res.WebAuthn,
 	}
 	for _, f := range res.Factors {
-		out.Factors = append(out.Factors, factorJSON{ID: f.ID, Type: string(f.Type), Label: f.Label, MaskedDestination: mfa.MaskedDestination(f)})
+		fj := factorJSON{ID: f.ID, Type: string(f.Type), Label: f.Label, MaskedDestination: mfa.MaskedDestination(f)}
+		if f.Type == mfa.TypeWebAuthn {
+			fj.CredentialID = base64.RawURLEncoding.EncodeToString(f.CredentialID)
+		}
+		out.Factors = append(out.Factors, fj)
 	}
 	return http.StatusCreated, out, nil
 }

@@ -292,3 +292,22 @@ func TestSampleEventsReplay(t *testing.T) {
 		}
 	}
 }
+
+func TestRenameFactor(t *testing.T) {
+	e := newEnv(t)
+	u := e.enrollTOTP(user("alice"), "alice")
+	params := map[string]string{"userId": "alice", "factorId": u.factorID}
+	r := e.do(user("alice"), "PATCH /v1/users/{userId}/factors/{factorId}", params, map[string]any{"label": "  Work phone "})
+	if r.status != 200 || r.body["factor"].(map[string]any)["label"] != "Work phone" {
+		t.Fatalf("rename: %d %s", r.status, r.raw)
+	}
+	if r := e.do(user("bob"), "PATCH /v1/users/{userId}/factors/{factorId}", params, map[string]any{"label": "mine"}); r.status != 403 {
+		t.Fatalf("bob renaming alice's factor: %d", r.status)
+	}
+	if r := e.do(user("alice"), "PATCH /v1/users/{userId}/factors/{factorId}", map[string]string{"userId": "alice", "factorId": strings.Repeat("z", 26)}, map[string]any{"label": "x"}); r.status != 404 {
+		t.Fatalf("unknown factor: %d", r.status)
+	}
+	if r := e.do(user("alice"), "PATCH /v1/users/{userId}/factors/{factorId}", params, map[string]any{"label": "a\u0000b"}); r.status != 400 {
+		t.Fatalf("control character: %d", r.status)
+	}
+}

@@ -127,6 +127,7 @@ var handlersByRoute = map[string]func(*httpapi.API) httpapi.Handler{
 	"POST /v1/users/{userId}/challenges/{challengeId}/deliveries":    (*httpapi.API).Challenge,
 	"POST /v1/users/{userId}/backup-codes":                           (*httpapi.API).Enrollment,
 	"POST /v1/users/{userId}/challenges/{challengeId}/verifications": (*httpapi.API).Verify,
+	"PATCH /v1/users/{userId}/factors/{factorId}":                    (*httpapi.API).Enrollment,
 	"GET /v1/users/{userId}/devices":                                 (*httpapi.API).Enrollment,
 	"DELETE /v1/users/{userId}/devices/{deviceId}":                   (*httpapi.API).Enrollment,
 	"GET /v1/admin/users/{userId}":                                   (*httpapi.API).Admin,

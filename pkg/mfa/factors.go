@@ -3,6 +3,7 @@ package mfa
 import (
 	"context"
 	"errors"
+	"strings"
 )
 
 // FactorList is what GET …/factors returns: no secrets.
@@ -69,4 +70,32 @@ func (s *Service) removeFactor(ctx context.Context, c Caller, userID, factorID s
 	}
 	s.notify(ctx, c, userID, p.Factors, Notice{Kind: "factor_removed", FactorType: target.Type, Label: target.Label, At: s.now(), IP: c.IP})
 	return nil
+}
+
+// RenameFactor changes a factor's label. A label is no secret and no access, so renaming needs
+// no step-up.
+func (s *Service) RenameFactor(ctx context.Context, c Caller, userID, factorID, label string) (Factor, error) {
+	if err := authorize(c, userID); err != nil {
+		return Factor{}, err
+	}
+	if !ValidID(factorID) {
+		return Factor{}, Invalid(CodeInvalidRequest, "factorId", "factorId is malformed")
+	}
+	if strings.TrimSpace(label) == "" {
+		return Factor{}, Invalid(CodeInvalidRequest, "label", "label is required")
+	}
+	clean, err := cleanLabel(label, "")
+	if err != nil {
+		return Factor{}, err
+	}
+	ev := s.event(c, userID, ActionFactorRenamed, "ok")
+	ev.FactorID = factorID
+	f, err := s.Store.RenameFactor(ctx, userID, factorID, clean, ev)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Factor{}, notFound(CodeFactorNotFound, "no such factor")
+	case err != nil:
+		return Factor{}, unavailable(err)
+	}
+	return f, nil
 }

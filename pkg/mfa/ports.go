@@ -33,6 +33,8 @@ type Store interface {
 	// ReplaceBackupCodes replaces the user's backup code set, or creates one (ErrConflict when
 	// another was created concurrently).
 	ReplaceBackupCodes(ctx context.Context, set Factor, create bool, ev AuditEvent) error
+	// RenameFactor sets a factor's label and returns the factor (ErrNotFound if absent).
+	RenameFactor(ctx context.Context, userID, factorID, label string, ev AuditEvent) (Factor, error)
 	// DeleteFactor removes a factor and lowers the factor count (ErrNotFound if absent).
 	DeleteFactor(ctx context.Context, f Factor, ev AuditEvent) error
 
@@ -74,13 +76,14 @@ type Success struct {
 	UserID       string
 	ChallengeID  string
 	FactorID     string
-	Step         int64   // TOTP step to consume; 0 when the factor has no steps
-	CodeHash     []byte  // email/SMS: the code record to consume (must still hold this hash)
-	BackupHash   string  // backup codes: the code to remove from the set (must still be in it)
-	SignCount    *uint32 // webauthn: the new counter (above the stored one, or both 0)
-	ReadFailures int     // the user's failure count as read; a change in between cancels
-	MaxFailures  int     // the challenge must have fewer failures than this
-	Device       *Device // a device to trust, stored with the success
+	Step         int64      // TOTP step to consume; 0 when the factor has no steps
+	CodeHash     []byte     // email/SMS: the code record to consume (must still hold this hash)
+	BackupHash   string     // backup codes: the code to remove from the set (must still be in it)
+	SignCount    *uint32    // webauthn: the new counter (above the stored one, or both 0)
+	ReadFailures int        // the user's failure count as read; a change in between cancels
+	MaxFailures  int        // the challenge must have fewer failures than this
+	Device       *Device    // a device to trust, stored with the success
+	DeviceEvent  AuditEvent // its audit event
 	At           time.Time
 	Event        AuditEvent
 }

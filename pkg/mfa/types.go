@@ -165,6 +165,7 @@ const (
 	ActionCodeRefused         = "code.refused"
 	ActionBackupCodesRenewed  = "backup_codes.generated"
 	ActionDeviceTrusted       = "device.trusted"
+	ActionFactorRenamed       = "factor.renamed"
 	ActionDeviceRevoked       = "device.revoked"
 	ActionFactorsReset        = "factors.reset"
 	ActionUnlocked            = "user.unlocked"

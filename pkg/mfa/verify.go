@@ -271,7 +271,7 @@ func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state Use
 		UserID: ch.UserID, ChallengeID: ch.ID, FactorID: f.ID,
 		Step: a.step, CodeHash: a.codeHash, BackupHash: a.backupHash, SignCount: a.signCount,
 		ReadFailures: state.ConsecutiveFailures, MaxFailures: s.Regulation.MaxChallengeFailures,
-		Device: device, At: now, Event: ev,
+		Device: device, DeviceEvent: deviceEvent(s.event(c, ch.UserID, ActionDeviceTrusted, "ok"), device), At: now, Event: ev,
 	})
 	switch {
 	case err == nil:
@@ -328,4 +328,11 @@ func amrFor(t FactorType, userVerified bool) []string {
 	default:
 		return []string{"mfa"}
 	}
+}
+
+func deviceEvent(ev AuditEvent, d *Device) AuditEvent {
+	if d != nil {
+		ev.Reason = d.ID
+	}
+	return ev
 }
