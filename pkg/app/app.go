@@ -179,20 +179,20 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	fallback := policy.Default()
+	fallback.RememberDeviceDays = cfg.RememberDeviceDays
+	policies := &mfa.Policies{Store: store, Fallback: fallback, Now: time.Now}
 	svc := &mfa.Service{
-		Store:    store,
-		Sealer:   keyring,
-		Hasher:   keyring,
-		Tokens:   signer,
-		Notifier: notifier,
-		Phones:   o.phones,
-		Passkeys: passkeys,
-		Log:      log,
-		Policy: func(context.Context, string) (policy.Policy, error) {
-			p := policy.Default()
-			p.RememberDeviceDays = cfg.RememberDeviceDays
-			return p, nil
-		},
+		Store:      store,
+		Sealer:     keyring,
+		Hasher:     keyring,
+		Tokens:     signer,
+		Notifier:   notifier,
+		Phones:     o.phones,
+		Passkeys:   passkeys,
+		Log:        log,
+		Policy:     policies.Effective,
+		Policies:   policies,
 		Regulation: mfa.DefaultRegulation,
 		TOTPIssuer: cfg.TOTPIssuer,
 		Now:        time.Now,

@@ -5,6 +5,8 @@
 //	USER#<uid> / U#STATE              failures, lock inputs, activity, factor count
 //	USER#<uid> / U#FACTOR#<fid>       one bound factor (secret sealed)
 //	USER#<uid> / U#DEVICE#<did>       a trusted device (keyed hash of its token; ttl)
+//	USER#<uid> / U#SEEN#<kind>#<value>    a device id or IP the user signed in from (ttl 90 days)
+//	POLICY / global | org:<id>          a stored policy (JSON, versioned)
 //	USER#<uid> / ENROLLMENT#<eid>     a pending enrollment (ttl)
 //	USER#<uid> / CHALLENGE#<cid>      a challenge (ttl)
 //	USER#<uid> / CODE#<cid>#<fid>     the keyed hash of the email/SMS code sent (ttl)
@@ -72,6 +74,7 @@ const (
 	skState        = "U#STATE"
 	factorPrefix   = "U#FACTOR#"
 	devicePrefix   = "U#DEVICE#"
+	seenPrefix     = "U#SEEN#"
 	enrollPrefix   = "ENROLLMENT#"
 	challengePfx   = "CHALLENGE#"
 	codePrefix     = "CODE#"
@@ -124,6 +127,7 @@ type stateItem struct {
 	FactorCount     int      `dynamodbav:"factorCount,omitempty"`
 	BackupFactorID  string   `dynamodbav:"backupFactorId,omitempty"`
 	Emails          []string `dynamodbav:"emails,omitempty,stringset"`
+	PromptSkippedAt int64    `dynamodbav:"promptSkippedAt,omitempty"`
 }
 
 func (it stateItem) toDomain(uid string) mfa.UserState {
@@ -132,6 +136,7 @@ func (it stateItem) toDomain(uid string) mfa.UserState {
 		LastChallengeAt: fromMillis(it.LastChallengeAt), LastVerifiedAt: fromMillis(it.LastVerifiedAt),
 		LastFactorID: it.LastFactorID, FirstSeenAt: fromMillis(it.FirstSeenAt), FactorCount: it.FactorCount,
 		BackupFactorID: it.BackupFactorID, Emails: it.Emails,
+		PromptSkippedAt: fromMillis(it.PromptSkippedAt),
 	}
 }
 
@@ -208,6 +213,8 @@ type challengeItem struct {
 	SendCount       int           `dynamodbav:"sendCount,omitempty"`
 	LastSendAt      int64         `dynamodbav:"lastSendAt,omitempty"`
 	PasskeySession  []byte        `dynamodbav:"passkeySession,omitempty"`
+	ContextIP       string        `dynamodbav:"contextIp,omitempty"`
+	ContextDevice   string        `dynamodbav:"contextDevice,omitempty"`
 	Status          string        `dynamodbav:"status"`
 	CreatedAt       int64         `dynamodbav:"createdAt"`
 	ExpiresAt       int64         `dynamodbav:"expiresAt"`
@@ -217,7 +224,7 @@ type challengeItem struct {
 func (it challengeItem) toDomain(uid string) mfa.Challenge {
 	c := mfa.Challenge{
 		ID: it.ID, UserID: uid, Purpose: it.Purpose, OrganizationID: it.OrganizationID,
-		DefaultFactorID: it.DefaultFactorID, Failures: it.Failures, SendCount: it.SendCount, LastSendAt: fromMillis(it.LastSendAt), PasskeySession: it.PasskeySession,
+		DefaultFactorID: it.DefaultFactorID, Failures: it.Failures, SendCount: it.SendCount, LastSendAt: fromMillis(it.LastSendAt), PasskeySession: it.PasskeySession, ContextIP: it.ContextIP, ContextDevice: it.ContextDevice,
 		Status: mfa.ChallengeStatus(it.Status), CreatedAt: fromMillis(it.CreatedAt), ExpiresAt: fromMillis(it.ExpiresAt),
 	}
 	for _, o := range it.Offered {
@@ -307,6 +314,12 @@ func (s *Store) LoadProfile(ctx context.Context, uid string) (mfa.Profile, error
 					return mfa.Profile{}, err
 				}
 				p.Factors = append(p.Factors, f.toDomain(uid))
+			case strings.HasPrefix(sk, seenPrefix):
+				var it seenItem
+				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+					return mfa.Profile{}, err
+				}
+				p.Seen = append(p.Seen, mfa.Seen{Kind: it.Kind, Value: it.Value, At: fromMillis(it.SeenAt)})
 			case strings.HasPrefix(sk, devicePrefix):
 				var d deviceItem
 				if err := attributevalue.UnmarshalMap(item, &d); err != nil {
@@ -677,7 +690,7 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 	}
 	item, err := attributevalue.MarshalMap(challengeItem{
 		PK: pk, SK: challengePfx + c.ID, ID: c.ID, Purpose: c.Purpose, OrganizationID: c.OrganizationID,
-		Offered: offered, DefaultFactorID: c.DefaultFactorID, Status: string(c.Status), PasskeySession: c.PasskeySession,
+		Offered: offered, DefaultFactorID: c.DefaultFactorID, Status: string(c.Status), PasskeySession: c.PasskeySession, ContextIP: c.ContextIP, ContextDevice: c.ContextDevice,
 		CreatedAt: millis(c.CreatedAt), ExpiresAt: millis(c.ExpiresAt), TTL: c.ExpiresAt.Add(ttlGraceOnGone).Unix(),
 	})
 	if err != nil {
@@ -808,6 +821,13 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 			},
 		}},
 		audit,
+	}
+	for _, seen := range r.Seen {
+		put, err := seenPut(s, r.UserID, seen.Kind, seen.Value, r.At)
+		if err != nil {
+			return err
+		}
+		items = append(items, put)
 	}
 	if r.Device != nil {
 		device, err := attributevalue.MarshalMap(newDeviceItem(*r.Device))

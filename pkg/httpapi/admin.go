@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
+	"github.com/mfa-service/mfa/pkg/policy"
 )
 
 // adminRoutes are the admin function's routes. The HTTP API's authorizer demands the
@@ -25,6 +26,11 @@ func (a *API) adminRoutes() map[string]route {
 		"DELETE /v1/admin/users/{userId}/devices":            a.adminRevokeAllDevices,
 		"DELETE /v1/admin/users/{userId}/devices/{deviceId}": a.adminRevokeDevice,
 		"GET /v1/admin/users/{userId}/events":                a.adminEvents,
+		"GET /v1/admin/policy":                               a.getPolicy,
+		"PUT /v1/admin/policy":                               a.putPolicy,
+		"GET /v1/admin/organizations/{orgId}/policy":         a.getPolicy,
+		"PUT /v1/admin/organizations/{orgId}/policy":         a.putPolicy,
+		"DELETE /v1/admin/organizations/{orgId}/policy":      a.deletePolicy,
 	}
 }
 
@@ -203,4 +209,52 @@ func (a *API) adminEvents(ctx context.Context, req events.APIGatewayV2HTTPReques
 			FactorID: e.FactorID, FactorType: string(e.FactorType), ChallengeID: e.ChallengeID, IP: e.IP, UserAgent: e.UserAgent})
 	}
 	return http.StatusOK, out, nil
+}
+
+type policyJSON struct {
+	policy.Policy
+	Scope     string     `json:"scope"`
+	Stored    bool       `json:"stored"`
+	Version   int        `json:"version,omitempty"`
+	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
+	UpdatedBy string     `json:"updatedBy,omitempty"`
+}
+
+func toPolicyJSON(orgID string, sp mfa.StoredPolicy) policyJSON {
+	scope := "global"
+	if orgID != "" {
+		scope = "organization:" + orgID
+	}
+	return policyJSON{Policy: sp.Policy, Scope: scope, Stored: sp.Stored, Version: sp.Meta.Version, UpdatedAt: timePtr(sp.Meta.UpdatedAt), UpdatedBy: sp.Meta.UpdatedBy}
+}
+
+func (a *API) getPolicy(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
+	orgID := req.PathParameters["orgId"]
+	sp, err := a.Service.GetPolicy(ctx, c, orgID)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, toPolicyJSON(orgID, sp), nil
+}
+
+// putPolicy replaces a policy. Fields left out keep the default's value, so a minimal body
+// such as {"mode":"required"} is a complete policy.
+func (a *API) putPolicy(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
+	p := policy.Default()
+	if err := decodeBody(req, &p); err != nil {
+		return 0, nil, err
+	}
+	orgID := req.PathParameters["orgId"]
+	sp, err := a.Service.PutPolicy(ctx, c, orgID, p)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, toPolicyJSON(orgID, sp), nil
+}
+
+func (a *API) deletePolicy(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
+	if err := a.Service.DeletePolicy(ctx, c, req.PathParameters["orgId"]); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
 }

@@ -73,6 +73,7 @@ func (a *API) challengeRoutes() map[string]route {
 	return map[string]route{
 		"POST /v1/users/{userId}/challenges":                          a.createChallenge,
 		"POST /v1/users/{userId}/challenges/{challengeId}/deliveries": a.sendCode,
+		"POST /v1/users/{userId}/enrollment-prompt/skip":              a.skipPrompt,
 	}
 }
 
@@ -442,6 +443,7 @@ type challengeJSON struct {
 	DefaultFactorID     string          `json:"defaultFactorId,omitempty"`
 	ExpiresAt           time.Time       `json:"expiresAt"`
 	WebAuthn            json.RawMessage `json:"webauthn,omitempty"` // assertion options: {"publicKey": …}
+	Signals             []string        `json:"signals,omitempty"`  // risk signals that fired (adaptive mode)
 }
 
 func (a *API) createChallenge(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -449,8 +451,17 @@ func (a *API) createChallenge(ctx context.Context, req events.APIGatewayV2HTTPRe
 	if err := decodeBody(req, &body); err != nil {
 		return 0, nil, err
 	}
+	var registeredAt time.Time
+	if body.RegisteredAt != nil {
+		registeredAt = *body.RegisteredAt
+	}
+	var ctxIP, ctxDevice string
+	if body.Context != nil {
+		ctxIP, ctxDevice = body.Context.IP, body.Context.DeviceID
+	}
 	res, err := a.Service.CreateChallenge(ctx, c, req.PathParameters["userId"], mfa.ChallengeRequest{
 		OrganizationID: body.OrganizationID, Purpose: body.Purpose, MinStrength: body.MinStrength, DeviceToken: body.DeviceToken,
+		RegisteredAt: registeredAt, ContextIP: ctxIP, ContextDevice: ctxDevice,
 	})
 	if err != nil {
 		return 0, nil, err
@@ -458,7 +469,7 @@ func (a *API) createChallenge(ctx context.Context, req events.APIGatewayV2HTTPRe
 	out := challengeJSON{
 		ChallengeID: res.ChallengeID, MFARequired: res.MFARequired, Reason: res.Reason,
 		EnrollmentRequired: res.EnrollmentRequired, EnrollmentSkippable: res.EnrollmentSkippable,
-		Factors: []factorJSON{}, DefaultFactorID: res.DefaultFactorID, ExpiresAt: res.ExpiresAt, WebAuthn: res.WebAuthn,
+		Factors: []factorJSON{}, DefaultFactorID: res.DefaultFactorID, ExpiresAt: res.ExpiresAt, WebAuthn: res.WebAuthn, Signals: res.Signals,
 	}
 	for _, f := range res.Factors {
 		fj := factorJSON{ID: f.ID, Type: string(f.Type), Label: f.Label, MaskedDestination: mfa.MaskedDestination(f)}
@@ -541,4 +552,21 @@ func (a *API) jwks(ctx context.Context, _ events.APIGatewayV2HTTPRequest, _ mfa.
 func isAdminRoute(routeKey string) bool {
 	_, path, _ := strings.Cut(routeKey, " ")
 	return strings.HasPrefix(path, "/v1/admin/")
+}
+
+type skipBody struct {
+	OrganizationID string `json:"organizationId,omitempty"`
+}
+
+func (a *API) skipPrompt(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
+	var body skipBody
+	if req.Body != "" {
+		if err := decodeBody(req, &body); err != nil {
+			return 0, nil, err
+		}
+	}
+	if err := a.Service.SkipEnrollmentPrompt(ctx, c, req.PathParameters["userId"], body.OrganizationID); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/netip"
+	"regexp"
 	"time"
 
 	"github.com/mfa-service/mfa/pkg/policy"
@@ -15,6 +17,9 @@ type ChallengeRequest struct {
 	Purpose        string
 	MinStrength    string
 	DeviceToken    string
+	RegisteredAt   time.Time // when the user registered with the app; grace counts from it
+	ContextIP      string    // the user's address as the app saw it (trusted from services only)
+	ContextDevice  string    // the app's id for the user's device
 }
 
 // ChallengeResult is the decision and the challenge opened for it.
@@ -28,6 +33,7 @@ type ChallengeResult struct {
 	DefaultFactorID     string
 	ExpiresAt           time.Time
 	WebAuthn            json.RawMessage // assertion options when passkeys are offered
+	Signals             []string        // the risk signals that fired (adaptive mode)
 }
 
 // Purposes of a challenge.
@@ -66,8 +72,22 @@ func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, 
 	if err != nil {
 		return ChallengeResult{}, unavailable(err)
 	}
+	now := s.now()
+	ip, device, err := signInContext(c, req)
+	if err != nil {
+		return ChallengeResult{}, err
+	}
 	byID := make(map[string]Factor, len(profile.Factors))
-	in := policy.Input{Policy: pol, LastFactorID: profile.State.LastFactorID, MinStrength: req.MinStrength}
+	in := policy.Input{
+		Policy: pol, LastFactorID: profile.State.LastFactorID, MinStrength: req.MinStrength,
+		StepUp: purpose == PurposeStepUp, Now: now, RegisteredAt: req.RegisteredAt,
+		FirstSeenAt: profile.State.FirstSeenAt, PromptSkipped: !profile.State.PromptSkippedAt.IsZero(),
+		Signals: policy.Signals{
+			NewDevice:      device != "" && !seen(profile.Seen, "device", device, now),
+			NewIP:          ip != "" && !seen(profile.Seen, "ip", ip, now),
+			RecentFailures: profile.State.ConsecutiveFailures > 0,
+		},
+	}
 	for _, f := range profile.Factors {
 		if f.Type == TypeBackupCodes && len(f.BackupCodes) == 0 {
 			continue // a used-up set is no factor
@@ -76,7 +96,6 @@ func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, 
 		in.Factors = append(in.Factors, policy.Factor{ID: f.ID, Type: string(f.Type), LastUsedAt: f.LastUsedAt})
 	}
 	d := policy.Decide(in)
-	now := s.now()
 	// DESIGN §5 rule 3: a valid trusted-device token skips sign-in MFA while the policy
 	// remembers devices; never a step-up.
 	trusted := ""
@@ -90,8 +109,8 @@ func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, 
 	if err != nil {
 		return ChallengeResult{}, internal(err)
 	}
-	ch := Challenge{ID: id, UserID: userID, Purpose: purpose, OrganizationID: req.OrganizationID, DefaultFactorID: d.DefaultFactorID, Status: ChallengeOpen, CreatedAt: now, ExpiresAt: now.Add(s.challengeTTL())}
-	res := ChallengeResult{ChallengeID: id, MFARequired: d.MFARequired, Reason: d.Reason, EnrollmentRequired: d.EnrollmentRequired, EnrollmentSkippable: d.EnrollmentSkippable, DefaultFactorID: d.DefaultFactorID, ExpiresAt: ch.ExpiresAt}
+	ch := Challenge{ID: id, UserID: userID, Purpose: purpose, OrganizationID: req.OrganizationID, DefaultFactorID: d.DefaultFactorID, Status: ChallengeOpen, CreatedAt: now, ExpiresAt: now.Add(s.challengeTTL()), ContextIP: ip, ContextDevice: device}
+	res := ChallengeResult{ChallengeID: id, MFARequired: d.MFARequired, Reason: d.Reason, EnrollmentRequired: d.EnrollmentRequired, EnrollmentSkippable: d.EnrollmentSkippable, DefaultFactorID: d.DefaultFactorID, ExpiresAt: ch.ExpiresAt, Signals: d.Signals}
 	for _, f := range d.Factors {
 		ch.Offered = append(ch.Offered, OfferedFactor{ID: f.ID, Type: FactorType(f.Type)})
 		res.Factors = append(res.Factors, byID[f.ID])
@@ -177,7 +196,7 @@ func (s *Service) SendChallengeCode(ctx context.Context, c Caller, userID, chall
 	d := Delivery{
 		Code:     CodeRecord{ChallengeID: ch.ID, FactorID: f.ID, Hash: s.codeHash(userID, "challenge:"+ch.ID+":"+f.ID, code), ExpiresAt: expires},
 		UserID:   userID,
-		Quota:    s.quota(userID, f.Destination, now),
+		Quota:    s.quota(userID, f.Destination, now, f.Type, pol),
 		MaxSends: lim.MaxSendsPerChallenge, Cooldown: lim.ResendCooldown, ChallengeEnds: ch.ExpiresAt,
 		Event: ev,
 	}
@@ -201,4 +220,71 @@ func offers(ch Challenge, factorID string) bool {
 		}
 	}
 	return false
+}
+
+// seenRetention is how long a device or address the user verified from counts as known.
+const seenRetention = 90 * 24 * time.Hour
+
+func seen(all []Seen, kind, value string, now time.Time) bool {
+	for _, x := range all {
+		if x.Kind == kind && x.Value == value && now.Sub(x.At) < seenRetention {
+			return true
+		}
+	}
+	return false
+}
+
+var deviceIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~:-]{1,128}$`)
+
+// signInContext is where a sign-in comes from. A service's word for the user's address is
+// taken (it sees the user's connection); a user token's own claim is not (it could pick any),
+// so the connection's source address counts instead.
+func signInContext(c Caller, req ChallengeRequest) (ip, device string, err error) {
+	if req.ContextDevice != "" && !deviceIDPattern.MatchString(req.ContextDevice) {
+		return "", "", Invalid(CodeInvalidRequest, "context.deviceId", "context.deviceId must be 1 to 128 letters, digits or ._~:-")
+	}
+	if req.ContextIP != "" {
+		addr, perr := netip.ParseAddr(req.ContextIP)
+		if perr != nil {
+			return "", "", Invalid(CodeInvalidRequest, "context.ip", "context.ip is not an IP address")
+		}
+		if c.Kind == CallerService {
+			return addr.Unmap().String(), req.ContextDevice, nil
+		}
+	}
+	if addr, perr := netip.ParseAddr(c.IP); perr == nil {
+		ip = addr.Unmap().String()
+	}
+	return ip, req.ContextDevice, nil
+}
+
+// SkipEnrollmentPrompt records that the user skipped being asked to enroll, where the policy
+// makes the prompt skippable; elsewhere it is a conflict.
+func (s *Service) SkipEnrollmentPrompt(ctx context.Context, c Caller, userID, orgID string) error {
+	if err := authorize(c, userID); err != nil {
+		return err
+	}
+	if orgID != "" && !orgIDPattern.MatchString(orgID) {
+		return Invalid(CodeInvalidRequest, "organizationId", "organizationId is malformed")
+	}
+	pol, err := s.policyFor(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	p, err := s.Store.LoadProfile(ctx, userID)
+	if err != nil {
+		return unavailable(err)
+	}
+	var bound []policy.Factor
+	for _, f := range p.Factors {
+		bound = append(bound, policy.Factor{ID: f.ID, Type: string(f.Type)})
+	}
+	d := policy.Decide(policy.Input{Policy: pol, Factors: bound, Now: s.now(), FirstSeenAt: p.State.FirstSeenAt, PromptSkipped: !p.State.PromptSkippedAt.IsZero()})
+	if !d.EnrollmentRequired || !d.EnrollmentSkippable {
+		return &Error{Kind: KindConflict, Code: CodePromptNotSkippable, Message: "there is no skippable enrollment prompt for this user now"}
+	}
+	if err := s.Store.SkipPrompt(ctx, userID, s.event(c, userID, ActionPromptSkipped, "ok")); err != nil {
+		return unavailable(err)
+	}
+	return nil
 }

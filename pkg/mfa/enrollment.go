@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/mfa-service/mfa/pkg/contact"
@@ -138,7 +139,7 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 		ID: id, UserID: userID, Type: req.Type, Label: label, Destination: dest, Region: region, Masked: masked,
 		CodeHash: s.codeHash(userID, "enrollment:"+id, code), CreatedAt: now, ExpiresAt: now.Add(lim.CodeTTL),
 	}
-	quota := s.quota(userID, dest, now)
+	quota := s.quota(userID, dest, now, req.Type, pol)
 	ev := s.event(c, userID, ActionEnrollmentStarted, "ok")
 	ev.FactorID, ev.FactorType = id, req.Type
 	if err := s.Store.CreateEnrollment(ctx, e, &quota, ev); err != nil {
@@ -214,9 +215,14 @@ func (s *Service) destination(c Caller, pol policy.Policy, req StartEnrollmentRe
 	return e164, masked, region, verified, nil
 }
 
-func (s *Service) quota(userID, dest string, now time.Time) SendQuota {
+// quota is what one send counts against; text messages use the policy's SMS caps.
+func (s *Service) quota(userID, dest string, now time.Time, channel FactorType, pol policy.Policy) SendQuota {
 	lim := s.limits()
-	return SendQuota{UserID: userID, DestinationKey: s.destinationKey(dest), Window: lim.SendWindow, MaxPerUser: lim.MaxSendsPerUser, MaxPerDest: lim.MaxSendsPerDest, At: now}
+	q := SendQuota{UserID: userID, DestinationKey: s.destinationKey(dest), Window: lim.SendWindow, MaxPerUser: lim.MaxSendsPerUser, MaxPerDest: lim.MaxSendsPerDest, At: now}
+	if channel == TypeSMS && pol.SMS.MaxPerUserPerHour > 0 {
+		q.Window, q.MaxPerUser, q.MaxPerDest = time.Hour, pol.SMS.MaxPerUserPerHour, pol.SMS.MaxPerDestinationPerHour
+	}
+	return q
 }
 
 // CompleteEnrollment checks the code of a pending enrollment and binds the factor. For TOTP
@@ -319,5 +325,39 @@ func (s *Service) activate(ctx context.Context, c Caller, state UserState, f Fac
 		known = append(known, Factor{Type: TypeEmail, Destination: addr})
 	}
 	s.notify(ctx, c, f.UserID, known, Notice{Kind: "factor_added", FactorType: f.Type, Label: f.Label, At: f.CreatedAt, IP: c.IP})
+	s.emailFallback(ctx, c, state, f, pol)
 	return out, nil
+}
+
+// emailFallback is DESIGN §5 rule 6: when a user enrolls TOTP or a passkey and their token
+// carries a verified email, that email is bound as a factor too, so losing the device does not
+// lock them out. Users who never enroll are untouched. Best effort: the enrollment stands even
+// if this second binding fails.
+func (s *Service) emailFallback(ctx context.Context, c Caller, state UserState, f Factor, pol policy.Policy) {
+	if !pol.EmailFallback || (f.Type != TypeTOTP && f.Type != TypeWebAuthn) || !pol.Allows(string(TypeEmail)) {
+		return
+	}
+	if c.Kind != CallerUser || c.Subject != f.UserID || !c.EmailVerified {
+		return
+	}
+	addr, err := contact.ParseEmail(c.Email)
+	if err != nil {
+		return
+	}
+	for _, known := range state.Emails {
+		if known == addr.Normalized {
+			return
+		}
+	}
+	id, err := s.newID()
+	if err != nil {
+		return
+	}
+	masked, _ := contact.ParseEmail(addr.Normalized)
+	email := Factor{ID: id, UserID: f.UserID, Type: TypeEmail, Label: "Email (fallback)", CreatedAt: s.now(), Destination: addr.Normalized, Masked: masked.Masked()}
+	ev := s.event(c, f.UserID, ActionFactorActivated, "ok")
+	ev.FactorID, ev.FactorType, ev.Reason = id, TypeEmail, "email_fallback"
+	if err := s.Store.ActivateFactor(ctx, Activation{Factor: email, Event: ev}); err != nil && s.Log != nil {
+		s.Log.Warn("email fallback not bound", slog.String("userId", f.UserID), slog.String("error", err.Error()))
+	}
 }

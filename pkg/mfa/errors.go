@@ -54,6 +54,9 @@ const (
 	CodeDeliveryFailed       = "delivery_failed"
 	CodeDeviceNotFound       = "device_not_found"
 	CodeInvalidCredential    = "invalid_credential"
+	CodeInvalidPolicy        = "invalid_policy"
+	CodePolicyNotFound       = "policy_not_found"
+	CodePromptNotSkippable   = "prompt_not_skippable"
 	CodeInvalidCursor        = "invalid_cursor"
 	CodeAdminRequired        = "admin_scope_required"
 )

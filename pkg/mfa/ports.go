@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/mfa-service/mfa/pkg/policy"
 )
 
 // Store keeps users' factors, enrollments, challenges and state. Every method that must happen
@@ -66,6 +68,9 @@ type Store interface {
 	// ErrBadCursor for a cursor this store did not hand out.
 	ListEvents(ctx context.Context, userID string, limit int, cursor string) ([]AuditEvent, string, error)
 
+	// SkipPrompt records that the user skipped the optional enrollment prompt.
+	SkipPrompt(ctx context.Context, userID string, ev AuditEvent) error
+
 	// RecordFailure counts one wrong answer on the challenge and on the user. The user's count
 	// is raised exactly once even when the challenge is already closed.
 	RecordFailure(ctx context.Context, f Failure) error
@@ -84,6 +89,7 @@ type Success struct {
 	MaxFailures  int        // the challenge must have fewer failures than this
 	Device       *Device    // a device to trust, stored with the success
 	DeviceEvent  AuditEvent // its audit event
+	Seen         []Seen     // devices and addresses to remember as known
 	At           time.Time
 	Event        AuditEvent
 }
@@ -140,6 +146,14 @@ type Failure struct {
 type Sealer interface {
 	Seal(plaintext []byte, associated ...string) ([]byte, error)
 	Open(sealed []byte, associated ...string) ([]byte, error)
+}
+
+// PolicyStore keeps the global policy (scope "global") and organization policies (scope
+// "org:<id>").
+type PolicyStore interface {
+	LoadPolicy(ctx context.Context, scope string) (policy.Policy, policy.Meta, bool, error)
+	SavePolicy(ctx context.Context, scope string, p policy.Policy, by string, at time.Time, ev AuditEvent) (policy.Meta, error)
+	DeletePolicy(ctx context.Context, scope string, ev AuditEvent) error
 }
 
 // Hasher computes keyed hashes of codes, so the store never holds a usable code.

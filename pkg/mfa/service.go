@@ -32,6 +32,7 @@ type Service struct {
 	Phones     PhoneParser // nil in functions that never take a new phone number
 	Passkeys   Passkeys    // nil in functions that run no WebAuthn ceremony
 	Policy     PolicySource
+	Policies   *Policies // the stored policies, for the admin routes (Policy reads through it)
 	Regulation Regulation
 	Limits     Limits
 	TOTPIssuer string

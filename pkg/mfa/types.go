@@ -72,8 +72,10 @@ type Challenge struct {
 	Offered         []OfferedFactor
 	DefaultFactorID string
 	Failures        int
-	SendCount       int       // codes sent for this challenge
-	PasskeySession  []byte    // webauthn: the assertion ceremony's server-side session
+	SendCount       int    // codes sent for this challenge
+	PasskeySession  []byte // webauthn: the assertion ceremony's server-side session
+	ContextIP       string // where the sign-in came from, recorded on success (adaptive MFA)
+	ContextDevice   string
 	LastSendAt      time.Time // for the resend cool-down
 	Status          ChallengeStatus
 	CreatedAt       time.Time
@@ -104,9 +106,10 @@ type UserState struct {
 	LastVerifiedAt      time.Time
 	LastFactorID        string
 	FirstSeenAt         time.Time
-	FactorCount         int      // every bound factor, backup codes included
-	BackupFactorID      string   // the user's backup code set, if any
-	Emails              []string // addresses of email factors: where security notices go
+	FactorCount         int       // every bound factor, backup codes included
+	BackupFactorID      string    // the user's backup code set, if any
+	Emails              []string  // addresses of email factors: where security notices go
+	PromptSkippedAt     time.Time // the optional enrollment prompt was skipped
 }
 
 // Primaries is the number of primary factors (all but the backup code set).
@@ -123,6 +126,14 @@ type Profile struct {
 	State   UserState
 	Factors []Factor
 	Devices []Device
+	Seen    []Seen // devices and addresses the user signed in from (adaptive MFA)
+}
+
+// Seen records a device id or IP address a user verified from.
+type Seen struct {
+	Kind  string // "device" or "ip"
+	Value string
+	At    time.Time
 }
 
 // Device is a trusted device: a browser or app that answered a challenge and asked to be
@@ -166,6 +177,9 @@ const (
 	ActionBackupCodesRenewed  = "backup_codes.generated"
 	ActionDeviceTrusted       = "device.trusted"
 	ActionFactorRenamed       = "factor.renamed"
+	ActionPolicyChanged       = "policy.changed"
+	ActionPolicyDeleted       = "policy.deleted"
+	ActionPromptSkipped       = "enrollment_prompt.skipped"
 	ActionDeviceRevoked       = "device.revoked"
 	ActionFactorsReset        = "factors.reset"
 	ActionUnlocked            = "user.unlocked"

@@ -271,7 +271,7 @@ func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state Use
 		UserID: ch.UserID, ChallengeID: ch.ID, FactorID: f.ID,
 		Step: a.step, CodeHash: a.codeHash, BackupHash: a.backupHash, SignCount: a.signCount,
 		ReadFailures: state.ConsecutiveFailures, MaxFailures: s.Regulation.MaxChallengeFailures,
-		Device: device, DeviceEvent: deviceEvent(s.event(c, ch.UserID, ActionDeviceTrusted, "ok"), device), At: now, Event: ev,
+		Seen: seenOf(ch, now), Device: device, DeviceEvent: deviceEvent(s.event(c, ch.UserID, ActionDeviceTrusted, "ok"), device), At: now, Event: ev,
 	})
 	switch {
 	case err == nil:
@@ -335,4 +335,17 @@ func deviceEvent(ev AuditEvent, d *Device) AuditEvent {
 		ev.Reason = d.ID
 	}
 	return ev
+}
+
+// seenOf is what a successful verification teaches adaptive MFA: this device and address are
+// the user's, so the next sign-in from them is quiet.
+func seenOf(ch Challenge, now time.Time) []Seen {
+	var out []Seen
+	if ch.ContextDevice != "" {
+		out = append(out, Seen{Kind: "device", Value: ch.ContextDevice, At: now})
+	}
+	if ch.ContextIP != "" {
+		out = append(out, Seen{Kind: "ip", Value: ch.ContextIP, At: now})
+	}
+	return out
 }

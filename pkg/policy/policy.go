@@ -4,7 +4,11 @@
 // the user has a usable factor — and DESIGN §5 rules 1 and 4; the full engine grows here.
 package policy
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+)
 
 // Mode is how strongly a policy asks for MFA.
 type Mode string
@@ -16,21 +20,33 @@ const (
 	ModeRequired Mode = "required"
 )
 
-// Policy is the effective policy for one decision.
+// Policy is a global or organization policy (DESIGN §5). Its JSON is the wire format of the
+// admin policy routes.
 type Policy struct {
-	Mode        Mode
-	Factors     []string // allowed primary factor types
-	BackupCodes bool
-	SMS         SMS
+	Mode        Mode     `json:"mode"`
+	Factors     []string `json:"factors"` // allowed primary factor types
+	BackupCodes bool     `json:"backupCodes"`
+	// Prompt says when optional mode asks a user without factors to enroll.
+	Prompt string `json:"prompt"`
+	// GracePeriodDays is how long required mode lets a user without factors skip enrolling,
+	// counted from registration (or first seen).
+	GracePeriodDays int `json:"gracePeriodDays"`
 	// RememberDeviceDays is how long a trusted device skips sign-in MFA; 0 turns it off.
-	RememberDeviceDays int
-	// UserVerification is what passkeys must do: "preferred" (default) or "required".
-	UserVerification string
+	RememberDeviceDays int `json:"rememberDeviceDays"`
+	// EmailFallback binds the user's verified email as a factor when they enroll TOTP or a
+	// passkey.
+	EmailFallback bool     `json:"emailFallback"`
+	Adaptive      Adaptive `json:"adaptive"`
+	SMS           SMS      `json:"sms"`
+	// UserVerification is what passkeys must do: "preferred" or "required".
+	UserVerification string `json:"userVerification"`
 }
 
-// SMS limits where text messages go: SMS pumping is paid for by the sender.
+// SMS limits where text messages go and how many: SMS pumping is paid for by the sender.
 type SMS struct {
-	AllowedCountries []string // ISO 3166-1 alpha-2
+	AllowedCountries         []string `json:"allowedCountries"` // ISO 3166-1 alpha-2
+	MaxPerUserPerHour        int      `json:"maxPerUserPerHour"`
+	MaxPerDestinationPerHour int      `json:"maxPerDestinationPerHour"`
 }
 
 // DefaultSMSCountries is a short allow-list of countries with low SMS-pumping risk; widen it
@@ -43,7 +59,9 @@ func Default() Policy {
 		Mode:             ModeOptional,
 		Factors:          []string{"webauthn", "totp", "email", "sms"},
 		BackupCodes:      true,
-		SMS:              SMS{AllowedCountries: DefaultSMSCountries},
+		Prompt:           PromptNever,
+		Adaptive:         Adaptive{NewDevice: true, NewIP: true, RecentFailures: true},
+		SMS:              SMS{AllowedCountries: slices.Clone(DefaultSMSCountries), MaxPerUserPerHour: 10, MaxPerDestinationPerHour: 10},
 		UserVerification: "preferred",
 	}
 }
@@ -78,20 +96,47 @@ type Factor struct {
 	LastUsedAt time.Time
 }
 
+// Signals are the risk signals of one sign-in, as the caller worked them out.
+type Signals struct {
+	NewDevice      bool
+	NewIP          bool
+	RecentFailures bool
+}
+
 // Input is everything a decision depends on.
 type Input struct {
-	Policy       Policy
-	Factors      []Factor // the factors bound to this user, in creation order
-	LastFactorID string   // the factor last used successfully
-	MinStrength  string   // step-up: weaker factors are not offered (rule 7)
+	Policy        Policy
+	Factors       []Factor // the factors bound to this user, in creation order
+	LastFactorID  string   // the factor last used successfully
+	MinStrength   string   // step-up: weaker factors are not offered (rule 7)
+	StepUp        bool     // purpose step_up: asked whenever the user has a usable factor
+	Now           time.Time
+	RegisteredAt  time.Time // when the user registered, if the app says; else FirstSeenAt
+	FirstSeenAt   time.Time // zero: this is the first time the service sees the user
+	PromptSkipped bool      // the user skipped the optional enrollment prompt before
+	Signals       Signals
 }
 
 // Reasons a decision gives.
 const (
-	ReasonTrustedDevice  = "trusted_device"
-	ReasonPolicyOff      = "policy_off"
-	ReasonNoFactors      = "no_factors"
-	ReasonUserHasFactors = "user_has_factors"
+	ReasonTrustedDevice      = "trusted_device"
+	ReasonPolicyOff          = "policy_off"
+	ReasonNoFactors          = "no_factors"
+	ReasonUserHasFactors     = "user_has_factors"
+	ReasonStepUp             = "step_up"
+	ReasonNoRiskSignals      = "no_risk_signals"
+	ReasonEnrollmentPrompt   = "enrollment_prompt"
+	ReasonEnrollmentRequired = "enrollment_required"
+	ReasonOnlyBackupCodes    = "only_backup_codes"
+	// A decision asked for by risk signals says "risk:" and the signals, e.g. "risk:new_device,new_ip".
+	ReasonRiskPrefix = "risk:"
+)
+
+// Signal names in a risk reason.
+const (
+	SignalNewDevice      = "new_device"
+	SignalNewIP          = "new_ip"
+	SignalRecentFailures = "recent_failures"
 )
 
 // Decision is what the challenge answers.
@@ -102,40 +147,105 @@ type Decision struct {
 	EnrollmentSkippable bool
 	Factors             []Factor // usable factors, the default first
 	DefaultFactorID     string
+	Signals             []string // the risk signals that fired (adaptive mode)
 }
 
 const backupCodes = "backup_codes"
 
-// Decide applies the policy to one user.
+// Decide applies the policy to one user (DESIGN §5 rules 1, 2, 4, 5 and 7; rule 3, trusted
+// devices, is applied by the caller, which holds the device records; rule 6 acts at
+// enrollment).
 func Decide(in Input) Decision {
-	if in.Policy.Mode == ModeOff {
+	p := in.Policy
+	if p.Mode == ModeOff {
 		return Decision{Reason: ReasonPolicyOff}
 	}
-	usable := atLeast(Usable(in.Policy, in.Factors), in.MinStrength)
+	usable := atLeast(Usable(p, in.Factors), in.MinStrength)
 	if len(usable) == 0 {
-		return Decision{Reason: ReasonNoFactors}
+		return noFactors(in)
 	}
 	def := defaultFactor(usable, in.LastFactorID)
-	// The default first, then the other primary factors, backup codes last.
-	ordered := make([]Factor, 0, len(usable))
+	d := Decision{MFARequired: true, Reason: ReasonUserHasFactors, Factors: ordered(usable, def), DefaultFactorID: def}
+	if onlyBackupCodes(usable) {
+		// Rule 5: they verify with a backup code and are then asked to enroll a primary factor.
+		d.Reason, d.EnrollmentRequired, d.EnrollmentSkippable = ReasonOnlyBackupCodes, true, p.Mode != ModeRequired
+		return d
+	}
+	switch {
+	case in.StepUp:
+		d.Reason = ReasonStepUp
+	case p.Mode == ModeAdaptive:
+		d.Signals = fired(p.Adaptive, in.Signals)
+		if len(d.Signals) == 0 {
+			return Decision{Reason: ReasonNoRiskSignals, Factors: d.Factors, DefaultFactorID: def}
+		}
+		d.Reason = ReasonRiskPrefix + strings.Join(d.Signals, ",")
+	}
+	return d
+}
+
+// noFactors decides for a user with no usable factor: never asked to verify (there is
+// nothing to verify with); asked to enroll as the mode and prompt say.
+func noFactors(in Input) Decision {
+	p := in.Policy
+	if p.Mode == ModeRequired {
+		start := in.RegisteredAt
+		if start.IsZero() {
+			start = in.FirstSeenAt
+		}
+		if start.IsZero() {
+			start = in.Now
+		}
+		inGrace := in.Now.Before(start.Add(time.Duration(p.GracePeriodDays) * 24 * time.Hour))
+		return Decision{Reason: ReasonEnrollmentRequired, EnrollmentRequired: true, EnrollmentSkippable: inGrace}
+	}
+	firstSignIn := in.FirstSeenAt.IsZero()
+	prompt := !in.PromptSkipped && !in.StepUp && (p.Prompt == PromptAtRegistration || (p.Prompt == PromptAfterRegistration && !firstSignIn))
+	if prompt {
+		return Decision{Reason: ReasonEnrollmentPrompt, EnrollmentRequired: true, EnrollmentSkippable: true}
+	}
+	return Decision{Reason: ReasonNoFactors}
+}
+
+func onlyBackupCodes(usable []Factor) bool {
+	for _, f := range usable {
+		if f.Type != backupCodes {
+			return false
+		}
+	}
+	return true
+}
+
+func fired(enabled Adaptive, s Signals) []string {
+	var out []string
+	if enabled.NewDevice && s.NewDevice {
+		out = append(out, SignalNewDevice)
+	}
+	if enabled.NewIP && s.NewIP {
+		out = append(out, SignalNewIP)
+	}
+	if enabled.RecentFailures && s.RecentFailures {
+		out = append(out, SignalRecentFailures)
+	}
+	return out
+}
+
+// ordered lists the default first, then the other primary factors, backup codes last.
+func ordered(usable []Factor, def string) []Factor {
+	out := make([]Factor, 0, len(usable))
 	for _, f := range usable {
 		if f.ID == def {
-			ordered = append(ordered, f)
+			out = append(out, f)
 		}
 	}
 	for _, backup := range []bool{false, true} {
 		for _, f := range usable {
 			if f.ID != def && (f.Type == backupCodes) == backup {
-				ordered = append(ordered, f)
+				out = append(out, f)
 			}
 		}
 	}
-	return Decision{
-		MFARequired:     true,
-		Reason:          ReasonUserHasFactors,
-		Factors:         ordered,
-		DefaultFactorID: def,
-	}
+	return out
 }
 
 // Usable keeps the factors bound to the user whose type the policy allows (rule 1: a type

@@ -27,7 +27,7 @@ func TestDecide(t *testing.T) {
 		{"else the last used", Input{Policy: Default(), Factors: []Factor{totp, email}, LastFactorID: "e1"}, true, ReasonUserHasFactors, "e1", 2},
 		{"else the first", Input{Policy: Default(), Factors: []Factor{totp2, totp}, LastFactorID: "gone"}, true, ReasonUserHasFactors, "t2", 2},
 		{"backup codes never the default beside a primary", Input{Policy: Default(), Factors: []Factor{backup, totp}, LastFactorID: "b1"}, true, ReasonUserHasFactors, "t1", 2},
-		{"only backup codes left", Input{Policy: Default(), Factors: []Factor{backup}}, true, ReasonUserHasFactors, "b1", 1},
+		{"only backup codes left", Input{Policy: Default(), Factors: []Factor{backup}}, true, ReasonOnlyBackupCodes, "b1", 1},
 		{"minStrength hides weaker factors", Input{Policy: Default(), Factors: []Factor{email, totp, backup}, MinStrength: StrengthOTP}, true, ReasonUserHasFactors, "t1", 1},
 		{"phishing resistant only", Input{Policy: Default(), Factors: []Factor{email, totp}, MinStrength: StrengthPhishingResistant}, false, ReasonNoFactors, "", 0},
 	}

@@ -1,0 +1,136 @@
+package policy
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+)
+
+// Prompt says when optional mode asks a user without factors to enroll.
+const (
+	PromptNever             = "never"
+	PromptAtRegistration    = "at_registration"
+	PromptAfterRegistration = "after_registration"
+)
+
+// Adaptive says which risk signals count in adaptive mode.
+type Adaptive struct {
+	NewDevice      bool `json:"newDevice"`
+	NewIP          bool `json:"newIp"`
+	RecentFailures bool `json:"recentFailures"`
+}
+
+// Meta is a stored policy's version information.
+type Meta struct {
+	Version   int       `json:"version"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	UpdatedBy string    `json:"updatedBy"`
+}
+
+// FieldError names the field of a policy that is wrong.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+var (
+	knownFactors = []string{"webauthn", "totp", "email", "sms"}
+	countryCode  = regexp.MustCompile(`^[A-Z]{2}$`)
+)
+
+// Validate checks every field and names the first one that is wrong.
+func (p Policy) Validate() error {
+	bad := func(field, format string, a ...any) error {
+		return &FieldError{Field: field, Message: fmt.Sprintf(format, a...)}
+	}
+	switch p.Mode {
+	case ModeOff, ModeOptional, ModeAdaptive, ModeRequired:
+	default:
+		return bad("mode", "must be off, optional, adaptive or required")
+	}
+	seen := map[string]bool{}
+	for _, f := range p.Factors {
+		if !slices.Contains(knownFactors, f) {
+			return bad("factors", "unknown factor type %q (allowed: webauthn, totp, email, sms)", f)
+		}
+		if seen[f] {
+			return bad("factors", "%q is listed twice", f)
+		}
+		seen[f] = true
+	}
+	if p.Mode == ModeRequired && len(p.Factors) == 0 {
+		return bad("factors", "required mode needs at least one allowed factor type")
+	}
+	switch p.Prompt {
+	case PromptNever, PromptAtRegistration, PromptAfterRegistration:
+	default:
+		return bad("prompt", "must be never, at_registration or after_registration")
+	}
+	if p.GracePeriodDays < 0 || p.GracePeriodDays > 30 {
+		return bad("gracePeriodDays", "must be 0 to 30")
+	}
+	if p.RememberDeviceDays < 0 || p.RememberDeviceDays > 365 {
+		return bad("rememberDeviceDays", "must be 0 to 365")
+	}
+	for _, c := range p.SMS.AllowedCountries {
+		if !countryCode.MatchString(c) {
+			return bad("sms.allowedCountries", "%q is not an ISO 3166-1 alpha-2 code like US", c)
+		}
+	}
+	if p.SMS.MaxPerUserPerHour < 1 || p.SMS.MaxPerUserPerHour > 100 {
+		return bad("sms.maxPerUserPerHour", "must be 1 to 100")
+	}
+	if p.SMS.MaxPerDestinationPerHour < 1 || p.SMS.MaxPerDestinationPerHour > 100 {
+		return bad("sms.maxPerDestinationPerHour", "must be 1 to 100")
+	}
+	switch p.UserVerification {
+	case "preferred", "required":
+	default:
+		return bad("userVerification", "must be preferred or required")
+	}
+	return nil
+}
+
+var modeRank = map[Mode]int{ModeOff: 0, ModeOptional: 1, ModeAdaptive: 2, ModeRequired: 3}
+
+// Merge is the effective policy when a challenge names an organization: the stricter of the
+// two everywhere it can be compared. The mode is the stricter one (off < optional < adaptive
+// < required); a factor type, backup codes or an SMS country must be allowed by both; the
+// shorter grace period and remember-device time win; risk signals add up; and user
+// verification is required if either requires it. The prompt is the organization's.
+func Merge(global, org Policy) Policy {
+	out := org
+	if modeRank[global.Mode] > modeRank[org.Mode] {
+		out.Mode = global.Mode
+	}
+	out.Factors = intersect(global.Factors, org.Factors)
+	out.BackupCodes = global.BackupCodes && org.BackupCodes
+	out.GracePeriodDays = min(global.GracePeriodDays, org.GracePeriodDays)
+	out.RememberDeviceDays = min(global.RememberDeviceDays, org.RememberDeviceDays)
+	out.EmailFallback = global.EmailFallback || org.EmailFallback
+	out.Adaptive = Adaptive{
+		NewDevice:      global.Adaptive.NewDevice || org.Adaptive.NewDevice,
+		NewIP:          global.Adaptive.NewIP || org.Adaptive.NewIP,
+		RecentFailures: global.Adaptive.RecentFailures || org.Adaptive.RecentFailures,
+	}
+	out.SMS.AllowedCountries = intersect(global.SMS.AllowedCountries, org.SMS.AllowedCountries)
+	out.SMS.MaxPerUserPerHour = min(global.SMS.MaxPerUserPerHour, org.SMS.MaxPerUserPerHour)
+	out.SMS.MaxPerDestinationPerHour = min(global.SMS.MaxPerDestinationPerHour, org.SMS.MaxPerDestinationPerHour)
+	if global.UserVerification == "required" {
+		out.UserVerification = "required"
+	}
+	return out
+}
+
+func intersect(a, b []string) []string {
+	out := []string{}
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
