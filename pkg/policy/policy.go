@@ -119,15 +119,16 @@ type Input struct {
 
 // Reasons a decision gives.
 const (
-	ReasonTrustedDevice      = "trusted_device"
-	ReasonPolicyOff          = "policy_off"
-	ReasonNoFactors          = "no_factors"
-	ReasonUserHasFactors     = "user_has_factors"
-	ReasonStepUp             = "step_up"
-	ReasonNoRiskSignals      = "no_risk_signals"
-	ReasonEnrollmentPrompt   = "enrollment_prompt"
-	ReasonEnrollmentRequired = "enrollment_required"
-	ReasonOnlyBackupCodes    = "only_backup_codes"
+	ReasonTrustedDevice        = "trusted_device"
+	ReasonPolicyOff            = "policy_off"
+	ReasonNoFactors            = "no_factors"
+	ReasonUserHasFactors       = "user_has_factors"
+	ReasonStepUp               = "step_up"
+	ReasonNoRiskSignals        = "no_risk_signals"
+	ReasonEnrollmentPrompt     = "enrollment_prompt"
+	ReasonEnrollmentRequired   = "enrollment_required"
+	ReasonOnlyBackupCodes      = "only_backup_codes"
+	ReasonInsufficientStrength = "insufficient_strength"
 	// A decision asked for by risk signals says "risk:" and the signals, e.g. "risk:new_device,new_ip".
 	ReasonRiskPrefix = "risk:"
 )
@@ -160,7 +161,13 @@ func Decide(in Input) Decision {
 	if p.Mode == ModeOff {
 		return Decision{Reason: ReasonPolicyOff}
 	}
-	usable := atLeast(Usable(p, in.Factors), in.MinStrength)
+	allowed := Usable(p, in.Factors)
+	usable := atLeast(allowed, in.MinStrength)
+	if len(usable) == 0 && len(allowed) > 0 {
+		// Rule 7: the user has factors, none strong enough. That is no pass: a second factor
+		// is required and none can satisfy it, so the user must enroll a stronger one.
+		return Decision{MFARequired: true, Reason: ReasonInsufficientStrength, EnrollmentRequired: true}
+	}
 	if len(usable) == 0 {
 		return noFactors(in)
 	}

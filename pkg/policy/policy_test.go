@@ -29,7 +29,8 @@ func TestDecide(t *testing.T) {
 		{"backup codes never the default beside a primary", Input{Policy: Default(), Factors: []Factor{backup, totp}, LastFactorID: "b1"}, true, ReasonUserHasFactors, "t1", 2},
 		{"only backup codes left", Input{Policy: Default(), Factors: []Factor{backup}}, true, ReasonOnlyBackupCodes, "b1", 1},
 		{"minStrength hides weaker factors", Input{Policy: Default(), Factors: []Factor{email, totp, backup}, MinStrength: StrengthOTP}, true, ReasonUserHasFactors, "t1", 1},
-		{"phishing resistant only", Input{Policy: Default(), Factors: []Factor{email, totp}, MinStrength: StrengthPhishingResistant}, false, ReasonNoFactors, "", 0},
+		{"phishing resistant only, none strong enough: required, unsatisfiable", Input{Policy: Default(), Factors: []Factor{email, totp}, MinStrength: StrengthPhishingResistant}, true, ReasonInsufficientStrength, "", 0},
+		{"phishing resistant only: the passkey alone", Input{Policy: Default(), Factors: []Factor{email, passkey, totp}, MinStrength: StrengthPhishingResistant}, true, ReasonUserHasFactors, "w1", 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -37,7 +38,7 @@ func TestDecide(t *testing.T) {
 			if d.MFARequired != tc.required || d.Reason != tc.reason || d.DefaultFactorID != tc.defaultID || len(d.Factors) != tc.usableCount {
 				t.Fatalf("Decide = %+v, want required=%v reason=%s default=%q usable=%d", d, tc.required, tc.reason, tc.defaultID, tc.usableCount)
 			}
-			if tc.required && d.Factors[0].ID != tc.defaultID {
+			if tc.required && tc.usableCount > 0 && d.Factors[0].ID != tc.defaultID {
 				t.Errorf("default factor %q is not listed first: %+v", tc.defaultID, d.Factors)
 			}
 			for i := 1; i < len(d.Factors); i++ {
