@@ -8,7 +8,10 @@ FUNCTIONS := \
 	ChallengeFunction:challenge \
 	VerifyFunction:verify \
 	AdminFunction:admin \
-	JwksFunction:jwks
+	JwksFunction:jwks \
+	CognitoDefineFunction:cognito-define \
+	CognitoCreateFunction:cognito-create \
+	CognitoVerifyFunction:cognito-verify
 
 GO ?= go
 # Ports of the local stack (`make run`); the environment or the command line may override.

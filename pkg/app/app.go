@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/mfa-service/mfa/pkg/cognito"
 	"github.com/mfa-service/mfa/pkg/dynamostore"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -259,4 +260,9 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// Triggers are the Cognito custom-auth trigger handlers on this app's service.
+func (a *App) Triggers() *cognito.Triggers {
+	return &cognito.Triggers{Service: a.Service, Log: a.Log}
 }

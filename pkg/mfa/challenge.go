@@ -44,11 +44,21 @@ const (
 
 var orgIDPattern = userIDPattern
 
-// CreateChallenge decides whether the user must present a second factor and opens a challenge
-// that offers exactly the factors the decision allows.
-func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, req ChallengeRequest) (ChallengeResult, error) {
+// decided is a decision with what went into it.
+type decided struct {
+	d          policy.Decision
+	pol        policy.Policy
+	byID       map[string]Factor
+	purpose    string
+	ip, device string
+	trusted    string
+	now        time.Time
+}
+
+// decide applies the policy to the user without changing anything.
+func (s *Service) decide(ctx context.Context, c Caller, userID string, req ChallengeRequest) (decided, error) {
 	if err := authorize(c, userID); err != nil {
-		return ChallengeResult{}, err
+		return decided{}, err
 	}
 	purpose := req.Purpose
 	switch purpose {
@@ -56,28 +66,28 @@ func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, 
 		purpose = PurposeSignIn
 	case PurposeSignIn, PurposeStepUp:
 	default:
-		return ChallengeResult{}, Invalid(CodeInvalidRequest, "purpose", "purpose must be sign_in or step_up")
+		return decided{}, Invalid(CodeInvalidRequest, "purpose", "purpose must be sign_in or step_up")
 	}
 	if req.OrganizationID != "" && !orgIDPattern.MatchString(req.OrganizationID) {
-		return ChallengeResult{}, Invalid(CodeInvalidRequest, "organizationId", "organizationId is malformed")
+		return decided{}, Invalid(CodeInvalidRequest, "organizationId", "organizationId is malformed")
 	}
 	if !policy.ValidStrength(req.MinStrength) {
-		return ChallengeResult{}, Invalid(CodeInvalidRequest, "minStrength", "minStrength must be phishing_resistant, otp, oob or recovery")
+		return decided{}, Invalid(CodeInvalidRequest, "minStrength", "minStrength must be phishing_resistant, otp, oob or recovery")
 	}
 	pol, err := s.policyFor(ctx, req.OrganizationID)
 	if err != nil {
-		return ChallengeResult{}, err
+		return decided{}, err
 	}
 	profile, err := s.Store.LoadProfile(ctx, userID)
 	if err != nil {
-		return ChallengeResult{}, unavailable(err)
+		return decided{}, unavailable(err)
 	}
 	now := s.now()
 	ip, device, err := signInContext(c, req)
 	if err != nil {
-		return ChallengeResult{}, err
+		return decided{}, err
 	}
-	byID := make(map[string]Factor, len(profile.Factors))
+	x := decided{pol: pol, byID: make(map[string]Factor, len(profile.Factors)), purpose: purpose, ip: ip, device: device, now: now}
 	in := policy.Input{
 		Policy: pol, LastFactorID: profile.State.LastFactorID, MinStrength: req.MinStrength,
 		StepUp: purpose == PurposeStepUp, Now: now, RegisteredAt: req.RegisteredAt,
@@ -92,36 +102,59 @@ func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, 
 		if f.Type == TypeBackupCodes && len(f.BackupCodes) == 0 {
 			continue // a used-up set is no factor
 		}
-		byID[f.ID] = f
+		x.byID[f.ID] = f
 		in.Factors = append(in.Factors, policy.Factor{ID: f.ID, Type: string(f.Type), LastUsedAt: f.LastUsedAt})
 	}
-	d := policy.Decide(in)
+	x.d = policy.Decide(in)
 	// DESIGN §5 rule 3: a valid trusted-device token skips sign-in MFA while the policy
 	// remembers devices; never a step-up.
-	trusted := ""
-	if req.DeviceToken != "" && purpose == PurposeSignIn && pol.RememberDeviceDays > 0 && d.MFARequired {
-		if trusted = s.trustedDevice(userID, req.DeviceToken, profile.Devices, now); trusted != "" {
-			d.MFARequired, d.Reason = false, policy.ReasonTrustedDevice
+	if req.DeviceToken != "" && purpose == PurposeSignIn && pol.RememberDeviceDays > 0 && x.d.MFARequired {
+		if x.trusted = s.trustedDevice(userID, req.DeviceToken, profile.Devices, now); x.trusted != "" {
+			x.d.MFARequired, x.d.Reason = false, policy.ReasonTrustedDevice
 		}
 	}
+	return x, nil
+}
 
+// Preview is the decision a challenge would make, with nothing stored: the Cognito define
+// trigger asks it whether a sign-in needs a second factor.
+func (s *Service) Preview(ctx context.Context, c Caller, userID string, req ChallengeRequest) (ChallengeResult, error) {
+	x, err := s.decide(ctx, c, userID, req)
+	if err != nil {
+		return ChallengeResult{}, err
+	}
+	res := ChallengeResult{MFARequired: x.d.MFARequired, Reason: x.d.Reason, EnrollmentRequired: x.d.EnrollmentRequired, EnrollmentSkippable: x.d.EnrollmentSkippable, DefaultFactorID: x.d.DefaultFactorID, Signals: x.d.Signals}
+	for _, f := range x.d.Factors {
+		res.Factors = append(res.Factors, x.byID[f.ID])
+	}
+	return res, nil
+}
+
+// CreateChallenge decides whether the user must present a second factor and opens a challenge
+// that offers exactly the factors the decision allows.
+func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, req ChallengeRequest) (ChallengeResult, error) {
+	x, err := s.decide(ctx, c, userID, req)
+	if err != nil {
+		return ChallengeResult{}, err
+	}
+	d, now := x.d, x.now
 	id, err := s.newID()
 	if err != nil {
 		return ChallengeResult{}, internal(err)
 	}
-	ch := Challenge{ID: id, UserID: userID, Purpose: purpose, OrganizationID: req.OrganizationID, DefaultFactorID: d.DefaultFactorID, Status: ChallengeOpen, CreatedAt: now, ExpiresAt: now.Add(s.challengeTTL()), ContextIP: ip, ContextDevice: device}
+	ch := Challenge{ID: id, UserID: userID, Purpose: x.purpose, OrganizationID: req.OrganizationID, DefaultFactorID: d.DefaultFactorID, Status: ChallengeOpen, CreatedAt: now, ExpiresAt: now.Add(s.challengeTTL()), ContextIP: x.ip, ContextDevice: x.device}
 	res := ChallengeResult{ChallengeID: id, MFARequired: d.MFARequired, Reason: d.Reason, EnrollmentRequired: d.EnrollmentRequired, EnrollmentSkippable: d.EnrollmentSkippable, DefaultFactorID: d.DefaultFactorID, ExpiresAt: ch.ExpiresAt, Signals: d.Signals}
 	for _, f := range d.Factors {
 		ch.Offered = append(ch.Offered, OfferedFactor{ID: f.ID, Type: FactorType(f.Type)})
-		res.Factors = append(res.Factors, byID[f.ID])
+		res.Factors = append(res.Factors, x.byID[f.ID])
 	}
 	// Passkeys offered: the assertion options go out now, the session stays on the challenge.
-	if res.WebAuthn, ch.PasskeySession, err = s.beginPasskeyLogin(c, userID, res.Factors, pol.UserVerification); err != nil {
+	if res.WebAuthn, ch.PasskeySession, err = s.beginPasskeyLogin(c, userID, res.Factors, x.pol.UserVerification); err != nil {
 		return ChallengeResult{}, err
 	}
 	ev := s.event(c, userID, ActionChallengeOpened, "ok")
 	ev.ChallengeID, ev.Reason = id, d.Reason
-	if err := s.Store.OpenChallenge(ctx, ch, trusted, ev); err != nil {
+	if err := s.Store.OpenChallenge(ctx, ch, x.trusted, ev); err != nil {
 		return ChallengeResult{}, unavailable(err)
 	}
 	return res, nil

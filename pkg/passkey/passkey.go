@@ -207,5 +207,6 @@ func marshalPair(options any, session *webauthn.SessionData) (json.RawMessage, [
 // Build is New in the shape the composition root takes, so that only the functions that run
 // ceremonies link go-webauthn.
 func Build(rpID, rpName string, origins []string) (mfa.Passkeys, error) {
-	return New(Config{RPID: rpID, RPName: rpName, Origins: origins})
+	// Ceremonies live as long as the enrollment or challenge that holds their session.
+	return New(Config{RPID: rpID, RPName: rpName, Origins: origins, Timeout: 10 * time.Minute})
 }

@@ -1,0 +1,26 @@
+// Command cognito-define is the Cognito DefineAuthChallenge trigger: password first, then MFA when the policy asks for it.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/mfa-service/mfa/pkg/app"
+)
+
+func main() {
+	cfg, err := app.ConfigFromEnv()
+	if err != nil {
+		slog.Error("config", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	a, err := app.New(context.Background(), cfg)
+	if err != nil {
+		slog.Error("init", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	lambda.Start(a.Triggers().Define)
+}
