@@ -270,6 +270,10 @@ func TestSampleEventsReplay(t *testing.T) {
 		listed[w.file] = true
 	}
 	for _, f := range files {
+		// Cognito trigger events are replayed against the triggers, in pkg/cognito.
+		if strings.HasPrefix(filepath.Base(f), "cognito-") {
+			continue
+		}
 		if !listed[filepath.Base(f)] {
 			t.Errorf("%s: add it, with its expected status, to this test", filepath.Base(f))
 		}
