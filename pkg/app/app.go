@@ -22,6 +22,7 @@ import (
 
 	"github.com/mfa-service/mfa/pkg/cognito"
 	"github.com/mfa-service/mfa/pkg/dynamostore"
+	"github.com/mfa-service/mfa/pkg/emf"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/notify"
@@ -116,6 +117,14 @@ type options struct {
 	notifier   func(aws.Config, notify.Config) (*notify.Notifier, error)
 	phones     mfa.PhoneParser
 	passkeys   PasskeyBuilder
+	metrics    mfa.Metrics
+	setMetrics bool
+}
+
+// WithMetrics sends the service's metrics to m (nil: none). Without it, a function running in
+// Lambda writes CloudWatch embedded-metric-format lines to stdout, and other processes none.
+func WithMetrics(m mfa.Metrics) Option {
+	return func(o *options) { o.metrics, o.setMetrics = m, true }
 }
 
 // PasskeyBuilder makes the WebAuthn ceremonies for a relying party (pass passkey.Build).
@@ -180,6 +189,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	metrics := o.metrics
+	if !o.setMetrics && os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
+		metrics = emf.New(os.Stdout)
+	}
 	fallback := policy.Default()
 	fallback.RememberDeviceDays = cfg.RememberDeviceDays
 	policies := &mfa.Policies{Store: store, Fallback: fallback, Now: time.Now}
@@ -191,6 +204,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		Notifier:   notifier,
 		Phones:     o.phones,
 		Passkeys:   passkeys,
+		Metrics:    metrics,
 		Log:        log,
 		Policy:     policies.Effective,
 		Policies:   policies,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -130,10 +131,17 @@ func (a *API) serve(routes map[string]route, authenticated bool) Handler {
 		if resp.StatusCode >= 500 {
 			level = slog.LevelError
 		}
-		a.Log.LogAttrs(ctx, level, "request",
+		attrs := []slog.Attr{
 			slog.String("route", req.RouteKey), slog.Int("status", resp.StatusCode),
 			slog.String("requestId", reqID), slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
-		)
+		}
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			attrs = append(attrs, slog.String("lambdaRequestId", lc.AwsRequestID))
+		}
+		if code := problemCode(resp); code != "" {
+			attrs = append(attrs, slog.String("problem", code))
+		}
+		a.Log.LogAttrs(ctx, level, "request", attrs...)
 		return resp, nil
 	}
 }
@@ -569,4 +577,16 @@ func (a *API) skipPrompt(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
+}
+
+// problemCode is the stable code of a problem response, for the request's log line.
+func problemCode(resp events.APIGatewayV2HTTPResponse) string {
+	if resp.StatusCode < 400 || !strings.Contains(resp.Headers["Content-Type"], "problem+json") {
+		return ""
+	}
+	var p struct {
+		Code string `json:"code"`
+	}
+	_ = json.Unmarshal([]byte(resp.Body), &p)
+	return p.Code
 }

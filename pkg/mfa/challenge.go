@@ -236,10 +236,12 @@ func (s *Service) SendChallengeCode(ctx context.Context, c Caller, userID, chall
 	if err := s.Store.RecordDelivery(ctx, d); err != nil {
 		var le *LimitError
 		if errors.As(err, &le) {
+			s.count("SendsRefused", map[string]string{"Channel": string(f.Type), "Limit": le.Limit})
 			return DeliveryInfo{}, sendLimited(le, now)
 		}
 		return DeliveryInfo{}, unavailable(err)
 	}
+	s.count("CodesSent", map[string]string{"Channel": string(f.Type)})
 	if err := s.Notifier.SendCode(ctx, f.Type, f.Destination, code, "sign_in", lim.CodeTTL); err != nil {
 		return DeliveryInfo{}, &Error{Kind: KindUnavailable, Code: CodeDeliveryFailed, Message: "the code could not be sent; try again", Err: err}
 	}

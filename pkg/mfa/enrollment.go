@@ -145,10 +145,12 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	if err := s.Store.CreateEnrollment(ctx, e, &quota, ev); err != nil {
 		var le *LimitError
 		if errors.As(err, &le) {
+			s.count("SendsRefused", map[string]string{"Channel": string(req.Type), "Limit": le.Limit})
 			return EnrollmentStarted{}, sendLimited(le, now)
 		}
 		return EnrollmentStarted{}, unavailable(err)
 	}
+	s.count("CodesSent", map[string]string{"Channel": string(req.Type)})
 	if err := s.Notifier.SendCode(ctx, req.Type, dest, code, "enrollment", lim.CodeTTL); err != nil {
 		return EnrollmentStarted{}, &Error{Kind: KindUnavailable, Code: CodeDeliveryFailed, Message: "the code could not be sent; try again", Err: err}
 	}

@@ -156,6 +156,12 @@ type PolicyStore interface {
 	DeletePolicy(ctx context.Context, scope string, ev AuditEvent) error
 }
 
+// Metrics counts what operators watch: verifications by factor and outcome, lock-outs, sends
+// by channel and refused sends. Dimension values are low-cardinality, never user ids.
+type Metrics interface {
+	Count(name string, dims map[string]string)
+}
+
 // Hasher computes keyed hashes of codes, so the store never holds a usable code.
 type Hasher interface {
 	Hash(purpose string, value []byte) []byte

@@ -31,6 +31,7 @@ type Service struct {
 	Notifier   Notifier
 	Phones     PhoneParser // nil in functions that never take a new phone number
 	Passkeys   Passkeys    // nil in functions that run no WebAuthn ceremony
+	Metrics    Metrics     // nil: no metrics
 	Policy     PolicySource
 	Policies   *Policies // the stored policies, for the admin routes (Policy reads through it)
 	Regulation Regulation
@@ -230,5 +231,12 @@ func (s *Service) notify(ctx context.Context, c Caller, userID string, factors [
 		if err := s.Notifier.SendSecurityNotice(ctx, addr, n); err != nil && s.Log != nil {
 			s.Log.Warn("security notice not sent", slog.String("userId", userID), slog.String("error", err.Error()))
 		}
+	}
+}
+
+// count emits a metric when metrics are wired.
+func (s *Service) count(name string, dims map[string]string) {
+	if s.Metrics != nil {
+		s.Metrics.Count(name, dims)
 	}
 }

@@ -83,6 +83,7 @@ func (s *Service) Verify(ctx context.Context, c Caller, userID, challengeID stri
 	}
 	now := s.now()
 	if lock, locked := s.Regulation.LockAt(state, now); locked {
+		s.count("Verifications", map[string]string{"FactorType": string(req.Type), "Outcome": "locked"})
 		return VerifyResult{}, tooManyAttempts(lock, now)
 	}
 	if err := checkChallengeOpen(ch, now, s.Regulation); err != nil {
@@ -100,7 +101,7 @@ func (s *Service) Verify(ctx context.Context, c Caller, userID, challengeID stri
 		if a != nil {
 			return s.succeed(ctx, c, ch, state, *a, req.RememberDevice, now)
 		}
-		return VerifyResult{}, s.fail(ctx, c, ch, req, now, reason)
+		return VerifyResult{}, s.failAfter(ctx, c, ch, req, now, reason, state.ConsecutiveFailures)
 	}
 
 	for _, f := range candidates {
@@ -112,7 +113,7 @@ func (s *Service) Verify(ctx context.Context, c Caller, userID, challengeID stri
 			return s.succeed(ctx, c, ch, state, *a, req.RememberDevice, now)
 		}
 	}
-	return VerifyResult{}, s.fail(ctx, c, ch, req, now, "wrong_code")
+	return VerifyResult{}, s.failAfter(ctx, c, ch, req, now, "wrong_code", state.ConsecutiveFailures)
 }
 
 // candidates resolves the factors an answer may be for: the named one, or the factors of the
@@ -285,6 +286,7 @@ func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state Use
 	default:
 		return VerifyResult{}, unavailable(err)
 	}
+	s.count("Verifications", map[string]string{"FactorType": string(f.Type), "Outcome": "success"})
 	f.LastUsedAt, f.LastStep = now, a.step
 	res := VerifyResult{MFAToken: token, DeviceToken: deviceToken, Factor: f, EnrollmentRequired: state.Primaries() <= 0}
 	if f.Type == TypeBackupCodes {
@@ -299,11 +301,20 @@ func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state Use
 // fail records a wrong answer. If it cannot be recorded, the caller gets a 503, not a retry
 // that escapes the count.
 func (s *Service) fail(ctx context.Context, c Caller, ch Challenge, req VerifyRequest, now time.Time, reason string) error {
+	return s.failAfter(ctx, c, ch, req, now, reason, -1)
+}
+
+// failAfter is fail knowing the user's failure count as read (-1 unknown), to count lock-outs.
+func (s *Service) failAfter(ctx context.Context, c Caller, ch Challenge, req VerifyRequest, now time.Time, reason string, readFailures int) error {
+	if readFailures+1 == s.Regulation.LockAfter || readFailures+1 == s.Regulation.PermanentAfter {
+		defer s.count("Lockouts", map[string]string{"Permanent": map[bool]string{true: "true", false: "false"}[readFailures+1 == s.Regulation.PermanentAfter]})
+	}
 	ev := s.event(c, ch.UserID, ActionVerificationFailure, "failed")
 	ev.FactorID, ev.FactorType, ev.ChallengeID, ev.Reason = req.FactorID, req.Type, ch.ID, reason
 	if err := s.Store.RecordFailure(ctx, Failure{UserID: ch.UserID, ChallengeID: ch.ID, MaxFailures: s.Regulation.MaxChallengeFailures, At: now, Event: ev}); err != nil {
 		return unavailable(err)
 	}
+	s.count("Verifications", map[string]string{"FactorType": string(req.Type), "Outcome": "failure"})
 	remaining := max(0, s.Regulation.MaxChallengeFailures-ch.Failures-1)
 	return &Error{Kind: KindUnauthenticated, Code: CodeVerificationFailed, Message: "the code is not valid", Extra: map[string]any{"attemptsRemaining": remaining}}
 }

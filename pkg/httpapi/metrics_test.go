@@ -1,0 +1,74 @@
+package httpapi_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// recordedMetrics keeps what the service counted, by name and dimensions.
+type recordedMetrics struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (r *recordedMetrics) Count(name string, dims map[string]string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := name
+	for _, k := range []string{"FactorType", "Outcome", "Channel", "Limit", "Permanent"} {
+		if v, ok := dims[k]; ok {
+			key += " " + k + "=" + v
+		}
+	}
+	r.counts[key]++
+}
+
+func TestOperatorMetrics(t *testing.T) {
+	e := newEnv(t)
+	m := &recordedMetrics{counts: map[string]int{}}
+	e.app.Service.Metrics = m
+	alice := user("alice")
+	u := e.enrollTOTP(alice, "alice")
+	e.clock.Advance(time.Minute)
+	e.signIn(alice, u, 0)
+	cid := e.challenge(alice, "alice").str("challengeId")
+	for i := 0; i < 5; i++ {
+		e.verify(alice, "alice", cid, map[string]any{"type": "totp", "factorId": u.factorID, "code": codeAt(u.secret, e.clock.Now(), 5)})
+	}
+	e.verify(alice, "alice", e.challenge(alice, "alice").str("challengeId"), map[string]any{"type": "totp", "factorId": u.factorID, "code": codeAt(u.secret, e.clock.Now(), 1)})
+	fid, _ := e.enrollEmail(user("bob"), "bob", "bob-metrics@example.com")
+	bc := e.challenge(user("bob"), "bob").str("challengeId")
+	e.deliver(user("bob"), "bob", bc, fid)
+	e.deliver(user("bob"), "bob", bc, fid) // inside the cool-down
+
+	want := map[string]int{
+		"Verifications FactorType=totp Outcome=success": 1,
+		"Verifications FactorType=totp Outcome=failure": 5,
+		"Verifications FactorType=totp Outcome=locked":  1,
+		"Lockouts Permanent=false":                      1,
+		"CodesSent Channel=email":                       2, // enrollment + delivery
+	}
+	for k, n := range want {
+		if m.counts[k] != n {
+			t.Errorf("%s = %d, want %d (all: %v)", k, m.counts[k], n, m.counts)
+		}
+	}
+}
+
+func TestRequestLogCarriesLambdaRequestID(t *testing.T) {
+	e := newEnv(t)
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "lambda-req-42"})
+	h := handlersByRoute["GET /.well-known/jwks.json"](e.app.API)
+	if _, err := h(ctx, events.APIGatewayV2HTTPRequest{RouteKey: "GET /.well-known/jwks.json"}); err != nil {
+		t.Fatal(err)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, `"lambdaRequestId":"lambda-req-42"`) {
+		t.Fatalf("request log without the Lambda request id: %s", logs)
+	}
+}
