@@ -9,6 +9,7 @@ FUNCTIONS := \
 	VerifyFunction:verify \
 	AdminFunction:admin \
 	JwksFunction:jwks \
+	UiFunction:ui \
 	CognitoDefineFunction:cognito-define \
 	CognitoCreateFunction:cognito-create \
 	CognitoVerifyFunction:cognito-verify
@@ -60,3 +61,43 @@ run: tools
 .PHONY: clean
 clean:
 	rm -rf build .aws-sam
+
+# Fuzzing: each go test -fuzz target in turn, for FUZZTIME each (go test takes one package
+# and one target per run). Plain `go test` (and `make test`) runs their checked-in seeds in
+# pkg/<package>/testdata/fuzz/<Target>; what a run finds goes to the Go build cache, and a
+# failing input to that testdata directory, to be kept as a regression seed.
+FUZZTIME ?= 20s
+FUZZ_TARGETS := \
+	httpapi:FuzzDecodeBody \
+	httpapi:FuzzDecodeBodyAcceptsDocumentedShapes \
+	httpapi:FuzzHandlerNever500 \
+	mfa:FuzzNormalizeOTP \
+	mfa:FuzzNormalizeBackupCode \
+	mfa:FuzzCleanLabel \
+	passkey:FuzzFinishRegistration \
+	passkey:FuzzFinishLogin \
+	cognito:FuzzDefineSession \
+	cognito:FuzzLooksLikeBackupCode \
+	policy:FuzzPolicyJSON
+
+.PHONY: fuzz
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "== $$name (./pkg/$$pkg, $(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) ./pkg/$$pkg; \
+	done
+
+# A bounded soak through the local gateway (TestSoak in infra/local): 50 concurrent users for a
+# minute; prints journeys per second and latency percentiles.
+.PHONY: soak
+soak: tools
+	SOAK_DURATION=60s SOAK_USERS=50 $(GO) test -race=false -count=1 -run '^TestSoak$$' -v ./infra/local
+
+# Performance report (DESIGN §8), not a test: handler benchmarks against moto, DynamoDB round
+# trips and request units, binary sizes of `make build`, cold starts of each bootstrap through a
+# local Lambda Runtime API, cost per 1M requests. Prints the budget table, writes
+# build/bench/report.json, and fails when a round-trip budget is exceeded.
+.PHONY: bench
+bench: tools build
+	$(GO) run ./infra/bench -build=false -functions "$(FUNCTIONS)"

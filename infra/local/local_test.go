@@ -24,6 +24,7 @@ import (
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/localaws"
 	"github.com/mfa-service/mfa/pkg/samtemplate"
+	"github.com/mfa-service/mfa/pkg/webui"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -152,6 +153,9 @@ func TestEveryTemplateRouteIsServed(t *testing.T) {
 		for _, k := range keys {
 			served[fn+" "+k] = true
 		}
+	}
+	for _, k := range webui.RouteKeys() {
+		served["UiFunction "+k] = true
 	}
 	for _, r := range routes {
 		if !served[r.FunctionID+" "+r.RouteKey()] {

@@ -200,3 +200,13 @@ func TestPolicyRulesThroughTheGateway(t *testing.T) {
 		putPolicy(t, admin, "/v1/admin/policy", map[string]any{"mode": "optional"})
 	})
 }
+
+func TestOrgPolicyThatStrandsUsersIsRefused(t *testing.T) {
+	s := newStack(t)
+	admin := s.client(t, "policy-admin", "mfa/admin")
+	putPolicy(t, admin, "/v1/admin/policy", map[string]any{"mode": "optional", "factors": []string{"totp"}})
+	status, prob, _ := admin.call("PUT", "/v1/admin/organizations/acme/policy", map[string]any{"mode": "required", "factors": []string{"webauthn"}})
+	if status != 400 || prob["code"] != "invalid_policy" || prob["field"] != "factors" {
+		t.Fatalf("conflicting org policy: %d %v", status, prob)
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/mfa-service/mfa/pkg/policy"
 	"github.com/mfa-service/mfa/pkg/seal"
 	"github.com/mfa-service/mfa/pkg/token"
+	"github.com/mfa-service/mfa/pkg/webui"
 )
 
 // Config is the service's configuration; every field has an environment variable.
@@ -279,4 +280,22 @@ func splitList(s string) []string {
 // Triggers are the Cognito custom-auth trigger handlers on this app's service.
 func (a *App) Triggers() *cognito.Triggers {
 	return &cognito.Triggers{Service: a.Service, Log: a.Log}
+}
+
+// UI is the handler of the reference web pages (pkg/webui) for a process that serves every
+// function, configured from the environment like the UI function: UI_RETURN_ORIGINS (default
+// WEBAUTHN_ORIGINS), UI_FRAME_ANCESTORS and PRODUCT_NAME. A bad setting is logged and the
+// pages then hand nothing back to any app (they fail closed).
+func (a *App) UI() httpapi.Handler {
+	cfg, err := webui.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		a.Log.Error("ui config", slog.String("error", err.Error()))
+		cfg = webui.Config{}
+	}
+	cfg.Log = a.Log
+	ui, err := webui.New(cfg)
+	if err != nil {
+		panic(err) // the embedded pages are broken: a build defect that pkg/webui's tests catch
+	}
+	return httpapi.Handler(ui.Handle)
 }

@@ -78,32 +78,11 @@ func (t *Triggers) Define(ctx context.Context, ev events.CognitoEventUserPoolsDe
 	if ev.Request.UserNotFound || !ok {
 		return fail("user not found")
 	}
-	session := ev.Request.Session
-	if len(session) > maxRounds {
-		return fail("too many rounds")
+	next, why, needsPolicy := defineStep(ev.Request.Session, ev.Request.ClientMetadata)
+	if why != "" {
+		return fail(why)
 	}
-	// The password step: SRP (SRP_A, then PASSWORD_VERIFIER) or a plain password step.
-	if len(session) == 0 {
-		return fail("no password step: start CUSTOM_AUTH with SRP_A")
-	}
-	if len(session) == 1 && session[0].ChallengeName == srpA {
-		ev.Response = events.CognitoEventUserPoolsDefineAuthChallengeResponse{ChallengeName: passwordVerifier}
-		return ev, nil
-	}
-	pw := 0
-	if session[0].ChallengeName == srpA {
-		pw = 1
-	}
-	if pw >= len(session) || (session[pw].ChallengeName != passwordVerifier && session[pw].ChallengeName != password) || !session[pw].ChallengeResult {
-		return fail("password step missing or failed")
-	}
-	rounds := session[pw+1:]
-	for _, r := range rounds {
-		if r.ChallengeName != customChallenge || !strings.HasPrefix(r.ChallengeMetadata, roundPrefix) {
-			return fail("unexpected step " + r.ChallengeName)
-		}
-	}
-	if len(rounds) == 0 {
+	if needsPolicy {
 		res, err := t.Service.Preview(ctx, cognitoCaller, sub, mfa.ChallengeRequest{
 			Purpose: mfa.PurposeSignIn, OrganizationID: ev.Request.ClientMetadata[metaOrg], DeviceToken: ev.Request.ClientMetadata[metaDeviceToken],
 		})
@@ -119,26 +98,63 @@ func (t *Triggers) Define(ctx context.Context, ev events.CognitoEventUserPoolsDe
 		ev.Response = events.CognitoEventUserPoolsDefineAuthChallengeResponse{ChallengeName: customChallenge}
 		return ev, nil
 	}
+	ev.Response = next
+	return ev, nil
+}
+
+// defineStep is Define's decision from the session alone: the next challenge, tokens, or a
+// reason to fail (why). needsPolicy says the password step succeeded and no MFA round ran
+// yet: then the policy decides between tokens and a first round, and next is empty.
+func defineStep(session []*events.CognitoEventUserPoolsChallengeResult, clientMetadata map[string]string) (next events.CognitoEventUserPoolsDefineAuthChallengeResponse, why string, needsPolicy bool) {
+	if len(session) > maxRounds {
+		return next, "too many rounds", false
+	}
+	for _, s := range session {
+		if s == nil {
+			return next, "null step in the session", false
+		}
+	}
+	// The password step: SRP (SRP_A, then PASSWORD_VERIFIER) or a plain password step.
+	if len(session) == 0 {
+		return next, "no password step: start CUSTOM_AUTH with SRP_A", false
+	}
+	if len(session) == 1 && session[0].ChallengeName == srpA {
+		return events.CognitoEventUserPoolsDefineAuthChallengeResponse{ChallengeName: passwordVerifier}, "", false
+	}
+	pw := 0
+	if session[0].ChallengeName == srpA {
+		pw = 1
+	}
+	if pw >= len(session) || (session[pw].ChallengeName != passwordVerifier && session[pw].ChallengeName != password) || !session[pw].ChallengeResult {
+		return next, "password step missing or failed", false
+	}
+	rounds := session[pw+1:]
+	for _, r := range rounds {
+		if r.ChallengeName != customChallenge || !strings.HasPrefix(r.ChallengeMetadata, roundPrefix) {
+			return next, "unexpected step " + r.ChallengeName, false
+		}
+	}
+	if len(rounds) == 0 {
+		return next, "", true
+	}
 	last := rounds[len(rounds)-1]
 	if last.ChallengeResult {
-		ev.Response = events.CognitoEventUserPoolsDefineAuthChallengeResponse{IssueTokens: true}
-		return ev, nil
+		return events.CognitoEventUserPoolsDefineAuthChallengeResponse{IssueTokens: true}, "", false
 	}
 	// A round answered with a pick of factor is no wrong answer: the round after it says
 	// so in its metadata, and the last round by the current call's clientMetadata.
 	wrong := 0
 	for i, r := range rounds {
-		selection := (i == len(rounds)-1 && ev.Request.ClientMetadata[metaAction] == "select") ||
+		selection := (i == len(rounds)-1 && clientMetadata[metaAction] == "select") ||
 			(i+1 < len(rounds) && strings.HasSuffix(rounds[i+1].ChallengeMetadata, pickedSuffix))
 		if !r.ChallengeResult && !selection {
 			wrong++
 		}
 	}
 	if wrong >= maxWrongAnswers {
-		return fail("too many wrong answers")
+		return next, "too many wrong answers", false
 	}
-	ev.Response = events.CognitoEventUserPoolsDefineAuthChallengeResponse{ChallengeName: customChallenge}
-	return ev, nil
+	return events.CognitoEventUserPoolsDefineAuthChallengeResponse{ChallengeName: customChallenge}, "", false
 }
 
 // Create opens a challenge for the round: its factors and default are published, the
@@ -209,6 +225,9 @@ func (t *Triggers) Create(ctx context.Context, ev events.CognitoEventUserPoolsCr
 
 func previousFactor(session []*events.CognitoEventUserPoolsChallengeResult) string {
 	for i := len(session) - 1; i >= 0; i-- {
+		if session[i] == nil {
+			continue
+		}
 		if id, ok := strings.CutPrefix(session[i].ChallengeMetadata, roundPrefix); ok && id != "" {
 			return strings.TrimSuffix(id, pickedSuffix)
 		}
@@ -245,12 +264,12 @@ func (t *Triggers) Verify(ctx context.Context, ev events.CognitoEventUserPoolsVe
 }
 
 // looksLikeBackupCode tells a backup code (16 letters and digits, any grouping) from a 6-digit
-// code.
+// code. The separators are those the domain forgives in a backup code (mfa.normalizeBackupCode).
 func looksLikeBackupCode(s string) bool {
 	n := 0
 	for _, r := range s {
 		switch {
-		case r == '-' || r == ' ':
+		case r == '-' || r == ' ' || r == '_' || r == '.':
 		case (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'):
 			n++
 		default:

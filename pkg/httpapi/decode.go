@@ -43,8 +43,14 @@ func decodeBody(req events.APIGatewayV2HTTPRequest, dst any) error {
 	if !utf8.Valid(raw) {
 		return &transportError{http.StatusBadRequest, codeInvalidJSON, "the body is not valid UTF-8"}
 	}
-	if len(bytes.TrimSpace(raw)) == 0 {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 {
 		return &transportError{http.StatusBadRequest, codeInvalidJSON, "a JSON object body is required"}
+	}
+	// Decoding null into a struct is no error and leaves it untouched: a body of null would
+	// pass as an empty object.
+	if trimmed[0] != '{' {
+		return &transportError{http.StatusBadRequest, codeInvalidJSON, "the body must be a JSON object"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()

@@ -31,6 +31,19 @@ import (
 // (see race_test.go). One process-wide lock around every DynamoDB action restores the
 // guarantees; other services stay concurrent.
 //
+// Inside that lock, a TransactWriteItems keeps an undo log of the items it names instead of
+// moto's deep copy of the whole table, made once per item of the transaction. The copy costs
+// about 70 µs per item in the table, so a transaction on a table of a few thousand items took
+// a second, with every DynamoDB call queued behind it, and a soak (infra/local TestSoak)
+// stalled within a minute; each copy also stays in moto's data.json, which /local/outbox
+// reads. With the lock no other action runs in between, so putting back the before-images of
+// the named items on failure undoes exactly what the deep copy undid.
+//
+// And a Query of the table (not of an index) looks only at the queried partition: moto sorts
+// every item of the table on each Query and then keeps the partition's, so each of the
+// service's reads got slower with every user any test ever made. The results are the same;
+// moto still sorts, filters, pages and copies them.
+//
 // It also exits when its parent goes away (the parent pid changes once it is re-parented),
 // so a test binary that panics, times out or is killed never leaves a server holding a port.
 //
@@ -39,7 +52,13 @@ import (
 const motoLauncher = `
 import os, sys, threading, time
 try:
+    import copy
+    import inspect
     import moto.server
+    import moto.dynamodb.models as dynamodb_models
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
 except ImportError as e:
     sys.stderr.write("localaws: cannot import moto: %s\n" % e)
@@ -62,6 +81,71 @@ def _serialised_call_action(self):
         return _call_action(self)
 
 DynamoHandler.call_action = _serialised_call_action
+
+_in_transaction = threading.local()
+
+class _CopyKeepingTablesInTransactions:
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(x, memo=None):
+        if isinstance(x, Table) and getattr(_in_transaction, "on", False):
+            return x  # the undo log below replaces moto's backup of the whole table
+        return copy.deepcopy(x, memo)
+
+dynamodb_models.copy = _CopyKeepingTablesInTransactions()
+_transact_write_items = DynamoDBBackend.transact_write_items
+
+def _undo_logged_transact_write_items(self, transact_items):
+    before = {}
+    for entry in transact_items:
+        for op in entry.values():
+            try:
+                table = self.get_table(op["TableName"])
+                attrs = op["Item"] if "Item" in op else op["Key"]
+                h = DynamoType(attrs[table.hash_key_attr])
+                r = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+                if (table.name, h, r) not in before:
+                    before[(table.name, h, r)] = (table, h, r, copy.deepcopy(table.get_item(h, r)))
+            except Exception:
+                pass  # malformed: moto refuses the transaction, and this operation wrote nothing
+    _in_transaction.on = True
+    try:
+        return _transact_write_items(self, transact_items)
+    except BaseException:
+        for table, h, r, item in before.values():
+            if r is None:
+                table.items.pop(h, None)
+                if item is not None:
+                    table.items[h] = item
+            else:
+                if h in table.items:
+                    table.items[h].pop(r, None)
+                if item is not None:
+                    table.items[h][r] = item
+        raise
+    finally:
+        _in_transaction.on = False
+
+DynamoDBBackend.transact_write_items = _undo_logged_transact_write_items
+
+_query = Table.query
+_query_params = inspect.signature(_query)
+
+def _partition_query(self, *args, **kwargs):
+    bound = _query_params.bind(self, *args, **kwargs)
+    hash_key = bound.arguments.get("hash_key")
+    if bound.arguments.get("index_name") or hash_key is None or not self.range_key_attr:
+        return _query(self, *args, **kwargs)
+    partition = list(self.items[hash_key].values()) if hash_key in self.items else []
+    self.all_items = lambda: partition
+    try:
+        return _query(self, *args, **kwargs)
+    finally:
+        del self.all_items
+
+Table.query = _partition_query
 moto.server.main(sys.argv[1:])
 `
 

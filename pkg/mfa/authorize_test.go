@@ -69,7 +69,7 @@ func TestCleanLabel(t *testing.T) {
 	if l, _ := cleanLabel("", "Authenticator app"); l != "Authenticator app" {
 		t.Errorf("default label %q", l)
 	}
-	for _, bad := range []string{"a\nb", strings.Repeat("a", 65), "tab\there"} {
+	for _, bad := range []string{"a\nb", strings.Repeat("a", 65), "tab\there", "evil\u202Egnp.exe", "zero\u200Bwidth"} {
 		if _, err := cleanLabel(bad, "x"); err == nil {
 			t.Errorf("label %q accepted", bad)
 		}

@@ -277,7 +277,12 @@ func (s *Service) CompleteEnrollment(ctx context.Context, c Caller, userID, enro
 			return Activated{}, internal(err)
 		}
 		if !ok {
-			return Activated{}, Invalid(CodeVerificationFailed, "code", "the code does not match; check the authenticator's clock and try the next code")
+			if err := s.Store.FailEnrollment(ctx, userID, e.ID, lim.MaxEnrollmentTries); err != nil && !errors.Is(err, ErrExhausted) {
+				return Activated{}, unavailable(err)
+			}
+			refusal := Invalid(CodeVerificationFailed, "code", "the code does not match; check the authenticator's clock and try the next code")
+			refusal.Extra = map[string]any{"attemptsRemaining": max(0, lim.MaxEnrollmentTries-e.Attempts-1)}
+			return Activated{}, refusal
 		}
 		f.SealedSecret, f.LastStep = e.SealedSecret, step
 	default:

@@ -138,6 +138,17 @@ func (s *Service) PutPolicy(ctx context.Context, c Caller, orgID string, p polic
 		}
 		return StoredPolicy{}, Invalid(CodeInvalidPolicy, "", err.Error())
 	}
+	if orgID != "" {
+		// An organization policy must leave something to enroll once merged with the global
+		// one: required mode with no factor type allowed by both would strand its users.
+		global, err := s.Policies.Effective(ctx, "")
+		if err != nil {
+			return StoredPolicy{}, unavailable(err)
+		}
+		if merged := policy.Merge(global, p); merged.Mode == policy.ModeRequired && len(merged.Factors) == 0 {
+			return StoredPolicy{}, Invalid(CodeInvalidPolicy, "factors", "no factor type is allowed by both this and the global policy, so required mode could not be met")
+		}
+	}
 	ev := s.event(c, "#policy", ActionPolicyChanged, "ok")
 	ev.Reason = scope
 	meta, err := s.Policies.Store.SavePolicy(ctx, scope, p, c.actor(), s.now(), ev)

@@ -131,8 +131,10 @@ func cleanLabel(label, fallback string) (string, error) {
 		return "", Invalid(CodeInvalidRequest, "label", fmt.Sprintf("label must be at most %d characters", maxLabelRunes))
 	}
 	for _, r := range label {
-		if unicode.IsControl(r) {
-			return "", Invalid(CodeInvalidRequest, "label", "label must not contain control characters")
+		// Format characters (bidi overrides, zero-width joiners) would let a label read one way
+		// and be another, in the security notices it is quoted in.
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return "", Invalid(CodeInvalidRequest, "label", "label must not contain control or invisible formatting characters")
 		}
 	}
 	return label, nil

@@ -82,8 +82,19 @@ func (s *Service) Verify(ctx context.Context, c Caller, userID, challengeID stri
 		return VerifyResult{}, unavailable(err)
 	}
 	now := s.now()
-	if lock, locked := s.Regulation.LockAt(state, now); locked {
+	if _, locked := s.Regulation.LockAt(state, now); locked {
+		// An answer during a lock is refused unchecked, and still counted: every attempt
+		// counts exactly once, however many arrive together, and hammering only lengthens the
+		// lock (DESIGN §6.4).
 		s.count("Verifications", map[string]string{"FactorType": string(req.Type), "Outcome": "locked"})
+		ev := s.event(c, ch.UserID, ActionVerificationFailure, "locked")
+		ev.FactorID, ev.FactorType, ev.ChallengeID, ev.Reason = req.FactorID, req.Type, ch.ID, "locked"
+		if err := s.Store.RecordFailure(ctx, Failure{UserID: ch.UserID, ChallengeID: ch.ID, MaxFailures: s.Regulation.MaxChallengeFailures, At: now, Event: ev}); err != nil {
+			return VerifyResult{}, unavailable(err)
+		}
+		state.ConsecutiveFailures++
+		state.LastFailureAt = now
+		lock, _ := s.Regulation.LockAt(state, now)
 		return VerifyResult{}, tooManyAttempts(lock, now)
 	}
 	if err := checkChallengeOpen(ch, now, s.Regulation); err != nil {
@@ -282,7 +293,11 @@ func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state Use
 	case errors.Is(err, ErrChallengeClosed):
 		return VerifyResult{}, newError(KindGone, CodeChallengeClosed, "this challenge was already answered; start a new one")
 	case errors.Is(err, ErrStateChanged):
-		return VerifyResult{}, newError(KindConflict, CodeConflict, "another attempt changed this user's state; try again")
+		// A failure was counted since the state was read, so a lock may have begun: the
+		// answer is refused. It looks exactly like a wrong one, so that it says nothing about
+		// the code, and it is not counted, because it was not wrong.
+		remaining := max(0, s.Regulation.MaxChallengeFailures-ch.Failures-1)
+		return VerifyResult{}, &Error{Kind: KindUnauthenticated, Code: CodeVerificationFailed, Message: "the code is not valid", Extra: map[string]any{"attemptsRemaining": remaining}}
 	default:
 		return VerifyResult{}, unavailable(err)
 	}

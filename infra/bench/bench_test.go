@@ -1,0 +1,507 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/mfa-service/mfa/infra/bench/runtimeapi"
+	"github.com/mfa-service/mfa/pkg/localaws"
+	"github.com/mfa-service/mfa/pkg/samtemplate"
+)
+
+const repoRoot = "../.."
+
+func TestFunctionsFromTheMakefile(t *testing.T) {
+	fns, err := functionsFromMakefile(filepath.Join(repoRoot, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fns) < 8 {
+		t.Fatalf("only %d functions: %v", len(fns), fns)
+	}
+	seen := map[string]bool{}
+	for _, f := range fns {
+		seen[f.LogicalID+":"+f.Dir] = true
+		if _, err := os.Stat(filepath.Join(repoRoot, "functions", f.Dir, "main.go")); err != nil {
+			t.Errorf("%s: %v", f.Dir, err)
+		}
+	}
+	for _, want := range []string{"EnrollmentFunction:enrollment", "VerifyFunction:verify", "CognitoVerifyFunction:cognito-verify"} {
+		if !seen[want] {
+			t.Errorf("%s missing from %v", want, fns)
+		}
+	}
+}
+
+func TestFunctionsParsing(t *testing.T) {
+	dir := t.TempDir()
+	mk := filepath.Join(dir, "Makefile")
+	os.WriteFile(mk, []byte("# FUNCTIONS = not:this\nGO ?= go\nFUNCTIONS := \\\n\tAFunction:a \\\n\tBFunction:b-c # a comment\n\nbuild: x\n\techo $(FUNCTIONS)\n"), 0o644)
+	fns, err := functionsFromMakefile(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fns) != 2 || fns[0] != (function{"AFunction", "a"}) || fns[1] != (function{"BFunction", "b-c"}) {
+		t.Fatalf("got %v", fns)
+	}
+	for _, bad := range []string{"", "NoDir", "A:", ":a", "A:b:c"} {
+		if _, err := parseFunctions(bad); err == nil {
+			t.Errorf("parseFunctions(%q) accepted", bad)
+		}
+	}
+	os.WriteFile(mk, []byte("all:\n"), 0o644)
+	if _, err := functionsFromMakefile(mk); err == nil {
+		t.Error("a Makefile without FUNCTIONS accepted")
+	}
+}
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+func TestItemSize(t *testing.T) {
+	item := map[string]types.AttributeValue{
+		"pk":    s("USER#a"),                                  // 2 + 6
+		"n":     &types.AttributeValueMemberN{Value: "12345"}, // 1 + 3 + 1
+		"b":     &types.AttributeValueMemberB{Value: make([]byte, 10)},
+		"ok":    &types.AttributeValueMemberBOOL{Value: true},                                       // 2 + 1
+		"codes": &types.AttributeValueMemberSS{Value: []string{"abc", "de"}},                        // 5 + 5
+		"m":     &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": s("vv")}}, // 1 + 3 + 1+1+2
+	}
+	if got, want := itemSize(item), 8+5+11+3+10+8; got != want {
+		t.Fatalf("itemSize = %d, want %d", got, want)
+	}
+	if numberSize("0.00120") != 2 || numberSize("-1e10") != 2 {
+		t.Fatalf("numberSize: %d %d", numberSize("0.00120"), numberSize("-1e10"))
+	}
+}
+
+func bigItem(bytes int) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"v": s(strings.Repeat("x", bytes-1))}
+}
+
+func TestEstimateUnits(t *testing.T) {
+	yes, no := aws.Bool(true), aws.Bool(false)
+	cases := []struct {
+		name     string
+		in, out  any
+		rru, wru float64
+	}{
+		{"consistent GetItem of 5 KB", &dynamodb.GetItemInput{ConsistentRead: yes}, &dynamodb.GetItemOutput{Item: bigItem(5000)}, 2, 0},
+		{"eventual GetItem of 5 KB", &dynamodb.GetItemInput{ConsistentRead: no}, &dynamodb.GetItemOutput{Item: bigItem(5000)}, 1, 0},
+		{"GetItem not found", &dynamodb.GetItemInput{ConsistentRead: yes}, &dynamodb.GetItemOutput{}, 1, 0},
+		{"failed GetItem", &dynamodb.GetItemInput{}, nil, 0.5, 0},
+		{"Query of 3 x 2 KB", &dynamodb.QueryInput{ConsistentRead: yes}, &dynamodb.QueryOutput{Items: []map[string]types.AttributeValue{bigItem(2000), bigItem(2000), bigItem(2000)}}, 2, 0},
+		{"BatchGetItem, one of two found", &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{"t": {ConsistentRead: yes, Keys: make([]map[string]types.AttributeValue, 2)}}},
+			&dynamodb.BatchGetItemOutput{Responses: map[string][]map[string]types.AttributeValue{"t": {bigItem(9000)}}}, 3 + 1, 0},
+		{"TransactGetItems", &dynamodb.TransactGetItemsInput{TransactItems: make([]types.TransactGetItem, 2)}, &dynamodb.TransactGetItemsOutput{Responses: []types.ItemResponse{{Item: bigItem(100)}, {Item: bigItem(5000)}}}, 2 + 4, 0},
+		{"PutItem of 1.5 KB", &dynamodb.PutItemInput{Item: bigItem(1500)}, nil, 0, 2},
+		{"UpdateItem", &dynamodb.UpdateItemInput{}, nil, 0, 1},
+		{"DeleteItem", &dynamodb.DeleteItemInput{}, nil, 0, 1},
+		{"TransactWriteItems: 2 WRU per item and KB", &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{Item: bigItem(2000)}}, {Update: &types.Update{}}, {ConditionCheck: &types.ConditionCheck{}}, {Delete: &types.Delete{}},
+		}}, nil, 0, 2*2 + 2 + 2 + 2},
+		{"BatchWriteItem", &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{"t": {{PutRequest: &types.PutRequest{Item: bigItem(3000)}}, {DeleteRequest: &types.DeleteRequest{}}}}}, nil, 0, 3 + 1},
+		{"not DynamoDB", &sesv2.SendEmailInput{}, nil, 0, 0},
+	}
+	for _, c := range cases {
+		u := estimateUnits(c.in, c.out)
+		if u.RRU != c.rru || u.WRU != c.wru {
+			t.Errorf("%s: %+v, want RRU %v WRU %v", c.name, u, c.rru, c.wru)
+		}
+	}
+	if n := transactItems(&dynamodb.TransactWriteItemsInput{TransactItems: make([]types.TransactWriteItem, 5)}); n != 5 {
+		t.Errorf("transactItems = %d", n)
+	}
+}
+
+func TestConsumedCapacity(t *testing.T) {
+	ins := []any{&dynamodb.GetItemInput{}, &dynamodb.PutItemInput{}, &dynamodb.UpdateItemInput{}, &dynamodb.DeleteItemInput{}, &dynamodb.QueryInput{}, &dynamodb.ScanInput{},
+		&dynamodb.BatchGetItemInput{}, &dynamodb.BatchWriteItemInput{}, &dynamodb.TransactGetItemsInput{}, &dynamodb.TransactWriteItemsInput{}}
+	for _, in := range ins {
+		setReturnConsumedCapacity(in)
+		b, _ := json.Marshal(in)
+		if !strings.Contains(string(b), `"ReturnConsumedCapacity":"TOTAL"`) {
+			t.Errorf("%T: %s", in, b)
+		}
+	}
+	if cu, ok := consumedCapacity(&dynamodb.TransactWriteItemsOutput{ConsumedCapacity: []types.ConsumedCapacity{{CapacityUnits: aws.Float64(4)}, {CapacityUnits: aws.Float64(2)}}}); !ok || cu != 6 {
+		t.Errorf("transact: %v %v", cu, ok)
+	}
+	if _, ok := consumedCapacity(&dynamodb.TransactWriteItemsOutput{}); ok {
+		t.Error("capacity reported where there was none")
+	}
+	if cu, ok := consumedCapacity(&dynamodb.GetItemOutput{ConsumedCapacity: &types.ConsumedCapacity{CapacityUnits: aws.Float64(0.5)}}); !ok || cu != 0.5 {
+		t.Errorf("get: %v %v", cu, ok)
+	}
+}
+
+// fakeAWS answers every request with a canned body and keeps the request bodies.
+type fakeAWS struct {
+	body     string
+	requests []string
+	delay    time.Duration
+}
+
+func (f *fakeAWS) Do(r *http.Request) (*http.Response, error) {
+	b, _ := io.ReadAll(r.Body)
+	f.requests = append(f.requests, string(b))
+	time.Sleep(f.delay)
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}}, Body: io.NopCloser(strings.NewReader(f.body)), Request: r}, nil
+}
+
+func TestMeterMiddleware(t *testing.T) {
+	m := newMeter()
+	fake := &fakeAWS{body: `{"Item":{"pk":{"S":"USER#a"}},"ConsumedCapacity":{"TableName":"t","CapacityUnits":0.5}}`, delay: 2 * time.Millisecond}
+	db := dynamodb.New(dynamodb.Options{
+		Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""),
+		BaseEndpoint: aws.String("http://127.0.0.1:1"), HTTPClient: fake, APIOptions: []func(*middleware.Stack) error{m.middleware},
+	})
+	get := func() {
+		if _, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String("t"), Key: map[string]types.AttributeValue{"pk": s("USER#a")}, ConsistentRead: aws.Bool(true)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get() // not recorded, but counted
+	m.begin()
+	get()
+	get()
+	st := m.end()
+	if st.Dynamo != 2 || len(st.Calls) != 2 || st.Calls[0] != "DynamoDB.GetItem" || st.Units.RRU != 2 || st.MotoCU != 1 || st.MotoCUSeen != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	if st.SDK < 4*time.Millisecond {
+		t.Fatalf("SDK time %v, want at least the two 2 ms round trips", st.SDK)
+	}
+	if st.CPU < 0 || st.CPUOutsideSDK < 0 || st.CPUOutsideSDK > st.CPU {
+		t.Fatalf("CPU %v, outside SDK %v", st.CPU, st.CPUOutsideSDK)
+	}
+	if m.count("DynamoDB") != 3 || m.count("KMS") != 0 {
+		t.Fatalf("counts %v", m.snapshot())
+	}
+	for _, r := range fake.requests {
+		if !strings.Contains(r, `"ReturnConsumedCapacity":"TOTAL"`) {
+			t.Fatalf("request without ReturnConsumedCapacity: %s", r)
+		}
+	}
+	if cov := m.capacityCoverage()["DynamoDB.GetItem"]; cov.Calls != 3 || cov.WithCU != 3 || cov.SumCU != 1.5 {
+		t.Fatalf("coverage %+v", cov)
+	}
+	if note := capacityNote(m.capacityCoverage()); !strings.Contains(note, "GetItem 3/3 calls, 0.50 CU each") {
+		t.Fatalf("note %q", note)
+	}
+	if note := capacityNote(map[string]capacityCoverage{"DynamoDB.Query": {Calls: 4}}); !strings.Contains(note, "no ConsumedCapacity on any of 4") {
+		t.Fatalf("note %q", note)
+	}
+
+	// Codes are read out of the emails the service sends.
+	ses := sesv2.New(sesv2.Options{
+		Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""),
+		BaseEndpoint: aws.String("http://127.0.0.1:1"), HTTPClient: &fakeAWS{body: `{"MessageId":"1"}`}, APIOptions: []func(*middleware.Stack) error{m.middleware},
+	})
+	text := "Your Bench verification code is 012345.\n\nEnter it to finish signing in.\n"
+	if _, err := ses.SendEmail(context.Background(), &sesv2.SendEmailInput{
+		Destination: &sestypes.Destination{ToAddresses: []string{"ann@example.com"}},
+		Content:     &sestypes.EmailContent{Simple: &sestypes.Message{Subject: &sestypes.Content{Data: aws.String("s")}, Body: &sestypes.Body{Text: &sestypes.Content{Data: aws.String(text)}}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if code, n := m.emailCode("ann@example.com"); code != "012345" || n != 1 {
+		t.Fatalf("email code %q (%d emails)", code, n)
+	}
+	if code, _ := m.emailCode("bob@example.com"); code != "" {
+		t.Fatalf("a code for an address nobody wrote to: %q", code)
+	}
+}
+
+func TestUnionTimer(t *testing.T) {
+	var u unionTimer
+	t0 := time.Unix(0, 0)
+	u.start(t0)
+	u.start(t0.Add(1 * time.Millisecond)) // overlaps the first
+	u.stop(t0.Add(3 * time.Millisecond))
+	u.stop(t0.Add(4 * time.Millisecond))
+	u.start(t0.Add(10 * time.Millisecond))
+	u.stop(t0.Add(11 * time.Millisecond))
+	if u.total != 5*time.Millisecond {
+		t.Fatalf("total %v, want 5ms (overlap counted once)", u.total)
+	}
+}
+
+func TestTOTPCode(t *testing.T) {
+	// RFC 6238 appendix B, SHA-1: 94287082 at T=59 (the last six digits are the code).
+	if got := totpCode([]byte("12345678901234567890"), time.Unix(59, 0)); got != "287082" {
+		t.Fatalf("totpCode = %s", got)
+	}
+	if got := totpCode([]byte("12345678901234567890"), time.Unix(1111111109, 0)); got != "081804" {
+		t.Fatalf("totpCode = %s", got)
+	}
+}
+
+func TestRouteCost(t *testing.T) {
+	h := HandlerResult{Name: "verify (totp)", ProcessCPU: 1, Calls: []string{"DynamoDB.BatchGetItem", "DynamoDB.TransactWriteItems"}, Units: units{RRU: 4, WRU: 10}, LogBytes: 724}
+	c := routeCost(h, listPrices, defaultAssumptions)
+	// ceil(1 ms x 1769/128 + 5 + 12) = ceil(30.82) = 31 ms.
+	if c.EstimatedMs != 31 {
+		t.Fatalf("estimated %v ms", c.EstimatedMs)
+	}
+	near := func(name string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-9 {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	near("Lambda duration", c.LambdaDuration, 1e6*0.031*0.125*0.0000133334)
+	near("DynamoDB", c.DynamoDB, 4*0.125+10*0.625)
+	near("HTTP API", c.HTTPAPI, 1)
+	near("Lambda requests", c.LambdaRequests, 0.2)
+	near("logs", c.Logs, 1024*1e6/(1<<30)*0.5)
+	near("SES", c.SES, 0)
+	near("total", c.Total, c.LambdaRequests+c.LambdaDuration+c.HTTPAPI+c.DynamoDB+c.SES+c.Logs)
+
+	email := routeCost(HandlerResult{Name: "delivery", EmailsPerOp: 1}, listPrices, defaultAssumptions)
+	near("SES per 1M emails", email.SES, 100)
+
+	r := buildCost([]HandlerResult{h, {Name: "challenge (create)", ProcessCPU: 1, Calls: []string{"DynamoDB.Query"}, Units: units{RRU: 1, WRU: 6}}})
+	if len(r.Flows) != 1 || r.Flows[0].Name != "TOTP sign-in (challenge + verify)" || r.Flows[0].LambdaInvocation != 2 {
+		t.Fatalf("flows %+v", r.Flows)
+	}
+	near("TOTP sign-in", r.TOTPSignInPerMillion, r.Routes[0].Total+r.Routes[1].Total)
+	near("Twilio", r.TwilioPerMillion, 50000)
+	near("ratio", r.TwilioRatio, 50000/r.TOTPSignInPerMillion)
+	if defaultAssumptions.latency("DynamoDB.Query") != 5 || defaultAssumptions.latency("STS.AssumeRole") != 10 || defaultAssumptions.latency("KMS.Decrypt") != 8 {
+		t.Error("latency lookup")
+	}
+}
+
+func sampleReport() *Report {
+	return &Report{
+		GeneratedAt: "2026-01-01T00:00:00Z",
+		Settings:    Settings{Benchtime: "1s", ColdStartRuns: 5},
+		Handlers: []HandlerResult{
+			{Name: "verify (totp)", Budget: 2, DynamoMax: 2, DynamoMean: 2, SameCalls: true, CPUExclAWS: 0.3, Calls: []string{"DynamoDB.BatchGetItem", "DynamoDB.TransactWriteItems"}},
+			{Name: "challenge (create)", Budget: 2, DynamoMax: 2, DynamoMean: 2, SameCalls: true},
+		},
+		ColdStarts: []ColdStartResult{{Function: "verify", MedianMs: 20}, {Function: "ui", Error: "no sample event for ui", NotMeasured: true}},
+		Sizes:      []SizeResult{{Function: "verify", MB: 13}, {Function: "enrollment", MB: 25, KnownGap: "phonenumbers"}},
+	}
+}
+
+func statusOf(r *Report, name string) Budget {
+	for _, b := range r.Budgets {
+		if b.Name == name {
+			return b
+		}
+	}
+	return Budget{}
+}
+
+func TestEvaluate(t *testing.T) {
+	r := sampleReport()
+	r.evaluate(false)
+	if r.Failed {
+		t.Fatalf("failed: %v", r.Failures)
+	}
+	if b := statusOf(r, "binary size: enrollment"); b.Status != "OVER (known gap)" || b.Fails {
+		t.Fatalf("known gap: %+v", b)
+	}
+	if b := statusOf(r, "cold start: ui"); b.Status != "NOT MEASURED" || b.Fails {
+		t.Fatalf("no event: %+v", b)
+	}
+	if b := statusOf(r, "DynamoDB round trips: verify (totp)"); b.Status != "OK" || b.Measured != "2" {
+		t.Fatalf("round trips: %+v", b)
+	}
+
+	// A round trip over budget fails, loudly, strict or not.
+	r = sampleReport()
+	r.Handlers[0].DynamoMax, r.Handlers[0].DynamoMean = 3, 2.5
+	r.evaluate(false)
+	if b := statusOf(r, "DynamoDB round trips: verify (totp)"); b.Status != "OVER" || !b.Fails || !strings.Contains(b.Measured, "mean 2.50") {
+		t.Fatalf("over: %+v", b)
+	}
+	if !r.Failed || len(r.Failures) != 1 || !strings.Contains(r.Failures[0], "verify (totp)") {
+		t.Fatalf("failures %v", r.Failures)
+	}
+
+	// So does a KMS call on a warm request, and a function that cannot start.
+	r = sampleReport()
+	r.WarmKMSCalls = 1
+	r.ColdStarts[0].Error = "exited before answering its first event"
+	r.evaluate(false)
+	if len(r.Failures) != 2 || statusOf(r, "cold start: verify").Status != "ERROR" {
+		t.Fatalf("failures %v", r.Failures)
+	}
+
+	// Timing and size budgets fail only with -strict; known gaps never.
+	r = sampleReport()
+	r.Handlers[0].CPUExclAWS = 0.7
+	r.ColdStarts[0].MedianMs = 60
+	r.Sizes[0].MB = 16
+	r.evaluate(false)
+	if r.Failed {
+		t.Fatalf("timing budgets failed the run: %v", r.Failures)
+	}
+	for _, name := range []string{"handler CPU excl. AWS: verify (totp)", "cold start: verify", "binary size: verify"} {
+		if b := statusOf(r, name); b.Status != "OVER" || b.Fails {
+			t.Errorf("%s: %+v", name, b)
+		}
+	}
+	r.evaluate(true)
+	if len(r.Failures) != 3 {
+		t.Fatalf("strict failures %v", r.Failures)
+	}
+}
+
+func TestRenderAndWrite(t *testing.T) {
+	r := sampleReport()
+	r.Cost = buildCost(r.Handlers)
+	r.Handlers[0].DynamoMax = 3
+	r.evaluate(false)
+	var out bytes.Buffer
+	r.render(&out)
+	for _, want := range []string{"== Handlers", "== Cold starts", "== Binary sizes", "== Estimated cost per 1M", "Twilio Verify", "== Budgets", "OVER  <-- FAILS", "OVER (known gap)", "NOT MEASURED", "DynamoDB.BatchGetItem → DynamoDB.TransactWriteItems"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	path := filepath.Join(t.TempDir(), "bench", "report.json")
+	if err := r.write(path); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	b, _ := os.ReadFile(path)
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !back.Failed || len(back.Budgets) != len(r.Budgets) || back.Cost.PricesAsOf != PricesAsOf || back.Handlers[0].Name != "verify (totp)" {
+		t.Fatalf("round trip through JSON lost data: %+v", back)
+	}
+}
+
+func TestOutcome(t *testing.T) {
+	for _, c := range []struct {
+		r    runtimeapi.Result
+		want string
+	}{
+		{runtimeapi.Result{Payload: []byte(`{"statusCode":404,"body":"{\"code\":\"challenge_not_found\"}"}`)}, "HTTP 404 challenge_not_found"},
+		{runtimeapi.Result{Payload: []byte(`{"statusCode":200,"body":"{\"keys\":[]}"}`)}, "HTTP 200"},
+		{runtimeapi.Result{Payload: []byte(`{"version":"1","response":{}}`)}, "ok"},
+		{runtimeapi.Result{Failed: true, Payload: []byte(`{"errorMessage":"boom","errorType":"x"}`)}, "error: boom"},
+	} {
+		if got := outcome(c.r); got != c.want {
+			t.Errorf("outcome(%s) = %q, want %q", c.r.Payload, got, c.want)
+		}
+	}
+	if median([]float64{3, 1, 2}) != 2 || median([]float64{4, 1, 2, 3}) != 2.5 || median(nil) != 0 || minOf([]float64{2, 1}) != 1 || maxOf([]float64{2, 3}) != 3 {
+		t.Error("median/min/max")
+	}
+}
+
+func TestFirstEvent(t *testing.T) {
+	tpl, err := samtemplate.Load(filepath.Join(repoRoot, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, err := tpl.Routes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, body, err := firstEvent(repoRoot, function{"JwksFunction", "jwks"}, routes)
+	if err != nil || name != "jwks-get.json" || !json.Valid(body) {
+		t.Fatalf("jwks: %q %v", name, err)
+	}
+	// Every function of the Makefile has an event to start with.
+	fns, err := functionsFromMakefile(filepath.Join(repoRoot, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fns {
+		if _, body, err := firstEvent(repoRoot, f, routes); err != nil || !json.Valid(body) {
+			t.Errorf("%s: %v", f.Dir, err)
+		}
+	}
+	// A function without a sample event gets a request for its first GET route.
+	made := []samtemplate.Route{{FunctionID: "PageFunction", Method: "GET", Path: "/pages/{page}", NoAuth: true}}
+	name, body, err = firstEvent(repoRoot, function{"PageFunction", "no-such-function"}, made)
+	if err != nil || name != "made up: GET /pages/{page}" {
+		t.Fatalf("made up: %q %v", name, err)
+	}
+	var ev struct {
+		RouteKey       string            `json:"routeKey"`
+		RawPath        string            `json:"rawPath"`
+		PathParameters map[string]string `json:"pathParameters"`
+	}
+	if err := json.Unmarshal(body, &ev); err != nil || ev.RouteKey != "GET /pages/{page}" || ev.RawPath != "/pages/bench" || ev.PathParameters["page"] != "bench" {
+		t.Fatalf("made-up event %s", body)
+	}
+	if _, _, err := firstEvent(repoRoot, function{"X", "no-such-function"}, nil); !errors.Is(err, errNoEvent) {
+		t.Fatalf("no event: %v", err)
+	}
+}
+
+func TestFunctionEnv(t *testing.T) {
+	env := functionEnv(function{"VerifyFunction", "verify"}, "http://127.0.0.1:9", localaws.Resources{TableName: "t", KeyArn: "arn:k", SenderEmail: "s@example.com"}, "/tmp/h")
+	joined := "\n" + strings.Join(env, "\n") + "\n"
+	for _, want := range []string{"TABLE_NAME=t", "KMS_KEY_ID=arn:k", "AWS_ENDPOINT_URL=http://127.0.0.1:9", "AWS_REGION=us-east-1", "EMAIL_SENDER=s@example.com", "WEBAUTHN_RP_ID=", "WEBAUTHN_ORIGINS=", "HOME=/tmp/h", "AWS_ACCESS_KEY_ID=test"} {
+		if !strings.Contains(joined, "\n"+want) {
+			t.Errorf("env lacks %s", want)
+		}
+	}
+	if strings.Contains(joined, "AWS_PROFILE") {
+		t.Error("a developer's AWS_PROFILE leaks into the function")
+	}
+}
+
+func TestAWSProxyTimesCalls(t *testing.T) {
+	backend := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(5 * time.Millisecond)
+		io.WriteString(w, "ok")
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go backend.Serve(ln)
+	defer backend.Close()
+	p, err := startAWSProxy("http://" + ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for range 2 {
+		resp, err := http.Get(p.URL() + "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "ok" {
+			t.Fatalf("proxied %q", b)
+		}
+	}
+	d, n := p.take()
+	if n != 2 || d < 10*time.Millisecond {
+		t.Fatalf("%d calls, %v", n, d)
+	}
+	p.reset()
+	if d, n := p.take(); d != 0 || n != 0 {
+		t.Fatal("reset")
+	}
+}

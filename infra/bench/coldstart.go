@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mfa-service/mfa/infra/bench/runtimeapi"
+	"github.com/mfa-service/mfa/pkg/localaws"
+	"github.com/mfa-service/mfa/pkg/samtemplate"
+)
+
+// coldStartEvents names the sample event (under events/) each function gets as its first
+// invocation. A function not listed gets the first events/<dir>-*.json.
+var coldStartEvents = map[string]string{
+	"enrollment":     "enrollment-list-factors.json",
+	"challenge":      "challenge-create.json",
+	"verify":         "verify-totp.json",
+	"admin":          "admin-status.json",
+	"jwks":           "jwks-get.json",
+	"cognito-define": "cognito-define.json",
+	"cognito-create": "cognito-create.json",
+	"cognito-verify": "cognito-verify.json",
+}
+
+// errNoEvent: a function with neither a sample event nor a GET route to make one up for.
+var errNoEvent = errors.New("no sample event")
+
+// firstEvent returns the name and body of the event fn gets first: its sample event from
+// events/, or else an API Gateway v2 request for its first GET route in the template (path
+// parameters "bench", a user token where the route needs one).
+func firstEvent(root string, fn function, routes []samtemplate.Route) (string, []byte, error) {
+	name, ok := coldStartEvents[fn.Dir]
+	if !ok {
+		matches, _ := filepath.Glob(filepath.Join(root, "events", fn.Dir+"-*.json"))
+		if exact := filepath.Join(root, "events", fn.Dir+".json"); fileExists(exact) {
+			matches = append([]string{exact}, matches...)
+		}
+		if len(matches) > 0 {
+			name = filepath.Base(matches[0])
+		}
+	}
+	if name != "" {
+		b, err := os.ReadFile(filepath.Join(root, "events", name))
+		return name, b, err
+	}
+	for _, r := range routes {
+		if r.FunctionID != fn.LogicalID || r.Method != "GET" {
+			continue
+		}
+		params := map[string]string{}
+		for _, seg := range strings.Split(r.Path, "/") {
+			if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+				params[strings.Trim(seg, "{}+")] = "bench"
+			}
+		}
+		as := who{}
+		if !r.NoAuth {
+			as = userToken("bench-user")
+		}
+		ev := apiEvent(as, r.RouteKey(), params, nil)
+		b, err := json.Marshal(ev)
+		return "made up: " + r.RouteKey(), b, err
+	}
+	return "", nil, fmt.Errorf("%w for %s: add events/%s-….json (or an entry to coldStartEvents)", errNoEvent, fn.Dir, fn.Dir)
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// ColdStartResult is the cold start of one function.
+type ColdStartResult struct {
+	Function     string    `json:"function"`
+	Event        string    `json:"event"`
+	RunsMs       []float64 `json:"runsMs"` // process start → first response received
+	MedianMs     float64   `json:"medianMs"`
+	MinMs        float64   `json:"minMs"`
+	MaxMs        float64   `json:"maxMs"`
+	InitMedianMs float64   `json:"initMedianMs"` // process start → first poll for an event
+	// AWS calls of one cold start (through the timing proxy in front of moto), the median of
+	// the time spent in them, and the median of each run's total minus that time.
+	AWSCalls        int     `json:"awsCalls"`
+	AWSMedianMs     float64 `json:"awsMedianMs"`
+	ExclAWSMedianMs float64 `json:"exclAwsMedianMs"`
+	Outcome         string  `json:"outcome"` // what the function answered, e.g. "HTTP 200"
+	Error           string  `json:"error,omitempty"`
+	NotMeasured     bool    `json:"notMeasured,omitempty"` // no event to send it
+}
+
+// functionEnv is the environment Lambda would give the function (template.yaml's
+// variables), pointed at moto. HOME is an empty directory so that no developer AWS config
+// is read; the real Lambda environment has none either.
+func functionEnv(fn function, endpoint string, res localaws.Resources, home string) []string {
+	return []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"TZ=:UTC",
+		"AWS_ENDPOINT_URL=" + endpoint,
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_REGION=" + localaws.Region,
+		"AWS_DEFAULT_REGION=" + localaws.Region,
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_LAMBDA_FUNCTION_NAME=" + fn.LogicalID,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
+		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
+		"TABLE_NAME=" + res.TableName,
+		"KMS_KEY_ID=" + res.KeyArn,
+		"EMAIL_SENDER=" + res.SenderEmail,
+		"WEBAUTHN_RP_ID=" + rpID,
+		"WEBAUTHN_ORIGINS=" + rpOrigin,
+		"LOG_LEVEL=INFO",
+	}
+}
+
+// coldStart runs fn's host binary `runs` times (after one unmeasured run that warms the
+// page cache) and keeps the median.
+func coldStart(ctx context.Context, root string, fn function, routes []samtemplate.Route, bin string, env []string, proxy *awsProxy, runs int) ColdStartResult {
+	r := ColdStartResult{Function: fn.Dir}
+	name, event, err := firstEvent(root, fn, routes)
+	if err != nil {
+		r.Error, r.NotMeasured = err.Error(), errors.Is(err, errNoEvent)
+		return r
+	}
+	r.Event = name
+	inv := runtimeapi.Invocation{
+		Event:       event,
+		FunctionARN: "arn:aws:lambda:" + localaws.Region + ":123456789012:function:" + fn.LogicalID,
+		Timeout:     10 * time.Second, // template.yaml Globals.Function.Timeout
+	}
+	var totals, inits, aws, exclAWS []float64
+	for i := 0; i <= runs; i++ {
+		runCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		proxy.reset()
+		cs, err := runtimeapi.RunColdStart(runCtx, runtimeapi.Process{Path: bin, Env: env}, inv)
+		cancel()
+		inAWS, calls := proxy.take()
+		if err != nil {
+			r.Error = err.Error()
+			return r
+		}
+		if cs.Result.InitError {
+			r.Error = "init error: " + string(cs.Result.Payload)
+			return r
+		}
+		r.Outcome = outcome(cs.Result)
+		if i == 0 {
+			continue
+		}
+		totals = append(totals, ms(cs.Total))
+		inits = append(inits, ms(cs.Init))
+		aws = append(aws, ms(inAWS))
+		exclAWS = append(exclAWS, ms(cs.Total-inAWS))
+		r.AWSCalls = calls
+	}
+	r.RunsMs = totals
+	r.MedianMs, r.MinMs, r.MaxMs = median(totals), minOf(totals), maxOf(totals)
+	r.InitMedianMs = median(inits)
+	r.AWSMedianMs, r.ExclAWSMedianMs = median(aws), median(exclAWS)
+	return r
+}
+
+// awsProxy sits between the cold-started functions and moto and times every AWS call, so a
+// cold start can be split into the function's own time and the time it waited on (local)
+// AWS. It adds one loopback hop per call, well under a millisecond.
+type awsProxy struct {
+	ln    net.Listener
+	srv   *http.Server
+	mu    sync.Mutex
+	busy  unionTimer
+	calls int
+}
+
+func startAWSProxy(target string) (*awsProxy, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &awsProxy{ln: ln}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	p.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.busy.start(time.Now())
+		p.calls++
+		p.mu.Unlock()
+		defer func() {
+			p.mu.Lock()
+			p.busy.stop(time.Now())
+			p.mu.Unlock()
+		}()
+		rp.ServeHTTP(w, r)
+	})}
+	go p.srv.Serve(ln)
+	return p, nil
+}
+
+func (p *awsProxy) URL() string { return "http://" + p.ln.Addr().String() }
+func (p *awsProxy) Close()      { p.srv.Close() }
+
+func (p *awsProxy) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.busy.total, p.calls = 0, 0
+}
+
+// take returns the time spent in AWS calls since reset, and their number.
+func (p *awsProxy) take() (time.Duration, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.busy.total, p.calls
+}
+
+// outcome summarises a function's answer: the HTTP status of an API Gateway response, the
+// error of a failed invocation, or "ok".
+func outcome(r runtimeapi.Result) string {
+	if r.Failed {
+		var e struct {
+			ErrorMessage string `json:"errorMessage"`
+		}
+		_ = json.Unmarshal(r.Payload, &e)
+		return "error: " + e.ErrorMessage
+	}
+	var resp struct {
+		StatusCode int    `json:"statusCode"`
+		Body       string `json:"body"`
+	}
+	if json.Unmarshal(r.Payload, &resp) == nil && resp.StatusCode != 0 {
+		var p struct {
+			Code string `json:"code"`
+		}
+		if json.Unmarshal([]byte(resp.Body), &p) == nil && p.Code != "" {
+			return fmt.Sprintf("HTTP %d %s", resp.StatusCode, p.Code)
+		}
+		return fmt.Sprintf("HTTP %d", resp.StatusCode)
+	}
+	return "ok"
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func minOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	m := v[0]
+	for _, x := range v[1:] {
+		m = min(m, x)
+	}
+	return m
+}
+
+func maxOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	m := v[0]
+	for _, x := range v[1:] {
+		m = max(m, x)
+	}
+	return m
+}
+
+func trimOutcome(s string) string {
+	if len(s) > 48 {
+		return s[:47] + "…"
+	}
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"math"
+	"strings"
+)
+
+// PricesAsOf dates the price table: us-east-1 list prices (on-demand, no free tier, first
+// volume tier), DynamoDB after the 2024-11-01 on-demand price cut. Check the pricing pages
+// before quoting them.
+const PricesAsOf = "2025-06-01"
+
+// Prices are USD.
+type Prices struct {
+	LambdaRequestsPerMillion float64 `json:"lambdaRequestsPerMillion"`           // aws.amazon.com/lambda/pricing
+	LambdaArmGBSecond        float64 `json:"lambdaArm64PerGbSecond"`             // arm64, first 7.5 B GB-s a month
+	HTTPAPIPerMillion        float64 `json:"httpApiRequestsPerMillion"`          // aws.amazon.com/api-gateway/pricing, first 300 M, per 512 KB
+	DynamoRRUPerMillion      float64 `json:"dynamoDbReadRequestUnitsPerMillion"` // aws.amazon.com/dynamodb/pricing/on-demand
+	DynamoWRUPerMillion      float64 `json:"dynamoDbWriteRequestUnitsPerMillion"`
+	SESPerThousandEmails     float64 `json:"sesPerThousandEmails"`                  // aws.amazon.com/ses/pricing, outbound
+	LogsIngestPerGB          float64 `json:"cloudWatchLogsIngestPerGb"`             // aws.amazon.com/cloudwatch/pricing, standard class
+	KMSPer10kRequests        float64 `json:"kmsPer10kRequests"`                     // aws.amazon.com/kms/pricing (cold starts only)
+	TwilioVerifyPerSuccess   float64 `json:"twilioVerifyPerSuccessfulVerification"` // twilio.com/en-us/verify/pricing
+}
+
+var listPrices = Prices{
+	LambdaRequestsPerMillion: 0.20,
+	LambdaArmGBSecond:        0.0000133334,
+	HTTPAPIPerMillion:        1.00,
+	DynamoRRUPerMillion:      0.125,
+	DynamoWRUPerMillion:      0.625,
+	SESPerThousandEmails:     0.10,
+	LogsIngestPerGB:          0.50,
+	KMSPer10kRequests:        0.03,
+	TwilioVerifyPerSuccess:   0.05,
+}
+
+// Assumptions turn what was measured here into a Lambda duration. They are estimates, not
+// measurements: moto's latencies say nothing about AWS's.
+type Assumptions struct {
+	MemoryMB int `json:"memoryMb"` // template.yaml Globals.Function.MemorySize
+	// CPUScale stretches CPU time measured on this machine to Lambda at MemoryMB: Lambda
+	// gives a full vCPU at 1,769 MB and CPU in proportion below that.
+	CPUScale float64 `json:"cpuScale"`
+	// LatencyMs is the assumed in-region p50 of one call, by Service.Operation; "DynamoDB"
+	// is the default of DynamoDB calls, "*" of anything else.
+	LatencyMs map[string]float64 `json:"latencyMs"`
+	// PlatformLogBytes is what Lambda itself logs per invocation (START, END, REPORT).
+	PlatformLogBytes float64 `json:"platformLogBytes"`
+}
+
+var defaultAssumptions = Assumptions{
+	MemoryMB: 128,
+	CPUScale: 1769.0 / 128,
+	LatencyMs: map[string]float64{
+		"DynamoDB":                    5,
+		"DynamoDB.TransactWriteItems": 12,
+		"DynamoDB.TransactGetItems":   10,
+		"SESv2.SendEmail":             40,
+		"SNS.Publish":                 40,
+		"KMS":                         8,
+		"*":                           10,
+	},
+	PlatformLogBytes: 300,
+}
+
+func (a Assumptions) latency(call string) float64 {
+	if v, ok := a.LatencyMs[call]; ok {
+		return v
+	}
+	service, _, _ := strings.Cut(call, ".")
+	if v, ok := a.LatencyMs[service]; ok {
+		return v
+	}
+	return a.LatencyMs["*"]
+}
+
+// RouteCost is the estimated cost of one million operations of a route, in USD.
+type RouteCost struct {
+	Name             string  `json:"name"`
+	EstimatedMs      float64 `json:"estimatedDurationMs"` // billed (rounded up to 1 ms)
+	RRU              float64 `json:"rruPerOp"`
+	WRU              float64 `json:"wruPerOp"`
+	LambdaRequests   float64 `json:"lambdaRequests"`
+	LambdaDuration   float64 `json:"lambdaDuration"`
+	HTTPAPI          float64 `json:"httpApi"`
+	DynamoDB         float64 `json:"dynamoDb"`
+	SES              float64 `json:"ses"`
+	Logs             float64 `json:"logs"`
+	Total            float64 `json:"total"`
+	LambdaInvocation int     `json:"lambdaInvocationsPerOp"`
+}
+
+// routeCost prices a million operations of a benchmarked handler:
+//
+//	Lambda requests = 1 M × price per million
+//	Lambda duration = 1 M × ceil(cpu × CPUScale + Σ assumed call latency) ms × MemoryMB/1024 GB × price per GB-s / 1000
+//	                  (cpu: the process CPU time of the request, SDK work and GC included)
+//	HTTP API        = 1 M × price per million (requests under 512 KB)
+//	DynamoDB        = RRU per op × price per million RRU + WRU per op × price per million WRU
+//	                  (units from the requests made, see capacity.go; transactions 2 per item)
+//	SES             = emails per op × 1 M / 1000 × price per 1000
+//	Logs            = (log bytes per op + PlatformLogBytes) × 1 M / 2^30 × price per GB
+func routeCost(h HandlerResult, p Prices, a Assumptions) RouteCost {
+	latency := 0.0
+	for _, c := range h.Calls {
+		latency += a.latency(c)
+	}
+	d := math.Ceil(h.ProcessCPU*a.CPUScale + latency)
+	c := RouteCost{
+		Name: h.Name, EstimatedMs: d, RRU: h.Units.RRU, WRU: h.Units.WRU, LambdaInvocation: 1,
+		LambdaRequests: p.LambdaRequestsPerMillion,
+		LambdaDuration: 1e6 * d / 1000 * float64(a.MemoryMB) / 1024 * p.LambdaArmGBSecond,
+		HTTPAPI:        p.HTTPAPIPerMillion,
+		DynamoDB:       h.Units.RRU*p.DynamoRRUPerMillion + h.Units.WRU*p.DynamoWRUPerMillion,
+		SES:            h.EmailsPerOp * 1e6 / 1000 * p.SESPerThousandEmails,
+		Logs:           (h.LogBytes + a.PlatformLogBytes) * 1e6 / (1 << 30) * p.LogsIngestPerGB,
+	}
+	c.Total = c.LambdaRequests + c.LambdaDuration + c.HTTPAPI + c.DynamoDB + c.SES + c.Logs
+	return c
+}
+
+// sumCosts is a flow made of several requests (e.g. challenge + verify).
+func sumCosts(name string, parts ...RouteCost) RouteCost {
+	out := RouteCost{Name: name}
+	for _, p := range parts {
+		out.EstimatedMs += p.EstimatedMs
+		out.RRU += p.RRU
+		out.WRU += p.WRU
+		out.LambdaRequests += p.LambdaRequests
+		out.LambdaDuration += p.LambdaDuration
+		out.HTTPAPI += p.HTTPAPI
+		out.DynamoDB += p.DynamoDB
+		out.SES += p.SES
+		out.Logs += p.Logs
+		out.Total += p.Total
+		out.LambdaInvocation += p.LambdaInvocation
+	}
+	return out
+}
+
+// CostReport is the cost section of the report.
+type CostReport struct {
+	PricesAsOf  string      `json:"pricesAsOf"`
+	Region      string      `json:"region"`
+	Prices      Prices      `json:"prices"`
+	Assumptions Assumptions `json:"assumptions"`
+	Routes      []RouteCost `json:"routes"` // per 1 M operations
+	Flows       []RouteCost `json:"flows"`  // per 1 M sign-ins
+	// TwilioPerMillion is Twilio Verify's price for 1 M successful verifications, and
+	// TOTPSignInPerMillion ours for 1 M TOTP sign-ins (challenge + verify).
+	TwilioPerMillion     float64  `json:"twilioVerifyPerMillion"`
+	TOTPSignInPerMillion float64  `json:"totpSignInPerMillion"`
+	TwilioRatio          float64  `json:"twilioOverTotpSignIn"`
+	Formulas             []string `json:"formulas"`
+}
+
+var costFormulas = []string{
+	"Lambda requests = price per 1M requests",
+	"Lambda duration = ceil(process CPU per request x CPU scale (1769 MB/128 MB) + sum of assumed call latencies) ms x 0.125 GB x price per GB-s / 1000, x 1M",
+	"HTTP API = price per 1M requests (each request < 512 KB)",
+	"DynamoDB = RRU/op x price per 1M RRU + WRU/op x price per 1M WRU",
+	"  read: ceil(bytes/4KB) RRU (x0.5 eventually consistent); write: ceil(bytes/1KB) WRU",
+	"  TransactWriteItems: 2 WRU per action per KB (ConditionCheck, Update, Delete counted as 1 KB); TransactGetItems: 2 RRU per item per 4 KB",
+	"SES = emails/op x 1M / 1000 x price per 1000 emails",
+	"Logs = (log bytes/op + 300 platform bytes) x 1M / 2^30 x price per GB ingested",
+	"Twilio Verify = $0.05 per successful verification = $50,000 per 1M (channel fees extra)",
+}
+
+func buildCost(handlers []HandlerResult) CostReport {
+	r := CostReport{PricesAsOf: PricesAsOf, Region: "us-east-1", Prices: listPrices, Assumptions: defaultAssumptions, Formulas: costFormulas}
+	byName := map[string]RouteCost{}
+	for _, h := range handlers {
+		c := routeCost(h, r.Prices, r.Assumptions)
+		r.Routes = append(r.Routes, c)
+		byName[h.Name] = c
+	}
+	flow := func(name string, parts ...string) {
+		var cs []RouteCost
+		for _, p := range parts {
+			c, ok := byName[p]
+			if !ok {
+				return
+			}
+			cs = append(cs, c)
+		}
+		r.Flows = append(r.Flows, sumCosts(name, cs...))
+	}
+	flow("TOTP sign-in (challenge + verify)", "challenge (create)", "verify (totp)")
+	flow("passkey sign-in (challenge + verify)", "challenge (create)", "verify (webauthn)")
+	flow("email sign-in (challenge + delivery + verify)", "challenge (create)", "challenge delivery (email)", "verify (email)")
+	flow("backup-code sign-in (challenge + verify)", "challenge (create)", "verify (backup_codes)")
+	r.TwilioPerMillion = 1e6 * r.Prices.TwilioVerifyPerSuccess
+	if len(r.Flows) > 0 && r.Flows[0].Name == "TOTP sign-in (challenge + verify)" {
+		r.TOTPSignInPerMillion = r.Flows[0].Total
+		if r.TOTPSignInPerMillion > 0 {
+			r.TwilioRatio = r.TwilioPerMillion / r.TOTPSignInPerMillion
+		}
+	}
+	return r
+}

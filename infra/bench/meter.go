@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// meter is SDK middleware on every client of the app under test. It counts calls, times
+// them, asks DynamoDB for consumed capacity, estimates request units, and reads the code
+// out of every email the service sends (so the email benchmarks need no outbox).
+//
+// While a request is recorded it keeps:
+//   - SDK: the wall time inside SDK calls, from the Initialize step to its return
+//     (serialisation, signing, retries, the round trip, deserialisation), as the union of
+//     intervals (overlapping calls count once). Handler CPU "excluding AWS" is the
+//     handler's wall time minus this.
+//   - CPU and CPUOutsideSDK: the process's CPU time (getrusage) over the whole request, and
+//     over the parts of it outside SDK calls. Waiting on the network costs no CPU, so CPU
+//     is what the request costs a Lambda, SDK work and GC included; CPUOutsideSDK
+//     cross-checks the wall-time difference without counting time the OS gave to moto.
+type meter struct {
+	mu        sync.Mutex
+	recording bool
+	cur       opStats
+	sdk       unionTimer
+	cpuStart  time.Duration // process CPU when recording began
+	cpuMark   time.Duration // process CPU when the last SDK span ended (or recording began)
+	cpuOut    time.Duration // process CPU outside SDK spans so far
+
+	total      map[string]int     // every call since the meter was made, by Service.Operation
+	withCU     map[string]int     // DynamoDB calls whose output carried ConsumedCapacity, by operation
+	sumCU      map[string]float64 // the capacity units those outputs reported
+	lastEmail  map[string]string
+	emailCount int
+}
+
+// opStats is what one recorded request did.
+type opStats struct {
+	Calls         []string // Service.Operation, in call order
+	Dynamo        int
+	KMS           int
+	Emails        int
+	SMS           int
+	TxItems       int // actions in transactions
+	Units         units
+	MotoCU        float64 // sum of ConsumedCapacity.CapacityUnits that moto returned
+	MotoCUSeen    int     // DynamoDB calls whose output carried ConsumedCapacity
+	SDK           time.Duration
+	CPU           time.Duration
+	CPUOutsideSDK time.Duration
+}
+
+type unionTimer struct {
+	inflight int
+	since    time.Time
+	total    time.Duration
+}
+
+func (u *unionTimer) start(now time.Time) {
+	if u.inflight == 0 {
+		u.since = now
+	}
+	u.inflight++
+}
+
+func (u *unionTimer) stop(now time.Time) {
+	u.inflight--
+	if u.inflight == 0 {
+		u.total += now.Sub(u.since)
+	}
+}
+
+func newMeter() *meter {
+	return &meter{total: map[string]int{}, withCU: map[string]int{}, sumCU: map[string]float64{}, lastEmail: map[string]string{}}
+}
+
+// begin starts recording one request.
+func (m *meter) begin() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.recording = true
+	m.cur = opStats{}
+	m.sdk.total = 0
+	m.cpuStart = processCPU()
+	m.cpuMark, m.cpuOut = m.cpuStart, 0
+}
+
+// end stops recording and returns what the request did.
+func (m *meter) end() opStats {
+	now := processCPU()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.recording = false
+	s := m.cur
+	s.SDK = m.sdk.total
+	s.CPU = now - m.cpuStart
+	s.CPUOutsideSDK = m.cpuOut + now - m.cpuMark
+	return s
+}
+
+// spanStart and spanEnd bracket an SDK call (m.mu held).
+func (m *meter) spanStart() {
+	if m.sdk.inflight == 0 && m.recording {
+		m.cpuOut += processCPU() - m.cpuMark
+	}
+	m.sdk.start(time.Now())
+}
+
+func (m *meter) spanEnd() {
+	m.sdk.stop(time.Now())
+	if m.sdk.inflight == 0 && m.recording {
+		m.cpuMark = processCPU()
+	}
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// count returns how many calls of the service (e.g. "KMS") were made since the meter was
+// made, recorded or not.
+func (m *meter) count(service string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for k, v := range m.total {
+		if strings.HasPrefix(k, service+".") {
+			n += v
+		}
+	}
+	return n
+}
+
+// snapshot returns the calls by Service.Operation made since the meter was made.
+func (m *meter) snapshot() map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]int, len(m.total))
+	for k, v := range m.total {
+		out[k] = v
+	}
+	return out
+}
+
+// capacityCoverage is, for every DynamoDB operation called, how many calls there were, how
+// many outputs carried ConsumedCapacity, and the units they reported.
+type capacityCoverage struct {
+	Calls, WithCU int
+	SumCU         float64
+}
+
+func (m *meter) capacityCoverage() map[string]capacityCoverage {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]capacityCoverage{}
+	for op, n := range m.total {
+		if strings.HasPrefix(op, "DynamoDB.") {
+			out[op] = capacityCoverage{Calls: n, WithCU: m.withCU[op], SumCU: m.sumCU[op]}
+		}
+	}
+	return out
+}
+
+var emailCodePattern = regexp.MustCompile(`verification code is (\d{6})`)
+
+// emailCode returns the code in the last email sent to addr, and how many emails have been
+// sent in all.
+func (m *meter) emailCode(addr string) (string, int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sm := emailCodePattern.FindStringSubmatch(m.lastEmail[addr])
+	if sm == nil {
+		return "", m.emailCount
+	}
+	return sm[1], m.emailCount
+}
+
+// middleware adds the meter to a client's stack (app.WithAPIOptions).
+func (m *meter) middleware(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("benchMeter",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			// The meter's own work happens inside the timed span, so that it is subtracted
+			// with the SDK's time rather than counted as the handler's.
+			m.mu.Lock()
+			m.spanStart()
+			m.mu.Unlock()
+			service := awsmiddleware.GetServiceID(ctx)
+			op := service + "." + awsmiddleware.GetOperationName(ctx)
+			if service == "DynamoDB" {
+				setReturnConsumedCapacity(in.Parameters)
+			}
+			if e, ok := in.Parameters.(*sesv2.SendEmailInput); ok {
+				m.captureEmail(e)
+			}
+
+			out, md, err := next.HandleInitialize(ctx, in)
+
+			var (
+				u        units
+				cu       float64
+				cuOK     bool
+				txItems  int
+				isDynamo = service == "DynamoDB"
+			)
+			if isDynamo {
+				u = estimateUnits(in.Parameters, out.Result)
+				cu, cuOK = consumedCapacity(out.Result)
+				txItems = transactItems(in.Parameters)
+			}
+			m.mu.Lock()
+			defer func() {
+				m.spanEnd()
+				m.mu.Unlock()
+			}()
+			m.total[op]++
+			if cuOK {
+				m.withCU[op]++
+				m.sumCU[op] += cu
+			}
+			if !m.recording {
+				return out, md, err
+			}
+			c := &m.cur
+			c.Calls = append(c.Calls, op)
+			switch {
+			case isDynamo:
+				c.Dynamo++
+				c.TxItems += txItems
+				c.Units = c.Units.add(u)
+				if cuOK {
+					c.MotoCU += cu
+					c.MotoCUSeen++
+				}
+			case service == "KMS":
+				c.KMS++
+			case op == "SESv2.SendEmail":
+				c.Emails++
+			case op == "SNS.Publish":
+				c.SMS++
+			}
+			return out, md, err
+		}), middleware.Before)
+}
+
+func (m *meter) captureEmail(e *sesv2.SendEmailInput) {
+	if e.Destination == nil || e.Content == nil || e.Content.Simple == nil || e.Content.Simple.Body == nil || e.Content.Simple.Body.Text == nil || e.Content.Simple.Body.Text.Data == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.emailCount++
+	for _, to := range e.Destination.ToAddresses {
+		m.lastEmail[to] = *e.Content.Simple.Body.Text.Data
+	}
+}

@@ -1,0 +1,343 @@
+// The enrollment page: passkey, authenticator app, email or text message, then the backup
+// codes after the first factor.
+(function () {
+  "use strict";
+
+  var MFA = window.MFA, $ = MFA.$, params = MFA.params;
+  var factors = [];       // the user's factors when the page loaded, plus what it added
+  var enrollment = null;  // the enrollment in progress
+  var contact = null;     // {type, body} of the email/SMS enrollment in progress
+  var enrolled = null;    // the factor just turned on
+  var qrURL = null, stopResend = null;
+
+  function primaries() { return factors.filter(function (f) { return f.type !== "backup_codes"; }); }
+
+  function load() {
+    MFA.show("loading");
+    MFA.api("GET", "/v1/users/me/factors").then(function (r) {
+      factors = r.factors || [];
+      choose();
+    }, function (err) { MFA.fatal(MFA.describe(err)); });
+  }
+
+  // choose shows the list of methods, or asks for a step-up first when the user already has
+  // a factor (the service requires one to add another).
+  function choose(keepMessages) {
+    if (!keepMessages) MFA.clear();
+    if (stopResend) stopResend();
+    enrollment = null;
+    if (primaries().length && !MFA.hasStepUp()) {
+      MFA.show("stepup");
+      return;
+    }
+    var have = primaries().map(function (f) { return f.label || MFA.typeName(f.type); });
+    $("existing").hidden = !have.length;
+    $("existing").textContent = have.length ? "You already use: " + have.join(", ") + "." : "";
+    $("skip-btn").hidden = !(MFA.flag("skippable") && !primaries().length);
+    MFA.show("choose");
+  }
+
+  $("stepup-btn").onclick = function () {
+    MFA.continueTo("challenge", { purpose: "step_up", next: "enroll", skippable: null });
+  };
+
+  Array.prototype.forEach.call(document.querySelectorAll("#type-list button"), function (b) {
+    b.onclick = function () { start(b.dataset.type); };
+  });
+  Array.prototype.forEach.call(document.querySelectorAll(".back-btn"), function (b) {
+    b.onclick = function () { choose(); };
+  });
+
+  function start(type) {
+    MFA.clear();
+    if (type === "totp") {
+      MFA.busy($("choose"), true);
+      begin({ type: "totp", label: "Authenticator app" }).then(function (r) {
+        MFA.busy($("choose"), false);
+        showTOTP(r);
+      }, function (err) {
+        MFA.busy($("choose"), false);
+        failed(err);
+      });
+    } else if (type === "webauthn") {
+      if (!window.PublicKeyCredential) {
+        MFA.error("This browser or device doesn’t support passkeys. Choose another method.");
+        return;
+      }
+      MFA.show("passkey", "passkey-label");
+    } else {
+      showContact(type);
+    }
+  }
+
+  function begin(body) {
+    return MFA.api("POST", "/v1/users/me/enrollments", body, { stepUp: true }).then(function (r) {
+      enrollment = r;
+      return r;
+    });
+  }
+
+  function complete(body) {
+    return MFA.api("POST", "/v1/users/me/enrollments/" + enrollment.enrollmentId + "/complete", body, { stepUp: true });
+  }
+
+  // failed shows why an enrollment step failed and where the user can go on.
+  function failed(err, input) {
+    var msg = MFA.describe(err);
+    switch (err.code) {
+      case "step_up_required":
+      case "invalid_mfa_token":
+        MFA.dropStepUp();
+        MFA.show("stepup");
+        MFA.error(msg);
+        return;
+      case "enrollment_expired":
+      case "enrollment_not_found":
+        choose();
+        MFA.error(msg);
+        return;
+      case "verification_failed":
+        if (err.problem.attemptsRemaining === 0) {
+          choose();
+          MFA.error("That code isn’t right, and this setup has no tries left. Start again.");
+          return;
+        }
+        break;
+      case "unauthenticated":
+        MFA.fatal(msg);
+        return;
+    }
+    MFA.error(msg);
+    if (input) {
+      MFA.invalid(input, true);
+      input.focus();
+      input.select();
+    }
+  }
+
+  // ---- authenticator app ----
+
+  function showTOTP(r) {
+    if (qrURL) URL.revokeObjectURL(qrURL);
+    qrURL = MFA.pngURL(r.totp.qrPng);
+    $("qr").src = qrURL;
+    $("totp-secret").textContent = r.totp.secret.match(/.{1,4}/g).join(" ");
+    $("totp-secret").dataset.secret = r.totp.secret;
+    $("otpauth-link").href = r.totp.otpauthUri;
+    $("totp-code").value = "";
+    MFA.invalid($("totp-code"), false);
+    MFA.show("totp");
+  }
+
+  $("copy-secret-btn").onclick = function () {
+    MFA.copy($("totp-secret").dataset.secret).then(function () { MFA.say("Key copied."); },
+      function () { MFA.error("Copying is not possible here. Select the key and copy it."); });
+  };
+
+  $("totp-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    codeSubmit($("totp-form"), $("totp-code"));
+  });
+
+  function codeSubmit(form, input) {
+    var code = input.value.replace(/[\s-]/g, "");
+    if (!/^[0-9]{6}$/.test(code)) {
+      MFA.invalid(input, true);
+      MFA.error("Enter the 6-digit code.");
+      input.focus();
+      return;
+    }
+    MFA.invalid(input, false);
+    MFA.clear();
+    MFA.busy(form, true);
+    complete({ code: code }).then(function (res) {
+      MFA.busy(form, false);
+      completed(res);
+    }, function (err) {
+      MFA.busy(form, false);
+      failed(err, input);
+    });
+  }
+
+  // ---- passkey ----
+
+  $("passkey-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var form = $("passkey-form");
+    var label = $("passkey-label").value.trim() || "Passkey";
+    MFA.clear();
+    MFA.busy(form, true);
+    begin({ type: "webauthn", label: label }).then(function (r) {
+      return window.createCredential(r.webauthn);
+    }).then(function (credential) {
+      return complete({ credential: credential });
+    }).then(function (res) {
+      MFA.busy(form, false);
+      completed(res);
+    }, function (err) {
+      MFA.busy(form, false);
+      failed(err);
+      if (!$("passkey").hidden) MFA.focus("passkey-label");
+    });
+  });
+
+  // ---- email and text message ----
+
+  function showContact(type) {
+    var sms = type === "sms";
+    contact = { type: type };
+    $("contact-title").textContent = sms ? "Add a phone number" : "Add an email address";
+    $("contact-label").textContent = sms ? "Mobile phone number" : "Email address";
+    $("contact-hint").textContent = sms ?
+      "Include the country code, e.g. +1 415 555 0123. We’ll text a code to confirm it." :
+      "We’ll email a code to confirm it.";
+    var input = $("contact-input");
+    input.type = sms ? "tel" : "email";
+    input.setAttribute("autocomplete", sms ? "tel" : "email");
+    input.setAttribute("inputmode", sms ? "tel" : "email");
+    input.value = (sms ? params.phone : params.email) || "";
+    MFA.invalid(input, false);
+    MFA.show("contact", "contact-input");
+  }
+
+  $("contact-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var input = $("contact-input"), value = input.value.trim(), sms = contact.type === "sms";
+    if (sms) value = value.replace(/[\s().-]/g, "");
+    var bad = !value ? (sms ? "Enter your phone number." : "Enter your email address.") :
+      sms && !/^\+[0-9]{7,15}$/.test(value) ? "Enter the number with its country code, starting with +." :
+      !sms && !/^[^\s@]+@[^\s@]+$/.test(value) ? "Enter an email address like name@example.com." : "";
+    if (bad) {
+      MFA.invalid(input, true);
+      MFA.error(bad);
+      input.focus();
+      return;
+    }
+    MFA.invalid(input, false);
+    contact.body = sms ? { type: "sms", phone: value } : { type: "email", email: value };
+    sendContact($("contact-form"), input);
+  });
+
+  function sendContact(form, input) {
+    MFA.clear();
+    MFA.busy(form, true);
+    begin(contact.body).then(function (r) {
+      MFA.busy(form, false);
+      if (r.status === "active") {
+        // A verified address is bound at once.
+        completed({ factor: r.factor, backupCodes: r.backupCodes });
+        return;
+      }
+      showContactCode(r);
+    }, function (err) {
+      MFA.busy(form, false);
+      failed(err, input);
+      if (err.code === "send_limited" && !$("contact-code").hidden) resendCountdown(Date.now() + err.retryAfter * 1000);
+    });
+  }
+
+  function showContactCode(r) {
+    var d = r.delivery || {};
+    $("contact-code-hint").textContent = "We sent a code to " + (d.maskedDestination || "you") + ". It is valid for 10 minutes.";
+    $("contact-code-input").value = "";
+    MFA.invalid($("contact-code-input"), false);
+    MFA.show("contact-code", "contact-code-input");
+    if (d.resendAfter) resendCountdown(d.resendAfter);
+  }
+
+  function resendCountdown(at) {
+    if (stopResend) stopResend();
+    var b = $("contact-resend-btn");
+    stopResend = MFA.countdown(at, function (left) {
+      b.disabled = true;
+      b.textContent = "Resend code (" + left + " s)";
+    }, function () {
+      b.disabled = false;
+      b.textContent = "Resend code";
+    });
+  }
+
+  $("contact-resend-btn").onclick = function () {
+    sendContact($("contact-code-form"), $("contact-code-input"));
+  };
+
+  $("contact-code-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    codeSubmit($("contact-code-form"), $("contact-code-input"));
+  });
+
+  // ---- after the factor is on ----
+
+  function completed(res) {
+    if (stopResend) stopResend();
+    enrolled = res.factor;
+    factors.push(res.factor);
+    if (res.backupCodes && res.backupCodes.length) {
+      factors.push({ type: "backup_codes" });
+      MFA.showCodes(res.backupCodes);
+      MFA.show("codes");
+      return;
+    }
+    done();
+  }
+
+  $("codes-continue-btn").onclick = function () {
+    if (!$("saved").checked) {
+      MFA.error("Save your backup codes first, then check “I saved my backup codes”.");
+      MFA.focus("saved");
+      return;
+    }
+    $("code-list").replaceChildren();
+    done();
+  };
+
+  function done() {
+    MFA.clear();
+    var name = MFA.typeName(enrolled.type) + (enrolled.label && enrolled.label !== MFA.typeName(enrolled.type) ? " “" + enrolled.label + "”" : "");
+    var next = MFA.next();
+    var text = name + " is turned on. Next time you sign in, you can use it to confirm it’s you.";
+    var b = $("continue-btn");
+    b.hidden = !(next || MFA.canHandBack());
+    if (b.hidden) text += " You can close this page.";
+    b.onclick = function () {
+      if (next) {
+        MFA.continueTo(next, { next: null, skippable: null });
+        return;
+      }
+      var result = { status: "enrolled", factorType: enrolled.type, factorId: enrolled.id };
+      if (MFA.hasStepUp()) result.mfaToken = params.mfaToken;
+      MFA.handBack(result);
+    };
+    $("done-text").textContent = text;
+    MFA.show("done");
+  }
+
+  $("another-btn").onclick = function () { choose(); };
+
+  $("skip-btn").onclick = function () {
+    MFA.busy($("choose"), true);
+    MFA.api("POST", "/v1/users/me/enrollment-prompt/skip", params.org ? { organizationId: params.org } : {}).then(function () {
+      MFA.busy($("choose"), false);
+      if (MFA.next()) {
+        MFA.continueTo(MFA.next(), { next: null, skippable: null });
+        return;
+      }
+      if (MFA.handBack({ status: "skipped" }) === "none") MFA.say("Skipped. You can close this page.");
+    }, function (err) {
+      MFA.busy($("choose"), false);
+      MFA.error(MFA.describe(err));
+      if (err.code === "prompt_not_skippable") $("skip-btn").hidden = true;
+    });
+  };
+
+  MFA.start(function () {
+    var cancel = $("cancel-btn");
+    if (MFA.next()) {
+      cancel.hidden = false;
+      cancel.onclick = function () { MFA.continueTo(MFA.next(), { next: null, skippable: null }); };
+    } else {
+      MFA.setupCancel("cancel-btn", "cancelled");
+    }
+    load();
+  });
+})();

@@ -1,0 +1,348 @@
+// Package webui serves the reference web pages of the service: the sign-in challenge
+// (/ui/challenge), enrollment (/ui/enroll) and account security (/ui/security). They are
+// static files embedded in the binary (HTML, CSS and JavaScript; no CDN, fonts or scripts
+// from anywhere else) that call the public API on the same origin with the user's own token,
+// which the app hands to them in the URL fragment or by postMessage (see the README).
+//
+// The handler answers API Gateway HTTP API (payload 2.0) events, like the other functions,
+// and sets a strict Content-Security-Policy: scripts, styles and connections only from the
+// page's own origin, no inline script, and frame-ancestors from configuration.
+package webui
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/mfa-service/mfa/pkg/webauthnjs"
+)
+
+//go:embed static
+var static embed.FS
+
+// Handler is a Lambda handler for HTTP API events.
+type Handler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+
+// The routes of the UI function, as template.yaml declares them.
+const (
+	RoutePage  = "GET /ui/{page}"
+	RouteAsset = "GET /ui/assets/{file}"
+)
+
+// RouteKeys are the route keys the handler serves.
+func RouteKeys() []string { return []string{RoutePage, RouteAsset} }
+
+// Pages are the pages served under /ui/{page}.
+var Pages = []string{"challenge", "enroll", "security"}
+
+// Config is the UI function's configuration.
+type Config struct {
+	// ReturnOrigins are the exact origins (scheme://host[:port]) the pages may hand an
+	// mfaToken back to, by redirect (the return parameter) or by postMessage
+	// (env UI_RETURN_ORIGINS, comma-separated; default WEBAUTHN_ORIGINS).
+	ReturnOrigins []string
+	// FrameAncestors are the CSP frame-ancestors sources that may embed the pages in a frame
+	// (env UI_FRAME_ANCESTORS, space- or comma-separated; default 'none').
+	FrameAncestors []string
+	// ProductName is shown in page titles and headings (env PRODUCT_NAME).
+	ProductName string
+	// Log receives one line per request; nil logs nothing.
+	Log *slog.Logger
+}
+
+// DefaultProductName is the ProductName when none is configured.
+const DefaultProductName = "MFA Service"
+
+// ConfigFromEnv reads Config from the environment.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{ProductName: strings.TrimSpace(getenv("PRODUCT_NAME"))}
+	origins := getenv("UI_RETURN_ORIGINS")
+	if strings.TrimSpace(origins) == "" {
+		origins = getenv("WEBAUTHN_ORIGINS")
+	}
+	for _, o := range splitList(origins, ",") {
+		norm, err := ParseOrigin(o)
+		if err != nil {
+			return Config{}, fmt.Errorf("webui: UI_RETURN_ORIGINS: %w", err)
+		}
+		c.ReturnOrigins = append(c.ReturnOrigins, norm)
+	}
+	for _, src := range splitList(strings.ReplaceAll(getenv("UI_FRAME_ANCESTORS"), ",", " "), " ") {
+		if !validFrameSource(src) {
+			return Config{}, fmt.Errorf("webui: UI_FRAME_ANCESTORS: %q is not 'none', 'self' or an origin such as https://app.example.com", src)
+		}
+		c.FrameAncestors = append(c.FrameAncestors, src)
+	}
+	if len(c.FrameAncestors) > 1 && slices.Contains(c.FrameAncestors, "'none'") {
+		return Config{}, fmt.Errorf("webui: UI_FRAME_ANCESTORS: 'none' cannot be combined with other sources")
+	}
+	return c, nil
+}
+
+// validFrameSource accepts a CSP source without a path: 'none', 'self', or an origin such as
+// https://app.example.com, https://*.example.com or http://localhost:3000.
+func validFrameSource(src string) bool {
+	if src == "'none'" || src == "'self'" {
+		return true
+	}
+	rest, ok := strings.CutPrefix(src, "https://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(src, "http://"); !ok {
+			return false
+		}
+	}
+	rest = strings.TrimPrefix(rest, "*.")
+	host, port, hasPort := strings.Cut(rest, ":")
+	if host == "" || (hasPort && (port == "" || len(port) > 5)) {
+		return false
+	}
+	for _, r := range host {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	for _, r := range port {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseOrigin checks an exact origin and returns it normalized (lower case, no trailing
+// slash): https with any host, or http only for localhost and loopback addresses.
+func ParseOrigin(s string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%q is not an origin such as https://app.example.com", s)
+	}
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname())
+	switch {
+	case scheme == "https":
+	case scheme == "http" && (host == "localhost" || host == "127.0.0.1" || host == "::1"):
+	default:
+		return "", fmt.Errorf("%q: an origin must be https (http only for localhost)", s)
+	}
+	return scheme + "://" + strings.ToLower(u.Host), nil
+}
+
+func splitList(s, sep string) []string {
+	var out []string
+	for _, p := range strings.Split(s, sep) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// asset is one file served under /ui/assets/.
+type asset struct {
+	body        []byte
+	contentType string
+	etag        string
+}
+
+// UI serves the pages and their assets. Everything is rendered once, in New.
+type UI struct {
+	pages   map[string][]byte
+	assets  map[string]asset
+	version string
+	headers map[string]string // security headers of every response
+	log     *slog.Logger
+}
+
+// New renders the pages for cfg.
+func New(cfg Config) (*UI, error) {
+	if cfg.ProductName == "" {
+		cfg.ProductName = DefaultProductName
+	}
+	u := &UI{pages: map[string][]byte{}, assets: map[string]asset{}, log: cfg.Log}
+
+	// The assets: the embedded files, plus the shared WebAuthn bridge.
+	files, err := fs.Sub(static, "static/assets")
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.New()
+	err = fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(files, p)
+		if err != nil {
+			return err
+		}
+		u.addAsset(p, b)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	u.addAsset("webauthn.js", []byte(webauthnjs.Source))
+	for _, name := range slices.Sorted(maps.Keys(u.assets)) {
+		sum.Write([]byte(name + u.assets[name].etag))
+	}
+	u.version = hex.EncodeToString(sum.Sum(nil))[:12]
+
+	conf, err := json.Marshal(struct {
+		ReturnOrigins []string `json:"returnOrigins"`
+		ProductName   string   `json:"productName"`
+	}{append([]string{}, cfg.ReturnOrigins...), cfg.ProductName})
+	if err != nil {
+		return nil, err
+	}
+	layout, err := static.ReadFile("static/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range Pages {
+		body, err := static.ReadFile("static/" + name + ".html")
+		if err != nil {
+			return nil, err
+		}
+		title, main, ok := strings.Cut(string(body), "\n")
+		if !ok {
+			return nil, fmt.Errorf("webui: %s.html: the first line is the title", name)
+		}
+		page := strings.NewReplacer(
+			"{{title}}", html.EscapeString(strings.TrimSpace(title)+" · "+cfg.ProductName),
+			"{{product}}", html.EscapeString(cfg.ProductName),
+			"{{config}}", html.EscapeString(string(conf)),
+			"{{page}}", name,
+			"{{main}}", main,
+		).Replace(string(layout))
+		// {{v}} may appear in the layout and in the page body.
+		u.pages[name] = []byte(strings.ReplaceAll(page, "{{v}}", u.version))
+	}
+
+	ancestors := "'none'"
+	if len(cfg.FrameAncestors) > 0 {
+		ancestors = strings.Join(cfg.FrameAncestors, " ")
+	}
+	u.headers = map[string]string{
+		"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob:; " +
+			"connect-src 'self'; font-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; " +
+			"frame-src 'none'; worker-src 'none'; manifest-src 'none'; require-trusted-types-for 'script'; " +
+			"frame-ancestors " + ancestors,
+		"X-Content-Type-Options":       "nosniff",
+		"Referrer-Policy":              "no-referrer",
+		"Cross-Origin-Resource-Policy": "same-origin",
+		"Permissions-Policy":           "publickey-credentials-get=(self), publickey-credentials-create=(self), camera=(), microphone=(), geolocation=(), payment=()",
+	}
+	if ancestors == "'none'" {
+		u.headers["X-Frame-Options"] = "DENY" // for browsers without frame-ancestors
+	}
+	return u, nil
+}
+
+func (u *UI) addAsset(name string, b []byte) {
+	ct := "application/octet-stream"
+	switch path.Ext(name) {
+	case ".js":
+		ct = "text/javascript; charset=utf-8"
+	case ".css":
+		ct = "text/css; charset=utf-8"
+	case ".svg":
+		ct = "image/svg+xml"
+	}
+	h := sha256.Sum256(b)
+	u.assets[name] = asset{body: b, contentType: ct, etag: `"` + hex.EncodeToString(h[:8]) + `"`}
+}
+
+// Version is the assets' content hash, which the pages put in their asset URLs.
+func (u *UI) Version() string { return u.version }
+
+// Handler is the Lambda handler.
+func (u *UI) Handler() Handler { return u.Handle }
+
+// Handle answers one API Gateway event.
+func (u *UI) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	start := time.Now()
+	resp := u.serve(req)
+	if u.log != nil {
+		u.log.LogAttrs(ctx, slog.LevelInfo, "request",
+			slog.String("route", req.RouteKey), slog.Int("status", resp.StatusCode),
+			slog.String("requestId", req.RequestContext.RequestID),
+			slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000))
+	}
+	return resp, nil
+}
+
+func (u *UI) serve(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	switch req.RouteKey {
+	case RoutePage:
+		page := req.PathParameters["page"]
+		if body, ok := u.pages[page]; ok {
+			h := u.with(map[string]string{"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"})
+			return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Headers: h, Body: string(body)}
+		}
+		return u.notFound(req, "page_not_found", "no such page; the pages are /ui/challenge, /ui/enroll and /ui/security")
+	case RouteAsset:
+		a, ok := u.assets[req.PathParameters["file"]]
+		if !ok {
+			return u.notFound(req, "asset_not_found", "no such asset")
+		}
+		h := u.with(map[string]string{"Content-Type": a.contentType, "ETag": a.etag})
+		// Pages name assets with ?v=<content hash>: such a URL never changes content.
+		if req.QueryStringParameters["v"] == u.version {
+			h["Cache-Control"] = "public, max-age=31536000, immutable"
+		} else {
+			h["Cache-Control"] = "no-cache"
+		}
+		if match := header(req, "if-none-match"); match != "" && match == a.etag {
+			return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNotModified, Headers: h}
+		}
+		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Headers: h, Body: string(a.body)}
+	}
+	return u.notFound(req, "route_not_found", "no such route")
+}
+
+func (u *UI) with(extra map[string]string) map[string]string {
+	h := make(map[string]string, len(u.headers)+len(extra))
+	for k, v := range u.headers {
+		h[k] = v
+	}
+	for k, v := range extra {
+		h[k] = v
+	}
+	return h
+}
+
+// notFound is an RFC 9457 problem, like every other error of the service.
+func (u *UI) notFound(req events.APIGatewayV2HTTPRequest, code, detail string) events.APIGatewayV2HTTPResponse {
+	body := map[string]any{
+		"type": "urn:mfa:problem:" + code, "title": http.StatusText(http.StatusNotFound),
+		"status": http.StatusNotFound, "code": code, "detail": detail,
+	}
+	if id := req.RequestContext.RequestID; id != "" {
+		body["instance"] = "urn:request:" + id
+	}
+	raw, _ := json.Marshal(body)
+	h := u.with(map[string]string{"Content-Type": "application/problem+json", "Cache-Control": "no-store"})
+	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNotFound, Headers: h, Body: string(raw)}
+}
+
+func header(req events.APIGatewayV2HTTPRequest, name string) string {
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
