@@ -1010,7 +1010,8 @@ func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) (
 			}
 		}
 		if conditionFailed {
-			return codes, errConditionFailed
+			// The reasons say which item's condition failed, for whoever reads the log.
+			return codes, fmt.Errorf("%w: %v", errConditionFailed, codes)
 		}
 		if attempt >= maxConflictRetries {
 			return nil, err
