@@ -97,7 +97,8 @@ soak: tools
 # Performance report (DESIGN §8), not a test: handler benchmarks against moto, DynamoDB round
 # trips and request units, binary sizes of `make build`, cold starts of each bootstrap through a
 # local Lambda Runtime API, cost per 1M requests. Prints the budget table, writes
-# build/bench/report.json, and fails when a round-trip budget is exceeded.
+# build/bench/report.json, and fails when a round-trip budget is exceeded. (-trimpath lets the
+# program share compiled packages with the host builds it makes for the cold starts.)
 .PHONY: bench
 bench: tools build
-	$(GO) run ./infra/bench -build=false -functions "$(FUNCTIONS)"
+	$(GO) run -trimpath ./infra/bench -build=false -functions "$(FUNCTIONS)"
