@@ -167,8 +167,7 @@ func (f *fixture) nextID(prefix string) string {
 	return fmt.Sprintf("%s-%d", prefix, f.seq)
 }
 
-// enrollTOTP starts and completes a TOTP enrollment for user uid (its first factor) and
-// returns the secret, the factor and the backup codes it came with.
+// startTOTP starts a TOTP enrollment for user uid and returns its id and the secret.
 func (f *fixture) startTOTP(uid string) (eid string, secret []byte, err error) {
 	out, err := call(f.app.API.Enrollment(), apiEvent(userToken(uid), "POST /v1/users/{userId}/enrollments", map[string]string{"userId": uid}, map[string]any{"type": "totp", "label": "Phone"}), 201)
 	if err != nil {
@@ -399,13 +398,14 @@ func cases() []benchCase {
 
 // HandlerResult is one benchmarked handler.
 type HandlerResult struct {
-	Name          string  `json:"name"`
-	Route         string  `json:"route"`
-	Ops           int     `json:"ops"`
-	NsPerOp       int64   `json:"nsPerOp"`             // wall time per operation, AWS (moto) round trips included
-	BytesPerOp    int64   `json:"bytesPerOp"`          // heap bytes allocated per operation (handler and SDK)
-	AllocsPerOp   int64   `json:"allocsPerOp"`         // heap allocations per operation
-	CPUExclAWS    float64 `json:"handlerCpuExclAwsMs"` // mean
+	Name        string `json:"name"`
+	Route       string `json:"route"`
+	Ops         int    `json:"ops"`
+	NsPerOp     int64  `json:"nsPerOp"`     // wall time per operation, AWS (moto) round trips included
+	BytesPerOp  int64  `json:"bytesPerOp"`  // heap bytes allocated per operation (handler and SDK)
+	AllocsPerOp int64  `json:"allocsPerOp"` // heap allocations per operation
+	// Handler CPU excluding AWS: wall time minus wall time inside SDK calls, mean and median.
+	CPUExclAWS    float64 `json:"handlerCpuExclAwsMs"`
 	CPUExclAWSP50 float64 `json:"handlerCpuExclAwsMedianMs"`
 	// Process CPU time (getrusage) per operation outside SDK calls, and over the whole
 	// request (SDK work and GC included; waiting costs none): what a Lambda pays for.

@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -147,6 +148,7 @@ func run(o options) int {
 	}
 	defer moto.Stop()
 	endpoint := moto.Endpoint()
+	r.Host.Moto = motoVersion(ctx)
 	awsCfg, err := localaws.AWSConfig(ctx, endpoint)
 	if err != nil {
 		return fatal(err)
@@ -239,7 +241,7 @@ func run(o options) int {
 	fmt.Printf("\nReport written to %s (%s).\n", o.out, time.Since(started).Round(time.Second))
 	if r.Failed {
 		fmt.Fprintln(os.Stderr, "\n"+strings.Repeat("!", 78))
-		fmt.Fprintln(os.Stderr, "!! BENCH FAILED: budget exceeded")
+		fmt.Fprintln(os.Stderr, "!! BENCH FAILED: a round-trip budget is exceeded or a measurement failed")
 		for _, f := range r.Failures {
 			fmt.Fprintln(os.Stderr, "!!   "+f)
 		}
@@ -341,7 +343,7 @@ func capacityNote(cov map[string]capacityCoverage) string {
 			parts = append(parts, fmt.Sprintf("%s %d/%d calls, %.2f CU each", name, c.WithCU, c.Calls, c.SumCU/float64(c.WithCU)))
 		}
 	}
-	return "ReturnConsumedCapacity=TOTAL is set on every DynamoDB input. moto answers with fixed placeholder units per operation, whatever the item size (" +
+	return "ReturnConsumedCapacity=TOTAL is set on every DynamoDB input. moto answers with placeholder units that ignore item size (" +
 		strings.Join(parts, "; ") + "), so the moto CU column is shown for reference only and costs use the RRU/WRU estimated from the requests (capacity.go)."
 }
 
@@ -388,4 +390,12 @@ func loadAvg() string {
 		return ""
 	}
 	return strings.Join(f[:3], " ")
+}
+
+func motoVersion(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "python3", "-c", "import moto; print(moto.__version__)").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }

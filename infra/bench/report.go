@@ -51,6 +51,7 @@ type HostInfo struct {
 	CPUModel  string `json:"cpuModel,omitempty"`
 	// LoadAvg is /proc/loadavg when the run started: timings on a busy machine are noisy.
 	LoadAvg string `json:"loadAvg,omitempty"`
+	Moto    string `json:"moto,omitempty"` // moto's version
 }
 
 // Settings are the knobs of the run.
@@ -148,7 +149,7 @@ func (r *Report) write(path string) error {
 func (r *Report) render(w io.Writer) {
 	fmt.Fprintf(w, "MFA service bench — %s, %s/%s, %d CPUs, %s\n", r.GeneratedAt, r.Host.GOOS, r.Host.GOARCH, r.Host.CPUs, r.Host.GoVersion)
 	if r.Host.CPUModel != "" || r.Host.LoadAvg != "" {
-		fmt.Fprintf(w, "CPU: %s; load average at start: %s\n", r.Host.CPUModel, r.Host.LoadAvg)
+		fmt.Fprintf(w, "CPU: %s; load average at start: %s; moto %s\n", r.Host.CPUModel, r.Host.LoadAvg, r.Host.Moto)
 	}
 
 	if len(r.Handlers) > 0 {
