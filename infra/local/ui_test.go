@@ -26,7 +26,9 @@ import (
 // The browser tests of the reference pages (pkg/webui): headless Chromium against the local
 // stack, one stack and one browser for the suite, one user per scenario.
 
-const uiWait = 10 * time.Second
+// uiWait bounds each wait for the page; generous, because make test runs packages in parallel
+// on two cores and Chromium, moto and the handlers share them.
+const uiWait = 30 * time.Second
 
 // traffic records what a tab asked for and what went wrong in it.
 type traffic struct {
