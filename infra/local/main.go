@@ -72,6 +72,12 @@ MFA service running locally at %[1]s  (AWS APIs: moto)
   curl -s %[1]s/.well-known/jwks.json
   curl -s %[1]s/local/outbox
 
+  # an admin token, for /v1/admin/... (bind factors, status, policy)
+  curl -s -X POST %[1]s/local/token -H 'Content-Type: application/json' -d '{"sub":"support","scope":"mfa/admin"}'
+
+Pages: %[1]s/ui/enroll#token=$TOKEN  ·  %[1]s/ui/challenge#token=$TOKEN  ·  %[1]s/ui/security#token=$TOKEN
+Passkeys by hand: %[1]s/local/passkeys
+
 README.md has the whole walkthrough. Ctrl-C stops the service and moto.
 `, url)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"html"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -201,6 +203,33 @@ func TestScriptsAvoidStringSinks(t *testing.T) {
 			if strings.Contains(string(a.body), sink) {
 				t.Errorf("%s uses %s", name, sink)
 			}
+		}
+	}
+}
+
+// TestSampleEventReplay replays events/ui-*.json (what `sam local invoke -e` uses) against
+// the ui function's handler.
+func TestSampleEventReplay(t *testing.T) {
+	ui, err := New(Config{ReturnOrigins: []string{"http://localhost:3000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("../../events/ui-*.json")
+	if len(files) == 0 {
+		t.Fatal("no ui sample events")
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		resp, err := ui.Handle(context.Background(), ev)
+		if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Headers["Content-Type"], "text/html") {
+			t.Fatalf("%s: %d %v %v", f, resp.StatusCode, resp.Headers, err)
 		}
 	}
 }
