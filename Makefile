@@ -56,7 +56,11 @@ test: tools
 
 .PHONY: run
 run: tools
-	MOTO_PORT=$(MOTO_PORT) PORT=$(PORT) $(GO) run ./infra/local
+	@mkdir -p build
+	$(GO) build -o build/local-stack ./infra/local
+	@# Run the binary itself (not `go run`), so a signal to make's child reaches the stack,
+	@# which then stops moto too.
+	MOTO_PORT=$(MOTO_PORT) PORT=$(PORT) exec ./build/local-stack
 
 .PHONY: clean
 clean:
