@@ -465,6 +465,13 @@ func TestClientJourney(t *testing.T) {
 	}
 	_, err = admin.AdminGetOrgPolicy(ctx, "acme")
 	wantProblem(t, "deleted org policy", err, 404, "policy_not_found")
+	// The deletion is the newest policy event, then the organization's put.
+	pe, err := admin.AdminPolicyEvents(ctx, mfaclient.EventsRequest{Limit: 2})
+	if err != nil || len(pe.Events) != 2 || pe.NextCursor == "" ||
+		pe.Events[0].Action != "policy.deleted" || pe.Events[0].Reason != "organization:acme" || pe.Events[0].Actor != "admin:cl-admin" ||
+		pe.Events[1].Action != "policy.changed" || pe.Events[1].Reason != "organization:acme" {
+		t.Fatalf("policy events: %v %+v", err, pe)
+	}
 	// Put the default back: policies are cached per container for a minute.
 	if _, err := admin.AdminPutPolicy(ctx, policy.Default()); err != nil {
 		t.Fatal(err)

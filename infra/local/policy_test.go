@@ -210,3 +210,66 @@ func TestOrgPolicyThatStrandsUsersIsRefused(t *testing.T) {
 		t.Fatalf("conflicting org policy: %d %v", status, prob)
 	}
 }
+
+func TestPolicyChangesAreAudited(t *testing.T) {
+	s := newStack(t)
+	admin := s.client(t, "policy-auditor", "mfa/admin")
+	svc := s.client(t, "backend", "mfa/service")
+	putPolicy(t, admin, "/v1/admin/policy", map[string]any{"mode": "optional"})
+	putPolicy(t, admin, "/v1/admin/organizations/acme/policy", map[string]any{"mode": "required"})
+	// A refused change leaves no event.
+	if status, _, _ := admin.call("PUT", "/v1/admin/organizations/acme/policy", map[string]any{"mode": "sometimes"}); status != 400 {
+		t.Fatalf("bad org policy: %d", status)
+	}
+	if status, out, _ := admin.call("DELETE", "/v1/admin/organizations/acme/policy", nil); status != 204 {
+		t.Fatalf("delete org policy: %d %v", status, out)
+	}
+
+	type ev struct{ action, reason string }
+	var got []ev
+	cursor := ""
+	for page := 0; ; page++ {
+		path := "/v1/admin/policy/events?limit=2"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		status, out, _ := admin.call("GET", path, nil)
+		if status != 200 || page > 3 {
+			t.Fatalf("policy events page %d: %d %v", page, status, out)
+		}
+		list, _ := out["events"].([]any)
+		for _, e := range list {
+			m := e.(map[string]any)
+			if m["actor"] != "admin:policy-auditor" || m["outcome"] != "ok" {
+				t.Errorf("event: %v", m)
+			}
+			got = append(got, ev{m["action"].(string), m["reason"].(string)})
+		}
+		next, _ := out["nextCursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	want := []ev{{"policy.deleted", "organization:acme"}, {"policy.changed", "organization:acme"}, {"policy.changed", "global"}}
+	if len(got) != len(want) {
+		t.Fatalf("policy events %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("policy events %v, want %v (newest first)", got, want)
+		}
+	}
+
+	// Only admins read them (the gateway's scope check refuses others); a policy event is no
+	// user's event.
+	if status, out, _ := svc.call("GET", "/v1/admin/policy/events", nil); status != 403 || out["message"] != "Forbidden" {
+		t.Fatalf("service token: %d %v", status, out)
+	}
+	if status, out, _ := admin.call("GET", "/v1/admin/policy/events?limit=0", nil); status != 400 || out["field"] != "limit" {
+		t.Fatalf("limit=0: %d %v", status, out)
+	}
+	if status, out, _ := admin.call("GET", "/v1/admin/users/%23policy/events", nil); status != 400 {
+		t.Fatalf("policy pseudo-user through the user route: %d %v", status, out)
+	}
+}

@@ -225,7 +225,17 @@ func (c *Client) AdminRevokeAllDevices(ctx context.Context, userID string, opts 
 
 // AdminEvents reads one page of a user's audit events, newest first.
 func (c *Client) AdminEvents(ctx context.Context, userID string, page EventsRequest, opts ...CallOption) (*EventPage, error) {
-	r, err := newRequest("GET /v1/admin/users/{userId}/events", userID)
+	return c.eventPage(ctx, page, opts, "GET /v1/admin/users/{userId}/events", userID)
+}
+
+// AdminPolicyEvents reads one page of the audit events of policy changes and deletions,
+// newest first. An event's Reason is the scope changed: "global" or "organization:<orgId>".
+func (c *Client) AdminPolicyEvents(ctx context.Context, page EventsRequest, opts ...CallOption) (*EventPage, error) {
+	return c.eventPage(ctx, page, opts, "GET /v1/admin/policy/events")
+}
+
+func (c *Client) eventPage(ctx context.Context, page EventsRequest, opts []CallOption, routeKey string, ids ...string) (*EventPage, error) {
+	r, err := newRequest(routeKey, ids...)
 	if err != nil {
 		return nil, err
 	}

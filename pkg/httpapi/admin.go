@@ -27,6 +27,7 @@ func (a *API) adminRoutes() map[string]route {
 		"DELETE /v1/admin/users/{userId}/devices/{deviceId}": a.adminRevokeDevice,
 		"GET /v1/admin/users/{userId}/events":                a.adminEvents,
 		"GET /v1/admin/policy":                               a.getPolicy,
+		"GET /v1/admin/policy/events":                        a.policyEvents,
 		"PUT /v1/admin/policy":                               a.putPolicy,
 		"GET /v1/admin/organizations/{orgId}/policy":         a.getPolicy,
 		"PUT /v1/admin/organizations/{orgId}/policy":         a.putPolicy,
@@ -188,18 +189,42 @@ type eventJSON struct {
 }
 
 func (a *API) adminEvents(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
-	limit := 0
-	if v := req.QueryStringParameters["limit"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return 0, nil, mfa.Invalid(mfa.CodeInvalidRequest, "limit", "limit must be a number from 1 to 200")
-		}
-		limit = n
+	limit, err := eventsLimit(req)
+	if err != nil {
+		return 0, nil, err
 	}
 	evs, next, err := a.Service.Events(ctx, c, req.PathParameters["userId"], limit, req.QueryStringParameters["cursor"])
 	if err != nil {
 		return 0, nil, err
 	}
+	return http.StatusOK, eventPage(evs, next), nil
+}
+
+func (a *API) policyEvents(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
+	limit, err := eventsLimit(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	evs, next, err := a.Service.PolicyEvents(ctx, c, limit, req.QueryStringParameters["cursor"])
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, eventPage(evs, next), nil
+}
+
+func eventsLimit(req events.APIGatewayV2HTTPRequest) (int, error) {
+	v := req.QueryStringParameters["limit"]
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, mfa.Invalid(mfa.CodeInvalidRequest, "limit", "limit must be a number from 1 to 200")
+	}
+	return n, nil
+}
+
+func eventPage(evs []mfa.AuditEvent, next string) any {
 	out := struct {
 		Events     []eventJSON `json:"events"`
 		NextCursor string      `json:"nextCursor,omitempty"`
@@ -208,7 +233,7 @@ func (a *API) adminEvents(ctx context.Context, req events.APIGatewayV2HTTPReques
 		out.Events = append(out.Events, eventJSON{At: e.At, Action: e.Action, Actor: e.Actor, Outcome: e.Outcome, Reason: e.Reason,
 			FactorID: e.FactorID, FactorType: string(e.FactorType), ChallengeID: e.ChallengeID, IP: e.IP, UserAgent: e.UserAgent})
 	}
-	return http.StatusOK, out, nil
+	return out
 }
 
 type policyJSON struct {

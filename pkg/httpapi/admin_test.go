@@ -19,6 +19,7 @@ var adminRouteKeys = []string{
 	"DELETE /v1/admin/users/{userId}/devices",
 	"DELETE /v1/admin/users/{userId}/devices/{deviceId}",
 	"GET /v1/admin/users/{userId}/events",
+	"GET /v1/admin/policy/events",
 }
 
 func TestEveryAdminRouteRefusesUserAndServiceTokens(t *testing.T) {

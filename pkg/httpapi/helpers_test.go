@@ -130,6 +130,7 @@ var handlersByRoute = map[string]func(*httpapi.API) httpapi.Handler{
 	"PATCH /v1/users/{userId}/factors/{factorId}":                    (*httpapi.API).Enrollment,
 	"POST /v1/users/{userId}/enrollment-prompt/skip":                 (*httpapi.API).Challenge,
 	"GET /v1/admin/policy":                                           (*httpapi.API).Admin,
+	"GET /v1/admin/policy/events":                                    (*httpapi.API).Admin,
 	"PUT /v1/admin/policy":                                           (*httpapi.API).Admin,
 	"GET /v1/admin/organizations/{orgId}/policy":                     (*httpapi.API).Admin,
 	"PUT /v1/admin/organizations/{orgId}/policy":                     (*httpapi.API).Admin,

@@ -210,11 +210,26 @@ func (s *Service) AdminUnlock(ctx context.Context, c Caller, userID string) erro
 	return nil
 }
 
+// policyAuditUser is the pseudo-user policy changes are audited under; "#" is in no user id.
+const policyAuditUser = "#policy"
+
+// PolicyEvents pages the audit events of policy changes, newest first.
+func (s *Service) PolicyEvents(ctx context.Context, c Caller, limit int, cursor string) ([]AuditEvent, string, error) {
+	if c.Kind != CallerAdmin {
+		return nil, "", forbidden(CodeAdminRequired, "this route needs a token with the mfa/admin scope")
+	}
+	return s.events(ctx, policyAuditUser, limit, cursor)
+}
+
 // Events pages a user's audit events, newest first.
 func (s *Service) Events(ctx context.Context, c Caller, userID string, limit int, cursor string) ([]AuditEvent, string, error) {
 	if err := authorizeAdmin(c, userID); err != nil {
 		return nil, "", err
 	}
+	return s.events(ctx, userID, limit, cursor)
+}
+
+func (s *Service) events(ctx context.Context, userID string, limit int, cursor string) ([]AuditEvent, string, error) {
 	if limit <= 0 {
 		limit = 50
 	}

@@ -31,6 +31,15 @@ const globalScope = "global"
 
 func orgScope(orgID string) string { return "org:" + orgID }
 
+// auditScope names a policy's scope in its audit events as the API names it ("global" or
+// "organization:<id>"), not as it is keyed in the store.
+func auditScope(orgID string) string {
+	if orgID == "" {
+		return globalScope
+	}
+	return "organization:" + orgID
+}
+
 func (c *Policies) load(ctx context.Context, scope string) (policy.Policy, bool, error) {
 	now := c.Now()
 	ttl := c.TTL
@@ -149,8 +158,8 @@ func (s *Service) PutPolicy(ctx context.Context, c Caller, orgID string, p polic
 			return StoredPolicy{}, Invalid(CodeInvalidPolicy, "factors", "no factor type is allowed by both this and the global policy, so required mode could not be met")
 		}
 	}
-	ev := s.event(c, "#policy", ActionPolicyChanged, "ok")
-	ev.Reason = scope
+	ev := s.event(c, policyAuditUser, ActionPolicyChanged, "ok")
+	ev.Reason = auditScope(orgID)
 	meta, err := s.Policies.Store.SavePolicy(ctx, scope, p, c.actor(), s.now(), ev)
 	if err != nil {
 		return StoredPolicy{}, unavailable(err)
@@ -166,8 +175,8 @@ func (s *Service) DeletePolicy(ctx context.Context, c Caller, orgID string) erro
 	if err != nil {
 		return err
 	}
-	ev := s.event(c, "#policy", ActionPolicyDeleted, "ok")
-	ev.Reason = scope
+	ev := s.event(c, policyAuditUser, ActionPolicyDeleted, "ok")
+	ev.Reason = auditScope(orgID)
 	switch err := s.Policies.Store.DeletePolicy(ctx, scope, ev); {
 	case errors.Is(err, ErrNotFound):
 		return notFound(CodePolicyNotFound, "no policy is stored here")
