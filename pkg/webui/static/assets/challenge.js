@@ -160,14 +160,7 @@
 
   function resendCountdown(at) {
     if (stopResend) stopResend();
-    var b = $("resend-btn");
-    stopResend = MFA.countdown(at, function (left) {
-      b.disabled = true;
-      b.textContent = "Resend code (" + left + " s)";
-    }, function () {
-      b.disabled = false;
-      b.textContent = "Resend code";
-    });
+    stopResend = MFA.resendCountdown($("resend-btn"), at);
   }
 
   function send() {

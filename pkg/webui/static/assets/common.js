@@ -287,6 +287,18 @@
     return function cancel() { if (id) clearInterval(id); };
   };
 
+  // resendCountdown disables a "Resend code" button until `until`, counting down on it; it
+  // returns the cancel function of the countdown.
+  MFA.resendCountdown = function (button, until) {
+    return MFA.countdown(until, function (left) {
+      button.disabled = true;
+      button.textContent = "Resend code (" + left + " s)";
+    }, function () {
+      button.disabled = false;
+      button.textContent = "Resend code";
+    });
+  };
+
   // ---- files ----
 
   MFA.pngURL = function (b64) {

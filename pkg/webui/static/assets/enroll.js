@@ -247,14 +247,7 @@
 
   function resendCountdown(at) {
     if (stopResend) stopResend();
-    var b = $("contact-resend-btn");
-    stopResend = MFA.countdown(at, function (left) {
-      b.disabled = true;
-      b.textContent = "Resend code (" + left + " s)";
-    }, function () {
-      b.disabled = false;
-      b.textContent = "Resend code";
-    });
+    stopResend = MFA.resendCountdown($("contact-resend-btn"), at);
   }
 
   $("contact-resend-btn").onclick = function () {
