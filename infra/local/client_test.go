@@ -242,17 +242,30 @@ func TestClientJourney(t *testing.T) {
 	if n := userRT.count("POST /v1/users/me/challenges/" + ch.ChallengeID + "/deliveries"); n != 2 {
 		t.Errorf("deliveries requests: %d, want 2 (a 429 delivery is not retried)", n)
 	}
-	if v, err := user.Verify(ctx, "me", ch.ChallengeID, mfaclient.VerifyRequest{Type: "email", FactorID: emailID, Code: lastOutboxCode(t, s, email)}); err != nil || v.MFAToken == "" {
-		t.Fatalf("verify by email: %v %+v", err, v)
+	byEmail, err := user.Verify(ctx, "me", ch.ChallengeID, mfaclient.VerifyRequest{Type: "email", FactorID: emailID, Code: lastOutboxCode(t, s, email)})
+	if err != nil || byEmail.MFAToken == "" {
+		t.Fatalf("verify by email: %v %+v", err, byEmail)
 	}
 
 	// Backup codes, devices and removal under step-up.
 	_, err = user.RegenerateBackupCodes(ctx, "me")
 	wantProblem(t, "regenerate without step-up", err, 403, "step_up_required")
-	bc, err := user.RegenerateBackupCodes(ctx, "me", stepUp)
+	// The first step-up authorized the email enrollment: one token, one change.
+	_, err = user.RegenerateBackupCodes(ctx, "me", stepUp)
+	wantProblem(t, "regenerate with a used step-up", err, 403, "step_up_required")
+	bc, err := user.RegenerateBackupCodes(ctx, "me", mfaclient.WithMFAToken(byEmail.MFAToken))
 	if err != nil || len(bc.BackupCodes) != 10 || bc.Remaining != 10 {
 		t.Fatalf("regenerate: %v %+v", err, bc)
 	}
+	ch, err = user.CreateChallenge(ctx, "me", mfaclient.ChallengeRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byBackup, err := user.Verify(ctx, "me", ch.ChallengeID, mfaclient.VerifyRequest{Type: "backup_codes", Code: bc.BackupCodes[0]})
+	if err != nil || byBackup.MFAToken == "" {
+		t.Fatalf("verify by backup code: %v %+v", err, byBackup)
+	}
+	stepUp = mfaclient.WithMFAToken(byBackup.MFAToken)
 	if devs, err := user.ListDevices(ctx, "me"); err != nil || len(devs) != 0 {
 		t.Fatalf("devices: %v %v", err, devs)
 	}

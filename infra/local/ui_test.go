@@ -378,7 +378,7 @@ func TestWebPages(t *testing.T) {
 		u.screenshotOnFailure(t, ctx, "security")
 		const user = "ui-sec"
 		c := s.client(t, user)
-		secret, _ := enrollTOTPByAPI(t, c)
+		secret, backup := enrollTOTPByAPI(t, c)
 		if status, out, _ := admin.call("POST", "/v1/admin/users/"+user+"/factors", map[string]any{"type": "email", "email": "sec@example.com"}); status != 201 {
 			t.Fatalf("bind email: %d %v", status, out)
 		}
@@ -422,7 +422,18 @@ func TestWebPages(t *testing.T) {
 		do(t, ctx, chromedp.KeyEvent("\r"))
 		waitFor(t, ctx, `document.querySelectorAll("#factor-list > li").length === 1 && document.getElementById("status").textContent.startsWith("Removed Work email")`)
 
-		// New backup codes (step-up still fresh).
+		// That step-up authorized the removal and is used up (one mfaToken, one change): new
+		// backup codes need another. The authenticator's next codes are used, so a backup code.
+		do(t, ctx, chromedp.Click(chromedp.CSS("#regen-btn")))
+		waitFor(t, ctx, `document.activeElement.id === "stepup-btn"`)
+		do(t, ctx, chromedp.Click(chromedp.CSS("#stepup-btn")))
+		waitFor(t, ctx, `location.pathname === "/ui/challenge" && `+visible("code-form"))
+		do(t, ctx, chromedp.Click(chromedp.CSS("#other-btn")))
+		waitFor(t, ctx, visible("methods"))
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#method-list button[data-type="backup_codes"]`)))
+		waitFor(t, ctx, `document.getElementById("code-label").textContent === "Backup code"`)
+		do(t, ctx, chromedp.SendKeys(chromedp.CSS("#code"), backup), chromedp.Click(chromedp.CSS("#verify-btn")))
+		waitFor(t, ctx, `location.pathname === "/ui/security" && `+visible("account")+` && document.getElementById("stepup-text").textContent.includes("verified it’s you recently")`)
 		do(t, ctx, chromedp.Click(chromedp.CSS("#regen-btn")))
 		waitFor(t, ctx, `document.activeElement.id === "regen-confirm-btn"`)
 		do(t, ctx, chromedp.Click(chromedp.CSS("#regen-confirm-btn")))

@@ -46,11 +46,10 @@ const (
 	pickedSuffix    = ":picked" // the round was opened by a pick of factor
 )
 
-// Limits of one Cognito session.
-const (
-	maxWrongAnswers = 5
-	maxRounds       = 12
-)
+// maxRounds bounds one Cognito session. How many wrong answers it takes is the regulator's
+// limit per challenge (mfa.Service.MaxWrongAnswers): a sign-in is to Cognito what a challenge
+// is to the HTTP routes.
+const maxRounds = 12
 
 // cognitoCaller is who acts in the domain for the triggers: Cognito, on behalf of the user.
 var cognitoCaller = mfa.Caller{Kind: mfa.CallerService, Subject: "cognito"}
@@ -78,7 +77,7 @@ func (t *Triggers) Define(ctx context.Context, ev events.CognitoEventUserPoolsDe
 	if ev.Request.UserNotFound || !ok {
 		return fail("user not found")
 	}
-	next, why, needsPolicy := defineStep(ev.Request.Session, ev.Request.ClientMetadata)
+	next, why, needsPolicy := defineStep(ev.Request.Session, ev.Request.ClientMetadata, t.Service.MaxWrongAnswers())
 	if why != "" {
 		return fail(why)
 	}
@@ -104,8 +103,9 @@ func (t *Triggers) Define(ctx context.Context, ev events.CognitoEventUserPoolsDe
 
 // defineStep is Define's decision from the session alone: the next challenge, tokens, or a
 // reason to fail (why). needsPolicy says the password step succeeded and no MFA round ran
-// yet: then the policy decides between tokens and a first round, and next is empty.
-func defineStep(session []*events.CognitoEventUserPoolsChallengeResult, clientMetadata map[string]string) (next events.CognitoEventUserPoolsDefineAuthChallengeResponse, why string, needsPolicy bool) {
+// yet: then the policy decides between tokens and a first round, and next is empty. The
+// session fails after maxWrong wrong answers.
+func defineStep(session []*events.CognitoEventUserPoolsChallengeResult, clientMetadata map[string]string, maxWrong int) (next events.CognitoEventUserPoolsDefineAuthChallengeResponse, why string, needsPolicy bool) {
 	if len(session) > maxRounds {
 		return next, "too many rounds", false
 	}
@@ -151,7 +151,7 @@ func defineStep(session []*events.CognitoEventUserPoolsChallengeResult, clientMe
 			wrong++
 		}
 	}
-	if wrong >= maxWrongAnswers {
+	if wrong >= maxWrong {
 		return next, "too many wrong answers", false
 	}
 	return events.CognitoEventUserPoolsDefineAuthChallengeResponse{ChallengeName: customChallenge}, "", false

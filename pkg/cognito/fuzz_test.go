@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/mfa-service/mfa/pkg/mfa"
 )
 
 // Fuzz targets of the Define trigger's session logic and of the answer classification. Both
@@ -83,11 +85,13 @@ func FuzzDefineSession(f *testing.F) {
 	f.Add([]byte{0, 1, 0, 1, 1, 0, 3, 1, 2}, "", "", "", "bad/sub")
 	f.Add(make([]byte, 3*(maxRounds+1)), "", "", "", "sub-1")
 
-	triggers := &Triggers{Log: slog.New(slog.NewTextHandler(io.Discard, nil))} // no Service: never reached below
+	maxWrong := mfa.DefaultRegulation.MaxChallengeFailures
+	// A service with no store: only its regulation is reached below.
+	triggers := &Triggers{Service: &mfa.Service{Regulation: mfa.DefaultRegulation}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	f.Fuzz(func(t *testing.T, steps []byte, freeName, freeMeta, action, sub string) {
 		session := fuzzSession(steps, freeName, freeMeta)
 		meta := map[string]string{metaAction: action}
-		next, why, needsPolicy := defineStep(session, meta)
+		next, why, needsPolicy := defineStep(session, meta, maxWrong)
 
 		outcomes := 0
 		for _, b := range []bool{why != "", needsPolicy, next.IssueTokens, next.ChallengeName != ""} {
@@ -134,7 +138,7 @@ func FuzzDefineSession(f *testing.F) {
 					wrong++
 				}
 			}
-			if wrong >= maxWrongAnswers {
+			if wrong >= maxWrong {
 				t.Fatalf("another round after %d wrong answers: %s", wrong, describe(session))
 			}
 		case next.ChallengeName != "":

@@ -16,13 +16,13 @@ func TestBackupCodeUsedExactlyOnceUnderConcurrency(t *testing.T) {
 	ctx := context.Background()
 	primary := s.bindTOTP(t, "alice", 0)
 	set := mfa.Factor{ID: newID(), UserID: "alice", Type: mfa.TypeBackupCodes, Label: "Backup codes", CreatedAt: s.now, BackupCodes: []string{"h1", "h2", "h3"}}
-	if err := s.store.ReplaceBackupCodes(ctx, set, true, s.event("alice", "x")); err != nil {
+	if err := s.store.ReplaceBackupCodes(ctx, set, true, s.event("alice", "x"), nil); err != nil {
 		t.Fatal(err)
 	}
 	// A second creation (a concurrent regeneration) is refused: one set per user.
 	other := set
 	other.ID = newID()
-	if err := s.store.ReplaceBackupCodes(ctx, other, true, s.event("alice", "x")); !errors.Is(err, mfa.ErrConflict) {
+	if err := s.store.ReplaceBackupCodes(ctx, other, true, s.event("alice", "x"), nil); !errors.Is(err, mfa.ErrConflict) {
 		t.Fatalf("second set: %v", err)
 	}
 
@@ -34,7 +34,7 @@ func TestBackupCodeUsedExactlyOnceUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: set.ID, BackupHash: "h2", MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")})
+			err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: set.ID, BackupHash: "h2", MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")})
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -56,11 +56,11 @@ func TestBackupCodeUsedExactlyOnceUnderConcurrency(t *testing.T) {
 	// Replacing the set kills the old codes.
 	renewed := set
 	renewed.BackupCodes = []string{"n1", "n2"}
-	if err := s.store.ReplaceBackupCodes(ctx, renewed, false, s.event("alice", "x")); err != nil {
+	if err := s.store.ReplaceBackupCodes(ctx, renewed, false, s.event("alice", "x"), nil); err != nil {
 		t.Fatal(err)
 	}
 	c := s.openChallenge(t, "alice", set.ID)
-	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: set.ID, BackupHash: "h1", MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrCodeUsed) {
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: set.ID, BackupHash: "h1", MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrCodeUsed) {
 		t.Fatalf("old code after regeneration: %v", err)
 	}
 	p, _ := s.store.LoadProfile(ctx, "alice")
@@ -68,7 +68,7 @@ func TestBackupCodeUsedExactlyOnceUnderConcurrency(t *testing.T) {
 		t.Fatalf("state %+v", p.State)
 	}
 	// Deleting the set clears the user's backup id, so a new set can be created.
-	if err := s.store.DeleteFactor(ctx, renewed, s.event("alice", "x")); err != nil {
+	if err := s.store.DeleteFactor(ctx, renewed, s.event("alice", "x"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := s.store.LoadProfile(ctx, "alice"); p.State.BackupFactorID != "" || p.State.FactorCount != 1 {
@@ -174,7 +174,7 @@ func TestCodeRecordConsumedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	success := func(cid string, hash string) error {
-		return s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: cid, FactorID: f.ID, CodeHash: []byte(hash), MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")})
+		return s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: cid, FactorID: f.ID, CodeHash: []byte(hash), MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")})
 	}
 	if err := success(c1.ID, "other"); !errors.Is(err, mfa.ErrCodeUsed) {
 		t.Fatalf("a hash that is not the stored one: %v", err)

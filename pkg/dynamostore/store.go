@@ -13,6 +13,7 @@
 //	USER#<uid> / SEND#<window>        codes sent to this user in a window (ttl)
 //	DEST#<hash> / SEND#<window>       codes sent to one destination in a window (ttl)
 //	AUDIT#<uid> / EVENT#<ms>#<rand>   an audit event, newest last (ttl)
+//	USER#<uid> / STEPUP#<jti>         a step-up mfaToken consumed by a change (ttl = its exp)
 //	SYSTEM / DATAKEY                  the KMS-wrapped data key
 //	SYSTEM / SIGNKEY#<generation>     an mfaToken signing key (private part sealed)
 //
@@ -58,12 +59,13 @@ type Store struct {
 	auditRetention time.Duration
 }
 
-// New returns a store on one table. Audit events expire after auditRetention.
+// New returns a store on one table. Audit events expire after auditRetention. Every call has a
+// deadline (deadline.go).
 func New(db DynamoDB, table string, auditRetention time.Duration) *Store {
 	if auditRetention <= 0 {
 		auditRetention = 400 * 24 * time.Hour
 	}
-	return &Store{db: db, table: table, auditRetention: auditRetention}
+	return &Store{db: deadlineDB{db: db, fallback: FallbackTimeout}, table: table, auditRetention: auditRetention}
 }
 
 var _ mfa.Store = (*Store)(nil)
@@ -128,6 +130,7 @@ type stateItem struct {
 	BackupFactorID  string   `dynamodbav:"backupFactorId,omitempty"`
 	Emails          []string `dynamodbav:"emails,omitempty,stringset"`
 	PromptSkippedAt int64    `dynamodbav:"promptSkippedAt,omitempty"`
+	LastRefusalAt   int64    `dynamodbav:"lastRefusalAt,omitempty"`
 }
 
 func (it stateItem) toDomain(uid string) mfa.UserState {
@@ -136,7 +139,7 @@ func (it stateItem) toDomain(uid string) mfa.UserState {
 		LastChallengeAt: fromMillis(it.LastChallengeAt), LastVerifiedAt: fromMillis(it.LastVerifiedAt),
 		LastFactorID: it.LastFactorID, FirstSeenAt: fromMillis(it.FirstSeenAt), FactorCount: it.FactorCount,
 		BackupFactorID: it.BackupFactorID, Emails: it.Emails,
-		PromptSkippedAt: fromMillis(it.PromptSkippedAt),
+		PromptSkippedAt: fromMillis(it.PromptSkippedAt), LastRefusalAt: fromMillis(it.LastRefusalAt),
 	}
 }
 
@@ -597,9 +600,15 @@ func (s *Store) ActivateFactor(ctx context.Context, a mfa.Activation) error {
 		return err
 	}
 	items = append(items, audit)
+	items, stepUpAt, err := withStepUpUse(s, items, a.StepUp)
+	if err != nil {
+		return err
+	}
 
 	reasons, err := s.transact(ctx, items)
 	switch {
+	case failed(reasons, stepUpAt):
+		return mfa.ErrStepUpUsed
 	case failed(reasons, enrollAt):
 		return mfa.ErrNotFound
 	case failed(reasons, factorAt):
@@ -613,7 +622,7 @@ func (s *Store) ActivateFactor(ctx context.Context, a mfa.Activation) error {
 }
 
 // ReplaceBackupCodes replaces the user's backup code set, or creates the first one.
-func (s *Store) ReplaceBackupCodes(ctx context.Context, set mfa.Factor, create bool, ev mfa.AuditEvent) error {
+func (s *Store) ReplaceBackupCodes(ctx context.Context, set mfa.Factor, create bool, ev mfa.AuditEvent, use *mfa.StepUpUse) error {
 	pk := userPK(set.UserID)
 	audit, err := s.auditPut(ev)
 	if err != nil {
@@ -643,8 +652,14 @@ func (s *Store) ReplaceBackupCodes(ctx context.Context, set mfa.Factor, create b
 		}})
 	}
 	items = append(items, audit)
+	items, stepUpAt, err := withStepUpUse(s, items, use)
+	if err != nil {
+		return err
+	}
 	reasons, err := s.transact(ctx, items)
 	switch {
+	case failed(reasons, stepUpAt):
+		return mfa.ErrStepUpUsed
 	case create && (failed(reasons, 0) || failed(reasons, 1)):
 		return mfa.ErrConflict
 	case !create && failed(reasons, 0):
@@ -654,7 +669,7 @@ func (s *Store) ReplaceBackupCodes(ctx context.Context, set mfa.Factor, create b
 }
 
 // DeleteFactor removes a factor and keeps the state's count, backup id and addresses true.
-func (s *Store) DeleteFactor(ctx context.Context, f mfa.Factor, ev mfa.AuditEvent) error {
+func (s *Store) DeleteFactor(ctx context.Context, f mfa.Factor, ev mfa.AuditEvent, use *mfa.StepUpUse) error {
 	pk := userPK(f.UserID)
 	audit, err := s.auditPut(ev)
 	if err != nil {
@@ -669,12 +684,19 @@ func (s *Store) DeleteFactor(ctx context.Context, f mfa.Factor, ev mfa.AuditEven
 		update += " DELETE emails :email"
 		values[":email"] = &types.AttributeValueMemberSS{Value: []string{f.Destination}}
 	}
-	reasons, err := s.transact(ctx, []types.TransactWriteItem{
+	items, stepUpAt, err := withStepUpUse(s, []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: &s.table, Key: key(pk, factorPrefix+f.ID), ConditionExpression: aws.String("attribute_exists(pk)")}},
 		{Update: &types.Update{TableName: &s.table, Key: key(pk, skState), UpdateExpression: aws.String(update), ExpressionAttributeValues: values}},
 		audit,
-	})
-	if failed(reasons, 0) {
+	}, use)
+	if err != nil {
+		return err
+	}
+	reasons, err := s.transact(ctx, items)
+	switch {
+	case failed(reasons, stepUpAt):
+		return mfa.ErrStepUpUsed
+	case failed(reasons, 0):
 		return mfa.ErrNotFound
 	}
 	return err
@@ -802,6 +824,22 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 		factorUpdate.ExpressionAttributeValues[":used"] = &types.AttributeValueMemberSS{Value: []string{r.BackupHash}}
 		factorUpdate.ExpressionAttributeValues[":code"] = str(r.BackupHash)
 	}
+	// DESIGN §6.4: no success while the user is locked, decided at the write.
+	open, openValues, err := openCondition(r.Open)
+	if err != nil {
+		return err
+	}
+	stateUpdate := &types.Update{
+		TableName: &s.table, Key: key(pk, skState),
+		UpdateExpression:          aws.String("SET failures = :zero, lastVerifiedAt = :now, lastFactorId = :fid"),
+		ConditionExpression:       aws.String(open),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":now": num(now), ":fid": str(r.FactorID)},
+		// A refusal says until when the user is locked, from the state that refused it.
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	for k, v := range openValues {
+		stateUpdate.ExpressionAttributeValues[k] = v
+	}
 	items := []types.TransactWriteItem{
 		{Update: &types.Update{
 			TableName: &s.table, Key: key(pk, challengePfx+r.ChallengeID),
@@ -811,15 +849,7 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 			ExpressionAttributeValues: map[string]types.AttributeValue{":verified": str(string(mfa.ChallengeVerified)), ":open": str(string(mfa.ChallengeOpen)), ":max": num(int64(r.MaxFailures)), ":now": num(now)},
 		}},
 		{Update: factorUpdate},
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(pk, skState),
-			UpdateExpression: aws.String("SET failures = :zero, lastVerifiedAt = :now, lastFactorId = :fid"),
-			// A failure counted since we read the state may have started a lock: start over.
-			ConditionExpression: aws.String("attribute_not_exists(failures) OR failures = :read"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":zero": num(0), ":now": num(now), ":fid": str(r.FactorID), ":read": num(int64(r.ReadFailures)),
-			},
-		}},
+		{Update: stateUpdate},
 		audit,
 	}
 	for _, seen := range r.Seen {
@@ -849,7 +879,7 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 			ExpressionAttributeValues: map[string]types.AttributeValue{":hash": &types.AttributeValueMemberB{Value: r.CodeHash}, ":now": num(now)},
 		}})
 	}
-	reasons, err := s.transact(ctx, items)
+	reasons, olds, err := s.transactOld(ctx, items)
 	switch {
 	case failed(reasons, 0):
 		return mfa.ErrChallengeClosed
@@ -858,39 +888,7 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 	case failed(reasons, 1), failed(reasons, len(items)-1) && r.CodeHash != nil:
 		return mfa.ErrCodeUsed
 	case failed(reasons, 2):
-		return mfa.ErrStateChanged
-	}
-	return err
-}
-
-// RecordFailure counts a wrong answer on the challenge and the user. When the challenge is
-// already closed, the user's count is still raised, in a second transaction, so that every
-// wrong answer is counted exactly once.
-func (s *Store) RecordFailure(ctx context.Context, f mfa.Failure) error {
-	pk := userPK(f.UserID)
-	now := millis(f.At)
-	audit, err := s.auditPut(f.Event)
-	if err != nil {
-		return err
-	}
-	userCount := types.TransactWriteItem{Update: &types.Update{
-		TableName: &s.table, Key: key(pk, skState),
-		UpdateExpression:          aws.String("SET lastFailureAt = :now ADD failures :one"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now), ":one": num(1)},
-	}}
-	reasons, err := s.transact(ctx, []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(pk, challengePfx+f.ChallengeID),
-			UpdateExpression:          aws.String("ADD failures :one"),
-			ConditionExpression:       aws.String("#status = :open AND failures < :max"),
-			ExpressionAttributeNames:  map[string]string{"#status": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":open": str(string(mfa.ChallengeOpen)), ":max": num(int64(f.MaxFailures))},
-		}},
-		userCount,
-		audit,
-	})
-	if failed(reasons, 0) {
-		_, err = s.transact(ctx, []types.TransactWriteItem{userCount, audit})
+		return lockedBy(r.UserID, olds[2])
 	}
 	return err
 }
@@ -995,30 +993,39 @@ var errConditionFailed = errors.New("dynamostore: transaction condition failed")
 // cancellation reason codes with errConditionFailed; cancellations caused only by conflicting
 // concurrent transactions are retried.
 func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) ([]string, error) {
+	codes, _, err := s.transactOld(ctx, items)
+	return codes, err
+}
+
+// transactOld is transact that also returns, per item, the item as a failed condition found it
+// (for items that ask ReturnValuesOnConditionCheckFailure ALL_OLD; nil otherwise).
+func (s *Store) transactOld(ctx context.Context, items []types.TransactWriteItem) ([]string, []map[string]types.AttributeValue, error) {
 	for attempt := 0; ; attempt++ {
 		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		var tce *types.TransactionCanceledException
 		if !errors.As(err, &tce) {
-			return nil, err
+			return nil, nil, err
 		}
 		codes := make([]string, len(items))
+		olds := make([]map[string]types.AttributeValue, len(items))
 		conditionFailed := false
 		for i, r := range tce.CancellationReasons {
 			if i < len(codes) && r.Code != nil {
 				codes[i] = *r.Code
+				olds[i] = r.Item
 				conditionFailed = conditionFailed || *r.Code == "ConditionalCheckFailed"
 			}
 		}
 		if conditionFailed {
 			// The reasons say which item's condition failed, for whoever reads the log.
-			return codes, fmt.Errorf("%w: %v", errConditionFailed, codes)
+			return codes, olds, fmt.Errorf("%w: %v", errConditionFailed, codes)
 		}
 		if attempt >= maxConflictRetries {
-			return nil, err
+			return nil, nil, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
 		}
 	}

@@ -123,10 +123,10 @@ func TestEnrollmentLifecycle(t *testing.T) {
 		t.Errorf("audit events = %d, want 2 (started, activated)", n)
 	}
 
-	if err := s.store.DeleteFactor(ctx, f, s.event("alice", mfa.ActionFactorRemoved)); err != nil {
+	if err := s.store.DeleteFactor(ctx, f, s.event("alice", mfa.ActionFactorRemoved), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.store.DeleteFactor(ctx, f, s.event("alice", mfa.ActionFactorRemoved)); !errors.Is(err, mfa.ErrNotFound) {
+	if err := s.store.DeleteFactor(ctx, f, s.event("alice", mfa.ActionFactorRemoved), nil); !errors.Is(err, mfa.ErrNotFound) {
 		t.Errorf("second delete: %v", err)
 	}
 	if p, _ := s.store.LoadProfile(ctx, "alice"); len(p.Factors) != 0 || p.State.FactorCount != 0 {
@@ -184,7 +184,7 @@ func TestRecordSuccessConsumesEachStepOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 101, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")})
+			err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 101, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")})
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -206,7 +206,7 @@ func TestRecordSuccessConsumesEachStepOnce(t *testing.T) {
 	}
 	// An older step is refused as well.
 	c := s.openChallenge(t, "alice", f.ID)
-	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 100, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrStepReused) {
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 100, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrStepReused) {
 		t.Errorf("older step: %v", err)
 	}
 }
@@ -220,10 +220,10 @@ func TestChallengeAnsweredOnce(t *testing.T) {
 	if err != nil || ch.ID != c.ID || ch.Status != mfa.ChallengeOpen || got == nil || got.ID != f.ID || st.LastChallengeAt.IsZero() {
 		t.Fatalf("LoadVerification: %+v %+v %+v %v", ch, st, got, err)
 	}
-	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 5, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); err != nil {
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 5, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 6, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrChallengeClosed) {
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 6, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrChallengeClosed) {
 		t.Fatalf("second answer to one challenge: %v", err)
 	}
 	if _, _, _, _, err := s.store.LoadVerification(ctx, "bob", c.ID, f.ID); !errors.Is(err, mfa.ErrNotFound) {
@@ -231,54 +231,165 @@ func TestChallengeAnsweredOnce(t *testing.T) {
 	}
 }
 
+// TestFailuresCountedExactlyUnderConcurrency: a burst of wrong answers, all read before any
+// lock, counts exactly up to the lock and not one past it (DESIGN §6.4): whether the user is
+// locked is decided inside the write.
 func TestFailuresCountedExactlyUnderConcurrency(t *testing.T) {
 	s := newSuite(t)
 	ctx := context.Background()
+	reg := mfa.DefaultRegulation
 	f := s.bindTOTP(t, "alice", 0)
-	c := s.openChallenge(t, "alice", f.ID)
+	var challenges []mfa.Challenge
+	for range 12 {
+		challenges = append(challenges, s.openChallenge(t, "alice", f.ID))
+	}
+	before := s.auditCount(t, "alice")
 
 	const n = 60
+	var counted, locked, closed atomic.Int64
 	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := s.store.RecordFailure(ctx, mfa.Failure{UserID: "alice", ChallengeID: c.ID, MaxFailures: 5, At: s.now, Event: s.event("alice", "failed")}); err != nil {
+	for i := range n {
+		wg.Go(func() {
+			err := s.store.RecordFailure(ctx, mfa.Failure{UserID: "alice", ChallengeID: challenges[i%len(challenges)].ID, MaxFailures: 5, Open: reg.OpenAt(s.now), At: s.now, Event: s.event("alice", "failed")})
+			switch {
+			case err == nil:
+				counted.Add(1)
+			case errors.Is(err, mfa.ErrLocked):
+				locked.Add(1)
+			case errors.Is(err, mfa.ErrChallengeClosed):
+				closed.Add(1)
+			default:
 				t.Error(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	ch, st, _, _, err := s.store.LoadVerification(ctx, "alice", c.ID, "")
+	_, st, _, _, err := s.store.LoadVerification(ctx, "alice", challenges[0].ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.ConsecutiveFailures != n {
-		t.Errorf("user failures = %d, want exactly %d", st.ConsecutiveFailures, n)
+	if counted.Load() != int64(reg.LockAfter) || st.ConsecutiveFailures != reg.LockAfter || locked.Load()+closed.Load() != n-int64(reg.LockAfter) {
+		t.Fatalf("counted %d (state %d), locked %d, closed %d: want exactly %d counted", counted.Load(), st.ConsecutiveFailures, locked.Load(), closed.Load(), reg.LockAfter)
 	}
-	if ch.Failures != 5 {
-		t.Errorf("challenge failures = %d, want the cap 5", ch.Failures)
+	if got := s.auditCount(t, "alice") - before; got != reg.LockAfter {
+		t.Errorf("%d failure events for %d counted failures: a refused failure left its event", got, reg.LockAfter)
 	}
 	if !st.LastFailureAt.Equal(s.now) {
 		t.Errorf("lastFailureAt = %v", st.LastFailureAt)
 	}
-	// A success read before those failures cannot clear them.
+	// A success during the lock is refused and changes nothing.
 	c2 := s.openChallenge(t, "alice", f.ID)
-	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c2.ID, FactorID: f.ID, Step: 9, ReadFailures: 0, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrStateChanged) {
-		t.Fatalf("stale success: %v, want ErrStateChanged", err)
+	err = s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c2.ID, FactorID: f.ID, Step: 9, MaxFailures: 5, Open: reg.OpenAt(s.now.Add(59 * time.Second)), At: s.now.Add(59 * time.Second), Event: s.event("alice", "ok")})
+	var le *mfa.LockedError
+	if !errors.Is(err, mfa.ErrLocked) || !errors.As(err, &le) {
+		t.Fatalf("success during the lock: %v, want ErrLocked with the state", err)
 	}
-	if _, st, _, _, _ := s.store.LoadVerification(ctx, "alice", c2.ID, ""); st.ConsecutiveFailures != n {
+	// The refusal carries the state that refused it: the lock's end needs no second read.
+	if le.State.ConsecutiveFailures != reg.LockAfter || !le.State.LastFailureAt.Equal(s.now) {
+		t.Errorf("state in the refusal: %+v", le.State)
+	}
+	if _, st, _, _, _ := s.store.LoadVerification(ctx, "alice", c2.ID, ""); st.ConsecutiveFailures != reg.LockAfter {
 		t.Fatal("a refused success changed the failure count")
 	}
 	if got, _ := s.store.GetFactor(ctx, "alice", f.ID); got.LastStep != 0 {
 		t.Fatal("a refused success consumed the step: the transaction was half-written")
 	}
-	// A success that read the current count clears it.
-	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c2.ID, FactorID: f.ID, Step: 9, ReadFailures: n, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); err != nil {
+	// The lock (1 minute at 5 failures) over, one more failure counts and locks again at once:
+	// a second burst counts exactly one.
+	later := s.now.Add(time.Minute)
+	var again atomic.Int64
+	for i := range 10 {
+		wg.Go(func() {
+			if err := s.store.RecordFailure(ctx, mfa.Failure{UserID: "alice", ChallengeID: challenges[6+i%6].ID, MaxFailures: 5, Open: reg.OpenAt(later), At: later, Event: s.event("alice", "failed")}); err == nil {
+				again.Add(1)
+			} else if !errors.Is(err, mfa.ErrLocked) && !errors.Is(err, mfa.ErrChallengeClosed) {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if _, st, _, _, _ := s.store.LoadVerification(ctx, "alice", c2.ID, ""); again.Load() != 1 || st.ConsecutiveFailures != reg.LockAfter+1 {
+		t.Fatalf("after the lock: %d counted, state %d; want exactly one more", again.Load(), st.ConsecutiveFailures)
+	}
+	// After that lock (2 minutes), a success clears the count.
+	done := later.Add(2 * time.Minute)
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c2.ID, FactorID: f.ID, Step: 9, MaxFailures: 5, Open: reg.OpenAt(done), At: done, Event: s.event("alice", "ok")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, st, _, _, _ := s.store.LoadVerification(ctx, "alice", c2.ID, ""); st.ConsecutiveFailures != 0 || st.LastFactorID != f.ID {
 		t.Fatalf("after success: %+v", st)
+	}
+}
+
+// TestFailureOnClosedChallengeIsNotCounted: a wrong answer whose challenge closed (answered,
+// dead or expired) before the write is refused without touching the user's count.
+func TestFailureOnClosedChallengeIsNotCounted(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	open := mfa.DefaultRegulation.OpenAt(s.now)
+	f := s.bindTOTP(t, "alice", 0)
+	answered := s.openChallenge(t, "alice", f.ID)
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: answered.ID, FactorID: f.ID, Step: 3, MaxFailures: 5, Open: open, At: s.now, Event: s.event("alice", "ok")}); err != nil {
+		t.Fatal(err)
+	}
+	expired := mfa.Challenge{ID: newID(), UserID: "alice", Status: mfa.ChallengeOpen, CreatedAt: s.now.Add(-time.Hour), ExpiresAt: s.now.Add(-time.Second)}
+	if err := s.store.OpenChallenge(ctx, expired, "", s.event("alice", "x")); err != nil {
+		t.Fatal(err)
+	}
+	before := s.auditCount(t, "alice")
+	for name, cid := range map[string]string{"answered": answered.ID, "expired": expired.ID} {
+		if err := s.store.RecordFailure(ctx, mfa.Failure{UserID: "alice", ChallengeID: cid, MaxFailures: 5, Open: open, At: s.now, Event: s.event("alice", "failed")}); !errors.Is(err, mfa.ErrChallengeClosed) {
+			t.Errorf("%s challenge: %v, want ErrChallengeClosed", name, err)
+		}
+	}
+	if _, st, _, _, _ := s.store.LoadVerification(ctx, "alice", answered.ID, ""); st.ConsecutiveFailures != 0 {
+		t.Errorf("failures on closed challenges were counted: %d", st.ConsecutiveFailures)
+	}
+	if got := s.auditCount(t, "alice"); got != before {
+		t.Errorf("refused failures wrote %d events", got-before)
+	}
+}
+
+// TestRefusalAuditIsRateLimited: a flood of refused answers writes one audit event per interval.
+func TestRefusalAuditIsRateLimited(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	s.openChallenge(t, "alice")
+	before := s.auditCount(t, "alice")
+	refuse := func(at time.Time) error {
+		ev := s.event("alice", mfa.ActionVerificationRefused)
+		ev.At = at
+		return s.store.RecordRefusal(ctx, mfa.Refusal{UserID: "alice", Every: time.Minute, At: at, Event: ev})
+	}
+	var written, throttled atomic.Int64
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			switch err := refuse(s.now); {
+			case err == nil:
+				written.Add(1)
+			case errors.Is(err, mfa.ErrThrottled):
+				throttled.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if written.Load() != 1 || throttled.Load() != 19 {
+		t.Fatalf("written %d, throttled %d: want 1 and 19", written.Load(), throttled.Load())
+	}
+	if err := refuse(s.now.Add(59 * time.Second)); !errors.Is(err, mfa.ErrThrottled) {
+		t.Errorf("within the minute: %v", err)
+	}
+	if err := refuse(s.now.Add(time.Minute)); err != nil {
+		t.Errorf("a minute later: %v", err)
+	}
+	if got := s.auditCount(t, "alice") - before; got != 2 {
+		t.Errorf("%d refusal events, want 2", got)
+	}
+	if _, st, _, _, _ := s.store.LoadVerification(ctx, "alice", "", ""); st.ConsecutiveFailures != 0 {
+		t.Errorf("a refusal counted as a failure: %+v", st)
 	}
 }
 
@@ -290,7 +401,7 @@ func TestExpiredChallengeCannotSucceed(t *testing.T) {
 	if err := s.store.OpenChallenge(ctx, c, "", s.event("alice", "x")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 3, MaxFailures: 5, At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrChallengeClosed) {
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 3, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrChallengeClosed) {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -325,6 +325,28 @@ func (m *Moto) Stop() error {
 	return m.stopErr
 }
 
+// Freeze suspends moto (SIGSTOP to its process group): connections are still accepted, but no
+// request is answered until Thaw, the way a hung store behaves. Tests use it to show that the
+// service fails closed, in time, when its store hangs.
+func (m *Moto) Freeze() error {
+	select {
+	case <-m.done:
+		return errors.New("localaws: moto is not running")
+	default:
+	}
+	return freeze(m.cmd)
+}
+
+// Thaw resumes a frozen moto (SIGCONT).
+func (m *Moto) Thaw() error {
+	select {
+	case <-m.done:
+		return errors.New("localaws: moto is not running")
+	default:
+	}
+	return thaw(m.cmd)
+}
+
 // Wait blocks until the moto process has exited (after Stop, or on its own) and returns
 // its exit error, as exec.Cmd.Wait reports it.
 func (m *Moto) Wait() error {

@@ -23,3 +23,10 @@ func signalGroup(cmd *exec.Cmd, sig syscall.Signal) {
 	// The group id is the leader's pid; ESRCH just means it is already gone.
 	_ = syscall.Kill(-cmd.Process.Pid, sig)
 }
+
+// freeze stops the whole group (SIGSTOP): the sockets stay open and accept connections, but
+// nothing answers, as a hung store would.
+func freeze(cmd *exec.Cmd) error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGSTOP) }
+
+// thaw lets a frozen group run again (SIGCONT).
+func thaw(cmd *exec.Cmd) error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT) }

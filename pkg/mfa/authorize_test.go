@@ -42,7 +42,7 @@ func TestStepUpFreshness(t *testing.T) {
 	user := Caller{Kind: CallerUser, Subject: "alice"}
 	withStepUp := func(sub string, age time.Duration) Caller {
 		c := user
-		c.StepUp = &StepUp{Subject: sub, AuthTime: now.Add(-age)}
+		c.StepUp = &StepUp{Subject: sub, AuthTime: now.Add(-age), TokenID: "jti", ExpiresAt: now.Add(5 * time.Minute)}
 		return c
 	}
 	if !s.needsStepUp(user, "alice") {
@@ -56,6 +56,11 @@ func TestStepUpFreshness(t *testing.T) {
 	}
 	if !s.needsStepUp(withStepUp("bob", time.Minute), "alice") {
 		t.Error("another user's mfaToken is no step-up")
+	}
+	noJTI := withStepUp("alice", time.Minute)
+	noJTI.StepUp.TokenID = ""
+	if !s.needsStepUp(noJTI, "alice") {
+		t.Error("a step-up without a jti cannot be consumed, so it authorizes nothing")
 	}
 	if s.needsStepUp(Caller{Kind: CallerService}, "alice") {
 		t.Error("a service token needs no step-up")

@@ -115,7 +115,9 @@ func (s *Service) regenerate(ctx context.Context, c Caller, userID string) ([]st
 	}
 	ev := s.event(c, userID, ActionBackupCodesRenewed, "ok")
 	ev.FactorID, ev.FactorType = set.ID, TypeBackupCodes
-	switch err := s.Store.ReplaceBackupCodes(ctx, set, create, ev); {
+	switch err := s.Store.ReplaceBackupCodes(ctx, set, create, ev, s.stepUpUse(c, userID)); {
+	case errors.Is(err, ErrStepUpUsed):
+		return nil, stepUpUsed()
 	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
 		return nil, newError(KindConflict, CodeConflict, "the backup codes changed at the same time; try again")
 	case err != nil:

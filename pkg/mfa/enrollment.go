@@ -316,7 +316,9 @@ func (s *Service) activate(ctx context.Context, c Caller, state UserState, f Fac
 	}
 	ev := s.event(c, f.UserID, ActionFactorActivated, "ok")
 	ev.FactorID, ev.FactorType = f.ID, f.Type
-	switch err := s.Store.ActivateFactor(ctx, Activation{Factor: f, EnrollmentID: enrollmentID, RequireNoFactors: s.needsStepUp(c, f.UserID), Backup: backup, Event: ev}); {
+	switch err := s.Store.ActivateFactor(ctx, Activation{Factor: f, EnrollmentID: enrollmentID, RequireNoFactors: s.needsStepUp(c, f.UserID), Backup: backup, StepUp: s.stepUpUse(c, f.UserID), Event: ev}); {
+	case errors.Is(err, ErrStepUpUsed):
+		return Activated{}, stepUpUsed()
 	case errors.Is(err, ErrNotFound):
 		return Activated{}, notFound(CodeEnrollmentNotFound, "no such enrollment")
 	case errors.Is(err, ErrHasFactors):

@@ -120,10 +120,19 @@ var (
 	ErrExists          = errors.New("already exists")
 	ErrChallengeClosed = errors.New("challenge no longer open")
 	ErrStepReused      = errors.New("time step already used")
-	ErrStateChanged    = errors.New("user state changed concurrently")
+	ErrLocked          = errors.New("verification locked for this user")
+	ErrThrottled       = errors.New("audited recently; not again yet")
+	ErrStepUpUsed      = errors.New("step-up token already used")
 	ErrHasFactors      = errors.New("user already has a factor")
 	ErrCodeUsed        = errors.New("code already used or replaced")
 	ErrExhausted       = errors.New("attempts exhausted")
 	ErrConflict        = errors.New("changed concurrently")
 	ErrBadCursor       = errors.New("cursor not issued by this store")
 )
+
+// LockedError is ErrLocked carrying the user's state as the refused write found it, so that
+// the refusal can say until when without another read.
+type LockedError struct{ State UserState }
+
+func (e *LockedError) Error() string        { return ErrLocked.Error() }
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }

@@ -62,7 +62,9 @@ func (s *Service) removeFactor(ctx context.Context, c Caller, userID, factorID s
 	}
 	ev := s.event(c, userID, ActionFactorRemoved, "ok")
 	ev.FactorID, ev.FactorType = factorID, target.Type
-	switch err := s.Store.DeleteFactor(ctx, *target, ev); {
+	switch err := s.Store.DeleteFactor(ctx, *target, ev, s.stepUpUse(c, userID)); {
+	case errors.Is(err, ErrStepUpUsed):
+		return stepUpUsed()
 	case errors.Is(err, ErrNotFound):
 		return notFound(CodeFactorNotFound, "no such factor")
 	case err != nil:

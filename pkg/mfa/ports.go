@@ -33,12 +33,13 @@ type Store interface {
 	// a factor (the step-up rule, enforced at write time).
 	ActivateFactor(ctx context.Context, a Activation) error
 	// ReplaceBackupCodes replaces the user's backup code set, or creates one (ErrConflict when
-	// another was created concurrently).
-	ReplaceBackupCodes(ctx context.Context, set Factor, create bool, ev AuditEvent) error
+	// another was created concurrently). A step-up use is consumed with it (ErrStepUpUsed).
+	ReplaceBackupCodes(ctx context.Context, set Factor, create bool, ev AuditEvent, use *StepUpUse) error
 	// RenameFactor sets a factor's label and returns the factor (ErrNotFound if absent).
 	RenameFactor(ctx context.Context, userID, factorID, label string, ev AuditEvent) (Factor, error)
-	// DeleteFactor removes a factor and lowers the factor count (ErrNotFound if absent).
-	DeleteFactor(ctx context.Context, f Factor, ev AuditEvent) error
+	// DeleteFactor removes a factor and lowers the factor count (ErrNotFound if absent). A
+	// step-up use is consumed with it (ErrStepUpUsed).
+	DeleteFactor(ctx context.Context, f Factor, ev AuditEvent, use *StepUpUse) error
 
 	// RecordDelivery stores the code sent for (challenge, factor), replacing an earlier one, and
 	// takes the send counters, in one transaction. A *LimitError says which limit refused it.
@@ -52,8 +53,9 @@ type Store interface {
 	// not exist; a missing factor or code comes back as nil.
 	LoadVerification(ctx context.Context, userID, challengeID, factorID string) (Challenge, UserState, *Factor, *CodeRecord, error)
 	// RecordSuccess closes the challenge, advances the factor and clears the user's failures,
-	// in one transaction. It fails with ErrChallengeClosed, ErrStepReused or ErrStateChanged
-	// when the matching condition no longer holds.
+	// in one transaction. It fails with ErrChallengeClosed, ErrStepReused, ErrCodeUsed or
+	// ErrLocked (the user's state is in none of s.Open) when the matching condition no longer
+	// holds.
 	RecordSuccess(ctx context.Context, s Success) error
 	// DeleteDevice revokes one trusted device (ErrNotFound if absent).
 	DeleteDevice(ctx context.Context, userID, deviceID string, ev AuditEvent) error
@@ -71,27 +73,32 @@ type Store interface {
 	// SkipPrompt records that the user skipped the optional enrollment prompt.
 	SkipPrompt(ctx context.Context, userID string, ev AuditEvent) error
 
-	// RecordFailure counts one wrong answer on the challenge and on the user. The user's count
-	// is raised exactly once even when the challenge is already closed.
+	// RecordFailure counts one wrong answer on the challenge and on the user, in one
+	// transaction, exactly once under concurrency. It counts nothing and fails with ErrLocked
+	// when the user's state is in none of f.Open, or ErrChallengeClosed when the challenge is
+	// no longer open.
 	RecordFailure(ctx context.Context, f Failure) error
+	// RecordRefusal audits an answer refused unchecked, unless another refusal of the user was
+	// audited within r.Every (ErrThrottled).
+	RecordRefusal(ctx context.Context, r Refusal) error
 }
 
 // Success is what a correct answer changes.
 type Success struct {
-	UserID       string
-	ChallengeID  string
-	FactorID     string
-	Step         int64      // TOTP step to consume; 0 when the factor has no steps
-	CodeHash     []byte     // email/SMS: the code record to consume (must still hold this hash)
-	BackupHash   string     // backup codes: the code to remove from the set (must still be in it)
-	SignCount    *uint32    // webauthn: the new counter (above the stored one, or both 0)
-	ReadFailures int        // the user's failure count as read; a change in between cancels
-	MaxFailures  int        // the challenge must have fewer failures than this
-	Device       *Device    // a device to trust, stored with the success
-	DeviceEvent  AuditEvent // its audit event
-	Seen         []Seen     // devices and addresses to remember as known
-	At           time.Time
-	Event        AuditEvent
+	UserID      string
+	ChallengeID string
+	FactorID    string
+	Step        int64        // TOTP step to consume; 0 when the factor has no steps
+	CodeHash    []byte       // email/SMS: the code record to consume (must still hold this hash)
+	BackupHash  string       // backup codes: the code to remove from the set (must still be in it)
+	SignCount   *uint32      // webauthn: the new counter (above the stored one, or both 0)
+	Open        []OpenWindow // the user must not be locked at the write (Regulation.OpenAt)
+	MaxFailures int          // the challenge must have fewer failures than this
+	Device      *Device      // a device to trust, stored with the success
+	DeviceEvent AuditEvent   // its audit event
+	Seen        []Seen       // devices and addresses to remember as known
+	At          time.Time
+	Event       AuditEvent
 }
 
 // Activation is a factor being bound.
@@ -99,8 +106,18 @@ type Activation struct {
 	Factor           Factor
 	EnrollmentID     string // the enrollment consumed; "" for a direct bind
 	RequireNoFactors bool
-	Backup           *Factor // a first backup code set created with it
+	Backup           *Factor    // a first backup code set created with it
+	StepUp           *StepUpUse // the step-up that authorizes it, consumed with it (ErrStepUpUsed)
 	Event            AuditEvent
+}
+
+// StepUpUse is the consumption of a step-up mfaToken by the change it authorizes: the store
+// records its jti with a conditional write, kept until the token expires, so the token
+// authorizes one change (DESIGN §6.4).
+type StepUpUse struct {
+	UserID    string
+	TokenID   string
+	ExpiresAt time.Time
 }
 
 // SendQuota is what one send of a code counts against. Windows are fixed; counters expire
@@ -137,9 +154,18 @@ func (e *LimitError) Error() string { return "send limit reached: " + e.Limit }
 type Failure struct {
 	UserID      string
 	ChallengeID string
-	MaxFailures int
+	MaxFailures int          // the challenge must have fewer failures than this
+	Open        []OpenWindow // the user must not be locked at the write (Regulation.OpenAt)
 	At          time.Time
 	Event       AuditEvent
+}
+
+// Refusal is the rate-limited audit of an answer refused unchecked.
+type Refusal struct {
+	UserID string
+	Every  time.Duration // at most one audited refusal per user per Every
+	At     time.Time
+	Event  AuditEvent
 }
 
 // Sealer encrypts secrets with associated data that binds them to their owner.

@@ -100,7 +100,7 @@ func authorize(c Caller, userID string) error {
 // hasFreshStepUp reports whether the caller presented an mfaToken for this user that is
 // recent enough to change factors.
 func (s *Service) hasFreshStepUp(c Caller, userID string) bool {
-	if c.StepUp == nil || c.StepUp.Subject != userID {
+	if c.StepUp == nil || c.StepUp.Subject != userID || c.StepUp.TokenID == "" {
 		return false
 	}
 	age := s.now().Sub(c.StepUp.AuthTime)
@@ -111,6 +111,19 @@ func (s *Service) hasFreshStepUp(c Caller, userID string) bool {
 // their own authority.
 func (s *Service) needsStepUp(c Caller, userID string) bool {
 	return c.Kind == CallerUser && !s.hasFreshStepUp(c, userID)
+}
+
+// stepUpUse is what a user's change authorized by its step-up consumes: the mfaToken's jti.
+// Services and admins act on their own authority and consume nothing.
+func (s *Service) stepUpUse(c Caller, userID string) *StepUpUse {
+	if c.Kind != CallerUser || !s.hasFreshStepUp(c, userID) {
+		return nil
+	}
+	return &StepUpUse{UserID: userID, TokenID: c.StepUp.TokenID, ExpiresAt: c.StepUp.ExpiresAt}
+}
+
+func stepUpUsed() *Error {
+	return forbidden(CodeStepUpRequired, "this mfaToken already authorized a change; verify again for a new one")
 }
 
 func stepUpRequired() *Error {

@@ -110,6 +110,7 @@ type UserState struct {
 	BackupFactorID      string    // the user's backup code set, if any
 	Emails              []string  // addresses of email factors: where security notices go
 	PromptSkippedAt     time.Time // the optional enrollment prompt was skipped
+	LastRefusalAt       time.Time // the last audited refusal of an unchecked answer
 }
 
 // Primaries is the number of primary factors (all but the backup code set).
@@ -172,6 +173,7 @@ const (
 	ActionChallengeOpened     = "challenge.opened"
 	ActionVerificationSuccess = "verification.succeeded"
 	ActionVerificationFailure = "verification.failed"
+	ActionVerificationRefused = "verification.refused" // not compared, not counted (locked user, closed challenge); rate-limited
 	ActionCodeSent            = "code.sent"
 	ActionCodeRefused         = "code.refused"
 	ActionBackupCodesRenewed  = "backup_codes.generated"
@@ -210,8 +212,10 @@ type Caller struct {
 
 // StepUp is a verified mfaToken presented as proof of a recent second factor.
 type StepUp struct {
-	Subject  string
-	AuthTime time.Time
+	Subject   string
+	AuthTime  time.Time
+	TokenID   string    // jti: one sensitive change consumes it
+	ExpiresAt time.Time // exp: how long the consumption must be remembered
 }
 
 func (c Caller) actor() string {

@@ -39,7 +39,7 @@ type answer struct {
 
 // Verify checks an answer to an open challenge. Wrong answers count against the challenge and
 // against the user across all factors; while the user is locked even a right answer is
-// refused; if the store cannot count, nothing verifies.
+// refused, unchecked and uncounted (regulator.go); if the store cannot count, nothing verifies.
 func (s *Service) Verify(ctx context.Context, c Caller, userID, challengeID string, req VerifyRequest) (VerifyResult, error) {
 	if err := authorize(c, userID); err != nil {
 		return VerifyResult{}, err
@@ -82,22 +82,7 @@ func (s *Service) Verify(ctx context.Context, c Caller, userID, challengeID stri
 		return VerifyResult{}, unavailable(err)
 	}
 	now := s.now()
-	if _, locked := s.Regulation.LockAt(state, now); locked {
-		// An answer during a lock is refused unchecked, and still counted: every attempt
-		// counts exactly once, however many arrive together, and hammering only lengthens the
-		// lock (DESIGN §6.4).
-		s.count("Verifications", map[string]string{"FactorType": string(req.Type), "Outcome": "locked"})
-		ev := s.event(c, ch.UserID, ActionVerificationFailure, "locked")
-		ev.FactorID, ev.FactorType, ev.ChallengeID, ev.Reason = req.FactorID, req.Type, ch.ID, "locked"
-		if err := s.Store.RecordFailure(ctx, Failure{UserID: ch.UserID, ChallengeID: ch.ID, MaxFailures: s.Regulation.MaxChallengeFailures, At: now, Event: ev}); err != nil {
-			return VerifyResult{}, unavailable(err)
-		}
-		state.ConsecutiveFailures++
-		state.LastFailureAt = now
-		lock, _ := s.Regulation.LockAt(state, now)
-		return VerifyResult{}, tooManyAttempts(lock, now)
-	}
-	if err := checkChallengeOpen(ch, now, s.Regulation); err != nil {
+	if err := s.mayTry(ctx, c, ch, state, req, now); err != nil {
 		return VerifyResult{}, err
 	}
 	candidates, record, err := s.candidates(ctx, ch, req, factor, record)
@@ -112,7 +97,7 @@ func (s *Service) Verify(ctx context.Context, c Caller, userID, challengeID stri
 		if a != nil {
 			return s.succeed(ctx, c, ch, state, *a, req.RememberDevice, now)
 		}
-		return VerifyResult{}, s.failAfter(ctx, c, ch, req, now, reason, state.ConsecutiveFailures)
+		return VerifyResult{}, s.markFailure(ctx, c, ch, state, req, now, reason)
 	}
 
 	for _, f := range candidates {
@@ -124,7 +109,7 @@ func (s *Service) Verify(ctx context.Context, c Caller, userID, challengeID stri
 			return s.succeed(ctx, c, ch, state, *a, req.RememberDevice, now)
 		}
 	}
-	return VerifyResult{}, s.failAfter(ctx, c, ch, req, now, "wrong_code", state.ConsecutiveFailures)
+	return VerifyResult{}, s.markFailure(ctx, c, ch, state, req, now, "wrong_code")
 }
 
 // candidates resolves the factors an answer may be for: the named one, or the factors of the
@@ -217,35 +202,6 @@ func (s *Service) check(userID string, ch Challenge, f Factor, record *CodeRecor
 	return nil, nil
 }
 
-func checkChallengeOpen(ch Challenge, now time.Time, reg Regulation) error {
-	switch {
-	case ch.Status != ChallengeOpen:
-		return newError(KindGone, CodeChallengeClosed, "this challenge was already answered; start a new one")
-	case ch.Failures >= reg.MaxChallengeFailures:
-		return newError(KindGone, CodeChallengeClosed, "too many wrong answers for this challenge; start a new one")
-	case !now.Before(ch.ExpiresAt):
-		return newError(KindGone, CodeChallengeExpired, "the challenge expired; start a new one")
-	}
-	return nil
-}
-
-func tooManyAttempts(lock Lock, now time.Time) *Error {
-	e := &Error{Kind: KindTooManyAttempts, Code: CodeTooManyAttempts, Extra: map[string]any{}}
-	if lock.Permanent {
-		e.Message = "verification is locked after too many failures; an administrator must unlock it"
-		e.RetryAfter = time.Hour
-		e.Extra["lockedUntil"] = nil
-		return e
-	}
-	e.Message = "too many failed attempts; try again later"
-	e.RetryAfter = lock.Until.Sub(now).Round(time.Second)
-	if e.RetryAfter < time.Second {
-		e.RetryAfter = time.Second
-	}
-	e.Extra["lockedUntil"] = lock.Until.UTC().Format(time.RFC3339)
-	return e
-}
-
 func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state UserState, a answer, remember bool, now time.Time) (VerifyResult, error) {
 	f := a.factor
 	var device *Device
@@ -282,22 +238,23 @@ func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state Use
 	err = s.Store.RecordSuccess(ctx, Success{
 		UserID: ch.UserID, ChallengeID: ch.ID, FactorID: f.ID,
 		Step: a.step, CodeHash: a.codeHash, BackupHash: a.backupHash, SignCount: a.signCount,
-		ReadFailures: state.ConsecutiveFailures, MaxFailures: s.Regulation.MaxChallengeFailures,
+		Open: s.Regulation.OpenAt(now), MaxFailures: s.Regulation.MaxChallengeFailures,
 		Seen: seenOf(ch, now), Device: device, DeviceEvent: deviceEvent(s.event(c, ch.UserID, ActionDeviceTrusted, "ok"), device), At: now, Event: ev,
 	})
 	switch {
 	case err == nil:
-	case errors.Is(err, ErrStepReused), errors.Is(err, ErrCodeUsed):
-		// Another request consumed this step, code or backup code first: to this one it is a replay.
-		return VerifyResult{}, s.fail(ctx, c, ch, VerifyRequest{FactorID: f.ID, Type: f.Type}, now, "replayed")
 	case errors.Is(err, ErrChallengeClosed):
-		return VerifyResult{}, newError(KindGone, CodeChallengeClosed, "this challenge was already answered; start a new one")
-	case errors.Is(err, ErrStateChanged):
-		// A failure was counted since the state was read, so a lock may have begun: the
-		// answer is refused. It looks exactly like a wrong one, so that it says nothing about
-		// the code, and it is not counted, because it was not wrong.
-		remaining := max(0, s.Regulation.MaxChallengeFailures-ch.Failures-1)
-		return VerifyResult{}, &Error{Kind: KindUnauthenticated, Code: CodeVerificationFailed, Message: "the code is not valid", Extra: map[string]any{"attemptsRemaining": remaining}}
+		// The same answer (a double-click, a retry) or another one closed this challenge first:
+		// this one is answered as it would be a moment later, and not counted.
+		return VerifyResult{}, s.refuse(ctx, c, ch, state, VerifyRequest{FactorID: f.ID, Type: f.Type}, now, CodeChallengeClosed, newError(KindGone, CodeChallengeClosed, "this challenge was already answered; start a new one"))
+	case errors.Is(err, ErrStepReused), errors.Is(err, ErrCodeUsed):
+		// Another challenge consumed this step or backup code first: on this one it is a
+		// replay, and counts.
+		return VerifyResult{}, s.markFailure(ctx, c, ch, state, VerifyRequest{FactorID: f.ID, Type: f.Type}, now, "replayed")
+	case errors.Is(err, ErrLocked):
+		// A failure counted since the state was read began a lock: the answer is refused as
+		// every answer during the lock is, unchecked and uncounted.
+		return VerifyResult{}, s.refuseLockedAtWrite(ctx, c, ch, state, VerifyRequest{FactorID: f.ID, Type: f.Type}, now, err)
 	default:
 		return VerifyResult{}, unavailable(err)
 	}
@@ -311,27 +268,6 @@ func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state Use
 		res.Factor = f
 	}
 	return res, nil
-}
-
-// fail records a wrong answer. If it cannot be recorded, the caller gets a 503, not a retry
-// that escapes the count.
-func (s *Service) fail(ctx context.Context, c Caller, ch Challenge, req VerifyRequest, now time.Time, reason string) error {
-	return s.failAfter(ctx, c, ch, req, now, reason, -1)
-}
-
-// failAfter is fail knowing the user's failure count as read (-1 unknown), to count lock-outs.
-func (s *Service) failAfter(ctx context.Context, c Caller, ch Challenge, req VerifyRequest, now time.Time, reason string, readFailures int) error {
-	if readFailures+1 == s.Regulation.LockAfter || readFailures+1 == s.Regulation.PermanentAfter {
-		defer s.count("Lockouts", map[string]string{"Permanent": map[bool]string{true: "true", false: "false"}[readFailures+1 == s.Regulation.PermanentAfter]})
-	}
-	ev := s.event(c, ch.UserID, ActionVerificationFailure, "failed")
-	ev.FactorID, ev.FactorType, ev.ChallengeID, ev.Reason = req.FactorID, req.Type, ch.ID, reason
-	if err := s.Store.RecordFailure(ctx, Failure{UserID: ch.UserID, ChallengeID: ch.ID, MaxFailures: s.Regulation.MaxChallengeFailures, At: now, Event: ev}); err != nil {
-		return unavailable(err)
-	}
-	s.count("Verifications", map[string]string{"FactorType": string(req.Type), "Outcome": "failure"})
-	remaining := max(0, s.Regulation.MaxChallengeFailures-ch.Failures-1)
-	return &Error{Kind: KindUnauthenticated, Code: CodeVerificationFailed, Message: "the code is not valid", Extra: map[string]any{"attemptsRemaining": remaining}}
 }
 
 // amrFor gives the authentication method references (RFC 8176 where one fits) of a factor.

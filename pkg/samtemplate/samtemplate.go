@@ -4,12 +4,14 @@
 package samtemplate
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,6 +20,7 @@ import (
 type Template struct {
 	Globals struct {
 		Function struct {
+			Timeout     int `yaml:"Timeout"` // seconds
 			Environment struct {
 				Variables map[string]any `yaml:"Variables"`
 			} `yaml:"Environment"`
@@ -37,12 +40,13 @@ type Resource struct {
 
 // Route is one HttpApi event of a function.
 type Route struct {
-	FunctionID string   // logical id of the AWS::Serverless::Function
-	EventID    string   // logical id of the event inside the function
-	Method     string   // upper case, e.g. POST
-	Path       string   // e.g. /v1/users/{userId}/factors
-	Scopes     []string // AuthorizationScopes; the token needs at least one of them
-	NoAuth     bool     // Auth.Authorizer: NONE
+	FunctionID string        // logical id of the AWS::Serverless::Function
+	EventID    string        // logical id of the event inside the function
+	Method     string        // upper case, e.g. POST
+	Path       string        // e.g. /v1/users/{userId}/factors
+	Scopes     []string      // AuthorizationScopes; the token needs at least one of them
+	NoAuth     bool          // Auth.Authorizer: NONE
+	Timeout    time.Duration // the function's Timeout (its own, else Globals'); 0 when unset
 }
 
 // RouteKey is the API Gateway v2 route key ("POST /v1/…") that handlers dispatch on.
@@ -140,7 +144,8 @@ func (t *Template) Routes() ([]Route, error) {
 			continue
 		}
 		var props struct {
-			Events map[string]httpAPIEvent `yaml:"Events"`
+			Timeout int                     `yaml:"Timeout"`
+			Events  map[string]httpAPIEvent `yaml:"Events"`
 		}
 		if err := res.Properties.Decode(&props); err != nil {
 			return nil, fmt.Errorf("samtemplate: %s: %w", id, err)
@@ -159,6 +164,7 @@ func (t *Template) Routes() ([]Route, error) {
 				Path:       ev.Properties.Path,
 				Scopes:     ev.Properties.Auth.AuthorizationScopes,
 				NoAuth:     ev.Properties.Auth.Authorizer == "NONE",
+				Timeout:    time.Duration(cmp.Or(props.Timeout, t.Globals.Function.Timeout)) * time.Second,
 			})
 		}
 	}

@@ -276,8 +276,8 @@ func (s *Signer) VerifyMFAToken(raw string) (mfa.StepUp, error) {
 		jwt.WithTimeFunc(s.cfg.Now),
 		jwt.WithLeeway(5*time.Second),
 	)
-	if err != nil || claims.TokenUse != "mfa" || claims.Subject == "" || claims.AuthTime == 0 {
+	if err != nil || claims.TokenUse != "mfa" || claims.Subject == "" || claims.AuthTime == 0 || claims.ID == "" || len(claims.ID) > 64 {
 		return mfa.StepUp{}, ErrInvalid
 	}
-	return mfa.StepUp{Subject: claims.Subject, AuthTime: time.Unix(claims.AuthTime, 0).UTC()}, nil
+	return mfa.StepUp{Subject: claims.Subject, AuthTime: time.Unix(claims.AuthTime, 0).UTC(), TokenID: claims.ID, ExpiresAt: claims.ExpiresAt.UTC()}, nil
 }

@@ -152,6 +152,7 @@
       MFA.clear();
       MFA.busy(panel, true);
       MFA.api("DELETE", "/v1/users/me/factors/" + f.id, undefined, { stepUp: true }).then(function () {
+        MFA.dropStepUp(); // it authorized this change and is used up
         MFA.say("Removed " + name + ".");
         return load("factors-title");
       }, function (err) {
@@ -200,6 +201,8 @@
     MFA.clear();
     MFA.busy($("regen-confirm"), true);
     MFA.api("POST", "/v1/users/me/backup-codes", undefined, { stepUp: true }).then(function (r) {
+      MFA.dropStepUp(); // it authorized this change and is used up
+      stepUpNote();
       MFA.busy($("regen-confirm"), false);
       $("regen-confirm").hidden = true;
       $("regen-btn").hidden = true;

@@ -1,0 +1,67 @@
+package dynamostore
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// Deadlines: a store that hangs must not hang the function past its timeout. Every DynamoDB
+// call gets a deadline DeadlineReserve before the request's own (in Lambda, the function
+// timeout), which leaves the handler time to answer 503 unavailable, fail-closed, before Lambda
+// kills it. A request without a deadline (the local stack, tools) gets FallbackTimeout per
+// call: the template's 10-second function timeout less the reserve.
+const (
+	DeadlineReserve = time.Second
+	FallbackTimeout = 9 * time.Second
+)
+
+// deadlineDB bounds every call of the client it wraps.
+type deadlineDB struct {
+	db       DynamoDB
+	fallback time.Duration
+}
+
+func (d deadlineDB) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if outer, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, outer.Add(-DeadlineReserve))
+	}
+	return context.WithTimeout(ctx, d.fallback)
+}
+
+func (d deadlineDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
+	return d.db.GetItem(ctx, in, opts...)
+}
+
+func (d deadlineDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
+	return d.db.PutItem(ctx, in, opts...)
+}
+
+func (d deadlineDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
+	return d.db.UpdateItem(ctx, in, opts...)
+}
+
+func (d deadlineDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
+	return d.db.Query(ctx, in, opts...)
+}
+
+func (d deadlineDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
+	return d.db.BatchGetItem(ctx, in, opts...)
+}
+
+func (d deadlineDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
+	return d.db.TransactWriteItems(ctx, in, opts...)
+}

@@ -1,0 +1,116 @@
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/mfa"
+)
+
+// The counting half of the regulator (mfa/regulator.go): failures are counted by an atomic ADD
+// whose condition is the lock rule itself, so "may this user try?" and "count the failure" are
+// one step, exact under any concurrency. A burst read before a lock began stops counting the
+// moment the lock begins.
+
+// openCondition turns the open windows of mfa.Regulation.OpenAt into a condition on the user's
+// state item: true when the user is not locked at the write.
+func openCondition(windows []mfa.OpenWindow) (string, map[string]types.AttributeValue, error) {
+	if len(windows) == 0 {
+		return "", nil, errors.New("dynamostore: no open windows given: the lock rule is missing")
+	}
+	parts := []string{"attribute_not_exists(failures)"}
+	values := map[string]types.AttributeValue{}
+	for i, w := range windows {
+		lo, hi := fmt.Sprintf(":open%dlo", i), fmt.Sprintf(":open%dhi", i)
+		values[lo], values[hi] = num(int64(w.MinFailures)), num(int64(w.MaxFailures))
+		// Two comparisons, not BETWEEN: moto's BETWEEN is false for a value of 0.
+		part := "failures >= " + lo + " AND failures <= " + hi
+		if !w.LastFailureBy.IsZero() {
+			by := fmt.Sprintf(":open%dby", i)
+			values[by] = num(millis(w.LastFailureBy))
+			part += " AND lastFailureAt <= " + by
+		}
+		parts = append(parts, "("+part+")")
+	}
+	return strings.Join(parts, " OR "), values, nil
+}
+
+// RecordFailure counts a wrong answer on the challenge and on the user in one transaction.
+// Nothing is counted when the user is locked at the write (mfa.ErrLocked) or the challenge is
+// no longer open (mfa.ErrChallengeClosed): such an answer is refused, not counted.
+func (s *Store) RecordFailure(ctx context.Context, f mfa.Failure) error {
+	pk := userPK(f.UserID)
+	now := millis(f.At)
+	audit, err := s.auditPut(f.Event)
+	if err != nil {
+		return err
+	}
+	open, values, err := openCondition(f.Open)
+	if err != nil {
+		return err
+	}
+	values[":now"], values[":one"] = num(now), num(1)
+	reasons, olds, err := s.transactOld(ctx, []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName: &s.table, Key: key(pk, challengePfx+f.ChallengeID),
+			UpdateExpression:          aws.String("ADD failures :one"),
+			ConditionExpression:       aws.String("#status = :open AND failures < :max AND expiresAt > :now"),
+			ExpressionAttributeNames:  map[string]string{"#status": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":open": str(string(mfa.ChallengeOpen)), ":max": num(int64(f.MaxFailures)), ":now": num(now)},
+		}},
+		{Update: &types.Update{
+			TableName: &s.table, Key: key(pk, skState),
+			UpdateExpression:          aws.String("SET lastFailureAt = :now ADD failures :one"),
+			ConditionExpression:       aws.String(open),
+			ExpressionAttributeValues: values,
+			// A refusal says until when the user is locked, from the state that refused it.
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
+		audit,
+	})
+	switch {
+	case failed(reasons, 1):
+		return lockedBy(f.UserID, olds[1])
+	case failed(reasons, 0):
+		return mfa.ErrChallengeClosed
+	}
+	return err
+}
+
+// lockedBy is mfa.ErrLocked with the user's state as the refused write found it.
+func lockedBy(uid string, old map[string]types.AttributeValue) error {
+	var st stateItem
+	if old == nil || attributevalue.UnmarshalMap(old, &st) != nil {
+		return mfa.ErrLocked
+	}
+	return &mfa.LockedError{State: st.toDomain(uid)}
+}
+
+// RecordRefusal writes the audit event of an answer refused unchecked, at most once per user per
+// r.Every (mfa.ErrThrottled otherwise): the state item keeps when the last one was written.
+func (s *Store) RecordRefusal(ctx context.Context, r mfa.Refusal) error {
+	audit, err := s.auditPut(r.Event)
+	if err != nil {
+		return err
+	}
+	now := millis(r.At)
+	reasons, err := s.transact(ctx, []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName: &s.table, Key: key(userPK(r.UserID), skState),
+			UpdateExpression:          aws.String("SET lastRefusalAt = :now"),
+			ConditionExpression:       aws.String("attribute_not_exists(lastRefusalAt) OR lastRefusalAt <= :since"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now), ":since": num(now - r.Every.Milliseconds())},
+		}},
+		audit,
+	})
+	if failed(reasons, 0) {
+		return mfa.ErrThrottled
+	}
+	return err
+}

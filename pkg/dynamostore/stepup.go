@@ -1,0 +1,41 @@
+package dynamostore
+
+import (
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/mfa"
+)
+
+const stepUpPrefix = "STEPUP#"
+
+// stepUpItem records that a step-up mfaToken authorized a change. It lives as long as the
+// token could: after that the token is refused for its age anyway.
+type stepUpItem struct {
+	PK  string `dynamodbav:"pk"`
+	SK  string `dynamodbav:"sk"`
+	TTL int64  `dynamodbav:"ttl"`
+}
+
+// withStepUpUse appends the consumption of a step-up token to a change's transaction: a put that
+// fails when the token's jti was consumed before, so one token authorizes one change. It returns
+// the item's index (-1 when there is none to consume).
+func withStepUpUse(s *Store, items []types.TransactWriteItem, use *mfa.StepUpUse) ([]types.TransactWriteItem, int, error) {
+	if use == nil {
+		return items, -1, nil
+	}
+	if use.TokenID == "" || use.ExpiresAt.IsZero() {
+		return nil, -1, errors.New("dynamostore: step-up use without jti or expiry")
+	}
+	item, err := attributevalue.MarshalMap(stepUpItem{
+		PK: userPK(use.UserID), SK: stepUpPrefix + use.TokenID, TTL: use.ExpiresAt.Unix(),
+	})
+	if err != nil {
+		return nil, -1, err
+	}
+	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+	return items, len(items) - 1, nil
+}
