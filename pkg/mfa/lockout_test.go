@@ -61,3 +61,38 @@ func TestTooManyAttemptsCarriesRetryAfter(t *testing.T) {
 		t.Fatalf("%+v", e)
 	}
 }
+
+// TestOpenAtAgreesWithLockAt: the windows the store's write is conditioned on are exactly the
+// states LockAt calls unlocked, so the check in the domain and the one in the write agree.
+func TestOpenAtAgreesWithLockAt(t *testing.T) {
+	r := DefaultRegulation
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	open := r.OpenAt(now)
+	inWindow := func(s UserState) bool {
+		for _, w := range open {
+			if s.ConsecutiveFailures >= w.MinFailures && s.ConsecutiveFailures <= w.MaxFailures &&
+				(w.LastFailureBy.IsZero() || !s.LastFailureAt.After(w.LastFailureBy)) {
+				return true
+			}
+		}
+		return false
+	}
+	for n := 0; n <= r.PermanentAfter+5; n++ {
+		for _, ago := range []time.Duration{0, time.Second, 59 * time.Second, time.Minute, 2*time.Minute - time.Millisecond, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 15*time.Minute - time.Millisecond, 15 * time.Minute, time.Hour} {
+			s := UserState{ConsecutiveFailures: n, LastFailureAt: now.Add(-ago)}
+			_, locked := r.LockAt(s, now)
+			if locked == inWindow(s) {
+				t.Errorf("%d failures, last %v ago: LockAt locked=%v, OpenAt open=%v", n, ago, locked, inWindow(s))
+			}
+		}
+	}
+}
+
+// TestMinTimeToPermanent: with answers during a lock uncounted, each failure after the fifth
+// waits out the lock before it: 1+2+4+8 minutes, then 91 × 15 minutes, 23 hours (the README
+// states it).
+func TestMinTimeToPermanent(t *testing.T) {
+	if got := DefaultRegulation.MinTimeToPermanent(); got != 23*time.Hour {
+		t.Fatalf("MinTimeToPermanent = %v, want 23h", got)
+	}
+}
