@@ -2,7 +2,16 @@
 # Installs the tools the tests and the local stack need, each only when it is missing: pip
 # is never asked about a tool that works already, so offline machines with the tools
 # preinstalled (CI images) never touch PyPI.
+#
+#   infra/tools.sh run    what the local stack (make run) needs: moto
+#   infra/tools.sh test   what make test needs: moto, cfn-lint and Debian's chromium (default)
 set -euo pipefail
+
+purpose=${1:-test}
+case "$purpose" in
+  run|test) ;;
+  *) echo "tools: usage: $0 [run|test]" >&2; exit 2 ;;
+esac
 
 python=${PYTHON:-python3}
 if ! command -v "$python" >/dev/null; then
@@ -19,7 +28,7 @@ if ! "$python" -c 'import moto.server' 2>/dev/null; then
   installed=true
 fi
 
-if ! command -v cfn-lint >/dev/null; then
+if [ "$purpose" = test ] && ! command -v cfn-lint >/dev/null; then
   echo "tools: installing cfn-lint" >&2
   "$python" -m pip install cfn-lint
   installed=true
@@ -32,11 +41,11 @@ chromium_found() {
   if [ -n "${CHROMIUM:-}" ]; then command -v "$CHROMIUM" >/dev/null; return; fi
   command -v chromium >/dev/null || command -v chromium-browser >/dev/null
 }
-if [ -n "${CHROMIUM:-}" ] && ! chromium_found; then
+if [ "$purpose" = test ] && [ -n "${CHROMIUM:-}" ] && ! chromium_found; then
   echo "tools: CHROMIUM=$CHROMIUM is not an executable; unset it to use Debian's chromium" >&2
   exit 1
 fi
-if ! chromium_found; then
+if [ "$purpose" = test ] && ! chromium_found; then
   if [ "$(id -u)" -eq 0 ]; then
     as_root=()
   elif command -v sudo >/dev/null; then
@@ -57,5 +66,6 @@ if $installed && command -v pyenv >/dev/null; then
 fi
 
 "$python" -c 'import moto.server' || { echo "tools: moto is still not importable by $python" >&2; exit 1; }
+[ "$purpose" = run ] && exit 0
 command -v cfn-lint >/dev/null || { echo "tools: cfn-lint is still not on PATH (is pip's script directory on PATH?)" >&2; exit 1; }
 chromium_found || { echo "tools: chromium is still not found (CHROMIUM=${CHROMIUM:-unset}; PATH has no chromium)" >&2; exit 1; }
