@@ -28,6 +28,8 @@ func main() {
 		Port:     envPort("PORT", 3000),
 		Names:    localaws.Names{Table: "mfa-local", KeyAlias: "alias/mfa-local", SenderEmail: "mfa@example.com"},
 		Log:      log,
+		// As in Lambda, a handler has until its function's timeout.
+		Deadlines: true,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "local stack:", err)

@@ -25,6 +25,9 @@ type stackOptions struct {
 	Port         int // gateway port on 127.0.0.1; 0 picks a free one
 	Names        localaws.Names
 	Log          *slog.Logger
+	// Deadlines gives handlers Lambda's deadline (the template's function Timeout). The test
+	// stacks leave it off: moto under the attack suite's floods is far slower than DynamoDB.
+	Deadlines bool
 }
 
 // stack is a running local stack: moto (if we started it), the service and the gateway.
@@ -110,6 +113,7 @@ func startStack(ctx context.Context, o stackOptions) (*stack, error) {
 	handlers["UiFunction"] = localapi.Handler(s.App.UI())
 	s.Gateway, err = localapi.New(localapi.Options{
 		Routes: routes, Handlers: handlers, Issuer: s.Issuer, Audience: localAudience, Logger: o.Log,
+		FunctionDeadlines: o.Deadlines,
 		Outbox: func(ctx context.Context) ([]localapi.Message, error) {
 			sent, err := localaws.Outbox(ctx, endpoint)
 			if err != nil {

@@ -10,11 +10,12 @@ import (
 // Deadlines: a store that hangs must not hang the function past its timeout. Every DynamoDB
 // call gets a deadline DeadlineReserve before the request's own (in Lambda, the function
 // timeout), which leaves the handler time to answer 503 unavailable, fail-closed, before Lambda
-// kills it. A request without a deadline (the local stack, tools) gets FallbackTimeout per
-// call: the template's 10-second function timeout less the reserve.
+// kills it. A call whose context has no deadline (tools, tests, a local stack run without
+// function deadlines) still gets FallbackTimeout: bounded, but generous, because moto under a
+// test's flood of parallel requests is far slower than DynamoDB.
 const (
 	DeadlineReserve = time.Second
-	FallbackTimeout = 9 * time.Second
+	FallbackTimeout = 30 * time.Second
 )
 
 // deadlineDB bounds every call of the client it wraps.

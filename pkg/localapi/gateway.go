@@ -49,17 +49,21 @@ type Options struct {
 	Outbox   func(context.Context) ([]Message, error)
 	Logger   *slog.Logger     // nil → slog.Default()
 	Now      func() time.Time // nil → time.Now; drives token times and event times
+	// FunctionDeadlines gives each handler's context the deadline Lambda gives it: the
+	// function's Timeout from the template (Route.Timeout).
+	FunctionDeadlines bool
 }
 
 // Gateway is an http.Handler that behaves like the deployed HTTP API. It is safe for
 // concurrent use; nothing in it changes after New.
 type Gateway struct {
-	routes   []route
-	handlers map[string]Handler
-	issuer   *devIssuer
-	outbox   func(context.Context) ([]Message, error)
-	log      *slog.Logger
-	now      func() time.Time
+	routes    []route
+	handlers  map[string]Handler
+	issuer    *devIssuer
+	outbox    func(context.Context) ([]Message, error)
+	log       *slog.Logger
+	now       func() time.Time
+	deadlines bool
 }
 
 // Limits API Gateway enforces.
@@ -83,12 +87,13 @@ func New(opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{
-		routes:   routes,
-		handlers: opts.Handlers,
-		issuer:   issuer,
-		outbox:   opts.Outbox,
-		log:      opts.Logger,
-		now:      opts.Now,
+		routes:    routes,
+		handlers:  opts.Handlers,
+		issuer:    issuer,
+		outbox:    opts.Outbox,
+		log:       opts.Logger,
+		now:       opts.Now,
+		deadlines: opts.FunctionDeadlines,
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -154,8 +159,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, reqID string) (s
 }
 
 // invoke runs the route's handler and writes its response; any failure becomes the
-// gateway's own 500, as a Lambda error does behind API Gateway.
+// gateway's own 500, as a Lambda error does behind API Gateway. With FunctionDeadlines the
+// handler's context ends at the function's timeout, as in Lambda.
 func (g *Gateway) invoke(ctx context.Context, w http.ResponseWriter, rt *route, ev events.APIGatewayV2HTTPRequest) {
+	if g.deadlines && rt.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, rt.Timeout)
+		defer cancel()
+	}
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
 		AwsRequestID:       ev.RequestContext.RequestID,
 		InvokedFunctionArn: "arn:aws:lambda:us-east-1:" + accountID + ":function:" + rt.FunctionID,

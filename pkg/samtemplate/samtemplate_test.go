@@ -2,6 +2,7 @@ package samtemplate
 
 import (
 	"testing"
+	"time"
 )
 
 func TestRoutesAndTableFromProjectTemplate(t *testing.T) {
@@ -46,5 +47,23 @@ func TestRoutesAndTableFromProjectTemplate(t *testing.T) {
 	}
 	if _, err := tpl.Table("Nope"); err == nil {
 		t.Error("unknown table: want an error")
+	}
+}
+
+// TestRouteTimeouts: every route carries its function's timeout (the Globals' 10 seconds), which
+// the local gateway can give handlers as their deadline.
+func TestRouteTimeouts(t *testing.T) {
+	tpl, err := LoadNearest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, err := tpl.Routes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range routes {
+		if r.Timeout != 10*time.Second {
+			t.Errorf("%s: timeout %v, want the template's 10s", r.RouteKey(), r.Timeout)
+		}
 	}
 }
