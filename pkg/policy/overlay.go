@@ -97,6 +97,9 @@ func Full(p Policy) Overlay {
 	}
 }
 
+// Ptr is a pointer to v, to set an Overlay field: Overlay{Mode: Ptr(ModeRequired)}.
+func Ptr[T any](v T) *T { return &v }
+
 func ptr[T any](v T) *T { return &v }
 
 // Validate checks the fields the overlay sets, naming the first wrong one. Whether the
