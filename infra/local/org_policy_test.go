@@ -279,3 +279,32 @@ func TestWholePoliciesStoredEarlierKeepTheirMeaning(t *testing.T) {
 		t.Fatalf("after the admin's new PUT: %v", ch)
 	}
 }
+
+// TestGlobalPolicyIsAnOverlayOnTheDeploymentDefault: the global PUT stores exactly the fields
+// sent; what it leaves out follows the deployment's default, including the remember-device
+// days the deployment configures (REMEMBER_DEVICE_DAYS), instead of switching them off.
+func TestGlobalPolicyIsAnOverlayOnTheDeploymentDefault(t *testing.T) {
+	s := newStack(t)
+	s.App.Service.Policies.Fallback.RememberDeviceDays = 30 // as REMEMBER_DEVICE_DAYS=30 would
+	admin := s.client(t, "policy-admin", "mfa/admin")
+
+	_, got, _ := admin.call("GET", "/v1/admin/policy", nil)
+	if got["stored"] != false || !jsonEqual(t, got["policy"], `{}`) || got["effective"].(map[string]any)["rememberDeviceDays"] != float64(30) {
+		t.Fatalf("nothing stored: %v", got)
+	}
+	put := putPolicy(t, admin, "/v1/admin/policy", map[string]any{"mode": "required", "gracePeriodDays": 7})
+	eff, src := put["effective"].(map[string]any), put["sources"].(map[string]any)
+	if !jsonEqual(t, put["policy"], `{"mode":"required","gracePeriodDays":7}`) || eff["mode"] != "required" || eff["gracePeriodDays"] != float64(7) ||
+		eff["rememberDeviceDays"] != float64(30) || src["rememberDeviceDays"] != "default" || src["mode"] != "global" {
+		t.Fatalf("global overlay: %v", put)
+	}
+	// A PUT replaces the overlay: a field the new one leaves out is the default again.
+	put = putPolicy(t, admin, "/v1/admin/policy", map[string]any{"mode": "required"})
+	if put["effective"].(map[string]any)["gracePeriodDays"] != float64(0) || !jsonEqual(t, put["policy"], `{"mode":"required"}`) || put["version"] != float64(2) {
+		t.Fatalf("second PUT: %v", put)
+	}
+	// Fields of the read-back answer other than its policy are refused, not ignored.
+	if status, prob, _ := admin.call("PUT", "/v1/admin/policy", map[string]any{"policy": map[string]any{"mode": "off"}}); status != 400 || prob["code"] != "unknown_field" {
+		t.Fatalf("a GET answer sent back whole: %d %v", status, prob)
+	}
+}
