@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -263,5 +264,20 @@ func TestLockStarted(t *testing.T) {
 				t.Error("the same transition gave another event id")
 			}
 		})
+	}
+}
+
+// The README's catalog lists every kind, as the code names it.
+func TestReadmeCatalogMatches(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	for _, k := range securityevents.Catalog {
+		row := "| `" + k.DetailType + "` | `" + k.Action + "` | " + k.Meaning + " |"
+		if !strings.Contains(readme, row) {
+			t.Errorf("README catalog lacks the row\n%s", row)
+		}
 	}
 }
