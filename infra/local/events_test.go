@@ -196,6 +196,15 @@ func TestSecurityEventsJourney(t *testing.T) {
 		}
 	}
 
+	// A policy change is an event without a user, naming the policy's scope.
+	if status, out, _ := admin.call("PUT", "/v1/admin/policy", map[string]any{"mode": "optional"}); status != 200 {
+		t.Fatalf("put policy: %d %v", status, out)
+	}
+	pol, polDetails := eventsOf(t, app, "", 1)
+	if len(pol) != 1 || pol[0].DetailType != "Policy Changed" || polDetails[0].Policy == nil || polDetails[0].Policy.Scope != "global" {
+		t.Errorf("policy events: %v %+v", detailTypes(pol), polDetails)
+	}
+
 	// GET /local/events shows the same events, one user's on request.
 	resp, err := http.Get(s.URL + "/local/events?userId=" + user)
 	if err != nil {
