@@ -11,8 +11,10 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/mfa-service/mfa/pkg/httpapi"
+	"github.com/mfa-service/mfa/pkg/localapi"
 	"github.com/mfa-service/mfa/pkg/localaws"
 )
 
@@ -30,7 +32,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "local stack:", err)
 		os.Exit(1)
 	}
-	fmt.Print(gettingStarted(s.URL))
+	console, err := adminConsoleURL(s)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local stack:", err)
+		s.stop()
+		os.Exit(1)
+	}
+	fmt.Print(gettingStarted(s.URL, console))
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(os.Stderr, "\nstopping (moto too)…")
@@ -52,7 +60,19 @@ func envPort(name string, def int) int {
 	return def
 }
 
-func gettingStarted(url string) string {
+// consoleTokenTTL is how long the admin token in the printed console URL works.
+const consoleTokenTTL = 12 * time.Hour
+
+// adminConsoleURL is the admin console opened with a local admin token (sub local-admin).
+func adminConsoleURL(s *stack) (string, error) {
+	tok, err := s.Gateway.IssueToken(localapi.TokenRequest{Sub: "local-admin", Scope: "mfa/admin"}, consoleTokenTTL)
+	if err != nil {
+		return "", err
+	}
+	return s.URL + "/ui/admin#token=" + tok, nil
+}
+
+func gettingStarted(url, console string) string {
 	return fmt.Sprintf(`
 MFA service running locally at %[1]s  (AWS APIs: moto)
 
@@ -78,6 +98,9 @@ MFA service running locally at %[1]s  (AWS APIs: moto)
 Pages: %[1]s/ui/enroll#token=$TOKEN  ·  %[1]s/ui/challenge#token=$TOKEN  ·  %[1]s/ui/security#token=$TOKEN
 Passkeys by hand: %[1]s/local/passkeys
 
+Admin console (a local admin token, valid 12 hours; the README's "Admin console" walks through it):
+  %[2]s
+
 README.md has the whole walkthrough. Ctrl-C stops the service and moto.
-`, url)
+`, url, console)
 }

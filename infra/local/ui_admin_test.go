@@ -169,6 +169,19 @@ func TestAdminConsole(t *testing.T) {
 		u.traffic.check(t, s.URL)
 	})
 
+	t.Run("the URL make run prints opens the console", func(t *testing.T) {
+		u.screenshotOnFailure(t, ctx, "banner")
+		url, err := adminConsoleURL(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if banner := gettingStarted(s.URL, url); !strings.Contains(banner, "\n  "+url+"\n") {
+			t.Fatalf("the banner does not print the console URL on a line of its own:\n%s", banner)
+		}
+		do(t, ctx, chromedp.Navigate(url))
+		waitFor(t, ctx, visible("directory")+` && `+rowCount+` >= 2`)
+	})
+
 	t.Run("a user or service token gets only a refusal", func(t *testing.T) {
 		u.screenshotOnFailure(t, ctx, "refusal")
 		for _, c := range []*client{s.client(t, "desk-alice"), backend} {
