@@ -221,6 +221,16 @@ func TestAdminDirectory(t *testing.T) {
 			t.Fatalf("by email: %d %s", r.status, r.raw)
 		}
 		dynamoCalls(t, log, "email search", 2)
+		// A phone number is found in any spelling that parses to the same E.164 number.
+		if r := e.do(admin(), "POST /v1/admin/users/{userId}/factors", map[string]string{"userId": uid(77)}, map[string]any{"type": "sms", "phone": "+14155550177"}); r.status != 201 {
+			t.Fatalf("bind sms: %d %s", r.status, r.raw)
+		}
+		log.take()
+		page, _, r = e.listUsers(map[string]string{"q": "+1 (415) 555-0177"})
+		if r.status != 200 || len(page) != 1 || page[0].UserID != uid(77) || !contains(page[0].FactorTypes, "sms") {
+			t.Fatalf("by phone: %d %s", r.status, r.raw)
+		}
+		dynamoCalls(t, log, "phone search", 2)
 		if page, _, _ := e.listUsers(map[string]string{"q": "nobody@example.com"}); len(page) != 0 {
 			t.Errorf("unknown address found %v", page)
 		}
