@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,13 +33,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "local stack:", err)
 		os.Exit(1)
 	}
-	console, err := adminConsoleURL(s)
+	links, err := pageLinks(s)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "local stack:", err)
 		s.stop()
 		os.Exit(1)
 	}
-	fmt.Print(gettingStarted(s.URL, console))
+	fmt.Print(gettingStarted(s.URL, links))
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(os.Stderr, "\nstopping (moto too)…")
@@ -60,19 +61,41 @@ func envPort(name string, def int) int {
 	return def
 }
 
-// consoleTokenTTL is how long the admin token in the printed console URL works.
-const consoleTokenTTL = 12 * time.Hour
+// bannerTokenTTL is how long the tokens in the printed page links stay valid.
+const bannerTokenTTL = 12 * time.Hour
+
+// pageLinks are the web pages with ready local tokens in their fragment (the pages read the
+// token from there), so each link opens a working page.
+func pageLinks(s *stack) (string, error) {
+	verified := true
+	user, err := s.Gateway.IssueToken(localapi.TokenRequest{Sub: "alice", Email: "alice@example.com", EmailVerified: &verified}, bannerTokenTTL)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Pages for the user alice (tokens valid %s):\n", bannerTokenTTL)
+	for _, page := range []string{"enroll", "challenge", "security"} {
+		fmt.Fprintf(&b, "  %s/ui/%s#token=%s\n", s.URL, page, user)
+	}
+	fmt.Fprintf(&b, "  %s/local/passkeys   (passkeys by hand; gets its own token)\n", s.URL)
+	console, err := adminConsoleURL(s)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(&b, "Admin console, as the admin local-admin (README: \"Admin console\"):\n  %s\n", console)
+	return b.String(), nil
+}
 
 // adminConsoleURL is the admin console opened with a local admin token (sub local-admin).
 func adminConsoleURL(s *stack) (string, error) {
-	tok, err := s.Gateway.IssueToken(localapi.TokenRequest{Sub: "local-admin", Scope: "mfa/admin"}, consoleTokenTTL)
+	tok, err := s.Gateway.IssueToken(localapi.TokenRequest{Sub: "local-admin", Scope: "mfa/admin"}, bannerTokenTTL)
 	if err != nil {
 		return "", err
 	}
 	return s.URL + "/ui/admin#token=" + tok, nil
 }
 
-func gettingStarted(url, console string) string {
+func gettingStarted(url, links string) string {
 	return fmt.Sprintf(`
 MFA service running locally at %[1]s  (AWS APIs: moto)
 
@@ -95,12 +118,7 @@ MFA service running locally at %[1]s  (AWS APIs: moto)
   # an admin token, for /v1/admin/... (bind factors, status, policy)
   curl -s -X POST %[1]s/local/token -H 'Content-Type: application/json' -d '{"sub":"support","scope":"mfa/admin"}'
 
-Pages: %[1]s/ui/enroll#token=$TOKEN  ·  %[1]s/ui/challenge#token=$TOKEN  ·  %[1]s/ui/security#token=$TOKEN
-Passkeys by hand: %[1]s/local/passkeys
-
-Admin console (a local admin token, valid 12 hours; the README's "Admin console" walks through it):
-  %[2]s
-
+%[2]s
 README.md has the whole walkthrough. Ctrl-C stops the service and moto.
-`, url, console)
+`, url, links)
 }
