@@ -244,7 +244,7 @@
     $("factors-empty").textContent = T.noFactors;
     var items = primaries.map(function (f) {
       return el("li", { dataset: { factor: f.id, type: f.type } },
-        el("strong", { text: MFA.typeName(f.type) + " · " + f.label }),
+        el("strong", { text: MFA.typeName(f.type) + (f.label && f.label !== MFA.typeName(f.type) ? " · " + f.label : "") }),
         el("span", { class: "meta", text: T.factorMeta(f) }),
         el("div", { class: "row" }, el("button", { type: "button", dataset: { remove: f.id }, text: T.remove })));
     });
