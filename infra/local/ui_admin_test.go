@@ -132,7 +132,7 @@ func TestAdminConsole(t *testing.T) {
 	t.Run("edit a policy: an invalid value names its field", func(t *testing.T) {
 		u.screenshotOnFailure(t, ctx, "policy")
 		do(t, ctx, chromedp.Click(chromedp.CSS("#nav-policies")))
-		waitFor(t, ctx, visible("policies")+` && document.getElementById("policy-json").value.includes("mode")`)
+		waitFor(t, ctx, visible("policies")+` && document.getElementById("policy-meta").textContent !== "" && `+visible("policy-effective-box"))
 		doc := eval[map[string]any](t, ctx, `JSON.parse(document.getElementById("policy-json").value)`)
 		doc["mode"] = "required"
 		doc["gracePeriodDays"] = 99
@@ -144,13 +144,13 @@ func TestAdminConsole(t *testing.T) {
 		}
 		setPolicy(doc)
 		waitFor(t, ctx, `document.getElementById("policy-field-error").textContent.includes("gracePeriodDays") && document.getElementById("policy-json").getAttribute("aria-invalid") === "true"`)
-		if status, out, _ := desk.call("GET", "/v1/admin/policy", nil); status != 200 || out["gracePeriodDays"] == float64(99) {
+		if status, out, _ := desk.call("GET", "/v1/admin/policy", nil); status != 200 || out["effective"].(map[string]any)["gracePeriodDays"] == float64(99) {
 			t.Fatalf("the invalid policy was stored: %v", out)
 		}
 		doc["gracePeriodDays"] = 7
 		setPolicy(doc)
-		waitFor(t, ctx, `document.getElementById("status").textContent.includes("Policy saved") && document.getElementById("policy-field-error").textContent === ""`)
-		if status, out, _ := desk.call("GET", "/v1/admin/policy", nil); status != 200 || out["gracePeriodDays"] != float64(7) || out["mode"] != "required" {
+		waitFor(t, ctx, `document.getElementById("status").textContent.includes("Policy saved") && document.getElementById("policy-field-error").textContent === "" && document.getElementById("policy-effective").textContent.includes('"gracePeriodDays": 7')`)
+		if status, out, _ := desk.call("GET", "/v1/admin/policy", nil); status != 200 || out["effective"].(map[string]any)["gracePeriodDays"] != float64(7) || out["effective"].(map[string]any)["mode"] != "required" {
 			t.Fatalf("saved policy: %d %v", status, out)
 		}
 		waitFor(t, ctx, `Array.from(document.querySelectorAll("#history-rows tr")).some(tr => tr.textContent.includes("admin:desk-agent") && tr.textContent.includes("global"))`)

@@ -67,7 +67,7 @@
     scopeGlobal: "global policy",
     scopeOrg: function (org) { return "policy of organization " + org; },
     policyMeta: function (p) {
-      if (!p.stored) return "No policy is stored: the defaults shown apply.";
+      if (!p.stored) return "No policy is stored: the defaults apply.";
       return "Version " + p.version + (p.updatedAt ? ", changed " + MFA.date(p.updatedAt) : "") + (p.updatedBy ? " by " + p.updatedBy : "") + ".";
     },
     noOrgPolicy: "This organization has no policy of its own: the global policy applies. Saving creates one.",
@@ -159,15 +159,16 @@
     var s = dir.query;
     Object.keys(s).forEach(function (k) { if (s[k]) q.set(k, s[k]); });
     if (cursor) q.set("cursor", cursor);
-    // Only the answer to the newest request is shown, whatever order the answers come in.
+    // Only the answer to the newest request is shown, whatever order the answers come in, so
+    // the search stays usable while a page loads.
     var seq = ++dir.seq;
-    MFA.busy($("search-form"), true);
+    $("user-table").setAttribute("aria-busy", "true");
     return call("GET", "/v1/admin/users?" + q.toString()).then(function (page) {
       if (seq !== dir.seq) return;
       dir.cursor = cursor;
       dir.next = page.nextCursor || "";
       renderUsers(page.users, !!(s.q || s.factorType || s.locked));
-    }).catch(fail).then(function () { MFA.busy($("search-form"), false); });
+    }).catch(fail).then(function () { if (seq === dir.seq) $("user-table").setAttribute("aria-busy", "false"); });
   }
 
   function renderUsers(users, filtered) {
@@ -404,9 +405,11 @@
 
   function policyPath(org) { return org ? "/v1/admin/organizations/" + enc(org) + "/policy" : "/v1/admin/policy"; }
 
-  // editable is what PUT takes: an overlay if the answer has one, else the answer without
-  // its read-only fields. The editor stays generic, so new policy fields need no change here.
+  // editable is what PUT takes: the stored document the answer holds (its "policy" or
+  // "overlay"), else the answer without its read-only fields. The editor stays generic, so
+  // new policy fields need no change here.
   function editable(p) {
+    if (p.policy && typeof p.policy === "object") return p.policy;
     if (p.overlay && typeof p.overlay === "object") return p.overlay;
     var out = {};
     Object.keys(p).forEach(function (k) { if (policyMetaKeys.indexOf(k) < 0) out[k] = p[k]; });
@@ -434,7 +437,9 @@
       $("policy-meta").textContent = T.policyMeta(p);
       $("policy-delete-btn").hidden = !org;
       if (p.effective) {
-        $("policy-effective").textContent = JSON.stringify(p.effective, null, 2);
+        var shown = { effective: p.effective };
+        if (p.sources) shown.sources = p.sources;
+        $("policy-effective").textContent = JSON.stringify(shown, null, 2);
         $("policy-effective-box").hidden = false;
       }
     }).catch(function (err) {
