@@ -300,6 +300,17 @@ func TestDirectoryFollowsWrites(t *testing.T) {
 	if got := strings.Join(order(), ","); got != "ann,bob" {
 		t.Fatalf("after a challenge: %s", got)
 	}
+	// A user who was only challenged (never enrolled) is known too, with no factor type.
+	c = mfa.Challenge{ID: "c0000000000000000000000002", UserID: "cat", Purpose: "sign_in", Status: mfa.ChallengeOpen, CreatedAt: t0.Add(150 * time.Minute), ExpiresAt: t0.Add(3 * time.Hour)}
+	if err := s.OpenChallenge(ctx, c, "", ev("cat", c.CreatedAt)); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(order(), ","); got != "cat,ann,bob" {
+		t.Fatalf("after a first challenge: %s", got)
+	}
+	if got, _, err := s.ListUsers(ctx, mfa.DirectoryQuery{Limit: 10, IDPrefix: "cat"}); err != nil || len(got) != 1 || len(got[0].TypeCounts) != 0 || !got[0].LastChallengeAt.Equal(c.CreatedAt) {
+		t.Fatalf("challenged user: %+v %v", got, err)
+	}
 	// Removing the email factor: no longer an email user, no longer found by the address.
 	if err := s.DeleteFactor(ctx, email, ev("ann", t0.Add(3*time.Hour))); err != nil {
 		t.Fatal(err)
