@@ -81,6 +81,8 @@ type Store interface {
 	// RecordRefusal audits an answer refused unchecked, unless another refusal of the user was
 	// audited within r.Every (ErrThrottled).
 	RecordRefusal(ctx context.Context, r Refusal) error
+
+	DirectoryStore
 }
 
 // Success is what a correct answer changes.

@@ -1,5 +1,6 @@
 // Package webui serves the reference web pages of the service: the sign-in challenge
-// (/ui/challenge), enrollment (/ui/enroll) and account security (/ui/security). They are
+// (/ui/challenge), enrollment (/ui/enroll), account security (/ui/security) and the admin
+// console (/ui/admin, which calls only the admin routes with an admin token). They are
 // static files embedded in the binary (HTML, CSS and JavaScript; no CDN, fonts or scripts
 // from anywhere else) that call the public API on the same origin with the user's own token,
 // which the app hands to them in the URL fragment or by postMessage (see the README).
@@ -48,7 +49,7 @@ const (
 func RouteKeys() []string { return []string{RoutePage, RouteAsset} }
 
 // Pages are the pages served under /ui/{page}.
-var Pages = []string{"challenge", "enroll", "security"}
+var Pages = []string{"challenge", "enroll", "security", "admin"}
 
 // Config is the UI function's configuration.
 type Config struct {
@@ -292,7 +293,7 @@ func (u *UI) serve(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRe
 			h := u.with(map[string]string{"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"})
 			return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Headers: h, Body: string(body)}
 		}
-		return u.notFound(req, "page_not_found", "no such page; the pages are /ui/challenge, /ui/enroll and /ui/security")
+		return u.notFound(req, "page_not_found", "no such page; the pages are /ui/challenge, /ui/enroll, /ui/security and /ui/admin")
 	case RouteAsset:
 		a, ok := u.assets[req.PathParameters["file"]]
 		if !ok {
