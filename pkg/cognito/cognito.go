@@ -43,7 +43,7 @@ const (
 	metaFactorID    = "mfaFactorId"    // the factor picked
 	metaDeviceToken = "mfaDeviceToken" // a trusted-device token
 	metaOrg         = "organizationId"
-	metaLocale      = "locale" // the language of the code (BCP 47), like a request's locale
+	metaLocale      = "locale"  // the language of the code (BCP 47), like a request's locale
 	roundPrefix     = "MFA:"    // challengeMetadata of a round: MFA:<factorId>[:picked]
 	pickedSuffix    = ":picked" // the round was opened by a pick of factor
 )
