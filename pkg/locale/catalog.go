@@ -159,7 +159,8 @@ func Placeholders(text string) []string {
 // CheckCatalogs is the catalogs' test: every locale has exactly the keys of schema, each
 // message uses exactly the placeholders schema lists for it (every one of them, and no
 // other), a plural message has every form its locale's plural rules can pick and nothing
-// else, and no message is empty. It returns every problem found.
+// else, and no message is empty (but separators, keys ending in _gap or _separator: Japanese
+// joins sentences with nothing). It returns every problem found.
 func CheckCatalogs(cats map[string]*Catalog, schema map[string][]string) []error {
 	var errs []error
 	for _, l := range Supported {
@@ -193,7 +194,7 @@ func CheckCatalogs(cats map[string]*Catalog, schema map[string][]string) []error
 				want = slices.Compact(want)
 			}
 			for form, text := range texts {
-				if strings.TrimSpace(text) == "" {
+				if strings.TrimSpace(text) == "" && !strings.HasSuffix(key, "_gap") && !strings.HasSuffix(key, "_separator") {
 					errs = append(errs, fmt.Errorf("%s: %q %s is empty", l, key, form))
 				}
 				if got := Placeholders(text); !slices.Equal(got, want) {
@@ -221,3 +222,7 @@ func pluralForms(l string) []string {
 	}
 	return forms
 }
+
+// MarshalJSON writes the catalog as its data file has it: key → text or plural forms. The
+// pages hand it to their scripts.
+func (c *Catalog) MarshalJSON() ([]byte, error) { return json.Marshal(c.msgs) }
