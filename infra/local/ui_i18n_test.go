@@ -181,6 +181,23 @@ func TestWebPagesInOtherLanguages(t *testing.T) {
 		})
 	}
 
+	// Sentences are joined as the language joins them: a space in English (the page once
+	// said "…is needed.You can close…"), nothing in Japanese.
+	t.Run("sentences joined", func(t *testing.T) {
+		for accept, want := range map[string]string{
+			"en": "No extra verification is needed. You can close this page and go back to the app.",
+			"ja": "追加の確認は必要ありません。このページを閉じてアプリに戻ってください。",
+		} {
+			setLanguage(t, accept)
+			c := s.client(t, "ui-i18n-none-"+accept)
+			do(t, ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(s.URL+"/ui/challenge"+fragment("token", c.token)))
+			waitFor(t, ctx, visible("done")+fmt.Sprintf(` && document.documentElement.lang === %q && document.getElementById("done-text").textContent !== ""`, accept))
+			if got := text(t, ctx, "done-text"); got != want {
+				t.Errorf("%s: %q, want %q", accept, got, want)
+			}
+		}
+	})
+
 	// The app's locale parameter, and the token's locale claim, beat the browser's language:
 	// the page switches to it (once) and says so in its markup.
 	t.Run("locale from the app and the token", func(t *testing.T) {
