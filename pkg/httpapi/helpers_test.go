@@ -178,10 +178,12 @@ func (e *env) do(as who, routeKey string, params map[string]string, body any) re
 	if e.query != nil {
 		ev.QueryStringParameters, e.query = e.query, nil
 	}
-	for k, v := range e.header {
-		ev.Headers[k] = v
+	if e.header != nil {
+		for k, v := range e.header {
+			ev.Headers[k] = v
+		}
+		e.header = nil
 	}
-	e.header = nil
 	switch b := body.(type) {
 	case nil:
 	case string:

@@ -144,7 +144,11 @@
   // Durations and dates are written by the browser's own CLDR data (Intl), in the page's
   // locale.
   function unit(n, u, display) {
-    return new Intl.NumberFormat(MFA.locale, { style: "unit", unit: u, unitDisplay: display }).format(n);
+    try {
+      return new Intl.NumberFormat(MFA.locale, { style: "unit", unit: u, unitDisplay: display }).format(n);
+    } catch (e) {
+      return n + " " + ({ second: "s", minute: "min", hour: "h" })[u]; // a browser without unit formats
+    }
   }
   MFA.duration = function (seconds) {
     seconds = Math.max(0, Math.ceil(seconds));
