@@ -301,7 +301,9 @@ type startEnrollmentBody struct {
 	Email       string `json:"email,omitempty"`
 	Phone       string `json:"phone,omitempty"`
 	PreVerified bool   `json:"preVerified,omitempty"`
-	Locale      string `json:"locale,omitempty"`
+	// OrganizationID: the enrollment is held to that organization's effective policy.
+	OrganizationID string `json:"organizationId,omitempty"`
+	Locale         string `json:"locale,omitempty"`
 }
 
 type totpJSON struct {
@@ -331,7 +333,8 @@ func (a *API) startEnrollment(ctx context.Context, req events.APIGatewayV2HTTPRe
 		return 0, nil, mfa.Invalid(mfa.CodeInvalidRequest, "type", "type is required")
 	}
 	res, err := a.Service.StartEnrollment(ctx, c, req.PathParameters["userId"], mfa.StartEnrollmentRequest{
-		Type: mfa.FactorType(body.Type), Label: body.Label, Email: body.Email, Phone: body.Phone, PreVerified: body.PreVerified, Locale: body.Locale,
+		Type: mfa.FactorType(body.Type), Label: body.Label, Email: body.Email, Phone: body.Phone, PreVerified: body.PreVerified,
+		OrganizationID: body.OrganizationID, Locale: body.Locale,
 	})
 	if err != nil {
 		return 0, nil, err

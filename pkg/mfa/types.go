@@ -55,6 +55,9 @@ type Enrollment struct {
 	Locale       string // the language of the request that started it; the factor keeps it
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
+
+	// OrganizationID: the organization whose effective policy the enrollment is held to.
+	OrganizationID string
 }
 
 // ChallengeStatus is where a challenge is in its single life.
