@@ -271,8 +271,10 @@ func TestSampleEventsReplay(t *testing.T) {
 	}
 	for _, f := range files {
 		// Cognito trigger events are replayed against the triggers (pkg/cognito), the pages'
-		// against the ui function (pkg/webui).
-		if strings.HasPrefix(filepath.Base(f), "cognito-") || strings.HasPrefix(filepath.Base(f), "ui-") {
+		// against the ui function (pkg/webui), stream batches against the event publisher
+		// (pkg/eventpublisher).
+		if strings.HasPrefix(filepath.Base(f), "cognito-") || strings.HasPrefix(filepath.Base(f), "ui-") ||
+			strings.HasPrefix(filepath.Base(f), "event-publisher-") {
 			continue
 		}
 		if !listed[filepath.Base(f)] {
