@@ -80,7 +80,21 @@ func pageLinks(s *stack) (string, error) {
 		fmt.Fprintf(&b, "  %s/ui/%s#token=%s\n", s.URL, page, user)
 	}
 	fmt.Fprintf(&b, "  %s/local/passkeys   (passkeys by hand; gets its own token)\n", s.URL)
+	console, err := adminConsoleURL(s)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(&b, "Admin console, as the admin local-admin (README: \"Admin console\"):\n  %s\n", console)
 	return b.String(), nil
+}
+
+// adminConsoleURL is the admin console opened with a local admin token (sub local-admin).
+func adminConsoleURL(s *stack) (string, error) {
+	tok, err := s.Gateway.IssueToken(localapi.TokenRequest{Sub: "local-admin", Scope: "mfa/admin"}, bannerTokenTTL)
+	if err != nil {
+		return "", err
+	}
+	return s.URL + "/ui/admin#token=" + tok, nil
 }
 
 func gettingStarted(url, links string) string {

@@ -17,6 +17,7 @@ import (
 // still refuses other tokens.
 func (a *API) adminRoutes() map[string]route {
 	return map[string]route{
+		"GET /v1/admin/users":                                a.adminListUsers,
 		"GET /v1/admin/users/{userId}":                       a.adminStatus,
 		"POST /v1/admin/users/{userId}/factors":              a.adminBind,
 		"DELETE /v1/admin/users/{userId}/factors/{factorId}": a.adminDeleteFactor,

@@ -138,6 +138,7 @@ var handlersByRoute = map[string]func(*httpapi.API) httpapi.Handler{
 	"DELETE /v1/admin/organizations/{orgId}/policy":                  (*httpapi.API).Admin,
 	"GET /v1/users/{userId}/devices":                                 (*httpapi.API).Enrollment,
 	"DELETE /v1/users/{userId}/devices/{deviceId}":                   (*httpapi.API).Enrollment,
+	"GET /v1/admin/users":                                            (*httpapi.API).Admin,
 	"GET /v1/admin/users/{userId}":                                   (*httpapi.API).Admin,
 	"POST /v1/admin/users/{userId}/factors":                          (*httpapi.API).Admin,
 	"DELETE /v1/admin/users/{userId}/factors/{factorId}":             (*httpapi.API).Admin,

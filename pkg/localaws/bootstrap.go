@@ -164,7 +164,7 @@ func createTableInput(name string, spec *samtemplate.Table) *dynamodb.CreateTabl
 	for _, g := range spec.GlobalSecondaryIndexes {
 		gsi := dbtypes.GlobalSecondaryIndex{
 			IndexName:  aws.String(g.IndexName),
-			Projection: &dbtypes.Projection{ProjectionType: dbtypes.ProjectionType(g.Projection.ProjectionType)},
+			Projection: &dbtypes.Projection{ProjectionType: dbtypes.ProjectionType(g.Projection.ProjectionType), NonKeyAttributes: g.Projection.NonKeyAttributes},
 		}
 		for _, k := range g.KeySchema {
 			gsi.KeySchema = append(gsi.KeySchema, dbtypes.KeySchemaElement{

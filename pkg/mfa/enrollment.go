@@ -334,6 +334,9 @@ func (s *Service) activate(ctx context.Context, c Caller, state UserState, f Fac
 	}
 	ev := s.event(c, f.UserID, ActionFactorActivated, "ok")
 	ev.FactorID, ev.FactorType = f.ID, f.Type
+	if f.Destination != "" && (f.Type == TypeEmail || f.Type == TypeSMS) {
+		f.AddressKey = s.addressKey(f.Destination)
+	}
 	switch err := s.Store.ActivateFactor(ctx, Activation{Factor: f, EnrollmentID: enrollmentID, RequireNoFactors: s.needsStepUp(c, f.UserID), Backup: backup, Event: ev}); {
 	case errors.Is(err, ErrNotFound):
 		return Activated{}, notFound(CodeEnrollmentNotFound, "no such enrollment")

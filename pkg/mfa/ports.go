@@ -74,6 +74,8 @@ type Store interface {
 	// RecordFailure counts one wrong answer on the challenge and on the user. The user's count
 	// is raised exactly once even when the challenge is already closed.
 	RecordFailure(ctx context.Context, f Failure) error
+
+	DirectoryStore
 }
 
 // Success is what a correct answer changes.

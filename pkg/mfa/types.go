@@ -28,6 +28,7 @@ type Factor struct {
 	LastStep     int64    // TOTP: the last accepted time step; a step is accepted once
 	Destination  string   // email: the address; sms: the E.164 number
 	Masked       string   // the destination as it may be shown
+	AddressKey   string   // email, sms: keyed hash of the destination, for the admin directory's look-up
 	Region       string   // sms: the number's country (ISO 3166-1 alpha-2)
 	BackupCodes  []string // backup_codes: keyed hashes (hex) of the unused codes
 	CredentialID []byte   // webauthn: the credential id
@@ -116,6 +117,9 @@ type UserState struct {
 	BackupFactorID      string    // the user's backup code set, if any
 	Emails              []string  // addresses of email factors: where security notices go
 	PromptSkippedAt     time.Time // the optional enrollment prompt was skipped
+
+	// TypeCounts are the bound factors by type, kept for the admin directory.
+	TypeCounts map[FactorType]int
 }
 
 // Primaries is the number of primary factors (all but the backup code set).

@@ -73,7 +73,8 @@ type Table struct {
 			KeyType       string `yaml:"KeyType"`
 		} `yaml:"KeySchema"`
 		Projection struct {
-			ProjectionType string `yaml:"ProjectionType"`
+			ProjectionType   string   `yaml:"ProjectionType"`
+			NonKeyAttributes []string `yaml:"NonKeyAttributes"`
 		} `yaml:"Projection"`
 	} `yaml:"GlobalSecondaryIndexes"`
 }

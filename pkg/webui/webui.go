@@ -1,5 +1,6 @@
 // Package webui serves the reference web pages of the service: the sign-in challenge
-// (/ui/challenge), enrollment (/ui/enroll) and account security (/ui/security). They are
+// (/ui/challenge), enrollment (/ui/enroll), account security (/ui/security) and the admin
+// console (/ui/admin, which calls only the admin routes with an admin token). They are
 // static files embedded in the binary (HTML, CSS and JavaScript; no CDN, fonts or scripts
 // from anywhere else) that call the public API on the same origin with the user's own token,
 // which the app hands to them in the URL fragment or by postMessage (see the README).
@@ -67,7 +68,7 @@ const (
 func RouteKeys() []string { return []string{RoutePage, RouteAsset} }
 
 // Pages are the pages served under /ui/{page}.
-var Pages = []string{"challenge", "enroll", "security"}
+var Pages = []string{"challenge", "enroll", "security", "admin"}
 
 // Config is the UI function's configuration.
 type Config struct {
@@ -270,6 +271,11 @@ func New(cfg Config) (*UI, error) {
 			if err != nil {
 				return nil, err
 			}
+			if !Translated(body) && l != "en" {
+				// A page whose strings are not in the catalogs yet is English, all of it
+				// (layout included), rather than a mix.
+				continue
+			}
 			translated, err := translate(string(body), cat)
 			if err != nil {
 				return nil, fmt.Errorf("webui: %s.html in %s: %w", name, l, err)
@@ -317,6 +323,9 @@ func New(cfg Config) (*UI, error) {
 	}
 	return u, nil
 }
+
+// Translated reports whether a page's HTML takes its strings from the catalogs.
+func Translated(html []byte) bool { return strings.Contains(string(html), "{{t:") }
 
 // translate fills every {{t:key}} of page with the catalog's text, HTML-escaped.
 func translate(page string, cat *locale.Catalog) (string, error) {
@@ -394,12 +403,15 @@ func (u *UI) serve(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRe
 	case RoutePage:
 		page := req.PathParameters["page"]
 		l := u.locale(req)
+		if _, ok := u.pages[l][page]; !ok {
+			l = "en" // an untranslated page
+		}
 		if body, ok := u.pages[l][page]; ok {
 			h := u.with(map[string]string{"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
 				"Content-Language": l, "Vary": "Accept-Language"})
 			return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Headers: h, Body: string(body)}
 		}
-		return u.notFound(req, "page_not_found", "no such page; the pages are /ui/challenge, /ui/enroll and /ui/security")
+		return u.notFound(req, "page_not_found", "no such page; the pages are /ui/challenge, /ui/enroll, /ui/security and /ui/admin")
 	case RouteAsset:
 		a, ok := u.assets[req.PathParameters["file"]]
 		if !ok {
