@@ -162,6 +162,7 @@ type factorItem struct {
 	CredentialID []byte   `dynamodbav:"credentialId,omitempty"`
 	Credential   []byte   `dynamodbav:"credential,omitempty"`
 	SignCount    uint32   `dynamodbav:"signCount,omitempty"`
+	Locale       string   `dynamodbav:"locale,omitempty"`
 }
 
 func newFactorItem(f mfa.Factor) factorItem {
@@ -170,6 +171,7 @@ func newFactorItem(f mfa.Factor) factorItem {
 		CreatedAt: millis(f.CreatedAt), LastUsedAt: millis(f.LastUsedAt), Secret: f.SealedSecret, LastStep: f.LastStep,
 		Destination: f.Destination, Region: f.Region, Masked: f.Masked, AddrKey: f.AddressKey, Codes: f.BackupCodes,
 		CredentialID: f.CredentialID, Credential: f.Credential, SignCount: f.SignCount,
+		Locale: f.Locale,
 	}
 }
 
@@ -180,6 +182,7 @@ func (it factorItem) toDomain(uid string) mfa.Factor {
 		SealedSecret: it.Secret, LastStep: it.LastStep, Destination: it.Destination, Region: it.Region, Masked: it.Masked, AddressKey: it.AddrKey,
 		BackupCodes:  it.Codes,
 		CredentialID: it.CredentialID, Credential: it.Credential, SignCount: it.SignCount,
+		Locale: it.Locale,
 	}
 }
 
@@ -196,6 +199,7 @@ type enrollmentItem struct {
 	CodeHash    []byte `dynamodbav:"codeHash,omitempty"`
 	Session     []byte `dynamodbav:"session,omitempty"`
 	Attempts    int    `dynamodbav:"attempts,omitempty"`
+	Locale      string `dynamodbav:"locale,omitempty"`
 	CreatedAt   int64  `dynamodbav:"createdAt"`
 	ExpiresAt   int64  `dynamodbav:"expiresAt"`
 	TTL         int64  `dynamodbav:"ttl"`
@@ -221,6 +225,7 @@ type challengeItem struct {
 	PasskeySession  []byte        `dynamodbav:"passkeySession,omitempty"`
 	ContextIP       string        `dynamodbav:"contextIp,omitempty"`
 	ContextDevice   string        `dynamodbav:"contextDevice,omitempty"`
+	Locale          string        `dynamodbav:"locale,omitempty"`
 	Status          string        `dynamodbav:"status"`
 	CreatedAt       int64         `dynamodbav:"createdAt"`
 	ExpiresAt       int64         `dynamodbav:"expiresAt"`
@@ -232,6 +237,7 @@ func (it challengeItem) toDomain(uid string) mfa.Challenge {
 		ID: it.ID, UserID: uid, Purpose: it.Purpose, OrganizationID: it.OrganizationID,
 		DefaultFactorID: it.DefaultFactorID, Failures: it.Failures, SendCount: it.SendCount, LastSendAt: fromMillis(it.LastSendAt), PasskeySession: it.PasskeySession, ContextIP: it.ContextIP, ContextDevice: it.ContextDevice,
 		Status: mfa.ChallengeStatus(it.Status), CreatedAt: fromMillis(it.CreatedAt), ExpiresAt: fromMillis(it.ExpiresAt),
+		Locale: it.Locale,
 	}
 	for _, o := range it.Offered {
 		c.Offered = append(c.Offered, mfa.OfferedFactor{ID: o.ID, Type: mfa.FactorType(o.Type)})
@@ -417,6 +423,7 @@ func (s *Store) LoadEnrollment(ctx context.Context, uid, eid string) (mfa.Enroll
 		ID: it.ID, UserID: uid, Type: mfa.FactorType(it.Type), Label: it.Label, SealedSecret: it.Secret,
 		Destination: it.Destination, Region: it.Region, Masked: it.Masked, CodeHash: it.CodeHash, Attempts: it.Attempts, Session: it.Session,
 		CreatedAt: fromMillis(it.CreatedAt), ExpiresAt: fromMillis(it.ExpiresAt), OrganizationID: it.Org,
+		Locale: it.Locale,
 	}, state, nil
 }
 
@@ -503,7 +510,8 @@ func (s *Store) CreateEnrollment(ctx context.Context, e mfa.Enrollment, send *mf
 		PK: userPK(e.UserID), SK: enrollPrefix + e.ID, ID: e.ID, Type: string(e.Type), Label: e.Label,
 		Secret: e.SealedSecret, Destination: e.Destination, Region: e.Region, Masked: e.Masked, CodeHash: e.CodeHash, Session: e.Session,
 		CreatedAt: millis(e.CreatedAt), ExpiresAt: millis(e.ExpiresAt), TTL: e.ExpiresAt.Add(ttlGraceOnGone).Unix(),
-		Org: e.OrganizationID,
+		Org:    e.OrganizationID,
+		Locale: e.Locale,
 	})
 	if err != nil {
 		return err
@@ -726,6 +734,7 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 		PK: pk, SK: challengePfx + c.ID, ID: c.ID, Purpose: c.Purpose, OrganizationID: c.OrganizationID,
 		Offered: offered, DefaultFactorID: c.DefaultFactorID, Status: string(c.Status), PasskeySession: c.PasskeySession, ContextIP: c.ContextIP, ContextDevice: c.ContextDevice,
 		CreatedAt: millis(c.CreatedAt), ExpiresAt: millis(c.ExpiresAt), TTL: c.ExpiresAt.Add(ttlGraceOnGone).Unix(),
+		Locale: c.Locale,
 	})
 	if err != nil {
 		return err

@@ -53,6 +53,7 @@ func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return 
 type env struct {
 	claims map[string]string // extra token claims for the next calls
 	query  map[string]string // query string of the next call only
+	header map[string]string // extra headers of the next call only
 	t      *testing.T
 	app    *app.App
 	clock  *clock
@@ -177,6 +178,12 @@ func (e *env) do(as who, routeKey string, params map[string]string, body any) re
 	}
 	if e.query != nil {
 		ev.QueryStringParameters, e.query = e.query, nil
+	}
+	if e.header != nil {
+		for k, v := range e.header {
+			ev.Headers[k] = v
+		}
+		e.header = nil
 	}
 	switch b := body.(type) {
 	case nil:

@@ -34,6 +34,7 @@ type Factor struct {
 	CredentialID []byte   // webauthn: the credential id
 	Credential   []byte   // webauthn: the credential record, opaque to the domain
 	SignCount    uint32   // webauthn: the last signature counter seen
+	Locale       string   // the language the user chose at enrollment ("": the default)
 }
 
 // Primary reports whether the factor is a primary one (not a backup code set).
@@ -52,6 +53,7 @@ type Enrollment struct {
 	CodeHash     []byte // email / sms: keyed hash of the code sent
 	Session      []byte // webauthn: the registration ceremony's server-side session
 	Attempts     int    // wrong codes so far
+	Locale       string // the language of the request that started it; the factor keeps it
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
 
@@ -81,6 +83,7 @@ type Challenge struct {
 	ContextIP       string // where the sign-in came from, recorded on success (adaptive MFA)
 	ContextDevice   string
 	LastSendAt      time.Time // for the resend cool-down
+	Locale          string    // an explicit locale of the request that opened it
 	Status          ChallengeStatus
 	CreatedAt       time.Time
 	ExpiresAt       time.Time
@@ -215,6 +218,10 @@ type Caller struct {
 	StepUp    *StepUp
 	IP        string
 	UserAgent string
+	// Locale is the token's locale claim and AcceptLanguage the request's Accept-Language
+	// header: where the user's language comes from when a request does not name one.
+	Locale         string
+	AcceptLanguage string
 }
 
 // StepUp is a verified mfaToken presented as proof of a recent second factor.
