@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mfa-service/mfa/pkg/app"
+	"github.com/mfa-service/mfa/pkg/cognito"
 )
 
 func main() {
@@ -22,5 +23,6 @@ func main() {
 		slog.Error("init", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	lambda.Start(a.Triggers().Define)
+	triggers := &cognito.Triggers{Service: a.Service, Log: a.Log}
+	lambda.Start(triggers.Define)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mfa-service/mfa/pkg/app"
+	"github.com/mfa-service/mfa/pkg/cognito"
 	"github.com/mfa-service/mfa/pkg/passkey"
 )
 
@@ -23,5 +24,6 @@ func main() {
 		slog.Error("init", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	lambda.Start(a.Triggers().Verify)
+	triggers := &cognito.Triggers{Service: a.Service, Log: a.Log}
+	lambda.Start(triggers.Verify)
 }
