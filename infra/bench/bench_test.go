@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -510,5 +511,23 @@ func TestAWSProxyTimesCalls(t *testing.T) {
 	p.reset()
 	if d, n := p.take(); d != 0 || n != 0 {
 		t.Fatal("reset")
+	}
+}
+
+func TestOperationName(t *testing.T) {
+	for target, want := range map[string]string{
+		"DynamoDB_20120810.Query": "DynamoDB.Query",
+		"TrentService.Decrypt":    "KMS.Decrypt",
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		r.Header.Set("X-Amz-Target", target)
+		if got := operationName(r); got != want {
+			t.Errorf("%s: %q, want %q", target, got, want)
+		}
+	}
+	r := httptest.NewRequest(http.MethodPost, "/v2/email/outbound-emails", nil)
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ses/aws4_request, SignedHeaders=host, Signature=x")
+	if got := operationName(r); got != "ses POST /v2/email/outbound-emails" {
+		t.Errorf("SES v2: %q", got)
 	}
 }

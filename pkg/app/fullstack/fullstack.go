@@ -4,8 +4,12 @@
 package fullstack
 
 import (
+	"context"
 	"log/slog"
 	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/contact/phone"
@@ -17,7 +21,12 @@ import (
 
 // Options is every optional adapter.
 func Options() []app.Option {
-	return []app.Option{app.WithNotifier(notify.FromAWS), app.WithPhoneParser(phone.ParseE164), app.WithPasskeys(passkey.Build)}
+	return []app.Option{app.WithAWSConfig(defaultChain), app.WithNotifier(notify.FromAWS), app.WithPhoneParser(phone.ParseE164), app.WithPasskeys(passkey.Build)}
+}
+
+// defaultChain is the SDK's full chain (environment, profiles, shared files, SSO, IMDS).
+func defaultChain(ctx context.Context) (aws.Config, error) {
+	return config.LoadDefaultConfig(ctx)
 }
 
 // UI is the handler of the reference web pages (pkg/webui) for a process that serves every
