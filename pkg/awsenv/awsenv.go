@@ -3,8 +3,8 @@
 // AWS_SESSION_TOKEN, and the SDK's standard endpoint settings (AWS_ENDPOINT_URL,
 // AWS_ENDPOINT_URL_<SERVICE>, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS), which is how the local
 // stack reaches moto. The SDK's config package would read the same variables, but importing
-// it links its whole default chain (shared files, SSO, STS, IMDS: about 1.6 MB), and the jwks
-// function's budget is 8 MB. TestMatchesSDKDefaultChain holds the two readings together.
+// it links its whole default chain (shared files, SSO, STS, IMDS: about 1.5 MB a binary), which
+// no Lambda function needs. TestMatchesSDKDefaultChain holds the two readings together.
 package awsenv
 
 import (
