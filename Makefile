@@ -39,23 +39,34 @@ $(foreach f,$(FUNCTIONS),$(eval $(call function_target,$(word 1,$(subst :, ,$(f)
 .PHONY: build
 build: $(foreach f,$(FUNCTIONS),build-$(word 1,$(subst :, ,$(f))))
 
-# Installs what the tests and the local stack need, each only when missing: moto, cfn-lint,
-# and Debian's chromium for the browser tests (pkg/browsertest), which fail without it.
-.PHONY: tools
+# Installs what the tests need, each only when missing: moto, cfn-lint, and Debian's chromium
+# for the browser tests (pkg/browsertest), which fail without it. The local stack needs only
+# moto (tools-run): no browser, no root.
+.PHONY: tools tools-run
 tools:
-	@bash infra/tools.sh
+	@bash infra/tools.sh test
+tools-run:
+	@bash infra/tools.sh run
+
+# gotestsum shows `go test` package by package as each finishes (go run fetches the pinned
+# version through the module proxy once, then builds from the cache).
+GOTESTSUM ?= $(GO) run gotest.tools/gotestsum@v1.13.0
 
 .PHONY: test
 test: tools
 	@unformatted="$$(gofmt -l .)" || exit 1; \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	@mkdir -p build
+	@# Progress a package at a time; the whole run's events go to build/go-test.json, from
+	@# which the slowest packages are printed at the end (also when a test fails).
+	@$(GOTESTSUM) --format pkgname-and-test-fails --jsonfile build/go-test.json -- -race -count=1 ./...; \
+	status=$$?; $(GO) run ./infra/testreport build/go-test.json; exit $$status
 	cfn-lint template.yaml
 	$(MAKE) build
 
 .PHONY: run
-run: tools
+run: tools-run
 	@mkdir -p build
 	$(GO) build -o build/local-stack ./infra/local
 	@# Run the binary itself (not `go run`), so a signal to make's child reaches the stack,
@@ -95,7 +106,7 @@ fuzz:
 # A bounded soak through the local gateway (TestSoak in infra/local): 50 concurrent users for a
 # minute; prints journeys per second and latency percentiles.
 .PHONY: soak
-soak: tools
+soak: tools-run
 	SOAK_DURATION=60s SOAK_USERS=50 $(GO) test -race=false -count=1 -run '^TestSoak$$' -v ./infra/local
 
 # Performance report (DESIGN §8), not a test: handler benchmarks against moto, DynamoDB round
@@ -104,5 +115,5 @@ soak: tools
 # build/bench/report.json, and fails when a round-trip budget is exceeded. (-trimpath lets the
 # program share compiled packages with the host builds it makes for the cold starts.)
 .PHONY: bench
-bench: tools build
+bench: tools-run build
 	$(GO) run -trimpath ./infra/bench -build=false -functions "$(FUNCTIONS)"

@@ -10,9 +10,12 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mfa-service/mfa/pkg/httpapi"
+	"github.com/mfa-service/mfa/pkg/localapi"
 	"github.com/mfa-service/mfa/pkg/localaws"
 )
 
@@ -30,7 +33,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "local stack:", err)
 		os.Exit(1)
 	}
-	fmt.Print(gettingStarted(s.URL))
+	links, err := pageLinks(s)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local stack:", err)
+		s.stop()
+		os.Exit(1)
+	}
+	fmt.Print(gettingStarted(s.URL, links))
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(os.Stderr, "\nstopping (moto too)…")
@@ -52,7 +61,27 @@ func envPort(name string, def int) int {
 	return def
 }
 
-func gettingStarted(url string) string {
+// bannerTokenTTL is how long the tokens in the printed page links stay valid.
+const bannerTokenTTL = 12 * time.Hour
+
+// pageLinks are the web pages with ready local tokens in their fragment (the pages read the
+// token from there), so each link opens a working page.
+func pageLinks(s *stack) (string, error) {
+	verified := true
+	user, err := s.Gateway.IssueToken(localapi.TokenRequest{Sub: "alice", Email: "alice@example.com", EmailVerified: &verified}, bannerTokenTTL)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Pages for the user alice (tokens valid %s):\n", bannerTokenTTL)
+	for _, page := range []string{"enroll", "challenge", "security"} {
+		fmt.Fprintf(&b, "  %s/ui/%s#token=%s\n", s.URL, page, user)
+	}
+	fmt.Fprintf(&b, "  %s/local/passkeys   (passkeys by hand; gets its own token)\n", s.URL)
+	return b.String(), nil
+}
+
+func gettingStarted(url, links string) string {
 	return fmt.Sprintf(`
 MFA service running locally at %[1]s  (AWS APIs: moto)
 
@@ -75,9 +104,7 @@ MFA service running locally at %[1]s  (AWS APIs: moto)
   # an admin token, for /v1/admin/... (bind factors, status, policy)
   curl -s -X POST %[1]s/local/token -H 'Content-Type: application/json' -d '{"sub":"support","scope":"mfa/admin"}'
 
-Pages: %[1]s/ui/enroll#token=$TOKEN  ·  %[1]s/ui/challenge#token=$TOKEN  ·  %[1]s/ui/security#token=$TOKEN
-Passkeys by hand: %[1]s/local/passkeys
-
+%[2]s
 README.md has the whole walkthrough. Ctrl-C stops the service and moto.
-`, url)
+`, url, links)
 }

@@ -125,8 +125,11 @@ func TestMasked(t *testing.T) {
 	emails := map[string]string{
 		"ann@example.com":     "a•••@example.com",
 		"a@example.com":       "a•••@example.com",
-		"Ann.Lee@Example.COM": "A•••@Example.COM",
-		"ann+mfa@bücher.de":   "a•••@bücher.de",
+		"Ann.Lee@Example.COM": "A•••e@Example.COM",
+		"ann+mfa@bücher.de":   "a•••a@bücher.de",
+		"anna@example.com":    "a•••a@example.com",
+		"bill@example.com":    "b•••l@example.com",
+		"bob@example.com":     "b•••@example.com",
 	}
 	for in, want := range emails {
 		e, err := contact.ParseEmail(in)

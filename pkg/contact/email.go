@@ -133,12 +133,18 @@ func validTLD(asciiDomain string) bool {
 }
 
 // Masked shows the address so its owner recognises it and others learn little: the first
-// character of the local part, then "•••", then the domain as given ("a•••@example.com").
+// character of the local part, "•••", the last character when the local part is long enough
+// to keep at least two hidden, then the domain as given ("a•••e@example.com",
+// "bob@…" → "b•••@…"). The last character tells most of one user's addresses apart.
 func (e Email) Masked() string {
 	local, domain, ok := strings.Cut(e.Address, "@")
 	if !ok || local == "" {
 		return mask + mask + mask
 	}
-	first, _ := utf8.DecodeRuneInString(local)
-	return string(first) + mask + mask + mask + "@" + domain
+	runes := []rune(local)
+	last := ""
+	if len(runes) >= 4 {
+		last = string(runes[len(runes)-1])
+	}
+	return string(runes[0]) + mask + mask + mask + last + "@" + domain
 }

@@ -259,3 +259,41 @@ func TestTrustedDevices(t *testing.T) {
 		t.Fatal("a trusted device skips MFA after the policy turned remembering off")
 	}
 }
+
+// TestTwoFactorsOfOneTypeCanBeToldApart: a second email bound without a label gets a
+// numbered default label, and the masked addresses differ where the addresses do.
+func TestTwoFactorsOfOneTypeCanBeToldApart(t *testing.T) {
+	e := newEnv(t)
+	bind := func(body map[string]any) response {
+		return e.do(admin(), "POST /v1/admin/users/{userId}/factors", map[string]string{"userId": "bea"}, body)
+	}
+	for _, addr := range []string{"bill@example.com", "bob@example.com", "bert@example.com"} {
+		if r := bind(map[string]any{"type": "email", "email": addr}); r.status != 201 {
+			t.Fatalf("bind %s: %d %s", addr, r.status, r.raw)
+		}
+	}
+	if r := bind(map[string]any{"type": "email", "email": "bea@example.com", "label": "Work"}); r.status != 201 {
+		t.Fatalf("bind labelled: %d %s", r.status, r.raw)
+	}
+	ch := e.challenge(user("bea"), "bea")
+	if ch.status != 201 {
+		t.Fatalf("challenge: %d %s", ch.status, ch.raw)
+	}
+	got := map[string]bool{}
+	for _, f := range ch.body["factors"].([]any) {
+		m := f.(map[string]any)
+		if m["type"] != "email" {
+			continue
+		}
+		shown := m["label"].(string) + ", " + m["maskedDestination"].(string)
+		if got[shown] {
+			t.Errorf("two email factors both show as %q", shown)
+		}
+		got[shown] = true
+	}
+	for _, want := range []string{"Email, b•••l@example.com", "Email 2, b•••@example.com", "Email 3, b•••t@example.com", "Work, b•••@example.com"} {
+		if !got[want] {
+			t.Errorf("missing %q in %v", want, got)
+		}
+	}
+}

@@ -86,12 +86,12 @@ func TestEmailFactorEndToEnd(t *testing.T) {
 	if ch.body["mfaRequired"] != true || ch.str("defaultFactorId") != fid {
 		t.Fatalf("challenge: %s", ch.raw)
 	}
-	if !strings.Contains(ch.raw, `a•••@example.com`) || strings.Contains(ch.raw, "alice@example.com") {
+	if !strings.Contains(ch.raw, `a•••e@example.com`) || strings.Contains(ch.raw, "alice@example.com") {
 		t.Fatalf("challenge shows the destination unmasked or not at all: %s", ch.raw)
 	}
 	cid := ch.str("challengeId")
 	d := e.deliver(alice, "alice", cid, fid)
-	if d.status != 202 || d.str("maskedDestination") != "a•••@example.com" || d.str("resendAfter") == "" || d.str("expiresAt") == "" {
+	if d.status != 202 || d.str("maskedDestination") != "a•••e@example.com" || d.str("resendAfter") == "" || d.str("expiresAt") == "" {
 		t.Fatalf("delivery: %d %s", d.status, d.raw)
 	}
 	code := e.lastCode("alice@example.com")

@@ -99,35 +99,40 @@ func New(opts Options) (*Gateway, error) {
 	return g, nil
 }
 
-// ServeHTTP routes one request and logs it as one line. The line carries no header
-// values and no bodies: they hold tokens, codes and secrets.
+// ServeHTTP routes one request. A request handed to a function is logged by that
+// function (one line, as in Lambda); a request the gateway answers itself (its local
+// endpoints, an unknown route, an authorizer refusal, a bad body) gets one line here, in
+// the same key style. The line carries no header values and no bodies: they hold tokens,
+// codes and secrets.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := newRequestID()
 	sw := &statusWriter{ResponseWriter: w}
 	sw.Header().Set("Apigw-Requestid", reqID)
 
-	routeKey := g.serve(sw, r, reqID)
-
+	routeKey, invoked := g.serve(sw, r, reqID)
+	if invoked {
+		return
+	}
 	g.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-		slog.String("method", r.Method),
 		slog.String("route", routeKey),
 		slog.Int("status", sw.status),
-		slog.Int64("duration_ms", time.Since(start).Milliseconds()),
-		slog.String("request_id", reqID),
+		slog.String("requestId", reqID),
+		slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
 	)
 }
 
-// serve answers the request and returns the route key to log.
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, reqID string) string {
+// serve answers the request and returns the route key to log, and whether a function
+// was invoked (which then logs the request itself).
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, reqID string) (string, bool) {
 	if h, key := g.localEndpoint(r.URL.Path); h != nil {
 		h(w, r)
-		return key
+		return key, false
 	}
 	rt, params, ok := g.match(r)
 	if !ok {
 		writeMessage(w, http.StatusNotFound, "Not Found")
-		return "-"
+		return "-", false
 	}
 	routeKey := rt.RouteKey()
 	var authz *events.APIGatewayV2HTTPRequestContextAuthorizerDescription
@@ -135,17 +140,17 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, reqID string) st
 		var denied *authFailure
 		if authz, denied = g.authorize(r, rt); denied != nil {
 			denied.write(w)
-			return routeKey
+			return routeKey, false
 		}
 	}
 	body, err := readBody(r)
 	if err != nil {
 		writeBodyError(w, err)
-		return routeKey
+		return routeKey, false
 	}
 	ev := g.buildEvent(r, eventInput{route: rt, params: params, body: body, authz: authz, reqID: reqID})
 	g.invoke(r.Context(), w, rt, ev)
-	return routeKey
+	return routeKey, true
 }
 
 // invoke runs the route's handler and writes its response; any failure becomes the
@@ -163,7 +168,7 @@ func (g *Gateway) invoke(ctx context.Context, w http.ResponseWriter, rt *route, 
 		g.log.LogAttrs(ctx, slog.LevelError, "handler failed",
 			slog.String("function", rt.FunctionID),
 			slog.String("route", rt.RouteKey()),
-			slog.String("request_id", ev.RequestContext.RequestID),
+			slog.String("requestId", ev.RequestContext.RequestID),
 			slog.String("error", err.Error()),
 		)
 		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")

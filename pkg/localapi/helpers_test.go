@@ -195,3 +195,9 @@ func newRequest(method, target string, body io.Reader, header ...string) *http.R
 func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
 
 var errBoom = errors.New("boom")
+
+func (b *lockedBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}

@@ -184,28 +184,48 @@ func TestOutbox(t *testing.T) {
 	}
 }
 
+// TestRequestLogLine: one line per request, in one key style. A request the gateway
+// answers itself is logged by the gateway; a request handed to a function is logged by the
+// function alone (as in Lambda), so the gateway adds no second line.
 func TestRequestLogLine(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
 	tok := s.token(t, TokenRequest{Sub: "u1"})
-	rec := s.do(newRequest(http.MethodPost, "/v1/users/u1/enrollments", strings.NewReader(`{"secret":"JBSWY3DPEHPK3PXP"}`),
-		append(bearer(tok), "Content-Type", "application/json")...))
+	s.logs.Reset()
 
+	// Refused by the authorizer: the gateway's own answer, one line.
+	rec := s.do(newRequest(http.MethodPost, "/v1/users/u1/enrollments", strings.NewReader(`{"secret":"JBSWY3DPEHPK3PXP"}`),
+		"Authorization", "Bearer "+tok+"x", "Content-Type", "application/json"))
 	var line struct {
-		Msg        string `json:"msg"`
-		Method     string `json:"method"`
-		Route      string `json:"route"`
-		Status     int    `json:"status"`
-		DurationMS *int64 `json:"duration_ms"`
-		RequestID  string `json:"request_id"`
+		Msg        string   `json:"msg"`
+		Route      string   `json:"route"`
+		Status     int      `json:"status"`
+		DurationMS *float64 `json:"durationMs"`
+		RequestID  string   `json:"requestId"`
 	}
 	logs := s.logs.String()
 	if err := json.Unmarshal([]byte(strings.TrimSpace(logs)), &line); err != nil {
 		t.Fatalf("want one JSON log line, got %q: %v", logs, err)
 	}
-	if line.Msg != "request" || line.Method != "POST" || line.Route != "POST /v1/users/{userId}/enrollments" ||
-		line.Status != 200 || line.DurationMS == nil || line.RequestID != rec.Header().Get("Apigw-Requestid") {
+	if line.Msg != "request" || line.Route != "POST /v1/users/{userId}/enrollments" ||
+		line.Status != 401 || line.DurationMS == nil || line.RequestID != rec.Header().Get("Apigw-Requestid") {
 		t.Errorf("log line = %+v", line)
+	}
+	for _, key := range []string{`"duration_ms"`, `"request_id"`} {
+		if strings.Contains(logs, key) {
+			t.Errorf("log line uses the other key style %s: %s", key, logs)
+		}
+	}
+
+	// Handed to the function: the function logs it; the gateway writes nothing.
+	s.logs.Reset()
+	rec = s.do(newRequest(http.MethodPost, "/v1/users/u1/enrollments", strings.NewReader(`{"secret":"JBSWY3DPEHPK3PXP"}`),
+		append(bearer(tok), "Content-Type", "application/json")...))
+	if rec.Code != 200 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if got := s.logs.String(); got != "" {
+		t.Errorf("gateway logged a request a function answered: %q", got)
 	}
 	for _, secret := range []string{tok, "JBSWY3DPEHPK3PXP", "Bearer"} {
 		if strings.Contains(logs, secret) {

@@ -75,6 +75,9 @@ func (s *Service) AdminBind(ctx context.Context, c Caller, userID string, req Bi
 	if err != nil {
 		return Bound{}, unavailable(err)
 	}
+	if strings.TrimSpace(req.Label) == "" {
+		label = defaultLabel(t, profile.Factors)
+	}
 	id, err := s.newID()
 	if err != nil {
 		return Bound{}, internal(err)

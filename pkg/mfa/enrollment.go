@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/mfa-service/mfa/pkg/contact"
@@ -100,6 +101,9 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	}
 	if len(profile.Factors) > 0 && s.needsStepUp(c, userID) {
 		return EnrollmentStarted{}, stepUpRequired()
+	}
+	if strings.TrimSpace(req.Label) == "" {
+		label = defaultLabel(req.Type, profile.Factors)
 	}
 	id, err := s.newID()
 	if err != nil {

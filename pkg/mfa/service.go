@@ -140,6 +140,27 @@ func cleanLabel(label, fallback string) (string, error) {
 	return label, nil
 }
 
+// defaultLabel is the label of a factor bound without one: the type's default, numbered when
+// the user already has a factor of that type under it ("Email", "Email 2"), so that two
+// factors of one type can be told apart in lists and challenges.
+func defaultLabel(t FactorType, existing []Factor) string {
+	base := defaultLabels[t]
+	taken := map[string]bool{}
+	for _, f := range existing {
+		if f.Type == t {
+			taken[f.Label] = true
+		}
+	}
+	if !taken[base] {
+		return base
+	}
+	for n := 2; ; n++ {
+		if l := fmt.Sprintf("%s %d", base, n); !taken[l] {
+			return l
+		}
+	}
+}
+
 // Limits holds the send limits and code lifetimes (DESIGN §6.2, §6.5).
 type Limits struct {
 	CodeTTL              time.Duration // email/SMS code validity (≤ 10 min)
