@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -430,34 +431,36 @@ func TestClientJourney(t *testing.T) {
 
 	// Policy: default, put, get, a bad field, an organization's put/get/delete.
 	sp, err := admin.AdminGetPolicy(ctx)
-	if err != nil || sp.Stored || sp.Mode != policy.ModeOptional || sp.Scope != "global" {
+	if err != nil || sp.Stored || sp.Effective.Mode != policy.ModeOptional || sp.Scope != "global" || sp.Policy != (policy.Overlay{}) || sp.Sources["mode"] != "default" {
 		t.Fatalf("default policy: %v %+v", err, sp)
 	}
-	pol := sp.Policy
-	pol.Mode, pol.GracePeriodDays = policy.ModeRequired, 7
+	pol := policy.Overlay{Mode: policy.Ptr(policy.ModeRequired), GracePeriodDays: policy.Ptr(7)}
 	sp, err = admin.AdminPutPolicy(ctx, pol)
 	if err != nil || !sp.Stored || sp.Version != 1 || sp.UpdatedBy != "admin:cl-admin" || sp.UpdatedAt.IsZero() {
 		t.Fatalf("put policy: %v %+v", err, sp)
 	}
 	sp, err = admin.AdminGetPolicy(ctx)
-	if err != nil || sp.Mode != policy.ModeRequired || sp.GracePeriodDays != 7 || sp.Version != 1 || !slices.Equal(sp.Factors, pol.Factors) {
+	if err != nil || sp.Effective.Mode != policy.ModeRequired || sp.Effective.GracePeriodDays != 7 || sp.Version != 1 ||
+		!slices.Equal(sp.Effective.Factors, policy.Default().Factors) || !reflect.DeepEqual(sp.Policy, pol) ||
+		sp.Sources["mode"] != "global" || sp.Sources["factors"] != "default" {
 		t.Fatalf("get policy: %v %+v", err, sp)
 	}
 	bad := pol
-	bad.Mode = "sometimes"
+	bad.Mode = policy.Ptr(policy.Mode("sometimes"))
 	_, err = admin.AdminPutPolicy(ctx, bad)
 	if p := wantProblem(t, "bad policy", err, 400, "invalid_policy"); p.Field != "mode" {
 		t.Errorf("bad policy field: %q", p.Field)
 	}
 	_, err = admin.AdminGetOrgPolicy(ctx, "acme")
 	wantProblem(t, "no org policy", err, 404, "policy_not_found")
-	org := policy.Default()
-	org.Factors = []string{"webauthn", "totp"}
+	org := policy.Overlay{Factors: &[]string{"webauthn", "totp"}}
 	sp, err = admin.AdminPutOrgPolicy(ctx, "acme", org)
-	if err != nil || sp.Scope != "organization:acme" || !sp.Stored {
+	if err != nil || sp.Scope != "organization:acme" || !sp.Stored || !reflect.DeepEqual(sp.Policy, org) {
 		t.Fatalf("put org policy: %v %+v", err, sp)
 	}
-	if sp, err := admin.AdminGetOrgPolicy(ctx, "acme"); err != nil || !slices.Equal(sp.Factors, []string{"webauthn", "totp"}) {
+	if sp, err := admin.AdminGetOrgPolicy(ctx, "acme"); err != nil || !slices.Equal(*sp.Policy.Factors, []string{"webauthn", "totp"}) ||
+		!slices.Equal(sp.Effective.Factors, []string{"webauthn", "totp"}) || sp.Effective.Mode != policy.ModeRequired || sp.Effective.GracePeriodDays != 7 ||
+		sp.Sources["mode"] != "global" || sp.Sources["factors"] != "default+organization" {
 		t.Fatalf("get org policy: %v %+v", err, sp)
 	}
 	if err := admin.AdminDeleteOrgPolicy(ctx, "acme"); err != nil {
@@ -473,7 +476,7 @@ func TestClientJourney(t *testing.T) {
 		t.Fatalf("policy events: %v %+v", err, pe)
 	}
 	// Put the default back: policies are cached per container for a minute.
-	if _, err := admin.AdminPutPolicy(ctx, policy.Default()); err != nil {
+	if _, err := admin.AdminPutPolicy(ctx, policy.Overlay{}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -46,7 +46,7 @@ func TestPolicyRulesThroughTheGateway(t *testing.T) {
 	if status != 400 || prob["code"] != "invalid_policy" || prob["field"] != "mode" {
 		t.Fatalf("bad policy: %d %v", status, prob)
 	}
-	if _, got, _ := admin.call("GET", "/v1/admin/policy", nil); got["stored"] != false || got["mode"] != "optional" {
+	if _, got, _ := admin.call("GET", "/v1/admin/policy", nil); got["stored"] != false || got["effective"].(map[string]any)["mode"] != "optional" {
 		t.Fatalf("default policy: %v", got)
 	}
 

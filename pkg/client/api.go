@@ -280,28 +280,30 @@ func (c *Client) AdminAllEvents(ctx context.Context, userID string, pageSize int
 	}
 }
 
-// AdminGetPolicy returns the global policy in force (Stored false: the built-in default).
+// AdminGetPolicy returns the global policy: its stored overlay and the effective policy
+// (Stored false: nothing stored, the deployment's default is in force).
 func (c *Client) AdminGetPolicy(ctx context.Context, opts ...CallOption) (*StoredPolicy, error) {
 	return c.policyCall(ctx, "GET /v1/admin/policy", nil, nil, opts)
 }
 
-// AdminPutPolicy replaces the global policy. Fields are not merged with the stored policy:
-// start from policy.Default() or a StoredPolicy's Policy and change what you mean to. A bad
-// policy is 400 invalid_policy with Field naming the field.
-func (c *Client) AdminPutPolicy(ctx context.Context, p policy.Policy, opts ...CallOption) (*StoredPolicy, error) {
-	return c.policyCall(ctx, "PUT /v1/admin/policy", nil, p, opts)
+// AdminPutPolicy stores the global policy's overlay: exactly the fields set in o; those left
+// nil follow the deployment's default. It replaces the stored overlay (to change one field,
+// start from a StoredPolicy's Policy). A bad field is 400 invalid_policy with Field naming it.
+func (c *Client) AdminPutPolicy(ctx context.Context, o policy.Overlay, opts ...CallOption) (*StoredPolicy, error) {
+	return c.policyCall(ctx, "PUT /v1/admin/policy", nil, o, opts)
 }
 
-// AdminGetOrgPolicy returns an organization's own policy; 404 policy_not_found when it has
-// none (the global one applies).
+// AdminGetOrgPolicy returns an organization's stored overlay and its effective policy; 404
+// policy_not_found when it has none (the global one applies).
 func (c *Client) AdminGetOrgPolicy(ctx context.Context, orgID string, opts ...CallOption) (*StoredPolicy, error) {
 	return c.policyCall(ctx, "GET /v1/admin/organizations/{orgId}/policy", ids(orgID), nil, opts)
 }
 
-// AdminPutOrgPolicy replaces an organization's policy (see AdminPutPolicy). When a challenge
-// names the organization, the stricter of it and the global policy applies.
-func (c *Client) AdminPutOrgPolicy(ctx context.Context, orgID string, p policy.Policy, opts ...CallOption) (*StoredPolicy, error) {
-	return c.policyCall(ctx, "PUT /v1/admin/organizations/{orgId}/policy", ids(orgID), p, opts)
+// AdminPutOrgPolicy stores an organization's overlay: exactly the fields set in o. Those left
+// nil inherit the global policy as it stands, and keep following it. When a challenge names
+// the organization, the effective policy (StoredPolicy.Effective) applies.
+func (c *Client) AdminPutOrgPolicy(ctx context.Context, orgID string, o policy.Overlay, opts ...CallOption) (*StoredPolicy, error) {
+	return c.policyCall(ctx, "PUT /v1/admin/organizations/{orgId}/policy", ids(orgID), o, opts)
 }
 
 // AdminDeleteOrgPolicy removes an organization's policy.

@@ -68,6 +68,9 @@ type StartEnrollmentRequest struct {
 	Phone string `json:"phone,omitempty"` // type sms, E.164
 	// PreVerified (service tokens only) binds an email or number at once, without a code.
 	PreVerified bool `json:"preVerified,omitempty"`
+	// OrganizationID holds the enrollment to that organization's effective policy (pass the
+	// organization the sign-in challenge named); empty: the global policy.
+	OrganizationID string `json:"organizationId,omitempty"`
 }
 
 // Enrollment is a started enrollment. Status is "pending" (complete it) or "active" (the
@@ -235,14 +238,20 @@ type EventPage struct {
 	NextCursor string  `json:"nextCursor,omitempty"`
 }
 
-// StoredPolicy is a policy as the admin routes answer it: the policy itself (the embedded
-// policy.Policy, which is what PUT takes) and where it comes from. Stored is false when the
-// built-in default is in force.
+// StoredPolicy is a policy as the admin routes answer it. Policy is the overlay as stored:
+// exactly the fields the last PUT sent (what PUT takes; send it back to keep it). Effective is
+// what applies, every field filled: for the global scope its overlay on the deployment's
+// default, for an organization its overlay merged with the global policy in force (DESIGN
+// §5). Sources says, per field ("mode", "sms.allowedCountries", …), where each effective
+// value came from: "default", "global", "organization", or two joined by "+" when the merge
+// combined both. Stored is false when nothing is stored for the global scope.
 type StoredPolicy struct {
-	policy.Policy
-	Scope     string    `json:"scope"` // "global" or "organization:<id>"
-	Stored    bool      `json:"stored"`
-	Version   int       `json:"version,omitempty"`
-	UpdatedAt time.Time `json:"updatedAt,omitzero"`
-	UpdatedBy string    `json:"updatedBy,omitempty"`
+	Scope     string         `json:"scope"` // "global" or "organization:<id>"
+	Stored    bool           `json:"stored"`
+	Version   int            `json:"version,omitempty"`
+	UpdatedAt time.Time      `json:"updatedAt,omitzero"`
+	UpdatedBy string         `json:"updatedBy,omitempty"`
+	Policy    policy.Overlay `json:"policy"`
+	Effective policy.Policy  `json:"effective"`
+	Sources   policy.Sources `json:"sources"`
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -15,38 +16,97 @@ import (
 )
 
 // Policies live at POLICY / <scope> ("global" or "org:<id>") as a JSON document with a
-// version that every save raises.
-const pkPolicy = "POLICY"
+// version that every save raises. format "overlay" marks a document that holds only the
+// fields an admin sent (policy.Overlay); an item without it was stored by the earlier
+// whole-policy PUT and holds a whole policy.Policy until it is migrated.
+const (
+	pkPolicy      = "POLICY"
+	formatOverlay = "overlay"
+)
 
 type policyItem struct {
 	PK        string `dynamodbav:"pk"`
 	SK        string `dynamodbav:"sk"`
 	Doc       string `dynamodbav:"doc"`
+	Format    string `dynamodbav:"format,omitempty"`
 	Version   int    `dynamodbav:"version"`
 	UpdatedAt int64  `dynamodbav:"updatedAt"`
 	UpdatedBy string `dynamodbav:"updatedBy"`
 }
 
+func (it policyItem) toRecord() (policy.Record, error) {
+	r := policy.Record{Meta: policy.Meta{Version: it.Version, UpdatedAt: fromMillis(it.UpdatedAt), UpdatedBy: it.UpdatedBy}}
+	if it.Format == formatOverlay {
+		return r, json.Unmarshal([]byte(it.Doc), &r.Overlay)
+	}
+	var whole policy.Policy
+	if err := json.Unmarshal([]byte(it.Doc), &whole); err != nil {
+		return r, err
+	}
+	r.Whole = &whole
+	return r, nil
+}
+
 // LoadPolicy reads a stored policy; found is false when none is stored for the scope.
-func (s *Store) LoadPolicy(ctx context.Context, scope string) (policy.Policy, policy.Meta, bool, error) {
+func (s *Store) LoadPolicy(ctx context.Context, scope string) (policy.Record, bool, error) {
 	var it policyItem
 	err := s.getItem(ctx, pkPolicy, scope, &it)
 	if errors.Is(err, mfa.ErrNotFound) {
-		return policy.Policy{}, policy.Meta{}, false, nil
+		return policy.Record{}, false, nil
 	}
 	if err != nil {
-		return policy.Policy{}, policy.Meta{}, false, err
+		return policy.Record{}, false, err
 	}
-	var p policy.Policy
-	if err := json.Unmarshal([]byte(it.Doc), &p); err != nil {
-		return policy.Policy{}, policy.Meta{}, false, err
-	}
-	return p, policy.Meta{Version: it.Version, UpdatedAt: fromMillis(it.UpdatedAt), UpdatedBy: it.UpdatedBy}, true, nil
+	r, err := it.toRecord()
+	return r, err == nil, err
 }
 
-// SavePolicy stores a policy, raising its version, with the audit event in one transaction.
-func (s *Store) SavePolicy(ctx context.Context, scope string, p policy.Policy, by string, at time.Time, ev mfa.AuditEvent) (policy.Meta, error) {
-	doc, err := json.Marshal(p)
+// ListPolicies reads every stored policy, by scope (one Query on the POLICY partition).
+func (s *Store) ListPolicies(ctx context.Context) (map[string]policy.Record, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pkPolicy)},
+		ConsistentRead:            aws.Bool(true),
+	}
+	out := map[string]policy.Record{}
+	for {
+		page, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range page.Items {
+			var it policyItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return nil, err
+			}
+			r, err := it.toRecord()
+			if err != nil {
+				return nil, err
+			}
+			out[it.SK] = r
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
+
+// SavePolicy stores an overlay, raising its version, with the audit event in one transaction.
+func (s *Store) SavePolicy(ctx context.Context, scope string, o policy.Overlay, by string, at time.Time, ev mfa.AuditEvent) (policy.Meta, error) {
+	return s.writeOverlay(ctx, scope, o, by, at, ev, nil)
+}
+
+// MigratePolicy replaces a whole policy the earlier PUT stored by its overlay, raising the
+// version, with the audit event in one transaction. It fails with ErrConflict when the item
+// changed since it was read at version fromVersion (a PUT, a delete or another migration).
+func (s *Store) MigratePolicy(ctx context.Context, scope string, o policy.Overlay, fromVersion int, by string, at time.Time, ev mfa.AuditEvent) (policy.Meta, error) {
+	return s.writeOverlay(ctx, scope, o, by, at, ev, &fromVersion)
+}
+
+func (s *Store) writeOverlay(ctx context.Context, scope string, o policy.Overlay, by string, at time.Time, ev mfa.AuditEvent, fromVersion *int) (policy.Meta, error) {
+	doc, err := json.Marshal(o)
 	if err != nil {
 		return policy.Meta{}, err
 	}
@@ -54,20 +114,27 @@ func (s *Store) SavePolicy(ctx context.Context, scope string, p policy.Policy, b
 	if err != nil {
 		return policy.Meta{}, err
 	}
-	if _, err := s.transact(ctx, []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(pkPolicy, scope),
-			UpdateExpression: aws.String("SET doc = :doc, updatedAt = :at, updatedBy = :by ADD version :one"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":doc": str(string(doc)), ":at": num(millis(at)), ":by": str(by), ":one": num(1),
-			},
-		}},
-		audit,
-	}); err != nil {
+	update := &types.Update{
+		TableName: &s.table, Key: key(pkPolicy, scope),
+		UpdateExpression:         aws.String("SET doc = :doc, #format = :format, updatedAt = :at, updatedBy = :by ADD version :one"),
+		ExpressionAttributeNames: map[string]string{"#format": "format"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":doc": str(string(doc)), ":format": str(formatOverlay), ":at": num(millis(at)), ":by": str(by), ":one": num(1),
+		},
+	}
+	if fromVersion != nil {
+		update.ConditionExpression = aws.String("version = :from AND attribute_not_exists(#format)")
+		update.ExpressionAttributeValues[":from"] = num(int64(*fromVersion))
+	}
+	reasons, err := s.transact(ctx, []types.TransactWriteItem{{Update: update}, audit})
+	if failed(reasons, 0) {
+		return policy.Meta{}, mfa.ErrConflict
+	}
+	if err != nil {
 		return policy.Meta{}, err
 	}
-	_, meta, _, err := s.LoadPolicy(ctx, scope)
-	return meta, err
+	r, _, err := s.LoadPolicy(ctx, scope)
+	return r.Meta, err
 }
 
 // DeletePolicy removes a stored policy (ErrNotFound when there is none).

@@ -195,6 +195,7 @@ type enrollmentItem struct {
 	CreatedAt   int64  `dynamodbav:"createdAt"`
 	ExpiresAt   int64  `dynamodbav:"expiresAt"`
 	TTL         int64  `dynamodbav:"ttl"`
+	Org         string `dynamodbav:"org,omitempty"` // the organization whose policy it follows
 }
 
 type offeredItem struct {
@@ -411,7 +412,7 @@ func (s *Store) LoadEnrollment(ctx context.Context, uid, eid string) (mfa.Enroll
 	return mfa.Enrollment{
 		ID: it.ID, UserID: uid, Type: mfa.FactorType(it.Type), Label: it.Label, SealedSecret: it.Secret,
 		Destination: it.Destination, Region: it.Region, Masked: it.Masked, CodeHash: it.CodeHash, Attempts: it.Attempts, Session: it.Session,
-		CreatedAt: fromMillis(it.CreatedAt), ExpiresAt: fromMillis(it.ExpiresAt),
+		CreatedAt: fromMillis(it.CreatedAt), ExpiresAt: fromMillis(it.ExpiresAt), OrganizationID: it.Org,
 	}, state, nil
 }
 
@@ -498,6 +499,7 @@ func (s *Store) CreateEnrollment(ctx context.Context, e mfa.Enrollment, send *mf
 		PK: userPK(e.UserID), SK: enrollPrefix + e.ID, ID: e.ID, Type: string(e.Type), Label: e.Label,
 		Secret: e.SealedSecret, Destination: e.Destination, Region: e.Region, Masked: e.Masked, CodeHash: e.CodeHash, Session: e.Session,
 		CreatedAt: millis(e.CreatedAt), ExpiresAt: millis(e.ExpiresAt), TTL: e.ExpiresAt.Add(ttlGraceOnGone).Unix(),
+		Org: e.OrganizationID,
 	})
 	if err != nil {
 		return err

@@ -236,13 +236,18 @@ func eventPage(evs []mfa.AuditEvent, next string) any {
 	return out
 }
 
+// policyJSON is a policy as the admin routes answer it: the overlay as stored (exactly the
+// fields sent; send it back to PUT unchanged), and the effective policy it makes, every field
+// filled, with where each came from.
 type policyJSON struct {
-	policy.Policy
-	Scope     string     `json:"scope"`
-	Stored    bool       `json:"stored"`
-	Version   int        `json:"version,omitempty"`
-	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
-	UpdatedBy string     `json:"updatedBy,omitempty"`
+	Scope     string         `json:"scope"`
+	Stored    bool           `json:"stored"`
+	Version   int            `json:"version,omitempty"`
+	UpdatedAt *time.Time     `json:"updatedAt,omitempty"`
+	UpdatedBy string         `json:"updatedBy,omitempty"`
+	Policy    policy.Overlay `json:"policy"`
+	Effective policy.Policy  `json:"effective"`
+	Sources   policy.Sources `json:"sources"`
 }
 
 func toPolicyJSON(orgID string, sp mfa.StoredPolicy) policyJSON {
@@ -250,7 +255,8 @@ func toPolicyJSON(orgID string, sp mfa.StoredPolicy) policyJSON {
 	if orgID != "" {
 		scope = "organization:" + orgID
 	}
-	return policyJSON{Policy: sp.Policy, Scope: scope, Stored: sp.Stored, Version: sp.Meta.Version, UpdatedAt: timePtr(sp.Meta.UpdatedAt), UpdatedBy: sp.Meta.UpdatedBy}
+	return policyJSON{Scope: scope, Stored: sp.Stored, Version: sp.Meta.Version, UpdatedAt: timePtr(sp.Meta.UpdatedAt), UpdatedBy: sp.Meta.UpdatedBy,
+		Policy: sp.Overlay, Effective: sp.Effective.Policy, Sources: sp.Effective.Sources}
 }
 
 func (a *API) getPolicy(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -262,15 +268,16 @@ func (a *API) getPolicy(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 	return http.StatusOK, toPolicyJSON(orgID, sp), nil
 }
 
-// putPolicy replaces a policy. Fields left out keep the default's value, so a minimal body
-// such as {"mode":"required"} is a complete policy.
+// putPolicy stores the body as the scope's overlay: exactly the fields sent. What it leaves
+// out (or sends as null) follows the layer below: the default for the global policy, the
+// global policy in force for an organization's.
 func (a *API) putPolicy(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
-	p := policy.Default()
-	if err := decodeBody(req, &p); err != nil {
+	var o policy.Overlay
+	if err := decodeBody(req, &o); err != nil {
 		return 0, nil, err
 	}
 	orgID := req.PathParameters["orgId"]
-	sp, err := a.Service.PutPolicy(ctx, c, orgID, p)
+	sp, err := a.Service.PutPolicy(ctx, c, orgID, o)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -297,6 +297,8 @@ type startEnrollmentBody struct {
 	Email       string `json:"email,omitempty"`
 	Phone       string `json:"phone,omitempty"`
 	PreVerified bool   `json:"preVerified,omitempty"`
+	// OrganizationID: the enrollment is held to that organization's effective policy.
+	OrganizationID string `json:"organizationId,omitempty"`
 }
 
 type totpJSON struct {
@@ -327,6 +329,7 @@ func (a *API) startEnrollment(ctx context.Context, req events.APIGatewayV2HTTPRe
 	}
 	res, err := a.Service.StartEnrollment(ctx, c, req.PathParameters["userId"], mfa.StartEnrollmentRequest{
 		Type: mfa.FactorType(body.Type), Label: body.Label, Email: body.Email, Phone: body.Phone, PreVerified: body.PreVerified,
+		OrganizationID: body.OrganizationID,
 	})
 	if err != nil {
 		return 0, nil, err

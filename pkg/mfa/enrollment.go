@@ -20,6 +20,10 @@ type StartEnrollmentRequest struct {
 	Email       string
 	Phone       string
 	PreVerified bool
+	// OrganizationID names the organization the user enrolls for (the one their sign-in
+	// challenge named): the enrollment is then held to that organization's effective policy,
+	// so what they bind is what its challenges offer. Empty: the global policy.
+	OrganizationID string
 }
 
 // EnrollmentStarted is the answer. TOTP provisioning data is shown this once. For an email or
@@ -84,11 +88,14 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	if (req.Type == TypeTOTP || req.Type == TypeWebAuthn) && req.PreVerified {
 		return EnrollmentStarted{}, Invalid(CodeInvalidRequest, "preVerified", "preVerified applies to email and sms")
 	}
+	if req.OrganizationID != "" && !orgIDPattern.MatchString(req.OrganizationID) {
+		return EnrollmentStarted{}, Invalid(CodeInvalidRequest, "organizationId", "organizationId is malformed")
+	}
 	label, err := cleanLabel(req.Label, defaultLabels[req.Type])
 	if err != nil {
 		return EnrollmentStarted{}, err
 	}
-	pol, err := s.policyFor(ctx, "")
+	pol, err := s.policyFor(ctx, req.OrganizationID)
 	if err != nil {
 		return EnrollmentStarted{}, err
 	}
@@ -111,9 +118,9 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	}
 	switch req.Type {
 	case TypeTOTP:
-		return s.startTOTP(ctx, c, userID, id, label)
+		return s.startTOTP(ctx, c, userID, id, label, req.OrganizationID)
 	case TypeWebAuthn:
-		return s.startPasskey(ctx, c, userID, id, label, profile)
+		return s.startPasskey(ctx, c, userID, id, label, req.OrganizationID, profile)
 	}
 	dest, masked, region, verified, err := s.destination(c, pol, req)
 	if err != nil {
@@ -140,7 +147,7 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 		return EnrollmentStarted{}, internal(err)
 	}
 	e := Enrollment{
-		ID: id, UserID: userID, Type: req.Type, Label: label, Destination: dest, Region: region, Masked: masked,
+		ID: id, UserID: userID, OrganizationID: req.OrganizationID, Type: req.Type, Label: label, Destination: dest, Region: region, Masked: masked,
 		CodeHash: s.codeHash(userID, "enrollment:"+id, code), CreatedAt: now, ExpiresAt: now.Add(lim.CodeTTL),
 	}
 	quota := s.quota(userID, dest, now, req.Type, pol)
@@ -164,7 +171,7 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	}, nil
 }
 
-func (s *Service) startTOTP(ctx context.Context, c Caller, userID, id, label string) (EnrollmentStarted, error) {
+func (s *Service) startTOTP(ctx context.Context, c Caller, userID, id, label, orgID string) (EnrollmentStarted, error) {
 	prov, err := newTOTPSecret(s.Random, s.TOTPIssuer, label)
 	if err != nil {
 		return EnrollmentStarted{}, internal(err)
@@ -174,7 +181,7 @@ func (s *Service) startTOTP(ctx context.Context, c Caller, userID, id, label str
 		return EnrollmentStarted{}, internal(err)
 	}
 	now := s.now()
-	e := Enrollment{ID: id, UserID: userID, Type: TypeTOTP, Label: label, SealedSecret: sealed, CreatedAt: now, ExpiresAt: now.Add(s.enrollmentTTL())}
+	e := Enrollment{ID: id, UserID: userID, OrganizationID: orgID, Type: TypeTOTP, Label: label, SealedSecret: sealed, CreatedAt: now, ExpiresAt: now.Add(s.enrollmentTTL())}
 	ev := s.event(c, userID, ActionEnrollmentStarted, "ok")
 	ev.FactorID, ev.FactorType = id, TypeTOTP
 	if err := s.Store.CreateEnrollment(ctx, e, nil, ev); err != nil {
@@ -299,7 +306,8 @@ func (s *Service) CompleteEnrollment(ctx context.Context, c Caller, userID, enro
 			return Activated{}, refusal
 		}
 	}
-	pol, err := s.policyFor(ctx, "")
+	// The policy the enrollment started under: backup codes and email fallback follow it.
+	pol, err := s.policyFor(ctx, e.OrganizationID)
 	if err != nil {
 		return Activated{}, err
 	}

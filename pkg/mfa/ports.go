@@ -151,8 +151,13 @@ type Sealer interface {
 // PolicyStore keeps the global policy (scope "global") and organization policies (scope
 // "org:<id>").
 type PolicyStore interface {
-	LoadPolicy(ctx context.Context, scope string) (policy.Policy, policy.Meta, bool, error)
-	SavePolicy(ctx context.Context, scope string, p policy.Policy, by string, at time.Time, ev AuditEvent) (policy.Meta, error)
+	LoadPolicy(ctx context.Context, scope string) (policy.Record, bool, error)
+	// ListPolicies reads every stored policy, by scope.
+	ListPolicies(ctx context.Context) (map[string]policy.Record, error)
+	SavePolicy(ctx context.Context, scope string, o policy.Overlay, by string, at time.Time, ev AuditEvent) (policy.Meta, error)
+	// MigratePolicy replaces a whole policy the earlier PUT stored at version fromVersion by
+	// its overlay (ErrConflict when the item changed since).
+	MigratePolicy(ctx context.Context, scope string, o policy.Overlay, fromVersion int, by string, at time.Time, ev AuditEvent) (policy.Meta, error)
 	DeletePolicy(ctx context.Context, scope string, ev AuditEvent) error
 }
 

@@ -53,6 +53,9 @@ type Enrollment struct {
 	Attempts     int    // wrong codes so far
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
+
+	// OrganizationID: the organization whose effective policy the enrollment is held to.
+	OrganizationID string
 }
 
 // ChallengeStatus is where a challenge is in its single life.

@@ -61,25 +61,6 @@ func TestDecideModesPromptsGraceAndSignals(t *testing.T) {
 	}
 }
 
-func TestMergeTakesTheStricter(t *testing.T) {
-	global := Default()
-	global.RememberDeviceDays, global.GracePeriodDays = 30, 14
-	org := Default()
-	org.Mode, org.Factors, org.RememberDeviceDays, org.GracePeriodDays, org.BackupCodes = ModeRequired, []string{"webauthn", "totp", "sms"}, 7, 30, true
-	org.SMS.AllowedCountries = []string{"US", "BR"}
-	global.Factors = []string{"webauthn", "totp", "email"}
-	m := Merge(global, org)
-	if m.Mode != ModeRequired || len(m.Factors) != 2 || m.RememberDeviceDays != 7 || m.GracePeriodDays != 14 || len(m.SMS.AllowedCountries) != 1 {
-		t.Fatalf("merge %+v", m)
-	}
-	// A weaker org never loosens the global mode.
-	org.Mode = ModeOff
-	global.Mode = ModeAdaptive
-	if Merge(global, org).Mode != ModeAdaptive {
-		t.Fatal("an org policy loosened the global mode")
-	}
-}
-
 func TestValidateNamesTheField(t *testing.T) {
 	if err := Default().Validate(); err != nil {
 		t.Fatalf("default policy invalid: %v", err)

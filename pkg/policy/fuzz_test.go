@@ -7,12 +7,12 @@ import (
 	"testing"
 )
 
-// FuzzPolicyJSON: arbitrary JSON decoded onto Default() (as PUT …/policy does) and validated
-// never panics; a policy that validates has every field in range; and the merge of two valid
-// policies is at least as strict as each of them, field by field. The merge is valid too,
-// except in one case Validate cannot accept and Merge cannot avoid: two policies whose
-// allowed factor types do not meet, one of them required. Then the effective policy is
-// required with no factor type allowed (nobody can satisfy it), which the test pins.
+// FuzzPolicyJSON: arbitrary JSON decoded as a global overlay (laid on Default()) and as an
+// organization overlay never panics; what validates has every field in range; the effective
+// policy is valid unless it is required with no factor type both allow (Satisfiable says so,
+// and PUT refuses it); it never loosens what DESIGN §5 says may not be loosened (the mode, the
+// allowed types and countries, the caps, the risk signals, email fallback, user verification);
+// and a whole organization policy as the earlier PUT stored it, migrated, decides as before.
 // `go test` runs the seeds in testdata/fuzz/FuzzPolicyJSON; `make fuzz` explores further.
 func FuzzPolicyJSON(f *testing.F) {
 	f.Add([]byte(`{}`), []byte(`{"mode":"required","factors":["webauthn","totp"]}`))
@@ -29,50 +29,68 @@ func FuzzPolicyJSON(f *testing.F) {
 	f.Add([]byte(`{"mode":"REQUIRED"}`), []byte(`{"Mode":"required","Factors":["totp"]}`))
 	f.Add([]byte(`null`), []byte(`[]`))
 	f.Add([]byte(`{"sms":{"allowedCountries":["US","US","GB"]}}`), []byte(`{"sms":{"allowedCountries":["US"]}}`))
+	f.Add([]byte(`{"mode":"required","gracePeriodDays":14}`), []byte(`{"mode":"optional","prompt":"at_registration"}`))
+	f.Add([]byte(`{"mode":"adaptive","prompt":"at_registration"}`), []byte(`{"mode":"optional"}`))
 	f.Fuzz(func(t *testing.T, a, b []byte) {
-		pa, okA := decodePolicy(t, a)
-		pb, okB := decodePolicy(t, b)
+		ga, okA := decodeOverlay(t, a)
+		ob, okB := decodeOverlay(t, b)
 		if !okA || !okB {
 			return
 		}
-		m := Merge(pa, pb)
-		if err := m.Validate(); err != nil {
+		g := ResolveGlobal(Default(), ga)
+		m := Merge(g, ob)
+		if err := m.Policy.Validate(); err != nil {
 			var fe *FieldError
-			unsatisfiable := m.Mode == ModeRequired && len(m.Factors) == 0
-			if !errors.As(err, &fe) || fe.Field != "factors" || !unsatisfiable {
-				t.Fatalf("merge of two valid policies is invalid: %v\nglobal %+v\norg    %+v\nmerged %+v", err, pa, pb, m)
+			if !errors.As(err, &fe) || fe.Field != "factors" || m.Satisfiable() {
+				t.Fatalf("merge of two valid policies is invalid: %v\nglobal %+v\norg    %+v\nmerged %+v", err, g.Policy, ob, m.Policy)
 			}
 		} else {
-			checkInRange(t, m)
+			checkInRange(t, m.Policy)
 		}
-		for _, p := range []Policy{pa, pb} {
-			checkStricter(t, m, p)
+		checkStricter(t, m.Policy, g.Policy)
+		checkStricter(t, m.Policy, ob.Over(g.Policy))
+		for _, field := range Fields {
+			if m.Sources[field] == "" {
+				t.Fatalf("no source for %s: %v", field, m.Sources)
+			}
 		}
-		// The order follows the global list; what is allowed does not depend on the side.
-		if r := Merge(pb, pa); !sameSet(m.Factors, r.Factors) || !sameSet(m.SMS.AllowedCountries, r.SMS.AllowedCountries) || r.Mode != m.Mode {
-			t.Fatalf("merge depends on which policy is global: %+v vs %+v", m, r)
+		// Migration: b as a whole policy the earlier PUT stored (decoded onto Default()).
+		whole := Default()
+		if json.Unmarshal(b, &whole) != nil || whole.Validate() != nil {
+			return
+		}
+		want := legacyMerge(g.Policy, whole)
+		o := FromWholeOrgPolicy(g, whole)
+		if err := o.Validate(); err != nil {
+			t.Fatalf("migrated overlay invalid: %v\n%+v", err, o)
+		}
+		if got := Merge(g, o).Policy; !SameDecisions(got, want) {
+			t.Fatalf("migration changed the meaning:\nglobal %+v\nwhole  %+v\nbefore %+v\nafter  %+v", g.Policy, whole, want, got)
+		}
+		if got := ResolveGlobal(Default(), FromWholeGlobalPolicy(whole)).Policy; !SameDecisions(got, whole) || got.Prompt != whole.Prompt || got.GracePeriodDays != whole.GracePeriodDays {
+			t.Fatalf("global migration changed the meaning: %+v vs %+v", got, whole)
 		}
 	})
 }
 
-// decodePolicy decodes raw onto Default(), as the admin route does, and validates it. A
-// policy that validates is checked field by field.
-func decodePolicy(t *testing.T, raw []byte) (Policy, bool) {
+// decodeOverlay decodes raw as an overlay, as the admin route does, and validates it. What
+// validates is checked field by field on the default.
+func decodeOverlay(t *testing.T, raw []byte) (Overlay, bool) {
 	t.Helper()
-	p := Default()
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return p, false
+	var o Overlay
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return o, false
 	}
-	err := p.Validate()
-	if err != nil {
+	o = o.Normalize()
+	if err := o.Validate(); err != nil {
 		var fe *FieldError
 		if !errors.As(err, &fe) || fe.Field == "" || fe.Message == "" {
 			t.Fatalf("Validate error %v does not name a field", err)
 		}
-		return p, false
+		return o, false
 	}
-	checkInRange(t, p)
-	return p, true
+	checkInRange(t, o.Over(Default()))
+	return o, true
 }
 
 func checkInRange(t *testing.T, p Policy) {
@@ -124,9 +142,6 @@ func checkStricter(t *testing.T, m, p Policy) {
 	if m.BackupCodes && !p.BackupCodes {
 		fail("backup codes")
 	}
-	if m.GracePeriodDays > p.GracePeriodDays || m.RememberDeviceDays > p.RememberDeviceDays {
-		fail("the grace period or trusted devices")
-	}
 	for _, c := range m.SMS.AllowedCountries {
 		if !slices.Contains(p.SMS.AllowedCountries, c) {
 			fail("the SMS countries")
@@ -144,19 +159,4 @@ func checkStricter(t *testing.T, m, p Policy) {
 	if p.UserVerification == "required" && m.UserVerification != "required" {
 		fail("user verification")
 	}
-}
-
-// sameSet compares as sets: a country may be listed twice.
-func sameSet(a, b []string) bool {
-	for _, x := range a {
-		if !slices.Contains(b, x) {
-			return false
-		}
-	}
-	for _, x := range b {
-		if !slices.Contains(a, x) {
-			return false
-		}
-	}
-	return true
 }

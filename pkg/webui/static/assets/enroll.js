@@ -71,6 +71,8 @@
   }
 
   function begin(body) {
+    // Enrolling for an organization is held to its effective policy, like its challenges.
+    if (params.org) body.organizationId = params.org;
     return MFA.api("POST", "/v1/users/me/enrollments", body, { stepUp: true }).then(function (r) {
       enrollment = r;
       return r;
