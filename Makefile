@@ -12,7 +12,8 @@ FUNCTIONS := \
 	UiFunction:ui \
 	CognitoDefineFunction:cognito-define \
 	CognitoCreateFunction:cognito-create \
-	CognitoVerifyFunction:cognito-verify
+	CognitoVerifyFunction:cognito-verify \
+	EventPublisherFunction:event-publisher
 
 GO ?= go
 # Ports of the local stack (`make run`); the environment or the command line may override.

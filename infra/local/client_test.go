@@ -345,6 +345,23 @@ func TestClientJourney(t *testing.T) {
 	}
 	_, err = admin.AdminBind(ctx, "cl-bob", mfaclient.BindRequest{Type: "email", Email: "cl-bob@example.com"})
 	wantProblem(t, "bind twice", err, 409, "factor_exists")
+	// The directory finds bob by that address, and walks every cl- user once.
+	found, err := admin.AdminListUsers(ctx, mfaclient.DirectoryRequest{Query: "CL-Bob@example.com"})
+	if err != nil || len(found.Users) != 1 || found.Users[0].UserID != "cl-bob" || !slices.Contains(found.Users[0].FactorTypes, "email") {
+		t.Fatalf("directory by email: %v %+v", err, found)
+	}
+	walkedUsers := map[string]int{}
+	for u, err := range admin.AdminAllUsers(ctx, mfaclient.DirectoryRequest{Query: "cl-", Limit: 1}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		walkedUsers[u.UserID]++
+	}
+	if walkedUsers["cl-bob"] != 1 || walkedUsers["cl-carol"] != 1 || walkedUsers["cl-alice"] != 1 {
+		t.Fatalf("directory walk: %v", walkedUsers)
+	}
+	_, err = carol.AdminListUsers(ctx, mfaclient.DirectoryRequest{})
+	wantProblem(t, "directory with a user token", err, 403, "")
 	b, err = admin.AdminBind(ctx, "cl-bob", mfaclient.BindRequest{Type: "Totp"})
 	if err != nil || b.TOTP == nil || b.TOTP.Secret == "" || b.Factor == nil {
 		t.Fatalf("admin totp bind: %v %+v", err, b)

@@ -2,6 +2,8 @@
 // KMS, SES v2 and SNS on 127.0.0.1:$MOTO_PORT (default 4566), the table is created from
 // template.yaml, and every HttpApi route of the template is served on localhost:$PORT
 // (default 3000) by the real handlers, behind an emulated JWT authorizer with a dev issuer.
+// Security events take the deployed path too: the table's stream, the event publisher,
+// EventBridge (bus mfa-local-events) and a rule to SQS, shown by GET /local/events.
 package main
 
 import (
@@ -26,7 +28,7 @@ func main() {
 	s, err := startStack(ctx, stackOptions{
 		MotoPort: envPort("MOTO_PORT", 4566),
 		Port:     envPort("PORT", 3000),
-		Names:    localaws.Names{Table: "mfa-local", KeyAlias: "alias/mfa-local", SenderEmail: "mfa@example.com"},
+		Names:    localaws.Names{Table: "mfa-local", KeyAlias: "alias/mfa-local", SenderEmail: "mfa@example.com", EventBus: "mfa-local-events"},
 		Log:      log,
 	})
 	if err != nil {
@@ -78,7 +80,21 @@ func pageLinks(s *stack) (string, error) {
 		fmt.Fprintf(&b, "  %s/ui/%s#token=%s\n", s.URL, page, user)
 	}
 	fmt.Fprintf(&b, "  %s/local/passkeys   (passkeys by hand; gets its own token)\n", s.URL)
+	console, err := adminConsoleURL(s)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(&b, "Admin console, as the admin local-admin (README: \"Admin console\"):\n  %s\n", console)
 	return b.String(), nil
+}
+
+// adminConsoleURL is the admin console opened with a local admin token (sub local-admin).
+func adminConsoleURL(s *stack) (string, error) {
+	tok, err := s.Gateway.IssueToken(localapi.TokenRequest{Sub: "local-admin", Scope: "mfa/admin"}, bannerTokenTTL)
+	if err != nil {
+		return "", err
+	}
+	return s.URL + "/ui/admin#token=" + tok, nil
 }
 
 func gettingStarted(url, links string) string {
@@ -97,9 +113,10 @@ MFA service running locally at %[1]s  (AWS APIs: moto)
   api -X POST %[1]s/v1/users/me/challenges -d '{}'
   api -X POST %[1]s/v1/users/me/challenges/<challengeId>/verifications -d '{"type":"totp","code":"123456"}'
 
-  # keys that verify the mfaToken; emails and SMS the stack sent
+  # keys that verify the mfaToken; emails and SMS the stack sent; security events published
   curl -s %[1]s/.well-known/jwks.json
   curl -s %[1]s/local/outbox
+  curl -s %[1]s/local/events
 
   # an admin token, for /v1/admin/... (bind factors, status, policy)
   curl -s -X POST %[1]s/local/token -H 'Content-Type: application/json' -d '{"sub":"support","scope":"mfa/admin"}'

@@ -105,7 +105,7 @@ func TestReadmeWalkthroughsRun(t *testing.T) {
 	if len(blocks) < 8 {
 		t.Fatalf("README.md has %d runnable sh blocks; the walkthroughs have more", len(blocks))
 	}
-	s := newStack(t)
+	s, _ := newEventsStack(t, nil) // as `make run`: with the security events path
 	dir := t.TempDir()
 
 	// One bash session: each block's output goes to its own files, its status to a third.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/app/fullstack"
+	"github.com/mfa-service/mfa/pkg/eventpublisher"
 	"github.com/mfa-service/mfa/pkg/localapi"
 	"github.com/mfa-service/mfa/pkg/localaws"
 	"github.com/mfa-service/mfa/pkg/samtemplate"
@@ -25,6 +26,9 @@ type stackOptions struct {
 	Port         int // gateway port on 127.0.0.1; 0 picks a free one
 	Names        localaws.Names
 	Log          *slog.Logger
+	// With Names.EventBus set the security events path runs too; WrapEventBridge, when set,
+	// wraps its publisher's EventBridge client (tests inject faults).
+	WrapEventBridge func(eventpublisher.EventBridge) eventpublisher.EventBridge
 }
 
 // stack is a running local stack: moto (if we started it), the service and the gateway.
@@ -35,6 +39,7 @@ type stack struct {
 	App      *app.App
 	Gateway  *localapi.Gateway
 	moto     *localaws.Moto
+	events   *securityEvents // nil when the events path is off
 	server   *http.Server
 	done     chan error
 }
@@ -68,6 +73,14 @@ func startStack(ctx context.Context, o stackOptions) (*stack, error) {
 	res, err := localaws.Bootstrap(ctx, awsCfg, tpl, o.Names)
 	if err != nil {
 		return fail(fmt.Errorf("bootstrap local resources: %w", err))
+	}
+
+	var published func(context.Context) ([]localapi.Event, error)
+	if res.StreamARN != "" {
+		if s.events, err = startSecurityEvents(ctx, awsCfg, tpl, res, o); err != nil {
+			return fail(fmt.Errorf("security events: %w", err))
+		}
+		published = s.events.published
 	}
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.Port)))
@@ -121,6 +134,7 @@ func startStack(ctx context.Context, o stackOptions) (*stack, error) {
 			}
 			return out, nil
 		},
+		Events: published,
 	})
 	if err != nil {
 		ln.Close()
@@ -143,6 +157,9 @@ func (s *stack) stop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = s.server.Shutdown(ctx)
 		cancel()
+	}
+	if s.events != nil {
+		s.events.stop()
 	}
 	if s.moto != nil {
 		_ = s.moto.Stop()

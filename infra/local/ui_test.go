@@ -367,7 +367,7 @@ func TestWebPages(t *testing.T) {
 		waitFor(t, ctx, visible("code-form")+` && document.activeElement.id === "code"`)
 		waitFor(t, ctx, `document.getElementById("status").textContent.startsWith("We sent a code to")`)
 		cooldown := text(t, ctx, "resend-btn")
-		if !regexp.MustCompile(`^Resend code \(\d+ s\)$`).MatchString(cooldown) || !eval[bool](t, ctx, `document.getElementById("resend-btn").disabled`) {
+		if !regexp.MustCompile(`^Resend code \(\d+ sec\)$`).MatchString(cooldown) || !eval[bool](t, ctx, `document.getElementById("resend-btn").disabled`) {
 			t.Errorf("resend during the cool-down: %q", cooldown)
 		}
 		do(t, ctx, chromedp.SendKeys(chromedp.CSS("#code"), lastOutboxCode(t, s, addr)), chromedp.Click(chromedp.CSS("#verify-btn")))

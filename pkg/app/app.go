@@ -242,15 +242,15 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 // notifierAdapter lets the domain's Notifier port use the SES/SNS notifier.
 type notifierAdapter struct{ n *notify.Notifier }
 
-func (a notifierAdapter) SendCode(ctx context.Context, channel mfa.FactorType, dest, code, purpose string, ttl time.Duration) error {
+func (a notifierAdapter) SendCode(ctx context.Context, channel mfa.FactorType, dest, code, purpose, lang string, ttl time.Duration) error {
 	if channel == mfa.TypeSMS {
-		return a.n.SendSMSCode(ctx, dest, code, purpose, ttl)
+		return a.n.SendSMSCode(ctx, dest, code, purpose, lang, ttl)
 	}
-	return a.n.SendEmailCode(ctx, dest, code, purpose, ttl)
+	return a.n.SendEmailCode(ctx, dest, code, purpose, lang, ttl)
 }
 
 func (a notifierAdapter) SendSecurityNotice(ctx context.Context, to string, n mfa.Notice) error {
-	return a.n.SendSecurityNotice(ctx, to, notify.Notice{Kind: n.Kind, FactorType: string(n.FactorType), Label: n.Label, At: n.At, IP: n.IP})
+	return a.n.SendSecurityNotice(ctx, to, notify.Notice{Kind: n.Kind, FactorType: string(n.FactorType), Label: n.Label, At: n.At, IP: n.IP, Locale: n.Locale})
 }
 
 // splitList splits a comma-separated setting, dropping blanks.

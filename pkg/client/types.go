@@ -68,6 +68,9 @@ type StartEnrollmentRequest struct {
 	Phone string `json:"phone,omitempty"` // type sms, E.164
 	// PreVerified (service tokens only) binds an email or number at once, without a code.
 	PreVerified bool `json:"preVerified,omitempty"`
+	// Locale (BCP 47) is the language of the code and, stored with the factor, of its later
+	// messages; else the token's locale claim, Accept-Language, the default.
+	Locale string `json:"locale,omitempty"`
 	// OrganizationID holds the enrollment to that organization's effective policy (pass the
 	// organization the sign-in challenge named); empty: the global policy.
 	OrganizationID string `json:"organizationId,omitempty"`
@@ -140,6 +143,7 @@ type ChallengeRequest struct {
 	DeviceToken    string            `json:"deviceToken,omitempty"` // a trusted-device token
 	Context        *ChallengeContext `json:"context,omitempty"`
 	RegisteredAt   time.Time         `json:"registeredAt,omitzero"` // starts the grace period
+	Locale         string            `json:"locale,omitempty"`      // language of the codes its deliveries send
 }
 
 // Challenge is an opened challenge and the policy's decision. When MFARequired is false the
@@ -201,6 +205,7 @@ type BindRequest struct {
 	Phone  string `json:"phone,omitempty"`
 	Secret string `json:"secret,omitempty"` // totp: migrate an existing base32 secret
 	Label  string `json:"label,omitempty"`
+	Locale string `json:"locale,omitempty"` // the user's language for this factor's messages
 }
 
 // Binding is an admin-bound factor. TOTP is set (once) for a TOTP bound without a secret;

@@ -25,6 +25,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/mfa-service/mfa/pkg/locale"
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
 
@@ -42,6 +43,7 @@ const (
 	metaFactorID    = "mfaFactorId"    // the factor picked
 	metaDeviceToken = "mfaDeviceToken" // a trusted-device token
 	metaOrg         = "organizationId"
+	metaLocale      = "locale"  // the language of the code (BCP 47), like a request's locale
 	roundPrefix     = "MFA:"    // challengeMetadata of a round: MFA:<factorId>[:picked]
 	pickedSuffix    = ":picked" // the round was opened by a pick of factor
 )
@@ -204,7 +206,15 @@ func (t *Triggers) Create(ctx context.Context, ev events.CognitoEventUserPoolsCr
 		public["factorId"], public["factorType"] = round.ID, string(round.Type)
 		private["factorId"], private["factorType"] = round.ID, string(round.Type)
 		if round.Type == mfa.TypeEmail || round.Type == mfa.TypeSMS {
-			d, err := t.Service.SendChallengeCode(ctx, cognitoCaller, sub, res.ChallengeID, mfa.DeliveryRequest{FactorID: round.ID})
+			// The language: the app's clientMetadata locale, else the user's Cognito locale
+			// attribute (as a token's locale claim), else the one stored with the factor.
+			caller := cognitoCaller
+			caller.Locale = strings.ReplaceAll(ev.Request.UserAttributes["locale"], "_", "-")
+			lang := meta[metaLocale]
+			if _, err := locale.Parse(lang); err != nil {
+				lang = "" // a malformed tag from the app must not cost the user their code
+			}
+			d, err := t.Service.SendChallengeCode(ctx, caller, sub, res.ChallengeID, mfa.DeliveryRequest{FactorID: round.ID, Locale: lang})
 			if err == nil {
 				public["codeSent"], public["maskedDestination"] = "true", d.MaskedDestination
 			} else {

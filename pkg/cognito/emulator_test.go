@@ -26,6 +26,7 @@ type userPool struct {
 type poolUser struct {
 	sub      string
 	password string
+	attrs    map[string]string // further user attributes, e.g. locale
 }
 
 type authFlow struct {
@@ -53,7 +54,13 @@ func (p *userPool) initiateAuth(username string, meta map[string]string) *authFl
 	return f
 }
 
-func (f *authFlow) attrs() map[string]string { return map[string]string{"sub": f.user.sub} }
+func (f *authFlow) attrs() map[string]string {
+	a := map[string]string{"sub": f.user.sub}
+	for k, v := range f.user.attrs {
+		a[k] = v
+	}
+	return a
+}
 
 // next runs Define and, for a custom challenge, Create.
 func (f *authFlow) next(meta map[string]string) {
@@ -91,14 +98,19 @@ func (f *authFlow) next(meta map[string]string) {
 	f.public, f.private, f.metadata = c.Response.PublicChallengeParameters, c.Response.PrivateChallengeParameters, c.Response.ChallengeMetadata
 }
 
-// respondPassword answers PASSWORD_VERIFIER; Cognito checks the password itself.
-func (f *authFlow) respondPassword(pw string) {
+// respondPassword answers PASSWORD_VERIFIER; Cognito checks the password itself. The
+// call's ClientMetadata (at most one) reaches the triggers it runs.
+func (f *authFlow) respondPassword(pw string, meta ...map[string]string) {
 	f.pool.t.Helper()
 	if f.challenge != "PASSWORD_VERIFIER" {
 		f.pool.t.Fatalf("respondPassword during %q", f.challenge)
 	}
 	f.session = append(f.session, &events.CognitoEventUserPoolsChallengeResult{ChallengeName: "PASSWORD_VERIFIER", ChallengeResult: pw == f.user.password})
-	f.next(nil)
+	var m map[string]string
+	if len(meta) > 0 {
+		m = meta[0]
+	}
+	f.next(m)
 }
 
 // respond answers a CUSTOM_CHALLENGE.

@@ -92,7 +92,7 @@ func (s *Store) ResetUser(ctx context.Context, p mfa.Profile, ev mfa.AuditEvent)
 		audit,
 		{Update: &types.Update{
 			TableName: &s.table, Key: key(pk, skState),
-			UpdateExpression:          aws.String("SET failures = :zero, factorCount = :zero REMOVE backupFactorId, emails, lastFailureAt"),
+			UpdateExpression:          aws.String("SET failures = :zero, factorCount = :zero REMOVE backupFactorId, emails, lastFailureAt, " + typeCountAttrs),
 			ConditionExpression:       aws.String("attribute_not_exists(factorCount) OR factorCount = :count"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":count": num(int64(p.State.FactorCount))},
 		}},

@@ -129,6 +129,7 @@ type stateItem struct {
 	BackupFactorID  string   `dynamodbav:"backupFactorId,omitempty"`
 	Emails          []string `dynamodbav:"emails,omitempty,stringset"`
 	PromptSkippedAt int64    `dynamodbav:"promptSkippedAt,omitempty"`
+	directoryFields
 }
 
 func (it stateItem) toDomain(uid string) mfa.UserState {
@@ -137,7 +138,7 @@ func (it stateItem) toDomain(uid string) mfa.UserState {
 		LastChallengeAt: fromMillis(it.LastChallengeAt), LastVerifiedAt: fromMillis(it.LastVerifiedAt),
 		LastFactorID: it.LastFactorID, FirstSeenAt: fromMillis(it.FirstSeenAt), FactorCount: it.FactorCount,
 		BackupFactorID: it.BackupFactorID, Emails: it.Emails,
-		PromptSkippedAt: fromMillis(it.PromptSkippedAt),
+		PromptSkippedAt: fromMillis(it.PromptSkippedAt), TypeCounts: it.typeCounts(),
 	}
 }
 
@@ -154,18 +155,21 @@ type factorItem struct {
 	Destination  string   `dynamodbav:"destination,omitempty"`
 	Region       string   `dynamodbav:"region,omitempty"`
 	Masked       string   `dynamodbav:"masked,omitempty"`
+	AddrKey      string   `dynamodbav:"addrKey,omitempty"` // the directory's look-up key (byAddress index)
 	Codes        []string `dynamodbav:"codes,omitempty,stringset"`
 	CredentialID []byte   `dynamodbav:"credentialId,omitempty"`
 	Credential   []byte   `dynamodbav:"credential,omitempty"`
 	SignCount    uint32   `dynamodbav:"signCount,omitempty"`
+	Locale       string   `dynamodbav:"locale,omitempty"`
 }
 
 func newFactorItem(f mfa.Factor) factorItem {
 	return factorItem{
 		PK: userPK(f.UserID), SK: factorPrefix + f.ID, ID: f.ID, Type: string(f.Type), Label: f.Label,
 		CreatedAt: millis(f.CreatedAt), LastUsedAt: millis(f.LastUsedAt), Secret: f.SealedSecret, LastStep: f.LastStep,
-		Destination: f.Destination, Region: f.Region, Masked: f.Masked, Codes: f.BackupCodes,
+		Destination: f.Destination, Region: f.Region, Masked: f.Masked, AddrKey: f.AddressKey, Codes: f.BackupCodes,
 		CredentialID: f.CredentialID, Credential: f.Credential, SignCount: f.SignCount,
+		Locale: f.Locale,
 	}
 }
 
@@ -173,9 +177,10 @@ func (it factorItem) toDomain(uid string) mfa.Factor {
 	return mfa.Factor{
 		ID: it.ID, UserID: uid, Type: mfa.FactorType(it.Type), Label: it.Label,
 		CreatedAt: fromMillis(it.CreatedAt), LastUsedAt: fromMillis(it.LastUsedAt),
-		SealedSecret: it.Secret, LastStep: it.LastStep, Destination: it.Destination, Region: it.Region, Masked: it.Masked,
+		SealedSecret: it.Secret, LastStep: it.LastStep, Destination: it.Destination, Region: it.Region, Masked: it.Masked, AddressKey: it.AddrKey,
 		BackupCodes:  it.Codes,
 		CredentialID: it.CredentialID, Credential: it.Credential, SignCount: it.SignCount,
+		Locale: it.Locale,
 	}
 }
 
@@ -192,6 +197,7 @@ type enrollmentItem struct {
 	CodeHash    []byte `dynamodbav:"codeHash,omitempty"`
 	Session     []byte `dynamodbav:"session,omitempty"`
 	Attempts    int    `dynamodbav:"attempts,omitempty"`
+	Locale      string `dynamodbav:"locale,omitempty"`
 	CreatedAt   int64  `dynamodbav:"createdAt"`
 	ExpiresAt   int64  `dynamodbav:"expiresAt"`
 	TTL         int64  `dynamodbav:"ttl"`
@@ -217,6 +223,7 @@ type challengeItem struct {
 	PasskeySession  []byte        `dynamodbav:"passkeySession,omitempty"`
 	ContextIP       string        `dynamodbav:"contextIp,omitempty"`
 	ContextDevice   string        `dynamodbav:"contextDevice,omitempty"`
+	Locale          string        `dynamodbav:"locale,omitempty"`
 	Status          string        `dynamodbav:"status"`
 	CreatedAt       int64         `dynamodbav:"createdAt"`
 	ExpiresAt       int64         `dynamodbav:"expiresAt"`
@@ -228,6 +235,7 @@ func (it challengeItem) toDomain(uid string) mfa.Challenge {
 		ID: it.ID, UserID: uid, Purpose: it.Purpose, OrganizationID: it.OrganizationID,
 		DefaultFactorID: it.DefaultFactorID, Failures: it.Failures, SendCount: it.SendCount, LastSendAt: fromMillis(it.LastSendAt), PasskeySession: it.PasskeySession, ContextIP: it.ContextIP, ContextDevice: it.ContextDevice,
 		Status: mfa.ChallengeStatus(it.Status), CreatedAt: fromMillis(it.CreatedAt), ExpiresAt: fromMillis(it.ExpiresAt),
+		Locale: it.Locale,
 	}
 	for _, o := range it.Offered {
 		c.Offered = append(c.Offered, mfa.OfferedFactor{ID: o.ID, Type: mfa.FactorType(o.Type)})
@@ -413,6 +421,7 @@ func (s *Store) LoadEnrollment(ctx context.Context, uid, eid string) (mfa.Enroll
 		ID: it.ID, UserID: uid, Type: mfa.FactorType(it.Type), Label: it.Label, SealedSecret: it.Secret,
 		Destination: it.Destination, Region: it.Region, Masked: it.Masked, CodeHash: it.CodeHash, Attempts: it.Attempts, Session: it.Session,
 		CreatedAt: fromMillis(it.CreatedAt), ExpiresAt: fromMillis(it.ExpiresAt), OrganizationID: it.Org,
+		Locale: it.Locale,
 	}, state, nil
 }
 
@@ -499,7 +508,8 @@ func (s *Store) CreateEnrollment(ctx context.Context, e mfa.Enrollment, send *mf
 		PK: userPK(e.UserID), SK: enrollPrefix + e.ID, ID: e.ID, Type: string(e.Type), Label: e.Label,
 		Secret: e.SealedSecret, Destination: e.Destination, Region: e.Region, Masked: e.Masked, CodeHash: e.CodeHash, Session: e.Session,
 		CreatedAt: millis(e.CreatedAt), ExpiresAt: millis(e.ExpiresAt), TTL: e.ExpiresAt.Add(ttlGraceOnGone).Unix(),
-		Org: e.OrganizationID,
+		Org:    e.OrganizationID,
+		Locale: e.Locale,
 	})
 	if err != nil {
 		return err
@@ -584,11 +594,17 @@ func (s *Store) ActivateFactor(ctx context.Context, a mfa.Activation) error {
 		backupAt = len(items) - 1
 	}
 	values[":added"] = num(added)
-	update := "SET " + strings.Join(set, ", ")
+	adds := []string{typeCountAttr(f.Type) + " :one"}
+	if a.Backup != nil {
+		adds = append(adds, typeCountAttr(mfa.TypeBackupCodes)+" :one")
+	}
+	set = append(set, directorySet(f.UserID, a.Event.At, values)...)
+	values[":one"] = num(1)
 	if f.Type == mfa.TypeEmail {
-		update += " ADD emails :email"
+		adds = append(adds, "emails :email")
 		values[":email"] = &types.AttributeValueMemberSS{Value: []string{f.Destination}}
 	}
+	update := "SET " + strings.Join(set, ", ") + " ADD " + strings.Join(adds, ", ")
 	stateUpdate := &types.Update{TableName: &s.table, Key: key(pk, skState), UpdateExpression: aws.String(update), ExpressionAttributeValues: values}
 	if len(conds) > 0 {
 		stateUpdate.ConditionExpression = aws.String(strings.Join(conds, " AND "))
@@ -624,6 +640,7 @@ func (s *Store) ReplaceBackupCodes(ctx context.Context, set mfa.Factor, create b
 	}
 	var items []types.TransactWriteItem
 	if create {
+		backupValues := map[string]types.AttributeValue{":id": str(set.ID), ":zero": num(0), ":one": num(1)}
 		item, err := attributevalue.MarshalMap(newFactorItem(set))
 		if err != nil {
 			return err
@@ -632,9 +649,10 @@ func (s *Store) ReplaceBackupCodes(ctx context.Context, set mfa.Factor, create b
 			types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 			types.TransactWriteItem{Update: &types.Update{
 				TableName: &s.table, Key: key(pk, skState),
-				UpdateExpression:          aws.String("SET backupFactorId = :id, factorCount = if_not_exists(factorCount, :zero) + :one"),
+				UpdateExpression: aws.String("SET backupFactorId = :id, factorCount = if_not_exists(factorCount, :zero) + :one, " +
+					strings.Join(directorySet(set.UserID, ev.At, backupValues), ", ") + " ADD " + typeCountAttr(mfa.TypeBackupCodes) + " :one"),
 				ConditionExpression:       aws.String("attribute_not_exists(backupFactorId)"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(set.ID), ":zero": num(0), ":one": num(1)},
+				ExpressionAttributeValues: backupValues,
 			}})
 	} else {
 		// One write replaces the whole set: the old codes are dead the moment it lands.
@@ -663,7 +681,7 @@ func (s *Store) DeleteFactor(ctx context.Context, f mfa.Factor, ev mfa.AuditEven
 	if err != nil {
 		return err
 	}
-	update := "ADD factorCount :minus"
+	update := "ADD factorCount :minus, " + typeCountAttr(f.Type) + " :minus"
 	values := map[string]types.AttributeValue{":minus": num(-1)}
 	switch f.Type {
 	case mfa.TypeBackupCodes:
@@ -695,6 +713,7 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 		PK: pk, SK: challengePfx + c.ID, ID: c.ID, Purpose: c.Purpose, OrganizationID: c.OrganizationID,
 		Offered: offered, DefaultFactorID: c.DefaultFactorID, Status: string(c.Status), PasskeySession: c.PasskeySession, ContextIP: c.ContextIP, ContextDevice: c.ContextDevice,
 		CreatedAt: millis(c.CreatedAt), ExpiresAt: millis(c.ExpiresAt), TTL: c.ExpiresAt.Add(ttlGraceOnGone).Unix(),
+		Locale: c.Locale,
 	})
 	if err != nil {
 		return err
@@ -707,8 +726,8 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Update: &types.Update{
 			TableName: &s.table, Key: key(pk, skState),
-			UpdateExpression:          aws.String("SET lastChallengeAt = :now, firstSeenAt = if_not_exists(firstSeenAt, :now)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(millis(c.CreatedAt))},
+			UpdateExpression:          aws.String("SET lastChallengeAt = :now, firstSeenAt = if_not_exists(firstSeenAt, :now), " + directoryMove),
+			ExpressionAttributeValues: directoryMoveValues(c.UserID, c.CreatedAt, map[string]types.AttributeValue{":now": num(millis(c.CreatedAt))}),
 		}},
 		audit,
 	}

@@ -17,6 +17,7 @@ import (
 // still refuses other tokens.
 func (a *API) adminRoutes() map[string]route {
 	return map[string]route{
+		"GET /v1/admin/users":                                a.adminListUsers,
 		"GET /v1/admin/users/{userId}":                       a.adminStatus,
 		"POST /v1/admin/users/{userId}/factors":              a.adminBind,
 		"DELETE /v1/admin/users/{userId}/factors/{factorId}": a.adminDeleteFactor,
@@ -125,6 +126,7 @@ type bindBody struct {
 	Phone  string `json:"phone,omitempty"`
 	Secret string `json:"secret,omitempty"`
 	Label  string `json:"label,omitempty"`
+	Locale string `json:"locale,omitempty"` // the user's language for this factor's messages
 }
 
 func (a *API) adminBind(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -135,7 +137,7 @@ func (a *API) adminBind(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 	if body.Type == "" {
 		return 0, nil, mfa.Invalid(mfa.CodeInvalidRequest, "type", "type is required")
 	}
-	b, err := a.Service.AdminBind(ctx, c, req.PathParameters["userId"], mfa.BindRequest{Type: body.Type, Email: body.Email, Phone: body.Phone, Secret: body.Secret, Label: body.Label})
+	b, err := a.Service.AdminBind(ctx, c, req.PathParameters["userId"], mfa.BindRequest{Type: body.Type, Email: body.Email, Phone: body.Phone, Secret: body.Secret, Label: body.Label, Locale: body.Locale})
 	if err != nil {
 		return 0, nil, err
 	}

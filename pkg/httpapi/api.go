@@ -226,6 +226,10 @@ func (a *API) caller(req events.APIGatewayV2HTTPRequest) (mfa.Caller, error) {
 		PhoneVerified: claims["phone_number_verified"] == "true",
 		IP:            req.RequestContext.HTTP.SourceIP,
 		UserAgent:     req.RequestContext.HTTP.UserAgent,
+		// The user's language when a request names none: the OpenID Connect locale claim
+		// (some providers write de_DE), then the browser's Accept-Language.
+		Locale:         strings.ReplaceAll(claims["locale"], "_", "-"),
+		AcceptLanguage: header(req, "accept-language"),
 	}
 	switch {
 	case isAdminRoute(req.RouteKey):
@@ -299,6 +303,7 @@ type startEnrollmentBody struct {
 	PreVerified bool   `json:"preVerified,omitempty"`
 	// OrganizationID: the enrollment is held to that organization's effective policy.
 	OrganizationID string `json:"organizationId,omitempty"`
+	Locale         string `json:"locale,omitempty"`
 }
 
 type totpJSON struct {
@@ -329,7 +334,7 @@ func (a *API) startEnrollment(ctx context.Context, req events.APIGatewayV2HTTPRe
 	}
 	res, err := a.Service.StartEnrollment(ctx, c, req.PathParameters["userId"], mfa.StartEnrollmentRequest{
 		Type: mfa.FactorType(body.Type), Label: body.Label, Email: body.Email, Phone: body.Phone, PreVerified: body.PreVerified,
-		OrganizationID: body.OrganizationID,
+		OrganizationID: body.OrganizationID, Locale: body.Locale,
 	})
 	if err != nil {
 		return 0, nil, err
@@ -442,6 +447,7 @@ type challengeBody struct {
 		DeviceID  string `json:"deviceId,omitempty"`
 	} `json:"context,omitempty"`
 	RegisteredAt *time.Time `json:"registeredAt,omitempty"`
+	Locale       string     `json:"locale,omitempty"`
 }
 
 type challengeJSON struct {
@@ -472,7 +478,7 @@ func (a *API) createChallenge(ctx context.Context, req events.APIGatewayV2HTTPRe
 	}
 	res, err := a.Service.CreateChallenge(ctx, c, req.PathParameters["userId"], mfa.ChallengeRequest{
 		OrganizationID: body.OrganizationID, Purpose: body.Purpose, MinStrength: body.MinStrength, DeviceToken: body.DeviceToken,
-		RegisteredAt: registeredAt, ContextIP: ctxIP, ContextDevice: ctxDevice,
+		RegisteredAt: registeredAt, ContextIP: ctxIP, ContextDevice: ctxDevice, Locale: body.Locale,
 	})
 	if err != nil {
 		return 0, nil, err
@@ -494,6 +500,7 @@ func (a *API) createChallenge(ctx context.Context, req events.APIGatewayV2HTTPRe
 
 type deliveryBody struct {
 	FactorID string `json:"factorId"`
+	Locale   string `json:"locale,omitempty"`
 }
 
 func (a *API) sendCode(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -501,7 +508,7 @@ func (a *API) sendCode(ctx context.Context, req events.APIGatewayV2HTTPRequest, 
 	if err := decodeBody(req, &body); err != nil {
 		return 0, nil, err
 	}
-	d, err := a.Service.SendChallengeCode(ctx, c, req.PathParameters["userId"], req.PathParameters["challengeId"], mfa.DeliveryRequest{FactorID: body.FactorID})
+	d, err := a.Service.SendChallengeCode(ctx, c, req.PathParameters["userId"], req.PathParameters["challengeId"], mfa.DeliveryRequest{FactorID: body.FactorID, Locale: body.Locale})
 	if err != nil {
 		return 0, nil, err
 	}

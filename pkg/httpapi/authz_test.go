@@ -257,6 +257,7 @@ func TestSampleEventsReplay(t *testing.T) {
 		{"admin-status.json", 200},
 		{"admin-bind-email.json", 409}, // the address the service bound above
 		{"admin-events.json", 200},
+		{"admin-list-users.json", 200}, // finds user-123 by the address bound above
 		{"admin-unlock.json", 204},
 		{"admin-reset.json", 204},
 		{"jwks-get.json", 200},
@@ -271,8 +272,10 @@ func TestSampleEventsReplay(t *testing.T) {
 	}
 	for _, f := range files {
 		// Cognito trigger events are replayed against the triggers (pkg/cognito), the pages'
-		// against the ui function (pkg/webui).
-		if strings.HasPrefix(filepath.Base(f), "cognito-") || strings.HasPrefix(filepath.Base(f), "ui-") {
+		// against the ui function (pkg/webui), stream batches against the event publisher
+		// (pkg/eventpublisher).
+		if strings.HasPrefix(filepath.Base(f), "cognito-") || strings.HasPrefix(filepath.Base(f), "ui-") ||
+			strings.HasPrefix(filepath.Base(f), "event-publisher-") {
 			continue
 		}
 		if !listed[filepath.Base(f)] {
@@ -292,8 +295,12 @@ func TestSampleEventsReplay(t *testing.T) {
 			t.Errorf("%s: route %q is served by no handler", w.file, ev.RouteKey)
 			continue
 		}
-		if r := e.send(ev.RouteKey, ev); r.status != w.status {
+		r := e.send(ev.RouteKey, ev)
+		if r.status != w.status {
 			t.Errorf("%s: %d %s, want %d", w.file, r.status, r.raw, w.status)
+		}
+		if w.file == "admin-list-users.json" && !strings.Contains(r.raw, `"userId":"user-123"`) {
+			t.Errorf("%s: user-123 not found by its address: %s", w.file, r.raw)
 		}
 	}
 }

@@ -53,6 +53,7 @@ func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return 
 type env struct {
 	claims map[string]string // extra token claims for the next calls
 	query  map[string]string // query string of the next call only
+	header map[string]string // extra headers of the next call only
 	t      *testing.T
 	app    *app.App
 	clock  *clock
@@ -137,6 +138,7 @@ var handlersByRoute = map[string]func(*httpapi.API) httpapi.Handler{
 	"DELETE /v1/admin/organizations/{orgId}/policy":                  (*httpapi.API).Admin,
 	"GET /v1/users/{userId}/devices":                                 (*httpapi.API).Enrollment,
 	"DELETE /v1/users/{userId}/devices/{deviceId}":                   (*httpapi.API).Enrollment,
+	"GET /v1/admin/users":                                            (*httpapi.API).Admin,
 	"GET /v1/admin/users/{userId}":                                   (*httpapi.API).Admin,
 	"POST /v1/admin/users/{userId}/factors":                          (*httpapi.API).Admin,
 	"DELETE /v1/admin/users/{userId}/factors/{factorId}":             (*httpapi.API).Admin,
@@ -176,6 +178,12 @@ func (e *env) do(as who, routeKey string, params map[string]string, body any) re
 	}
 	if e.query != nil {
 		ev.QueryStringParameters, e.query = e.query, nil
+	}
+	if e.header != nil {
+		for k, v := range e.header {
+			ev.Headers[k] = v
+		}
+		e.header = nil
 	}
 	switch b := body.(type) {
 	case nil:

@@ -2,7 +2,8 @@
 // service: it serves the HttpApi routes of template.yaml by invoking the real Lambda
 // handlers in-process with payload format 2.0 events, emulates the JWT authorizer, and
 // runs a dev token issuer (POST /local/token, GET /local/jwks.json) plus a view of the
-// messages the local stack has sent (GET /local/outbox).
+// messages the local stack has sent (GET /local/outbox) and of the security events it has
+// published (GET /local/events).
 //
 // It follows what API Gateway does rather than what would be convenient, so that a
 // handler that works here works behind the real gateway: for example
@@ -47,8 +48,10 @@ type Options struct {
 	Issuer   string             // iss of dev tokens and the only issuer the authorizer accepts
 	Audience string             // aud of dev tokens and what the authorizer demands
 	Outbox   func(context.Context) ([]Message, error)
-	Logger   *slog.Logger     // nil → slog.Default()
-	Now      func() time.Time // nil → time.Now; drives token times and event times
+	// Events lists the security events published so far (GET /local/events); nil: none.
+	Events func(context.Context) ([]Event, error)
+	Logger *slog.Logger     // nil → slog.Default()
+	Now    func() time.Time // nil → time.Now; drives token times and event times
 }
 
 // Gateway is an http.Handler that behaves like the deployed HTTP API. It is safe for
@@ -58,6 +61,7 @@ type Gateway struct {
 	handlers map[string]Handler
 	issuer   *devIssuer
 	outbox   func(context.Context) ([]Message, error)
+	events   func(context.Context) ([]Event, error)
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -87,6 +91,7 @@ func New(opts Options) (*Gateway, error) {
 		handlers: opts.Handlers,
 		issuer:   issuer,
 		outbox:   opts.Outbox,
+		events:   opts.Events,
 		log:      opts.Logger,
 		now:      opts.Now,
 	}

@@ -24,6 +24,7 @@ type TokenRequest struct {
 	Scope         string `json:"scope,omitempty"` // space-separated, as in OAuth
 	Email         string `json:"email,omitempty"`
 	EmailVerified *bool  `json:"email_verified,omitempty"`
+	Locale        string `json:"locale,omitempty"` // the OpenID Connect locale claim, e.g. de-DE
 }
 
 // devIssuer signs and verifies the local stack's access tokens.
@@ -90,6 +91,9 @@ func (d *devIssuer) claims(c TokenRequest, now time.Time, ttl time.Duration) jwt
 	}
 	if c.EmailVerified != nil {
 		claims["email_verified"] = *c.EmailVerified
+	}
+	if c.Locale != "" {
+		claims["locale"] = c.Locale
 	}
 	return claims
 }

@@ -30,6 +30,8 @@ func (g *Gateway) localEndpoint(path string) (http.HandlerFunc, string) {
 		return onlyMethod(http.MethodGet, g.serveJWKS), "GET " + jwksPath
 	case outboxPath:
 		return onlyMethod(http.MethodGet, g.serveOutbox), "GET " + outboxPath
+	case eventsPath:
+		return onlyMethod(http.MethodGet, g.serveEvents), "GET " + eventsPath
 	}
 	return nil, ""
 }

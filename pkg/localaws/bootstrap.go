@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -27,6 +29,9 @@ type Names struct {
 	Table       string // DynamoDB table name
 	KeyAlias    string // KMS alias, with or without the "alias/" prefix
 	SenderEmail string // SES identity the service sends from
+	// EventBus, when set, turns on the security events path: the table's stream (as the
+	// template specifies it) and an EventBridge bus of this name.
+	EventBus string
 }
 
 // Resources identifies what Bootstrap created or found.
@@ -35,6 +40,8 @@ type Resources struct {
 	KeyID       string
 	KeyArn      string
 	SenderEmail string
+	StreamARN   string // the table's stream, when Names.EventBus is set
+	EventBus    string
 }
 
 // Bootstrap creates, in the account cfg reaches, what template.yaml would deploy and the
@@ -59,12 +66,59 @@ func Bootstrap(ctx context.Context, cfg aws.Config, tpl *samtemplate.Template, n
 	if err := ensureSender(ctx, sesv2.NewFromConfig(cfg), n.SenderEmail); err != nil {
 		return Resources{}, err
 	}
-	return Resources{
+	res := Resources{
 		TableName:   n.Table,
 		KeyID:       aws.ToString(key.KeyId),
 		KeyArn:      aws.ToString(key.Arn),
 		SenderEmail: n.SenderEmail,
-	}, nil
+	}
+	if n.EventBus != "" {
+		if res.StreamARN, err = ensureStream(ctx, dynamodb.NewFromConfig(cfg), n.Table, spec); err != nil {
+			return Resources{}, err
+		}
+		if err := ensureBus(ctx, eventbridge.NewFromConfig(cfg), n.EventBus); err != nil {
+			return Resources{}, err
+		}
+		res.EventBus = n.EventBus
+	}
+	return res, nil
+}
+
+// ensureStream turns on the table's stream with the template's view type (unless it is on)
+// and returns its ARN. Only the security events path needs it, so tables made for other tests
+// do without the cost of a stream.
+func ensureStream(ctx context.Context, db *dynamodb.Client, name string, spec *samtemplate.Table) (string, error) {
+	view := spec.StreamSpecification.StreamViewType
+	if view == "" {
+		return "", fmt.Errorf("localaws: the template's table has no StreamSpecification")
+	}
+	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
+	if err != nil {
+		return "", fmt.Errorf("localaws: describe table %s: %w", name, err)
+	}
+	if ss := out.Table.StreamSpecification; ss != nil && aws.ToBool(ss.StreamEnabled) {
+		if string(ss.StreamViewType) != view {
+			return "", fmt.Errorf("localaws: table %s streams %s, the template wants %s", name, ss.StreamViewType, view)
+		}
+		return aws.ToString(out.Table.LatestStreamArn), nil
+	}
+	up, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: &name, StreamSpecification: &dbtypes.StreamSpecification{
+		StreamEnabled: aws.Bool(true), StreamViewType: dbtypes.StreamViewType(view),
+	}})
+	if err != nil {
+		return "", fmt.Errorf("localaws: turn on the stream of %s: %w", name, err)
+	}
+	return aws.ToString(up.TableDescription.LatestStreamArn), nil
+}
+
+// ensureBus creates an event bus unless it exists.
+func ensureBus(ctx context.Context, eb *eventbridge.Client, name string) error {
+	_, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &name})
+	var exists *ebtypes.ResourceAlreadyExistsException
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("localaws: create event bus %s: %w", name, err)
+	}
+	return nil
 }
 
 // CreateTable creates table name as spec describes it (on demand billing), waits until it
@@ -110,7 +164,7 @@ func createTableInput(name string, spec *samtemplate.Table) *dynamodb.CreateTabl
 	for _, g := range spec.GlobalSecondaryIndexes {
 		gsi := dbtypes.GlobalSecondaryIndex{
 			IndexName:  aws.String(g.IndexName),
-			Projection: &dbtypes.Projection{ProjectionType: dbtypes.ProjectionType(g.Projection.ProjectionType)},
+			Projection: &dbtypes.Projection{ProjectionType: dbtypes.ProjectionType(g.Projection.ProjectionType), NonKeyAttributes: g.Projection.NonKeyAttributes},
 		}
 		for _, k := range g.KeySchema {
 			gsi.KeySchema = append(gsi.KeySchema, dbtypes.KeySchemaElement{

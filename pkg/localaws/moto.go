@@ -44,6 +44,16 @@ import (
 // service's reads got slower with every user any test ever made. The results are the same;
 // moto still sorts, filters, pages and copies them.
 //
+// A cancelled transaction leaves nothing in the table's stream either: moto applies the items
+// of a transaction one by one (streaming each) before it finds a failed condition, so the undo
+// log also cuts the stream back to where it was, and stream reads (dynamodbstreams) take the
+// same lock, so that nobody reads a record of a transaction that is then undone. Real DynamoDB
+// streams only what a transaction committed; the event publisher relies on it.
+//
+// EventBridge's delivery to a rule's targets parses the default input paths with jsonpath_ng
+// for every event and target, and jsonpath_ng builds its parser tables on each parse: half a
+// second per event. The parses are cached; each expression parses to the same tree.
+//
 // It also exits when its parent goes away (the parent pid changes once it is re-parented),
 // so a test binary that panics, times out or is killed never leaves a server holding a port.
 //
@@ -99,6 +109,7 @@ _transact_write_items = DynamoDBBackend.transact_write_items
 
 def _undo_logged_transact_write_items(self, transact_items):
     before = {}
+    streamed = {}
     for entry in transact_items:
         for op in entry.values():
             try:
@@ -108,6 +119,8 @@ def _undo_logged_transact_write_items(self, transact_items):
                 r = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
                 if (table.name, h, r) not in before:
                     before[(table.name, h, r)] = (table, h, r, copy.deepcopy(table.get_item(h, r)))
+                if table.stream_shard is not None and table.name not in streamed:
+                    streamed[table.name] = (table.stream_shard, len(table.stream_shard.items))
             except Exception:
                 pass  # malformed: moto refuses the transaction, and this operation wrote nothing
     _in_transaction.on = True
@@ -124,6 +137,8 @@ def _undo_logged_transact_write_items(self, transact_items):
                     table.items[h].pop(r, None)
                 if item is not None:
                     table.items[h][r] = item
+        for shard, n in streamed.values():
+            del shard.items[n:]
         raise
     finally:
         _in_transaction.on = False
@@ -146,6 +161,25 @@ def _partition_query(self, *args, **kwargs):
         del self.all_items
 
 Table.query = _partition_query
+
+try:
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+    _streams_call_action = DynamoDBStreamsHandler.call_action
+
+    def _serialised_streams_call_action(self):
+        with _lock:
+            return _streams_call_action(self)
+
+    DynamoDBStreamsHandler.call_action = _serialised_streams_call_action
+except ImportError:
+    pass
+
+try:
+    import functools
+    import jsonpath_ng.ext
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+except ImportError:
+    pass
 moto.server.main(sys.argv[1:])
 `
 

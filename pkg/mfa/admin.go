@@ -23,6 +23,7 @@ type BindRequest struct {
 	Phone  string
 	Secret string // totp: a base32 secret to migrate; empty to generate one
 	Label  string
+	Locale string // the user's language for this factor's messages (BCP 47)
 }
 
 // Bound is what an admin bind returns: the factor, and what is shown once (a generated TOTP
@@ -64,6 +65,10 @@ func (s *Service) AdminBind(ctx context.Context, c Caller, userID string, req Bi
 	if err != nil {
 		return Bound{}, err
 	}
+	explicit, err := explicitLocale(req.Locale)
+	if err != nil {
+		return Bound{}, err
+	}
 	pol, err := s.policyFor(ctx, "")
 	if err != nil {
 		return Bound{}, err
@@ -82,7 +87,9 @@ func (s *Service) AdminBind(ctx context.Context, c Caller, userID string, req Bi
 	if err != nil {
 		return Bound{}, internal(err)
 	}
-	f := Factor{ID: id, UserID: userID, Type: t, Label: label, CreatedAt: s.now()}
+	// The admin's own language says nothing about the user's: an explicit locale, else the one
+	// the user chose for their newest factor.
+	f := Factor{ID: id, UserID: userID, Type: t, Label: label, CreatedAt: s.now(), Locale: firstLocale(explicit, newestLocale(profile.Factors))}
 	var out Bound
 	switch t {
 	case TypeTOTP:

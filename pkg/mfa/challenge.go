@@ -20,6 +20,7 @@ type ChallengeRequest struct {
 	RegisteredAt   time.Time // when the user registered with the app; grace counts from it
 	ContextIP      string    // the user's address as the app saw it (trusted from services only)
 	ContextDevice  string    // the app's id for the user's device
+	Locale         string    // the language of the codes it sends (BCP 47); see requestLocale
 }
 
 // ChallengeResult is the decision and the challenge opened for it.
@@ -74,6 +75,9 @@ func (s *Service) decide(ctx context.Context, c Caller, userID string, req Chall
 	}
 	if !policy.ValidStrength(req.MinStrength) {
 		return decided{}, Invalid(CodeInvalidRequest, "minStrength", "minStrength must be phishing_resistant, otp, oob or recovery")
+	}
+	if _, err := explicitLocale(req.Locale); err != nil {
+		return decided{}, err
 	}
 	pol, err := s.policyFor(ctx, req.OrganizationID)
 	if err != nil {
@@ -153,6 +157,7 @@ func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, 
 	if !seenWithin(x.seen, "device", x.device, now, seenRefresh) {
 		ch.ContextDevice = x.device
 	}
+	ch.Locale, _ = explicitLocale(req.Locale)
 	res := ChallengeResult{ChallengeID: id, MFARequired: d.MFARequired, Reason: d.Reason, EnrollmentRequired: d.EnrollmentRequired, EnrollmentSkippable: d.EnrollmentSkippable, DefaultFactorID: d.DefaultFactorID, ExpiresAt: ch.ExpiresAt, Signals: d.Signals}
 	for _, f := range d.Factors {
 		ch.Offered = append(ch.Offered, OfferedFactor{ID: f.ID, Type: FactorType(f.Type)})
@@ -177,6 +182,7 @@ func MaskedDestination(f Factor) string { return f.Masked }
 // DeliveryRequest is the body of POST …/challenges/{id}/deliveries.
 type DeliveryRequest struct {
 	FactorID string
+	Locale   string // the language of the code (BCP 47); see requestLocale
 }
 
 // SendChallengeCode sends an email or SMS code for one factor the challenge offers. The
@@ -192,6 +198,10 @@ func (s *Service) SendChallengeCode(ctx context.Context, c Caller, userID, chall
 	}
 	if !ValidID(req.FactorID) {
 		return DeliveryInfo{}, Invalid(CodeInvalidRequest, "factorId", "factorId is required and must be a factor id")
+	}
+	explicit, err := explicitLocale(req.Locale)
+	if err != nil {
+		return DeliveryInfo{}, err
 	}
 	ch, state, f, _, err := s.Store.LoadVerification(ctx, userID, challengeID, req.FactorID)
 	if errors.Is(err, ErrNotFound) {
@@ -252,7 +262,14 @@ func (s *Service) SendChallengeCode(ctx context.Context, c Caller, userID, chall
 		return DeliveryInfo{}, unavailable(err)
 	}
 	s.count("CodesSent", map[string]string{"Channel": string(f.Type)})
-	if err := s.Notifier.SendCode(ctx, f.Type, f.Destination, code, "sign_in", lim.CodeTTL); err != nil {
+	// The delivery's own locale, the challenge's, the caller's token and Accept-Language, then
+	// the one the user chose when binding the factor (all a Cognito trigger has).
+	lang := firstLocale(explicit, requestLocale(c, ch.Locale), f.Locale)
+	purpose := PurposeSignIn
+	if ch.Purpose == PurposeStepUp {
+		purpose = PurposeStepUp
+	}
+	if err := s.Notifier.SendCode(ctx, f.Type, f.Destination, code, purpose, lang, lim.CodeTTL); err != nil {
 		return DeliveryInfo{}, &Error{Kind: KindUnavailable, Code: CodeDeliveryFailed, Message: "the code could not be sent; try again", Err: err}
 	}
 	return DeliveryInfo{Channel: f.Type, MaskedDestination: MaskedDestination(*f), ExpiresAt: expires, ResendAfter: now.Add(lim.ResendCooldown)}, nil

@@ -24,6 +24,7 @@ type StartEnrollmentRequest struct {
 	// challenge named): the enrollment is then held to that organization's effective policy,
 	// so what they bind is what its challenges offer. Empty: the global policy.
 	OrganizationID string
+	Locale         string // the language of the code and notices (BCP 47); see requestLocale
 }
 
 // EnrollmentStarted is the answer. TOTP provisioning data is shown this once. For an email or
@@ -95,6 +96,11 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	if err != nil {
 		return EnrollmentStarted{}, err
 	}
+	explicit, err := explicitLocale(req.Locale)
+	if err != nil {
+		return EnrollmentStarted{}, err
+	}
+	lang := requestLocale(c, explicit)
 	pol, err := s.policyFor(ctx, req.OrganizationID)
 	if err != nil {
 		return EnrollmentStarted{}, err
@@ -118,9 +124,9 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	}
 	switch req.Type {
 	case TypeTOTP:
-		return s.startTOTP(ctx, c, userID, id, label, req.OrganizationID)
+		return s.startTOTP(ctx, c, userID, id, label, req.OrganizationID, lang)
 	case TypeWebAuthn:
-		return s.startPasskey(ctx, c, userID, id, label, req.OrganizationID, profile)
+		return s.startPasskey(ctx, c, userID, id, label, req.OrganizationID, lang, profile)
 	}
 	dest, masked, region, verified, err := s.destination(c, pol, req)
 	if err != nil {
@@ -133,7 +139,7 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	}
 	now := s.now()
 	if verified {
-		f := Factor{ID: id, UserID: userID, Type: req.Type, Label: label, CreatedAt: now, Destination: dest, Region: region, Masked: masked}
+		f := Factor{ID: id, UserID: userID, Type: req.Type, Label: label, CreatedAt: now, Destination: dest, Region: region, Masked: masked, Locale: lang}
 		act, err := s.activate(ctx, c, profile.State, f, "", pol)
 		if err != nil {
 			return EnrollmentStarted{}, err
@@ -148,7 +154,7 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	}
 	e := Enrollment{
 		ID: id, UserID: userID, OrganizationID: req.OrganizationID, Type: req.Type, Label: label, Destination: dest, Region: region, Masked: masked,
-		CodeHash: s.codeHash(userID, "enrollment:"+id, code), CreatedAt: now, ExpiresAt: now.Add(lim.CodeTTL),
+		CodeHash: s.codeHash(userID, "enrollment:"+id, code), CreatedAt: now, ExpiresAt: now.Add(lim.CodeTTL), Locale: lang,
 	}
 	quota := s.quota(userID, dest, now, req.Type, pol)
 	ev := s.event(c, userID, ActionEnrollmentStarted, "ok")
@@ -162,7 +168,7 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 		return EnrollmentStarted{}, unavailable(err)
 	}
 	s.count("CodesSent", map[string]string{"Channel": string(req.Type)})
-	if err := s.Notifier.SendCode(ctx, req.Type, dest, code, "enrollment", lim.CodeTTL); err != nil {
+	if err := s.Notifier.SendCode(ctx, req.Type, dest, code, "enrollment", lang, lim.CodeTTL); err != nil {
 		return EnrollmentStarted{}, &Error{Kind: KindUnavailable, Code: CodeDeliveryFailed, Message: "the code could not be sent; try again", Err: err}
 	}
 	return EnrollmentStarted{
@@ -171,7 +177,7 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	}, nil
 }
 
-func (s *Service) startTOTP(ctx context.Context, c Caller, userID, id, label, orgID string) (EnrollmentStarted, error) {
+func (s *Service) startTOTP(ctx context.Context, c Caller, userID, id, label, orgID, lang string) (EnrollmentStarted, error) {
 	prov, err := newTOTPSecret(s.Random, s.TOTPIssuer, label)
 	if err != nil {
 		return EnrollmentStarted{}, internal(err)
@@ -181,7 +187,7 @@ func (s *Service) startTOTP(ctx context.Context, c Caller, userID, id, label, or
 		return EnrollmentStarted{}, internal(err)
 	}
 	now := s.now()
-	e := Enrollment{ID: id, UserID: userID, OrganizationID: orgID, Type: TypeTOTP, Label: label, SealedSecret: sealed, CreatedAt: now, ExpiresAt: now.Add(s.enrollmentTTL())}
+	e := Enrollment{ID: id, UserID: userID, OrganizationID: orgID, Type: TypeTOTP, Label: label, SealedSecret: sealed, CreatedAt: now, ExpiresAt: now.Add(s.enrollmentTTL()), Locale: lang}
 	ev := s.event(c, userID, ActionEnrollmentStarted, "ok")
 	ev.FactorID, ev.FactorType = id, TypeTOTP
 	if err := s.Store.CreateEnrollment(ctx, e, nil, ev); err != nil {
@@ -259,7 +265,7 @@ func (s *Service) CompleteEnrollment(ctx context.Context, c Caller, userID, enro
 	if !now.Before(e.ExpiresAt) || e.Attempts >= lim.MaxEnrollmentTries {
 		return Activated{}, newError(KindGone, CodeEnrollmentExpired, "the enrollment expired or took too many wrong codes; start again")
 	}
-	f := Factor{ID: e.ID, UserID: userID, Type: e.Type, Label: e.Label, CreatedAt: now, Destination: e.Destination, Region: e.Region, Masked: e.Masked}
+	f := Factor{ID: e.ID, UserID: userID, Type: e.Type, Label: e.Label, CreatedAt: now, Destination: e.Destination, Region: e.Region, Masked: e.Masked, Locale: e.Locale}
 	if (e.Type == TypeWebAuthn) != (len(req.Credential) > 0) {
 		if e.Type == TypeWebAuthn {
 			return Activated{}, Invalid(CodeInvalidCredential, "credential", "a passkey enrollment completes with credential, the PublicKeyCredential JSON")
@@ -328,6 +334,9 @@ func (s *Service) activate(ctx context.Context, c Caller, state UserState, f Fac
 	}
 	ev := s.event(c, f.UserID, ActionFactorActivated, "ok")
 	ev.FactorID, ev.FactorType = f.ID, f.Type
+	if f.Destination != "" && (f.Type == TypeEmail || f.Type == TypeSMS) {
+		f.AddressKey = s.addressKey(f.Destination)
+	}
 	switch err := s.Store.ActivateFactor(ctx, Activation{Factor: f, EnrollmentID: enrollmentID, RequireNoFactors: s.needsStepUp(c, f.UserID), Backup: backup, Event: ev}); {
 	case errors.Is(err, ErrNotFound):
 		return Activated{}, notFound(CodeEnrollmentNotFound, "no such enrollment")
@@ -343,7 +352,7 @@ func (s *Service) activate(ctx context.Context, c Caller, state UserState, f Fac
 	for _, addr := range state.Emails {
 		known = append(known, Factor{Type: TypeEmail, Destination: addr})
 	}
-	s.notify(ctx, c, f.UserID, known, Notice{Kind: "factor_added", FactorType: f.Type, Label: f.Label, At: f.CreatedAt, IP: c.IP})
+	s.notify(ctx, c, f.UserID, known, Notice{Kind: "factor_added", FactorType: f.Type, Label: f.Label, At: f.CreatedAt, IP: c.IP, Locale: f.Locale})
 	s.emailFallback(ctx, c, state, f, pol)
 	return out, nil
 }
@@ -373,7 +382,7 @@ func (s *Service) emailFallback(ctx context.Context, c Caller, state UserState, 
 		return
 	}
 	masked, _ := contact.ParseEmail(addr.Normalized)
-	email := Factor{ID: id, UserID: f.UserID, Type: TypeEmail, Label: "Email (fallback)", CreatedAt: s.now(), Destination: addr.Normalized, Masked: masked.Masked()}
+	email := Factor{ID: id, UserID: f.UserID, Type: TypeEmail, Label: "Email (fallback)", CreatedAt: s.now(), Destination: addr.Normalized, Masked: masked.Masked(), Locale: f.Locale}
 	ev := s.event(c, f.UserID, ActionFactorActivated, "ok")
 	ev.FactorID, ev.FactorType, ev.Reason = id, TypeEmail, "email_fallback"
 	if err := s.Store.ActivateFactor(ctx, Activation{Factor: email, Event: ev}); err != nil && s.Log != nil {

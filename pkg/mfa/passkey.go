@@ -36,7 +36,7 @@ func (s *Service) passkeys() (Passkeys, error) {
 
 // startPasskey begins a registration: creation options for the browser, the session kept on
 // the enrollment (server-side, single use, expiring with it).
-func (s *Service) startPasskey(ctx context.Context, c Caller, userID, id, label, orgID string, profile Profile) (EnrollmentStarted, error) {
+func (s *Service) startPasskey(ctx context.Context, c Caller, userID, id, label, orgID, lang string, profile Profile) (EnrollmentStarted, error) {
 	pk, err := s.passkeys()
 	if err != nil {
 		return EnrollmentStarted{}, err
@@ -46,7 +46,7 @@ func (s *Service) startPasskey(ctx context.Context, c Caller, userID, id, label,
 		return EnrollmentStarted{}, internal(err)
 	}
 	now := s.now()
-	e := Enrollment{ID: id, UserID: userID, OrganizationID: orgID, Type: TypeWebAuthn, Label: label, Session: session, CreatedAt: now, ExpiresAt: now.Add(s.enrollmentTTL())}
+	e := Enrollment{ID: id, UserID: userID, OrganizationID: orgID, Type: TypeWebAuthn, Label: label, Session: session, CreatedAt: now, ExpiresAt: now.Add(s.enrollmentTTL()), Locale: lang}
 	ev := s.event(c, userID, ActionEnrollmentStarted, "ok")
 	ev.FactorID, ev.FactorType = id, TypeWebAuthn
 	if err := s.Store.CreateEnrollment(ctx, e, nil, ev); err != nil {

@@ -74,6 +74,8 @@ type Store interface {
 	// RecordFailure counts one wrong answer on the challenge and on the user. The user's count
 	// is raised exactly once even when the challenge is already closed.
 	RecordFailure(ctx context.Context, f Failure) error
+
+	DirectoryStore
 }
 
 // Success is what a correct answer changes.
@@ -174,7 +176,8 @@ type Hasher interface {
 
 // Notifier sends codes and security notices. A code appears only in the message it sends.
 type Notifier interface {
-	SendCode(ctx context.Context, channel FactorType, destination, code, purpose string, ttl time.Duration) error
+	// SendCode sends code in the language lang (a locale.Supported one; "" for the default).
+	SendCode(ctx context.Context, channel FactorType, destination, code, purpose, lang string, ttl time.Duration) error
 	SendSecurityNotice(ctx context.Context, to string, n Notice) error
 }
 
@@ -185,6 +188,7 @@ type Notice struct {
 	Label      string
 	At         time.Time
 	IP         string
+	Locale     string // set by the domain for each address it goes to
 }
 
 // PhoneParser parses a phone number in international form into its E.164 form, its country

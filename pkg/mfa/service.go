@@ -237,21 +237,26 @@ func (s *Service) notify(ctx context.Context, c Caller, userID string, factors [
 	if s.Notifier == nil {
 		return
 	}
+	// Each address in the language of the request, else the one stored with its factor,
+	// else the hint the caller put in n.Locale (the user's newest choice).
+	asked := requestLocale(c, "")
 	seen := map[string]bool{}
-	var to []string
+	type recipient struct{ addr, lang string }
+	var to []recipient
 	for _, f := range factors {
 		if f.Type == TypeEmail && !seen[f.Destination] {
 			seen[f.Destination] = true
-			to = append(to, f.Destination)
+			to = append(to, recipient{f.Destination, firstLocale(asked, f.Locale, n.Locale)})
 		}
 	}
 	if c.Kind == CallerUser && c.Subject == userID && c.EmailVerified && c.Email != "" {
 		if e, err := contact.ParseEmail(c.Email); err == nil && !seen[e.Normalized] {
-			to = append(to, e.Address)
+			to = append(to, recipient{e.Address, firstLocale(asked, n.Locale)})
 		}
 	}
-	for _, addr := range to {
-		if err := s.Notifier.SendSecurityNotice(ctx, addr, n); err != nil && s.Log != nil {
+	for _, r := range to {
+		n.Locale = r.lang
+		if err := s.Notifier.SendSecurityNotice(ctx, r.addr, n); err != nil && s.Log != nil {
 			s.Log.Warn("security notice not sent", slog.String("userId", userID), slog.String("error", err.Error()))
 		}
 	}

@@ -28,11 +28,13 @@ type Factor struct {
 	LastStep     int64    // TOTP: the last accepted time step; a step is accepted once
 	Destination  string   // email: the address; sms: the E.164 number
 	Masked       string   // the destination as it may be shown
+	AddressKey   string   // email, sms: keyed hash of the destination, for the admin directory's look-up
 	Region       string   // sms: the number's country (ISO 3166-1 alpha-2)
 	BackupCodes  []string // backup_codes: keyed hashes (hex) of the unused codes
 	CredentialID []byte   // webauthn: the credential id
 	Credential   []byte   // webauthn: the credential record, opaque to the domain
 	SignCount    uint32   // webauthn: the last signature counter seen
+	Locale       string   // the language the user chose at enrollment ("": the default)
 }
 
 // Primary reports whether the factor is a primary one (not a backup code set).
@@ -51,6 +53,7 @@ type Enrollment struct {
 	CodeHash     []byte // email / sms: keyed hash of the code sent
 	Session      []byte // webauthn: the registration ceremony's server-side session
 	Attempts     int    // wrong codes so far
+	Locale       string // the language of the request that started it; the factor keeps it
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
 
@@ -80,6 +83,7 @@ type Challenge struct {
 	ContextIP       string // where the sign-in came from, recorded on success (adaptive MFA) unless known and recent
 	ContextDevice   string
 	LastSendAt      time.Time // for the resend cool-down
+	Locale          string    // an explicit locale of the request that opened it
 	Status          ChallengeStatus
 	CreatedAt       time.Time
 	ExpiresAt       time.Time
@@ -113,6 +117,9 @@ type UserState struct {
 	BackupFactorID      string    // the user's backup code set, if any
 	Emails              []string  // addresses of email factors: where security notices go
 	PromptSkippedAt     time.Time // the optional enrollment prompt was skipped
+
+	// TypeCounts are the bound factors by type, kept for the admin directory.
+	TypeCounts map[FactorType]int
 }
 
 // Primaries is the number of primary factors (all but the backup code set).
@@ -209,6 +216,10 @@ type Caller struct {
 	StepUp    *StepUp
 	IP        string
 	UserAgent string
+	// Locale is the token's locale claim and AcceptLanguage the request's Accept-Language
+	// header: where the user's language comes from when a request does not name one.
+	Locale         string
+	AcceptLanguage string
 }
 
 // StepUp is a verified mfaToken presented as proof of a recent second factor.

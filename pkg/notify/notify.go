@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -22,7 +24,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
+	"github.com/mfa-service/mfa/pkg/brand"
 	"github.com/mfa-service/mfa/pkg/contact"
+	"github.com/mfa-service/mfa/pkg/locale"
 )
 
 // SESAPI is the part of the SES v2 client the Notifier uses.
@@ -40,29 +44,52 @@ type Config struct {
 	// Sender is the From address, a verified SES identity (env EMAIL_SENDER). Required when
 	// the Notifier sends email.
 	Sender string
+	// SenderName is the name shown with the From address (env EMAIL_SENDER_NAME, default the
+	// product name).
+	SenderName string
 	// ProductName names the service in every message (env PRODUCT_NAME, default
-	// DefaultProductName). It must be plain text that SMS can carry (the GSM 03.38 alphabet).
+	// DefaultProductName). In the Latin-script locales SMS are GSM-7, so it must be plain
+	// text in the GSM 03.38 alphabet.
 	ProductName string
+	// SupportURL, when set, ends every email with where to get help (env SUPPORT_URL).
+	SupportURL string
+	// AccentColor colors the emails' product name and top rule (env ACCENT_COLOR).
+	AccentColor string
+	// DefaultLocale is the language of a message when nothing says which (env
+	// DEFAULT_LOCALE, default en).
+	DefaultLocale string
 	// SMSSenderID is the optional alphanumeric sender id that SMS show as their sender where
 	// the country allows it (env SMS_SENDER_ID): 1 to 11 letters and digits, at least one
 	// letter.
 	SMSSenderID string
-	// WebOTPDomain, when set, ends every SMS with the WebOTP line "@domain #code", so that a
-	// browser on this domain can offer to fill the code in (env WEBOTP_DOMAIN).
+	// WebOTPDomain is the host of the origin-bound last line "@host #code" of every SMS, so
+	// that a browser on this host can offer to fill the code in (env WEBOTP_DOMAIN; default
+	// the host of the first WEBAUTHN_ORIGINS origin, where the pages run). Empty: no line.
 	WebOTPDomain string
 }
 
 // DefaultProductName is the ProductName when none is configured.
-const DefaultProductName = "MFA Service"
+const DefaultProductName = brand.DefaultProductName
 
 // ConfigFromEnv reads a Config from the environment variables named on its fields.
 func ConfigFromEnv(getenv func(string) string) Config {
-	return Config{
-		Sender:       getenv("EMAIL_SENDER"),
-		ProductName:  getenv("PRODUCT_NAME"),
-		SMSSenderID:  getenv("SMS_SENDER_ID"),
-		WebOTPDomain: getenv("WEBOTP_DOMAIN"),
+	c := Config{
+		Sender:        getenv("EMAIL_SENDER"),
+		SenderName:    getenv("EMAIL_SENDER_NAME"),
+		ProductName:   getenv("PRODUCT_NAME"),
+		SupportURL:    getenv("SUPPORT_URL"),
+		AccentColor:   getenv("ACCENT_COLOR"),
+		DefaultLocale: getenv("DEFAULT_LOCALE"),
+		SMSSenderID:   getenv("SMS_SENDER_ID"),
+		WebOTPDomain:  getenv("WEBOTP_DOMAIN"),
 	}
+	if c.WebOTPDomain == "" {
+		first, _, _ := strings.Cut(getenv("WEBAUTHN_ORIGINS"), ",")
+		if u, err := url.Parse(strings.TrimSpace(first)); err == nil {
+			c.WebOTPDomain = strings.ToLower(u.Hostname())
+		}
+	}
+	return c
 }
 
 // Purposes of a code; they change the email's wording.
@@ -77,11 +104,12 @@ var ErrNotConfigured = errors.New("notify: channel not configured")
 
 // Notifier sends codes and notices. It is safe for concurrent use.
 type Notifier struct {
-	ses  SESAPI
-	sns  SNSAPI
-	cfg  Config
-	from string // cfg.Sender, with its domain in Punycode
-	now  func() time.Time
+	ses   SESAPI
+	sns   SNSAPI
+	cfg   Config
+	brand brand.Brand
+	from  string // the sender's name and address, its domain in Punycode
+	now   func() time.Time
 }
 
 var (
@@ -90,28 +118,31 @@ var (
 	hostPattern     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
 )
 
-const maxProductName = 40
-
 // New returns a Notifier that sends email through ses and SMS through sns. Either client may
 // be nil when the caller never sends on that channel; a send on it then fails with
 // ErrNotConfigured. New checks cfg, so that a bad setting fails at cold start rather than
 // at a user's first sign-in.
 func New(ses SESAPI, sns SNSAPI, cfg Config) (*Notifier, error) {
-	cfg.ProductName = strings.TrimSpace(cfg.ProductName)
-	if cfg.ProductName == "" {
-		cfg.ProductName = DefaultProductName
+	b, err := brand.Brand{ProductName: cfg.ProductName, SupportURL: cfg.SupportURL, AccentColor: cfg.AccentColor, DefaultLocale: cfg.DefaultLocale}.Normalize()
+	if err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
 	}
-	n := &Notifier{ses: ses, sns: sns, cfg: cfg, now: time.Now}
+	cfg.ProductName = b.ProductName
+	n := &Notifier{ses: ses, sns: sns, cfg: cfg, brand: b, now: time.Now}
 
-	if len([]rune(cfg.ProductName)) > maxProductName || strings.ContainsFunc(cfg.ProductName, unicode.IsControl) {
-		return nil, fmt.Errorf("notify: product name must be at most %d characters of plain text", maxProductName)
-	}
 	if cfg.Sender != "" || ses != nil {
 		sender, err := contact.ParseEmail(cfg.Sender)
 		if err != nil {
 			return nil, fmt.Errorf("notify: sender: %w", err)
 		}
-		n.from = sender.ASCII
+		name := strings.TrimSpace(cfg.SenderName)
+		if name == "" {
+			name = b.ProductName
+		}
+		if len([]rune(name)) > maxSenderName || strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) {
+			return nil, fmt.Errorf("notify: sender name must be at most %d characters of plain text", maxSenderName)
+		}
+		n.from = fromHeader(name, sender.ASCII)
 	}
 	if id := cfg.SMSSenderID; id != "" && (!senderIDPattern.MatchString(id) || !strings.ContainsFunc(id, unicode.IsLetter)) {
 		return nil, errors.New("notify: SMS sender id must be 1 to 11 letters and digits, with at least one letter")
@@ -120,16 +151,36 @@ func New(ses SESAPI, sns SNSAPI, cfg Config) (*Notifier, error) {
 		return nil, errors.New("notify: WebOTP domain must be a lower-case host name, like example.com")
 	}
 	// The longest SMS this configuration produces for a 10-minute code must fit in one
-	// GSM-7 segment; a longer one would be split or sent as UCS-2, costing two or three.
-	if _, err := n.smsText("000000", 10*time.Minute); err != nil {
-		return nil, err
+	// segment in every locale; a longer one would be split, costing two or three.
+	for _, l := range locale.Supported {
+		if _, err := n.smsText(l, "000000", 10*time.Minute); err != nil {
+			return nil, err
+		}
 	}
 	return n, nil
 }
 
-// SendEmailCode emails code to the address to. purpose is one of the Purpose constants, ttl
-// how long the code stays valid.
-func (n *Notifier) SendEmailCode(ctx context.Context, to, code, purpose string, ttl time.Duration) error {
+const maxSenderName = 64
+
+// fromHeader is the From address with its display name: quoted when it is printable ASCII,
+// else an RFC 2047 encoded word (SES sends the header as given).
+func fromHeader(name, addr string) string {
+	ascii := true
+	for _, r := range name {
+		if r < 0x20 || r > 0x7e {
+			ascii = false
+		}
+	}
+	if ascii {
+		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name) + `" <` + addr + ">"
+	}
+	return mime.BEncoding.Encode("utf-8", name) + " <" + addr + ">"
+}
+
+// SendEmailCode emails code to the address to, in the language lang (one of
+// locale.Supported; anything else means the default). purpose is one of the Purpose
+// constants, ttl how long the code stays valid.
+func (n *Notifier) SendEmailCode(ctx context.Context, to, code, purpose, lang string, ttl time.Duration) error {
 	if n.ses == nil {
 		return ErrNotConfigured
 	}
@@ -140,15 +191,12 @@ func (n *Notifier) SendEmailCode(ctx context.Context, to, code, purpose string, 
 	if err != nil {
 		return fmt.Errorf("notify: email code: %w", err)
 	}
-	msg, err := codeEmail(n.cfg.ProductName, code, purpose, ttl)
-	if err != nil {
-		return err
-	}
+	msg := n.codeEmail(lang, code, purpose, ttl)
 	return redact(n.sendEmail(ctx, addr.ASCII, msg), "send email code", code)
 }
 
-// SendSMSCode texts code to the E.164 number toE164.
-func (n *Notifier) SendSMSCode(ctx context.Context, toE164, code, purpose string, ttl time.Duration) error {
+// SendSMSCode texts code to the E.164 number toE164, in the language lang.
+func (n *Notifier) SendSMSCode(ctx context.Context, toE164, code, purpose, lang string, ttl time.Duration) error {
 	if n.sns == nil {
 		return ErrNotConfigured
 	}
@@ -160,7 +208,7 @@ func (n *Notifier) SendSMSCode(ctx context.Context, toE164, code, purpose string
 	if !e164Pattern.MatchString(toE164) {
 		return fmt.Errorf("notify: SMS code: %w", contact.ErrInvalid)
 	}
-	text, err := n.smsText(code, ttl)
+	text, err := n.smsText(lang, code, ttl)
 	if err != nil {
 		return err
 	}
@@ -192,7 +240,7 @@ func (n *Notifier) SendSecurityNotice(ctx context.Context, to string, notice Not
 	if notice.At.IsZero() {
 		notice.At = n.now()
 	}
-	msg, err := noticeEmail(n.cfg.ProductName, notice)
+	msg, err := n.noticeEmail(notice)
 	if err != nil {
 		return err
 	}

@@ -120,7 +120,7 @@ func TestSendEmailCode(t *testing.T) {
 	t.Parallel()
 	n, rs, _ := motoNotifier(t, notify.Config{ProductName: "Acme <b>"})
 	to := uniqueEmail("ann")
-	if err := n.SendEmailCode(t.Context(), to, "042917", notify.PurposeSignIn, 10*time.Minute); err != nil {
+	if err := n.SendEmailCode(t.Context(), to, "042917", notify.PurposeSignIn, "en", 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 
@@ -142,8 +142,9 @@ func TestSendEmailCode(t *testing.T) {
 	if !strings.Contains(m.HTML, ">042917</p>") {
 		t.Errorf("HTML lacks the code:\n%s", m.HTML)
 	}
-	wantRendered := "Your Acme <b> verification code is\n042917\nEnter it to finish signing in.\n" +
-		"It expires in 10 minutes. If you did not ask for it, ignore this email and consider changing your password."
+	wantRendered := "Acme <b>\nYour Acme <b> verification code is:\n042917\nEnter it to finish signing in.\n" +
+		"It expires in 10 minutes. If you did not ask for it, ignore this email and consider changing your password.\n" +
+		"Never share this code. Acme <b> will never ask you for it."
 	if m.Body != wantRendered {
 		t.Errorf("HTML as text:\n%s\nwant\n%s", m.Body, wantRendered)
 	}
@@ -153,8 +154,9 @@ func TestSendEmailCode(t *testing.T) {
 
 	// moto keeps only the HTML body, so the rest of the request is checked as sent.
 	in := rs.only(t)
-	if got := aws.ToString(in.FromEmailAddress); !strings.HasPrefix(got, "no-reply-") {
-		t.Errorf("From = %q, want the configured sender", got)
+	// The product name is the sender's name, unless EMAIL_SENDER_NAME says otherwise.
+	if got := aws.ToString(in.FromEmailAddress); !strings.HasPrefix(got, `"Acme <b>" <no-reply-`) {
+		t.Errorf("From = %q, want the configured sender with the product's name", got)
 	}
 	simple := in.Content.Simple
 	for name, c := range map[string]*string{"subject": simple.Subject.Charset, "text": simple.Body.Text.Charset, "html": simple.Body.Html.Charset} {
@@ -162,8 +164,9 @@ func TestSendEmailCode(t *testing.T) {
 			t.Errorf("%s charset = %q, want UTF-8", name, aws.ToString(c))
 		}
 	}
-	wantText := "Your Acme <b> verification code is 042917.\n\nEnter it to finish signing in.\n\n" +
-		"It expires in 10 minutes. If you did not ask for it, ignore this email and consider changing your password.\n"
+	wantText := "Your Acme <b> verification code is:\n\n    042917\n\nEnter it to finish signing in.\n\n" +
+		"It expires in 10 minutes. If you did not ask for it, ignore this email and consider changing your password.\n\n" +
+		"Never share this code. Acme <b> will never ask you for it.\n"
 	if got := aws.ToString(simple.Body.Text.Data); got != wantText {
 		t.Errorf("text body:\n%s\nwant\n%s", got, wantText)
 	}
@@ -189,7 +192,7 @@ func TestSendEmailCodeWordingPerPurpose(t *testing.T) {
 		t.Run(tt.purpose, func(t *testing.T) {
 			n, rs, _ := motoNotifier(t, notify.Config{})
 			to := uniqueEmail("purpose")
-			if err := n.SendEmailCode(t.Context(), to, "100200", tt.purpose, tt.ttl); err != nil {
+			if err := n.SendEmailCode(t.Context(), to, "100200", tt.purpose, "en", tt.ttl); err != nil {
 				t.Fatal(err)
 			}
 			text := aws.ToString(rs.only(t).Content.Simple.Body.Text.Data)
@@ -208,7 +211,7 @@ func TestSendEmailCodeToAnInternationalisedDomain(t *testing.T) {
 	t.Parallel()
 	n, rs, _ := motoNotifier(t, notify.Config{})
 	local := strings.TrimSuffix(uniqueEmail("idn"), "@example.com")
-	if err := n.SendEmailCode(t.Context(), local+"@Bücher.example", "314159", notify.PurposeEnrollment, 10*time.Minute); err != nil {
+	if err := n.SendEmailCode(t.Context(), local+"@Bücher.example", "314159", notify.PurposeEnrollment, "en", 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	// SES takes no SMTPUTF8, so the domain goes out in Punycode.
@@ -224,7 +227,7 @@ func TestSendSMSCode(t *testing.T) {
 	t.Parallel()
 	n, _, rn := motoNotifier(t, notify.Config{ProductName: "Acme", SMSSenderID: "Acme2FA"})
 	to := uniquePhone()
-	if err := n.SendSMSCode(t.Context(), to, "271828", notify.PurposeSignIn, 10*time.Minute); err != nil {
+	if err := n.SendSMSCode(t.Context(), to, "271828", notify.PurposeSignIn, "en", 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	parsed, err := phone.Parse(to)
@@ -265,7 +268,7 @@ func TestSendSMSCodeWithWebOTPLine(t *testing.T) {
 	t.Parallel()
 	n, _, rn := motoNotifier(t, notify.Config{WebOTPDomain: "login.example.com"})
 	to := uniquePhone()
-	if err := n.SendSMSCode(t.Context(), to, "007007", notify.PurposeEnrollment, 5*time.Minute); err != nil {
+	if err := n.SendSMSCode(t.Context(), to, "007007", notify.PurposeEnrollment, "en", 5*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	want := "007007 is your MFA Service verification code. It expires in 5 min.\n\n@login.example.com #007007"
@@ -287,7 +290,7 @@ func TestSendSecurityNotice(t *testing.T) {
 		{
 			notify.Notice{Kind: notify.NoticeFactorAdded, FactorType: "totp", Label: "Work phone", At: at, IP: "::ffff:192.0.2.10"},
 			"A sign-in method was added to your Acme <b> account",
-			`An authenticator app ("Work phone") was added to your Acme <b> account for two-step sign-in.`,
+			`An authenticator app (“Work phone”) was added to your Acme <b> account for two-step sign-in.`,
 		},
 		{
 			notify.Notice{Kind: notify.NoticeFactorRemoved, FactorType: "email", At: at, IP: "2001:db8::1"},
@@ -303,7 +306,7 @@ func TestSendSecurityNotice(t *testing.T) {
 			// A user-chosen label is one escaped line, however it was typed.
 			notify.Notice{Kind: notify.NoticeFactorAdded, FactorType: "webauthn", Label: "<img src=x>\nclick\u202e here", At: at, IP: "not an ip"},
 			"A sign-in method was added to your Acme <b> account",
-			`A passkey ("<img src=x> click here") was added to your Acme <b> account for two-step sign-in.`,
+			`A passkey (“<img src=x> click here”) was added to your Acme <b> account for two-step sign-in.`,
 		},
 	}
 	for _, tt := range tests {
@@ -326,7 +329,7 @@ func TestSendSecurityNotice(t *testing.T) {
 				from = "\nFrom: IP address " + strings.TrimPrefix(ip, "::ffff:")
 			}
 			advice := "If this was you, there is nothing to do. If it was not, change your password and contact your administrator right away."
-			if want := tt.what + "\nWhen: 2 January 2026, 15:04 UTC" + from + "\n" + advice; m.Body != want {
+			if want := "Acme <b>\n" + tt.what + "\nWhen: 2 January 2026, 15:04 UTC" + from + "\n" + advice; m.Body != want {
 				t.Errorf("HTML as text:\n%s\nwant\n%s", m.Body, want)
 			}
 			if strings.Contains(m.HTML, "<b>") || strings.Contains(m.HTML, "<img") {
@@ -351,7 +354,7 @@ func TestRefusedEmailErrorHoldsNoCode(t *testing.T) {
 	t.Parallel()
 	n, _, _ := motoNotifier(t, notify.Config{Sender: uniqueEmail("unverified")})
 	to := uniqueEmail("refused")
-	err := n.SendEmailCode(t.Context(), to, "918273", notify.PurposeSignIn, 10*time.Minute)
+	err := n.SendEmailCode(t.Context(), to, "918273", notify.PurposeSignIn, "en", 10*time.Minute)
 	if err == nil {
 		t.Fatal("sent from an unverified sender")
 	}
@@ -392,10 +395,10 @@ func TestSendErrorsAreScrubbedOfTheCode(t *testing.T) {
 	}
 	for name, send := range map[string]func() error{
 		"email": func() error {
-			return n.SendEmailCode(t.Context(), "ann@example.com", "564738", notify.PurposeSignIn, time.Minute)
+			return n.SendEmailCode(t.Context(), "ann@example.com", "564738", notify.PurposeSignIn, "en", time.Minute)
 		},
 		"sms": func() error {
-			return n.SendSMSCode(t.Context(), "+442079460958", "564738", notify.PurposeSignIn, time.Minute)
+			return n.SendSMSCode(t.Context(), "+442079460958", "564738", notify.PurposeSignIn, "en", time.Minute)
 		},
 	} {
 		err := send()
@@ -406,7 +409,7 @@ func TestSendErrorsAreScrubbedOfTheCode(t *testing.T) {
 			t.Errorf("%s: error = %v, want the code replaced by [code]", name, err)
 		}
 	}
-	err = n.SendSMSCode(t.Context(), "+442079460958", "564738", notify.PurposeSignIn, time.Minute)
+	err = n.SendSMSCode(t.Context(), "+442079460958", "564738", notify.PurposeSignIn, "en", time.Minute)
 	if !errors.Is(err, errEcho) {
 		t.Errorf("error %v does not unwrap to the client's", err)
 	}
@@ -425,26 +428,32 @@ func TestBadInputIsRefusedBeforeSending(t *testing.T) {
 		secret  string
 	}{
 		"short code": {send: func() error {
-			return n.SendEmailCode(ctx, "ann@example.com", "12345", notify.PurposeSignIn, time.Minute)
+			return n.SendEmailCode(ctx, "ann@example.com", "12345", notify.PurposeSignIn, "en", time.Minute)
 		}},
-		"long code": {send: func() error { return n.SendSMSCode(ctx, "+442079460958", "1234567", notify.PurposeSignIn, time.Minute) }, secret: "1234567"},
+		"long code": {send: func() error {
+			return n.SendSMSCode(ctx, "+442079460958", "1234567", notify.PurposeSignIn, "en", time.Minute)
+		}, secret: "1234567"},
 		"secret, not a code": {send: func() error {
-			return n.SendEmailCode(ctx, "ann@example.com", "JBSWY3DPEHPK3PXP", notify.PurposeSignIn, time.Minute)
+			return n.SendEmailCode(ctx, "ann@example.com", "JBSWY3DPEHPK3PXP", notify.PurposeSignIn, "en", time.Minute)
 		}, secret: "JBSWY3DPEHPK3PXP"},
 		"unicode digits": {send: func() error {
-			return n.SendEmailCode(ctx, "ann@example.com", "١٢٣٤٥٦", notify.PurposeSignIn, time.Minute)
+			return n.SendEmailCode(ctx, "ann@example.com", "١٢٣٤٥٦", notify.PurposeSignIn, "en", time.Minute)
 		}},
-		"unknown purpose": {send: func() error { return n.SendEmailCode(ctx, "ann@example.com", "123456", "password_reset", time.Minute) }},
-		"no lifetime":     {send: func() error { return n.SendSMSCode(ctx, "+442079460958", "123456", notify.PurposeSignIn, 0) }},
+		"unknown purpose": {send: func() error {
+			return n.SendEmailCode(ctx, "ann@example.com", "123456", "password_reset", "en", time.Minute)
+		}},
+		"no lifetime": {send: func() error { return n.SendSMSCode(ctx, "+442079460958", "123456", notify.PurposeSignIn, "en", 0) }},
 		"bad email": {send: func() error {
-			return n.SendEmailCode(ctx, "ann@example.com, eve@example.com", "123456", notify.PurposeSignIn, time.Minute)
+			return n.SendEmailCode(ctx, "ann@example.com, eve@example.com", "123456", notify.PurposeSignIn, "en", time.Minute)
 		}, invalid: true},
 		"display name": {send: func() error {
-			return n.SendEmailCode(ctx, "Eve <eve@example.com>", "123456", notify.PurposeSignIn, time.Minute)
+			return n.SendEmailCode(ctx, "Eve <eve@example.com>", "123456", notify.PurposeSignIn, "en", time.Minute)
 		}, invalid: true},
-		"national phone": {send: func() error { return n.SendSMSCode(ctx, "020 7946 0958", "123456", notify.PurposeSignIn, time.Minute) }, invalid: true},
+		"national phone": {send: func() error {
+			return n.SendSMSCode(ctx, "020 7946 0958", "123456", notify.PurposeSignIn, "en", time.Minute)
+		}, invalid: true},
 		"invalid phone": {send: func() error {
-			return n.SendSMSCode(ctx, "+1 123 456 7890", "123456", notify.PurposeSignIn, time.Minute)
+			return n.SendSMSCode(ctx, "+1 123 456 7890", "123456", notify.PurposeSignIn, "en", time.Minute)
 		}, invalid: true},
 		"notice to bad email": {send: func() error {
 			return n.SendSecurityNotice(ctx, "not-an-address", notify.Notice{Kind: notify.NoticeFactorsReset})
@@ -477,8 +486,8 @@ func TestNotifierWithoutAChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, err := range map[string]error{
-		"email":  n.SendEmailCode(t.Context(), "ann@example.com", "123456", notify.PurposeSignIn, time.Minute),
-		"sms":    n.SendSMSCode(t.Context(), "+442079460958", "123456", notify.PurposeSignIn, time.Minute),
+		"email":  n.SendEmailCode(t.Context(), "ann@example.com", "123456", notify.PurposeSignIn, "en", time.Minute),
+		"sms":    n.SendSMSCode(t.Context(), "+442079460958", "123456", notify.PurposeSignIn, "en", time.Minute),
 		"notice": n.SendSecurityNotice(t.Context(), "ann@example.com", notify.Notice{Kind: notify.NoticeFactorsReset}),
 	} {
 		if !errors.Is(err, notify.ErrNotConfigured) {

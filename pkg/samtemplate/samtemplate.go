@@ -63,6 +63,9 @@ type Table struct {
 		AttributeName string `yaml:"AttributeName"`
 		Enabled       bool   `yaml:"Enabled"`
 	} `yaml:"TimeToLiveSpecification"`
+	StreamSpecification struct {
+		StreamViewType string `yaml:"StreamViewType"`
+	} `yaml:"StreamSpecification"`
 	GlobalSecondaryIndexes []struct {
 		IndexName string `yaml:"IndexName"`
 		KeySchema []struct {
@@ -70,7 +73,8 @@ type Table struct {
 			KeyType       string `yaml:"KeyType"`
 		} `yaml:"KeySchema"`
 		Projection struct {
-			ProjectionType string `yaml:"ProjectionType"`
+			ProjectionType   string   `yaml:"ProjectionType"`
+			NonKeyAttributes []string `yaml:"NonKeyAttributes"`
 		} `yaml:"Projection"`
 	} `yaml:"GlobalSecondaryIndexes"`
 }
@@ -197,4 +201,57 @@ func (t *Template) Table(logicalID string) (*Table, error) {
 		return nil, fmt.Errorf("samtemplate: %s has no KeySchema", logicalID)
 	}
 	return &tbl, nil
+}
+
+// EventSourceMapping is the part of an AWS::Lambda::EventSourceMapping that says which records
+// reach the function and how failures are retried.
+type EventSourceMapping struct {
+	FunctionName struct {
+		Ref string `yaml:"Ref"`
+	} `yaml:"FunctionName"`
+	StartingPosition               string   `yaml:"StartingPosition"`
+	BatchSize                      int      `yaml:"BatchSize"`
+	MaximumRetryAttempts           int      `yaml:"MaximumRetryAttempts"`
+	MaximumBatchingWindowInSeconds int      `yaml:"MaximumBatchingWindowInSeconds"`
+	FunctionResponseTypes          []string `yaml:"FunctionResponseTypes"`
+	FilterCriteria                 struct {
+		Filters []struct {
+			Pattern string `yaml:"Pattern"`
+		} `yaml:"Filters"`
+	} `yaml:"FilterCriteria"`
+}
+
+// Patterns returns the filter patterns (EventBridge pattern syntax, as JSON).
+func (m EventSourceMapping) Patterns() []string {
+	var out []string
+	for _, f := range m.FilterCriteria.Filters {
+		out = append(out, f.Pattern)
+	}
+	return out
+}
+
+// ReportsBatchItemFailures says whether the function answers with BatchItemFailures.
+func (m EventSourceMapping) ReportsBatchItemFailures() bool {
+	for _, t := range m.FunctionResponseTypes {
+		if t == "ReportBatchItemFailures" {
+			return true
+		}
+	}
+	return false
+}
+
+// EventSourceMapping decodes the AWS::Lambda::EventSourceMapping with the given logical id.
+func (t *Template) EventSourceMapping(logicalID string) (*EventSourceMapping, error) {
+	res, ok := t.Resources[logicalID]
+	if !ok || res.Type != "AWS::Lambda::EventSourceMapping" {
+		return nil, fmt.Errorf("samtemplate: no AWS::Lambda::EventSourceMapping %q", logicalID)
+	}
+	var m EventSourceMapping
+	if err := res.Properties.Decode(&m); err != nil {
+		return nil, fmt.Errorf("samtemplate: %s: %w", logicalID, err)
+	}
+	if m.BatchSize <= 0 {
+		return nil, fmt.Errorf("samtemplate: %s has no BatchSize", logicalID)
+	}
+	return &m, nil
 }

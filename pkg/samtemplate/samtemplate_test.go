@@ -41,6 +41,16 @@ func TestRoutesAndTableFromProjectTemplate(t *testing.T) {
 	if len(tbl.KeySchema) != 2 || tbl.KeySchema[0].AttributeName != "pk" || tbl.KeySchema[1].AttributeName != "sk" {
 		t.Errorf("key schema = %+v, want pk/sk", tbl.KeySchema)
 	}
+	if tbl.StreamSpecification.StreamViewType != "NEW_AND_OLD_IMAGES" {
+		t.Errorf("stream = %+v, want NEW_AND_OLD_IMAGES (the event publisher reads both images)", tbl.StreamSpecification)
+	}
+	esm, err := tpl.EventSourceMapping("EventPublisherStream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if esm.FunctionName.Ref != "EventPublisherFunction" || !esm.ReportsBatchItemFailures() || len(esm.Patterns()) != 2 || esm.BatchSize < 10 {
+		t.Errorf("event source mapping = %+v", esm)
+	}
 	if tbl.TimeToLiveSpecification.AttributeName != "ttl" || !tbl.TimeToLiveSpecification.Enabled {
 		t.Errorf("ttl = %+v", tbl.TimeToLiveSpecification)
 	}

@@ -1,8 +1,16 @@
 // Package webui serves the reference web pages of the service: the sign-in challenge
-// (/ui/challenge), enrollment (/ui/enroll) and account security (/ui/security). They are
+// (/ui/challenge), enrollment (/ui/enroll), account security (/ui/security) and the admin
+// console (/ui/admin, which calls only the admin routes with an admin token). They are
 // static files embedded in the binary (HTML, CSS and JavaScript; no CDN, fonts or scripts
 // from anywhere else) that call the public API on the same origin with the user's own token,
 // which the app hands to them in the URL fragment or by postMessage (see the README).
+//
+// Every string a page shows comes from the catalog of its locale, locales/<locale>.json: the
+// HTML names them as {{t:key}}, filled in when the pages are rendered (once per locale, at
+// cold start), and the scripts call MFA.t(key, args) / MFA.n(key, count, args) on the same
+// catalog, which the page carries in its config. The locale is the request's ?locale=, else
+// Accept-Language, else the DefaultLocale; the page itself switches to the locale its app
+// passed or its token claims (common.js).
 //
 // The handler answers API Gateway HTTP API (payload 2.0) events, like the other functions,
 // and sets a strict Content-Security-Policy: scripts, styles and connections only from the
@@ -29,11 +37,23 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/mfa-service/mfa/pkg/brand"
+	"github.com/mfa-service/mfa/pkg/locale"
 	"github.com/mfa-service/mfa/pkg/webauthnjs"
 )
 
 //go:embed static
 var static embed.FS
+
+// The page catalogs, one JSON file per locale (format: pkg/locale).
+//
+//go:embed locales/*.json
+var catalogFiles embed.FS
+
+// Catalogs returns the page catalogs by locale.
+func Catalogs() (map[string]*locale.Catalog, error) {
+	return locale.LoadCatalogs(catalogFiles, "locales")
+}
 
 // Handler is a Lambda handler for HTTP API events.
 type Handler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
@@ -48,7 +68,7 @@ const (
 func RouteKeys() []string { return []string{RoutePage, RouteAsset} }
 
 // Pages are the pages served under /ui/{page}.
-var Pages = []string{"challenge", "enroll", "security"}
+var Pages = []string{"challenge", "enroll", "security", "admin"}
 
 // Config is the UI function's configuration.
 type Config struct {
@@ -61,16 +81,23 @@ type Config struct {
 	FrameAncestors []string
 	// ProductName is shown in page titles and headings (env PRODUCT_NAME).
 	ProductName string
+	// SupportURL, LogoURL, AccentColor and DefaultLocale brand the pages (env SUPPORT_URL,
+	// LOGO_URL, ACCENT_COLOR, DEFAULT_LOCALE; see pkg/brand for what each accepts).
+	SupportURL, LogoURL, AccentColor, DefaultLocale string
 	// Log receives one line per request; nil logs nothing.
 	Log *slog.Logger
 }
 
 // DefaultProductName is the ProductName when none is configured.
-const DefaultProductName = "MFA Service"
+const DefaultProductName = brand.DefaultProductName
 
 // ConfigFromEnv reads Config from the environment.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	c := Config{ProductName: strings.TrimSpace(getenv("PRODUCT_NAME"))}
+	b, err := brand.FromEnv(getenv)
+	if err != nil {
+		return Config{}, fmt.Errorf("webui: %w", err)
+	}
+	c := Config{ProductName: b.ProductName, SupportURL: b.SupportURL, LogoURL: b.LogoURL, AccentColor: b.AccentColor, DefaultLocale: b.DefaultLocale}
 	origins := getenv("UI_RETURN_ORIGINS")
 	if strings.TrimSpace(origins) == "" {
 		origins = getenv("WEBAUTHN_ORIGINS")
@@ -160,21 +187,24 @@ type asset struct {
 
 // UI serves the pages and their assets. Everything is rendered once, in New.
 type UI struct {
-	pages   map[string][]byte
+	pages   map[string]map[string][]byte // locale → page → HTML
+	deflt   string                       // the locale when the request names none the UI has
 	assets  map[string]asset
 	version string
 	headers map[string]string // security headers of every response
 	log     *slog.Logger
 }
 
-// New renders the pages for cfg.
+// New renders the pages for cfg, in every locale.
 func New(cfg Config) (*UI, error) {
-	if cfg.ProductName == "" {
-		cfg.ProductName = DefaultProductName
+	b, err := brand.Brand{ProductName: cfg.ProductName, SupportURL: cfg.SupportURL, LogoURL: cfg.LogoURL,
+		AccentColor: cfg.AccentColor, DefaultLocale: cfg.DefaultLocale}.Normalize()
+	if err != nil {
+		return nil, fmt.Errorf("webui: %w", err)
 	}
-	u := &UI{pages: map[string][]byte{}, assets: map[string]asset{}, log: cfg.Log}
+	u := &UI{pages: map[string]map[string][]byte{}, assets: map[string]asset{}, log: cfg.Log, deflt: b.DefaultLocale}
 
-	// The assets: the embedded files, plus the shared WebAuthn bridge.
+	// The assets: the embedded files, plus the shared WebAuthn bridge and the brand's colors.
 	files, err := fs.Sub(static, "static/assets")
 	if err != nil {
 		return nil, err
@@ -195,15 +225,13 @@ func New(cfg Config) (*UI, error) {
 		return nil, err
 	}
 	u.addAsset("webauthn.js", []byte(webauthnjs.Source))
+	u.addAsset("brand.css", []byte(brandCSS(b.AccentColor)))
 	for _, name := range slices.Sorted(maps.Keys(u.assets)) {
 		sum.Write([]byte(name + u.assets[name].etag))
 	}
 	u.version = hex.EncodeToString(sum.Sum(nil))[:12]
 
-	conf, err := json.Marshal(struct {
-		ReturnOrigins []string `json:"returnOrigins"`
-		ProductName   string   `json:"productName"`
-	}{append([]string{}, cfg.ReturnOrigins...), cfg.ProductName})
+	catalogs, err := Catalogs()
 	if err != nil {
 		return nil, err
 	}
@@ -211,32 +239,77 @@ func New(cfg Config) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range Pages {
-		body, err := static.ReadFile("static/" + name + ".html")
+	logo := "assets/icon.svg?v=" + u.version
+	if b.LogoURL != "" {
+		logo = b.LogoURL
+	}
+	for _, l := range locale.Supported {
+		cat := catalogs[l]
+		conf, err := json.Marshal(struct {
+			ReturnOrigins []string        `json:"returnOrigins"`
+			ProductName   string          `json:"productName"`
+			Locale        string          `json:"locale"`
+			Messages      *locale.Catalog `json:"messages"`
+		}{append([]string{}, cfg.ReturnOrigins...), b.ProductName, l, cat})
 		if err != nil {
 			return nil, err
 		}
-		title, main, ok := strings.Cut(string(body), "\n")
-		if !ok {
-			return nil, fmt.Errorf("webui: %s.html: the first line is the title", name)
+		support := ""
+		if b.SupportURL != "" {
+			support = `<p class="support">` + html.EscapeString(cat.T("layout.support")) + ` <a href="` + html.EscapeString(b.SupportURL) +
+				`" rel="noopener noreferrer" target="_blank">` + html.EscapeString(cat.T("layout.support_link")) + "</a></p>"
 		}
-		page := strings.NewReplacer(
-			"{{title}}", html.EscapeString(strings.TrimSpace(title)+" · "+cfg.ProductName),
-			"{{product}}", html.EscapeString(cfg.ProductName),
-			"{{config}}", html.EscapeString(string(conf)),
-			"{{page}}", name,
-			"{{main}}", main,
-		).Replace(string(layout))
-		// {{v}} may appear in the layout and in the page body.
-		u.pages[name] = []byte(strings.ReplaceAll(page, "{{v}}", u.version))
+		// {{t:key}} may appear in the layout and in the page; they are filled before the
+		// config (which holds the catalog) goes in.
+		frame, err := translate(string(layout), cat)
+		if err != nil {
+			return nil, fmt.Errorf("webui: layout.html in %s: %w", l, err)
+		}
+		u.pages[l] = map[string][]byte{}
+		for _, name := range Pages {
+			body, err := static.ReadFile("static/" + name + ".html")
+			if err != nil {
+				return nil, err
+			}
+			if !Translated(body) && l != "en" {
+				// A page whose strings are not in the catalogs yet is English, all of it
+				// (layout included), rather than a mix.
+				continue
+			}
+			translated, err := translate(string(body), cat)
+			if err != nil {
+				return nil, fmt.Errorf("webui: %s.html in %s: %w", name, l, err)
+			}
+			title, main, ok := strings.Cut(translated, "\n")
+			if !ok {
+				return nil, fmt.Errorf("webui: %s.html: the first line is the title", name)
+			}
+			page := strings.NewReplacer(
+				"{{title}}", strings.TrimSpace(title)+" · "+html.EscapeString(b.ProductName),
+				// {{v}} may appear in the layout and in the page body.
+				"{{v}}", u.version,
+				"{{product}}", html.EscapeString(b.ProductName),
+				"{{config}}", html.EscapeString(string(conf)),
+				"{{page}}", name,
+				"{{lang}}", l,
+				"{{logo}}", html.EscapeString(logo),
+				"{{support}}", support,
+				"{{main}}", strings.ReplaceAll(main, "{{v}}", u.version),
+			).Replace(frame)
+			u.pages[l][name] = []byte(page)
+		}
 	}
 
+	imgSrc := "'self' blob:"
+	if strings.HasPrefix(b.LogoURL, "data:") {
+		imgSrc += " data:"
+	}
 	ancestors := "'none'"
 	if len(cfg.FrameAncestors) > 0 {
 		ancestors = strings.Join(cfg.FrameAncestors, " ")
 	}
 	u.headers = map[string]string{
-		"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob:; " +
+		"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src " + imgSrc + "; " +
 			"connect-src 'self'; font-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; " +
 			"frame-src 'none'; worker-src 'none'; manifest-src 'none'; require-trusted-types-for 'script'; " +
 			"frame-ancestors " + ancestors,
@@ -249,6 +322,47 @@ func New(cfg Config) (*UI, error) {
 		u.headers["X-Frame-Options"] = "DENY" // for browsers without frame-ancestors
 	}
 	return u, nil
+}
+
+// Translated reports whether a page's HTML takes its strings from the catalogs.
+func Translated(html []byte) bool { return strings.Contains(string(html), "{{t:") }
+
+// translate fills every {{t:key}} of page with the catalog's text, HTML-escaped.
+func translate(page string, cat *locale.Catalog) (string, error) {
+	var out strings.Builder
+	for {
+		i := strings.Index(page, "{{t:")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(page[i:], "}}")
+		if j < 0 {
+			return "", fmt.Errorf("an unclosed {{t:")
+		}
+		key := page[i+4 : i+j]
+		if _, ok := cat.Message(key); !ok {
+			return "", fmt.Errorf("no message %q", key)
+		}
+		out.WriteString(page[:i])
+		out.WriteString(html.EscapeString(cat.T(key)))
+		page = page[i+j+2:]
+	}
+	out.WriteString(page)
+	return out.String(), nil
+}
+
+// brandCSS sets the accent color of buttons and links, with the text color that reads on it.
+// In dark mode the brand's color is kept only where it stands out from the dark card
+// (WCAG AA, 4.5:1); otherwise the pages' own dark accent stays.
+func brandCSS(accent string) string {
+	if accent == "" {
+		return "/* no brand accent configured */\n"
+	}
+	css := ":root { --accent: " + accent + "; --accent-fg: " + brand.OnAccent(accent) + "; }\n"
+	if brand.Contrast(accent, "#161b22") >= 4.5 {
+		css += "@media (prefers-color-scheme: dark) { :root { --accent: " + accent + "; --accent-fg: " + brand.OnAccent(accent) + "; } }\n"
+	}
+	return css
 }
 
 func (u *UI) addAsset(name string, b []byte) {
@@ -288,11 +402,16 @@ func (u *UI) serve(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRe
 	switch req.RouteKey {
 	case RoutePage:
 		page := req.PathParameters["page"]
-		if body, ok := u.pages[page]; ok {
-			h := u.with(map[string]string{"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"})
+		l := u.locale(req)
+		if _, ok := u.pages[l][page]; !ok {
+			l = "en" // an untranslated page
+		}
+		if body, ok := u.pages[l][page]; ok {
+			h := u.with(map[string]string{"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+				"Content-Language": l, "Vary": "Accept-Language"})
 			return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Headers: h, Body: string(body)}
 		}
-		return u.notFound(req, "page_not_found", "no such page; the pages are /ui/challenge, /ui/enroll and /ui/security")
+		return u.notFound(req, "page_not_found", "no such page; the pages are /ui/challenge, /ui/enroll, /ui/security and /ui/admin")
 	case RouteAsset:
 		a, ok := u.assets[req.PathParameters["file"]]
 		if !ok {
@@ -311,6 +430,17 @@ func (u *UI) serve(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRe
 		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Headers: h, Body: string(a.body)}
 	}
 	return u.notFound(req, "route_not_found", "no such route")
+}
+
+// locale is the page's language: ?locale= (an app's explicit choice, or the page's own switch
+// to its token's locale claim), else Accept-Language, else the default.
+func (u *UI) locale(req events.APIGatewayV2HTTPRequest) string {
+	for _, candidate := range []string{req.QueryStringParameters["locale"], header(req, "accept-language")} {
+		if l, ok := locale.Match(candidate); ok {
+			return l
+		}
+	}
+	return u.deflt
 }
 
 func (u *UI) with(extra map[string]string) map[string]string {

@@ -176,7 +176,7 @@ func TestAssetsAndErrors(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ route, param, value, code string }{
-		{RoutePage, "page", "admin", "page_not_found"},
+		{RoutePage, "page", "console", "page_not_found"},
 		{RoutePage, "page", "{page}", "page_not_found"},
 		{RouteAsset, "file", "../webui.go", "asset_not_found"},
 		{RouteAsset, "file", "nope.js", "asset_not_found"},

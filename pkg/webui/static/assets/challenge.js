@@ -17,7 +17,7 @@
     MFA.clear();
     MFA.show("loading");
     ch = null; sent = {}; current = null;
-    var body = { purpose: purpose() };
+    var body = { purpose: purpose(), locale: MFA.locale };
     if (params.org) body.organizationId = params.org;
     if (params.minStrength) body.minStrength = params.minStrength;
     if (params.deviceToken) body.deviceToken = params.deviceToken;
@@ -30,7 +30,7 @@
     ch = c;
     if (!c.mfaRequired) {
       if (c.enrollmentRequired) return enrollPrompt();
-      return finish({ status: "not_required", reason: c.reason }, "No extra verification is needed.");
+      return finish({ status: "not_required", reason: c.reason }, MFA.t("challenge.not_required"));
     }
     if (!c.factors.length) {
       MFA.show("weak");
@@ -58,13 +58,6 @@
   function isCode(t) { return t === "totp" || t === "backup_codes" || t === "email" || t === "sms"; }
   function isSent(m) { return (m.type === "email" || m.type === "sms") && !!sent[m.factorId]; }
 
-  var titles = {
-    webauthn: "Use your passkey",
-    totp: "Enter the code from your authenticator app",
-    email: "Get a code by email",
-    sms: "Get a code by text message",
-    backup_codes: "Enter a backup code"
-  };
 
   // select shows the panel of method m and focuses its first control.
   function select(m, keepMessages) {
@@ -73,7 +66,7 @@
     $("methods").hidden = true;
     $("other-btn").setAttribute("aria-expanded", "false");
     $("other-btn").hidden = methods.length < 2;
-    $("verify-title").textContent = titles[m.type] || "Verify it’s you";
+    $("verify-title").textContent = MFA.t("challenge.title." + m.type);
     var codeEntry = m.type === "totp" || m.type === "backup_codes" || isSent(m);
     var needsSend = (m.type === "email" || m.type === "sms") && !isSent(m);
     $("passkey-panel").hidden = m.type !== "webauthn";
@@ -89,15 +82,15 @@
     input.value = "";
     MFA.invalid(input, false);
     if (m.type === "backup_codes") {
-      $("code-label").textContent = "Backup code";
-      $("code-hint").textContent = "One of the codes you saved when you set up two-step verification, e.g. ABCD-EFGH-JKMN-PQRS. Each code works once.";
+      $("code-label").textContent = MFA.t("challenge.backup.label");
+      $("code-hint").textContent = MFA.t("challenge.backup.hint", { example: "ABCD-EFGH-JKMN-PQRS" });
       input.setAttribute("inputmode", "text");
       input.setAttribute("autocomplete", "off");
       input.setAttribute("maxlength", "32");
       input.setAttribute("autocapitalize", "characters");
-      intro = "Use a backup code if you can’t use your other methods.";
+      intro = MFA.t("challenge.backup.intro");
     } else {
-      $("code-label").textContent = "6-digit code";
+      $("code-label").textContent = MFA.t("challenge.six_digit");
       input.setAttribute("inputmode", "numeric");
       input.setAttribute("autocomplete", "one-time-code");
       input.setAttribute("maxlength", "7");
@@ -105,21 +98,21 @@
     }
     switch (m.type) {
       case "webauthn":
-        intro = "Use the passkey on this device, on your phone, or your security key.";
+        intro = MFA.t("challenge.intro.webauthn");
         break;
       case "totp":
-        intro = "Open your authenticator app" + (m.label ? " (" + m.label + ")" : "") + " and enter the code it shows for this account.";
+        intro = m.label ? MFA.t("challenge.intro.totp_named", { name: m.label }) : MFA.t("challenge.intro.totp");
         $("code-hint").textContent = "";
         break;
       case "email":
       case "sms":
         if (isSent(m)) {
-          intro = "Enter the code we sent to " + sent[m.factorId].maskedDestination + ". It is valid for 10 minutes.";
+          intro = MFA.t("common.code_sent_to", { destination: sent[m.factorId].maskedDestination });
           $("code-hint").textContent = "";
           resendCountdown(sent[m.factorId].resendAfter);
         } else {
-          intro = "We’ll send a code to " + (m.masked || "your " + (m.type === "sms" ? "phone" : "email")) + ".";
-          $("send-btn").textContent = m.type === "sms" ? "Text me a code" : "Email me a code";
+          intro = m.masked ? MFA.t("challenge.intro.will_send", { destination: m.masked }) : MFA.t("challenge.intro.will_send." + m.type);
+          $("send-btn").textContent = MFA.t("challenge.send." + m.type);
         }
         break;
     }
@@ -132,11 +125,11 @@
   function listMethods() {
     var list = $("method-list");
     var items = methods.filter(function (m) { return m !== current; }).map(function (m) {
-      var detail = m.type === "webauthn" ? "Use a passkey" :
-        m.type === "totp" ? "Code from " + (m.label || "your authenticator app") :
-        m.type === "email" ? "Code by email to " + (m.masked || m.label) :
-        m.type === "sms" ? "Code by text to " + (m.masked || m.label) :
-        "Use one of your saved backup codes";
+      var detail = m.type === "webauthn" ? MFA.t("challenge.list.webauthn") :
+        m.type === "totp" ? (m.label ? MFA.t("challenge.list.totp_named", { name: m.label }) : MFA.t("challenge.list.totp")) :
+        m.type === "email" ? MFA.t("challenge.list.email", { destination: m.masked || m.label }) :
+        m.type === "sms" ? MFA.t("challenge.list.sms", { destination: m.masked || m.label }) :
+        MFA.t("challenge.list.backup_codes");
       return MFA.el("li", {},
         MFA.el("button", { type: "button", class: "choice", "data-type": m.type, "data-key": m.key, onclick: function () { select(m); } },
           MFA.el("strong", { text: MFA.typeName(m.type === "backup_codes" ? "backup_codes" : m.type) }),
@@ -167,11 +160,11 @@
     var m = current;
     var panel = isSent(m) ? $("code-form") : $("send-panel");
     MFA.busy(panel, true);
-    MFA.api("POST", "/v1/users/me/challenges/" + ch.challengeId + "/deliveries", { factorId: m.factorId }).then(function (d) {
+    MFA.api("POST", "/v1/users/me/challenges/" + ch.challengeId + "/deliveries", { factorId: m.factorId, locale: MFA.locale }).then(function (d) {
       MFA.busy(panel, false);
       sent[m.factorId] = d;
       select(m);
-      MFA.say("We sent a code to " + d.maskedDestination + ".");
+      MFA.say(MFA.t("common.we_sent", { destination: d.maskedDestination }));
     }, function (err) {
       MFA.busy(panel, false);
       MFA.error(MFA.describe(err));
@@ -199,8 +192,8 @@
     var input = $("code");
     var code = input.value.trim();
     if (current.type !== "backup_codes") code = code.replace(/[\s-]/g, "");
-    var bad = !code ? "Enter the code." :
-      current.type !== "backup_codes" && !/^[0-9]{6}$/.test(code) ? "Enter the 6-digit code." : "";
+    var bad = !code ? MFA.t("challenge.enter_code") :
+      current.type !== "backup_codes" && !/^[0-9]{6}$/.test(code) ? MFA.t("common.enter_six") : "";
     if (bad) {
       MFA.invalid(input, true);
       MFA.error(bad);
@@ -285,19 +278,19 @@
     var timer = $("lock-timer");
     timer.hidden = false;
     if (err.problem.lockedUntil === null) {
-      timer.textContent = "Verification is locked. Contact support to unlock it.";
+      timer.textContent = MFA.t("challenge.locked_for_good");
       applyLock();
       return;
     }
     var until = Date.now() + MFA.waitSeconds(err) * 1000;
     stopLock = MFA.countdown(until, function (left) {
-      timer.textContent = "Locked: you can try again in " + MFA.duration(left) + ".";
+      timer.textContent = MFA.t("challenge.locked_until", { time: MFA.duration(left) });
     }, function () {
       locked = false;
       timer.hidden = true;
       applyLock();
       MFA.error("");
-      MFA.say("You can try again now.");
+      MFA.say(MFA.t("challenge.unlocked"));
     });
     applyLock();
     MFA.focus("lock-timer");
@@ -324,17 +317,17 @@
     var next = MFA.next();
     if (next) {
       MFA.show("done");
-      $("done-text").textContent = "Continuing…";
+      $("done-text").textContent = MFA.t("challenge.continuing");
       MFA.continueTo(next, { mfaToken: res.mfaToken, next: null, purpose: null, skippable: null });
       return;
     }
     var text = "";
     if (typeof res.backupCodesRemaining === "number") {
-      text = "You used a backup code. You have " + res.backupCodesRemaining + " left. ";
+      text = MFA.n("challenge.backup_used", res.backupCodesRemaining);
     }
     if (res.enrollmentRequired) {
       MFA.show("done");
-      $("done-text").textContent = text + "You have no other way to sign in left: set up a new method now.";
+      $("done-text").textContent = [text, MFA.t("challenge.no_method_left")].filter(Boolean).join(MFA.t("common.sentence_gap"));
       $("setup-btn").hidden = false;
       $("setup-btn").onclick = function () { MFA.continueTo("enroll", { mfaToken: res.mfaToken, next: null, purpose: null }); };
       $("continue-btn").hidden = !MFA.canHandBack();
@@ -352,15 +345,15 @@
     }
     MFA.show("done");
     var how = MFA.handBack(result);
-    if (result.status === "not_required") $("done-title").textContent = "You’re signed in";
-    $("done-text").textContent = (text || "") + (how === "redirect" ? "Returning to the app…" :
-      how === "postMessage" ? "You can close this window." : "You can close this page and go back to the app.");
+    if (result.status === "not_required") $("done-title").textContent = MFA.t("challenge.signed_in");
+    // Each part is a sentence of its own: a space joins them where the language uses one.
+    $("done-text").textContent = [text, how === "redirect" ? MFA.t("common.returning") :
+      how === "postMessage" ? MFA.t("common.close_window") : MFA.t("common.close_page")].filter(Boolean).join(MFA.t("common.sentence_gap"));
   }
 
   function enrollPrompt() {
     $("enroll-prompt-text").textContent = ch.enrollmentSkippable ?
-      "Protect your account with a second step when you sign in. You can also do this later." :
-      "Your account needs two-step verification. Set it up to continue.";
+      MFA.t("challenge.prompt.optional") : MFA.t("challenge.prompt.required");
     $("skip-btn").hidden = !ch.enrollmentSkippable;
     MFA.show("enroll-prompt");
   }
@@ -388,7 +381,7 @@
     var cancel = $("cancel-btn");
     if (MFA.next()) {
       cancel.hidden = false;
-      cancel.textContent = "Cancel";
+      cancel.textContent = MFA.t("common.cancel");
       cancel.onclick = function () { MFA.continueTo(MFA.next(), { next: null, purpose: null }); };
     } else {
       MFA.setupCancel("cancel-btn", "cancelled");

@@ -11,13 +11,40 @@
 
   MFA.config = config;
   MFA.page = page;
+
+  // ---- messages ----
+  // The page's strings come from the catalog of its locale (pkg/webui/locales/<locale>.json),
+  // which the service puts into the page's config. MFA.t("key", {name: value}) fills
+  // {name} placeholders; MFA.n("key", count, {…}) picks the plural form with the browser's
+  // CLDR rules (Intl.PluralRules) and fills {n} too.
+  var messages = config.messages || {};
+  MFA.locale = config.locale || "en";
+  var plurals = null;
+  function fill(text, args) {
+    return String(text).replace(/\{([A-Za-z0-9_]+)\}/g, function (m, name) {
+      return args && args[name] !== undefined && args[name] !== null ? String(args[name]) : m;
+    });
+  }
+  MFA.t = function (key, args) {
+    var m = messages[key];
+    if (m === undefined) return key;
+    return fill(typeof m === "string" ? m : m.other, args);
+  };
+  MFA.n = function (key, count, args) {
+    var m = messages[key];
+    if (m === undefined) return key;
+    if (typeof m === "string") return fill(m, Object.assign({ n: count }, args));
+    if (!plurals) plurals = new Intl.PluralRules(MFA.locale);
+    var form = plurals.select(count);
+    return fill(m[form] !== undefined ? m[form] : m.other, Object.assign({ n: new Intl.NumberFormat(MFA.locale).format(count) }, args));
+  };
   // The API is on the same origin; the pages live under <base>/ui/, which keeps a stage
   // or custom-domain path prefix.
   MFA.base = location.pathname.replace(/\/ui\/[^/]*$/, "");
 
   // Parameters the app may pass, in the fragment or in the postMessage init.
   var known = ["token", "mfaToken", "return", "state", "remember", "skippable", "purpose",
-    "org", "minStrength", "deviceToken", "email", "phone", "next", "origin"];
+    "org", "minStrength", "deviceToken", "email", "phone", "next", "origin", "locale"];
   var params = {};
   MFA.params = params;
   var initOrigin = null; // the allowed origin that started us by postMessage
@@ -109,28 +136,36 @@
 
   // ---- text ----
 
-  var typeNames = {
-    webauthn: "Passkey", totp: "Authenticator app", email: "Email", sms: "Text message",
-    backup_codes: "Backup codes"
+  MFA.typeName = function (t) {
+    var key = "type." + t;
+    return messages[key] !== undefined ? MFA.t(key) : t;
   };
-  MFA.typeName = function (t) { return typeNames[t] || t; };
 
+  // Durations and dates are written by the browser's own CLDR data (Intl), in the page's
+  // locale.
+  function unit(n, u, display) {
+    try {
+      return new Intl.NumberFormat(MFA.locale, { style: "unit", unit: u, unitDisplay: display }).format(n);
+    } catch (e) {
+      return n + " " + ({ second: "s", minute: "min", hour: "h" })[u]; // a browser without unit formats
+    }
+  }
   MFA.duration = function (seconds) {
     seconds = Math.max(0, Math.ceil(seconds));
-    if (seconds < 60) return seconds + (seconds === 1 ? " second" : " seconds");
+    if (seconds < 60) return unit(seconds, "second", "long");
     var m = Math.floor(seconds / 60), s = seconds % 60;
     if (m >= 60) {
       var h = Math.floor(m / 60);
       m = m % 60;
-      return h + " h " + (m ? m + " min" : "");
+      return unit(h, "hour", "short") + (m ? " " + unit(m, "minute", "short") : "");
     }
-    return m + " min" + (s ? " " + s + " s" : "");
+    return unit(m, "minute", "short") + (s ? " " + unit(s, "second", "short") : "");
   };
 
   MFA.date = function (iso) {
     if (!iso) return "";
     var d = new Date(iso);
-    return isNaN(d) ? "" : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    return isNaN(d) ? "" : d.toLocaleString(MFA.locale, { dateStyle: "medium", timeStyle: "short" });
   };
 
   // ---- API ----
@@ -185,59 +220,38 @@
     if (!(err instanceof ApiError)) return describeBrowserError(err);
     var p = err.problem;
     switch (err.code) {
-      case "network": return "The service can’t be reached. Check your connection and try again.";
       case "verification_failed":
         if (typeof p.attemptsRemaining === "number") {
-          if (p.attemptsRemaining <= 0) return "That code isn’t right, and there are no tries left for this attempt. Start again.";
-          return "That code isn’t right. You have " + p.attemptsRemaining + (p.attemptsRemaining === 1 ? " more try." : " more tries.");
+          if (p.attemptsRemaining <= 0) return MFA.t("err.verification_failed.none_left");
+          return MFA.n("err.verification_failed.left", p.attemptsRemaining);
         }
-        return "That code isn’t right. Try again.";
-      case "code_expired": return "That code has expired. Send a new code and enter it.";
-      case "code_not_sent": return "Send a code first, then enter it.";
-      case "invalid_code": return "Enter the code exactly as it is shown.";
+        return MFA.t("err.verification_failed");
       case "too_many_attempts":
-        if (p.lockedUntil === null) return "Verification is locked after too many failed attempts. Contact support to unlock it.";
-        return "Too many failed attempts. Try again in " + MFA.duration(MFA.waitSeconds(err)) + ".";
+        if (p.lockedUntil === null) return MFA.t("err.locked_for_good");
+        return MFA.t("err.too_many_attempts", { time: MFA.duration(MFA.waitSeconds(err)) });
       case "send_limited":
-        if (p.limit === "cooldown") return "A code was just sent. You can ask for another in " + MFA.duration(err.retryAfter) + ".";
-        return "Too many codes were sent. Try again in " + MFA.duration(err.retryAfter) + ".";
-      case "challenge_expired": return "This verification expired. Start again.";
-      case "challenge_closed": return "This verification is closed: it was already answered or had too many wrong codes. Start again.";
-      case "challenge_not_found": return "This verification no longer exists. Start again.";
-      case "enrollment_expired": case "enrollment_not_found": return "This setup took too long and expired. Start again.";
-      case "step_up_required": return "For this change, verify it’s you first.";
-      case "invalid_mfa_token": return "Your recent verification has expired. Verify it’s you again.";
-      case "unauthenticated": return "Your session has expired. Go back to the app and sign in again.";
-      case "forbidden": return "This account can’t do that.";
-      case "factor_type_not_allowed": return "Your organization doesn’t allow this method. Choose another one.";
-      case "unsupported_factor_type": return "This method isn’t available here. Choose another one.";
-      case "factor_exists": return "This is already set up for your account.";
-      case "country_not_allowed": return "Text messages can’t be sent to this country. Choose another method.";
-      case "delivery_failed": return "The code could not be sent. Try again later or choose another method.";
-      case "primary_factor_required": return "Set up a way to sign in first.";
-      case "prompt_not_skippable": return "Setting up two-step verification is required now.";
-      case "invalid_credential": return "The passkey’s answer could not be read. Try again.";
-      case "factor_not_found": return "That method was already removed.";
-      case "device_not_found": return "That device was already removed.";
-      case "conflict": return "Something changed at the same moment. Try again.";
-      case "unavailable": return "The service is unavailable right now. Try again in a moment.";
+        if (p.limit === "cooldown") return MFA.t("err.send_cooldown", { time: MFA.duration(err.retryAfter) });
+        return MFA.t("err.send_limited", { time: MFA.duration(err.retryAfter) });
+      case "enrollment_not_found": return MFA.t("err.enrollment_expired");
       case "invalid_request":
-        return p.field ? "Check the " + p.field + ": " + (p.detail || "it is not valid") + "." : (p.detail || "The request was not valid.");
+        return p.field ? MFA.t("err.invalid_field", { field: p.field }) : MFA.t("err.invalid_request");
     }
-    if (err.status >= 500) return "Something went wrong on our side. Try again in a moment.";
-    return p.detail || "Something went wrong (" + err.code + ").";
+    // The other problem codes each have their sentence: err.<code>.
+    if (messages["err." + err.code] !== undefined) return MFA.t("err." + err.code);
+    if (err.status >= 500) return MFA.t("err.server");
+    return MFA.t("err.other", { code: err.code });
   };
 
   function describeBrowserError(e) {
     switch (e && e.name) {
-      case "NotAllowedError": return "The passkey request was cancelled or timed out. Try again, or use another method.";
-      case "InvalidStateError": return "This device already has a passkey for your account.";
-      case "SecurityError": return "Passkeys can’t be used on this address.";
-      case "NotSupportedError": return "This browser or device doesn’t support passkeys.";
-      case "AbortError": return "The passkey request was cancelled.";
+      case "NotAllowedError": return MFA.t("err.passkey.not_allowed");
+      case "InvalidStateError": return MFA.t("err.passkey.exists");
+      case "SecurityError": return MFA.t("err.passkey.security");
+      case "NotSupportedError": return MFA.t("err.passkey.not_supported");
+      case "AbortError": return MFA.t("err.passkey.aborted");
     }
-    if (typeof navigator.credentials === "undefined") return "This browser doesn’t support passkeys.";
-    return "Something went wrong: " + ((e && e.message) || e);
+    if (typeof navigator.credentials === "undefined") return MFA.t("err.passkey.no_browser_support");
+    return MFA.t("err.browser");
   }
 
   // ---- tokens ----
@@ -292,10 +306,10 @@
   MFA.resendCountdown = function (button, until) {
     return MFA.countdown(until, function (left) {
       button.disabled = true;
-      button.textContent = "Resend code (" + left + " s)";
+      button.textContent = MFA.t("common.resend_in", { time: unit(left, "second", "short") });
     }, function () {
       button.disabled = false;
-      button.textContent = "Resend code";
+      button.textContent = MFA.t("common.resend");
     });
   };
 
@@ -322,8 +336,8 @@
   };
 
   MFA.codesText = function (codes) {
-    return (config.productName || "MFA") + " backup codes\n" +
-      "Each code signs you in once. Created " + new Date().toISOString().slice(0, 10) + ".\n\n" +
+    return MFA.t("common.codes_file.title", { product: config.productName || "MFA" }) + "\n" +
+      MFA.t("common.codes_file.text", { date: new Date().toISOString().slice(0, 10) }) + "\n\n" +
       codes.join("\n") + "\n";
   };
 
@@ -334,11 +348,11 @@
     MFA.$("saved").checked = false;
     MFA.$("download-btn").onclick = function () {
       MFA.download("backup-codes.txt", MFA.codesText(codes));
-      MFA.say("Backup codes downloaded.");
+      MFA.say(MFA.t("common.codes_downloaded"));
     };
     MFA.$("copy-btn").onclick = function () {
-      MFA.copy(codes.join("\n")).then(function () { MFA.say("Backup codes copied."); },
-        function () { MFA.error("Copying is not possible here. Select the codes and copy them, or download them."); });
+      MFA.copy(codes.join("\n")).then(function () { MFA.say(MFA.t("common.codes_copied")); },
+        function () { MFA.error(MFA.t("common.codes_copy_failed")); });
     };
   };
 
@@ -392,8 +406,9 @@
     return "none";
   };
 
-  // continueTo opens another of the pages, carrying the token and the hand-back settings.
-  MFA.continueTo = function (target, extra) {
+  // continueTo opens another of the pages (or this one again, in another language: see
+  // MFA.start), carrying the token, the hand-back settings and the locale.
+  MFA.continueTo = function (target, extra, locale) {
     if (pages.indexOf(target) < 0) return;
     var q = new URLSearchParams();
     ["token", "mfaToken", "return", "state", "remember", "org"].forEach(function (k) {
@@ -404,7 +419,8 @@
       if (extra[k] === null || extra[k] === undefined || extra[k] === "") q.delete(k);
       else q.set(k, extra[k]);
     });
-    location.assign(MFA.base + "/ui/" + target + "#" + q.toString());
+    var search = "?locale=" + encodeURIComponent(locale || MFA.locale);
+    location.assign(MFA.base + "/ui/" + target + search + "#" + q.toString());
   };
 
   // next is the page to continue to after this one, when another page sent us here.
@@ -418,6 +434,21 @@
     b.onclick = function () { MFA.handBack({ status: status || "cancelled" }); };
   };
 
+  // relocalize reloads the page in the language the app asked for (the locale parameter) or
+  // the token's locale claim, when the server, which sees neither (both travel in the
+  // fragment or by postMessage), chose another from Accept-Language. It does so once: the
+  // reloaded page has ?locale=, which the server honours.
+  function relocalize() {
+    if (new URLSearchParams(location.search).has("locale")) return false;
+    var claims = jwtClaims(params.token) || {};
+    var want = params.locale || (typeof claims.locale === "string" ? claims.locale.replace(/_/g, "-") : "");
+    if (!want || !/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(want)) return false;
+    if (want.split("-")[0].toLowerCase() === MFA.locale.split("-")[0].toLowerCase()) return false;
+    MFA.continueTo(page, { next: params.next, purpose: params.purpose, skippable: params.skippable,
+      minStrength: params.minStrength, deviceToken: params.deviceToken, email: params.email, phone: params.phone }, want);
+    return true;
+  }
+
   // start runs ready() once the page has the user's token: from the fragment, or from an
   // allowed origin by postMessage ({type: "mfa-ui:init", token, …}).
   MFA.start = function (ready) {
@@ -426,22 +457,22 @@
     window.addEventListener("hashchange", function () { location.reload(); });
     if (readFragment()) {
       if (params.return && !returnURL()) {
-        MFA.fatal("This page was opened with a return address that is not allowed. Go back to the app and try again.");
+        MFA.fatal(MFA.t("err.bad_return"));
         return;
       }
       // An origin carried over from another of these pages stays the postMessage target.
       if (params.origin && allowedOrigin(params.origin) && appWindow()) initOrigin = params.origin;
-      ready();
+      if (!relocalize()) ready();
       return;
     }
     var w = appWindow();
     if (!w || !allowed.length) {
-      MFA.fatal("This page must be opened by an app, which passes your sign-in. Go back to the app and try again.");
+      MFA.fatal(MFA.t("err.no_app"));
       return;
     }
     MFA.show("waiting");
     var timer = setTimeout(function () {
-      MFA.fatal("The app that opened this page did not start it. Go back to the app and try again.");
+      MFA.fatal(MFA.t("err.app_silent"));
     }, 30000);
     window.addEventListener("message", function onMessage(ev) {
       if (!allowedOrigin(ev.origin) || ev.source !== w) return;
@@ -454,7 +485,7 @@
         if (k !== "origin" && d[k] !== undefined && d[k] !== null) params[k] = String(d[k]);
       });
       if (params.return && !returnURL()) delete params.return;
-      ready();
+      if (!relocalize()) ready();
     });
     allowed.forEach(function (o) { w.postMessage({ type: "mfa-ui:ready", page: page }, o); });
   };

@@ -32,7 +32,7 @@
     }
     var have = primaries().map(function (f) { return f.label || MFA.typeName(f.type); });
     $("existing").hidden = !have.length;
-    $("existing").textContent = have.length ? "You already use: " + have.join(", ") + "." : "";
+    $("existing").textContent = have.length ? MFA.t("enroll.existing", { methods: have.join(MFA.t("common.list_separator")) }) : "";
     $("skip-btn").hidden = !(MFA.flag("skippable") && !primaries().length);
     MFA.show("choose");
   }
@@ -52,7 +52,7 @@
     MFA.clear();
     if (type === "totp") {
       MFA.busy($("choose"), true);
-      begin({ type: "totp", label: "Authenticator app" }).then(function (r) {
+      begin({ type: "totp", label: MFA.t("type.totp") }).then(function (r) {
         MFA.busy($("choose"), false);
         showTOTP(r);
       }, function (err) {
@@ -61,7 +61,7 @@
       });
     } else if (type === "webauthn") {
       if (!window.PublicKeyCredential) {
-        MFA.error("This browser or device doesn’t support passkeys. Choose another method.");
+        MFA.error(MFA.t("enroll.no_passkeys"));
         return;
       }
       MFA.show("passkey", "passkey-label");
@@ -71,6 +71,7 @@
   }
 
   function begin(body) {
+    body.locale = MFA.locale;
     // Enrolling for an organization is held to its effective policy, like its challenges.
     if (params.org) body.organizationId = params.org;
     return MFA.api("POST", "/v1/users/me/enrollments", body, { stepUp: true }).then(function (r) {
@@ -101,7 +102,7 @@
       case "verification_failed":
         if (err.problem.attemptsRemaining === 0) {
           choose();
-          MFA.error("That code isn’t right, and this setup has no tries left. Start again.");
+          MFA.error(MFA.t("enroll.no_tries_left"));
           return;
         }
         break;
@@ -132,8 +133,8 @@
   }
 
   $("copy-secret-btn").onclick = function () {
-    MFA.copy($("totp-secret").dataset.secret).then(function () { MFA.say("Key copied."); },
-      function () { MFA.error("Copying is not possible here. Select the key and copy it."); });
+    MFA.copy($("totp-secret").dataset.secret).then(function () { MFA.say(MFA.t("enroll.key_copied")); },
+      function () { MFA.error(MFA.t("enroll.key_copy_failed")); });
   };
 
   $("totp-form").addEventListener("submit", function (e) {
@@ -145,7 +146,7 @@
     var code = input.value.replace(/[\s-]/g, "");
     if (!/^[0-9]{6}$/.test(code)) {
       MFA.invalid(input, true);
-      MFA.error("Enter the 6-digit code.");
+      MFA.error(MFA.t("common.enter_six"));
       input.focus();
       return;
     }
@@ -166,7 +167,7 @@
   $("passkey-form").addEventListener("submit", function (e) {
     e.preventDefault();
     var form = $("passkey-form");
-    var label = $("passkey-label").value.trim() || "Passkey";
+    var label = $("passkey-label").value.trim() || MFA.t("type.webauthn");
     MFA.clear();
     MFA.busy(form, true);
     begin({ type: "webauthn", label: label }).then(function (r) {
@@ -188,11 +189,10 @@
   function showContact(type) {
     var sms = type === "sms";
     contact = { type: type };
-    $("contact-title").textContent = sms ? "Add a phone number" : "Add an email address";
-    $("contact-label").textContent = sms ? "Mobile phone number" : "Email address";
+    $("contact-title").textContent = MFA.t(sms ? "enroll.contact.sms_title" : "enroll.contact.email_title");
+    $("contact-label").textContent = MFA.t(sms ? "enroll.contact.sms_label" : "enroll.contact.email_label");
     $("contact-hint").textContent = sms ?
-      "Include the country code, e.g. +1 415 555 0123. We’ll text a code to confirm it." :
-      "We’ll email a code to confirm it.";
+      MFA.t("enroll.contact.sms_hint", { example: "+1 415 555 0123" }) : MFA.t("enroll.contact.email_hint");
     var input = $("contact-input");
     input.type = sms ? "tel" : "email";
     input.setAttribute("autocomplete", sms ? "tel" : "email");
@@ -206,9 +206,9 @@
     e.preventDefault();
     var input = $("contact-input"), value = input.value.trim(), sms = contact.type === "sms";
     if (sms) value = value.replace(/[\s().-]/g, "");
-    var bad = !value ? (sms ? "Enter your phone number." : "Enter your email address.") :
-      sms && !/^\+[0-9]{7,15}$/.test(value) ? "Enter the number with its country code, starting with +." :
-      !sms && !/^[^\s@]+@[^\s@]+$/.test(value) ? "Enter an email address like name@example.com." : "";
+    var bad = !value ? MFA.t(sms ? "enroll.contact.sms_empty" : "enroll.contact.email_empty") :
+      sms && !/^\+[0-9]{7,15}$/.test(value) ? MFA.t("enroll.contact.sms_invalid") :
+      !sms && !/^[^\s@]+@[^\s@]+$/.test(value) ? MFA.t("enroll.contact.email_invalid", { example: "name@example.com" }) : "";
     if (bad) {
       MFA.invalid(input, true);
       MFA.error(bad);
@@ -240,7 +240,7 @@
 
   function showContactCode(r) {
     var d = r.delivery || {};
-    $("contact-code-hint").textContent = "We sent a code to " + (d.maskedDestination || "you") + ". It is valid for 10 minutes.";
+    $("contact-code-hint").textContent = d.maskedDestination ? MFA.t("common.code_sent_to", { destination: d.maskedDestination }) : MFA.t("common.code_sent");
     $("contact-code-input").value = "";
     MFA.invalid($("contact-code-input"), false);
     MFA.show("contact-code", "contact-code-input");
@@ -278,7 +278,7 @@
 
   $("codes-continue-btn").onclick = function () {
     if (!$("saved").checked) {
-      MFA.error("Save your backup codes first, then check “I saved my backup codes”.");
+      MFA.error(MFA.t("common.save_codes_first"));
       MFA.focus("saved");
       return;
     }
@@ -288,12 +288,13 @@
 
   function done() {
     MFA.clear();
-    var name = MFA.typeName(enrolled.type) + (enrolled.label && enrolled.label !== MFA.typeName(enrolled.type) ? " “" + enrolled.label + "”" : "");
+    var type = MFA.typeName(enrolled.type);
+    var name = enrolled.label && enrolled.label !== type ? MFA.t("enroll.done.named", { type: type, name: enrolled.label }) : type;
     var next = MFA.next();
-    var text = name + " is turned on. Next time you sign in, you can use it to confirm it’s you.";
+    var text = MFA.t("enroll.done.text", { method: name });
     var b = $("continue-btn");
     b.hidden = !(next || MFA.canHandBack());
-    if (b.hidden) text += " You can close this page.";
+    if (b.hidden) text += MFA.t("common.sentence_gap") + MFA.t("common.close_page_short");
     b.onclick = function () {
       if (next) {
         MFA.continueTo(next, { next: null, skippable: null });
@@ -317,7 +318,7 @@
         MFA.continueTo(MFA.next(), { next: null, skippable: null });
         return;
       }
-      if (MFA.handBack({ status: "skipped" }) === "none") MFA.say("Skipped. You can close this page.");
+      if (MFA.handBack({ status: "skipped" }) === "none") MFA.say(MFA.t("enroll.skipped"));
     }, function (err) {
       MFA.busy($("choose"), false);
       MFA.error(MFA.describe(err));

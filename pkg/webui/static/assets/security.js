@@ -42,17 +42,14 @@
       btn.hidden = true;
       var end = Date.now() + MFA.stepUpSecondsLeft() * 1000 - 5000;
       stopNote = MFA.countdown(end, function (left) {
-        text.textContent = "You verified it’s you recently: for the next " + MFA.duration(left) +
-          " you can remove methods and create new backup codes.";
+        text.textContent = MFA.t("security.stepup.active", { time: MFA.duration(left) });
       }, function () {
         MFA.dropStepUp();
         stepUpNote();
       });
       return;
     }
-    text.textContent = primaries().length ?
-      "To remove a method or create new backup codes, you need to verify it’s you first. This keeps someone who has only your password from changing them." :
-      "Add a method to turn on two-step verification.";
+    text.textContent = primaries().length ? MFA.t("security.stepup.needed") : MFA.t("security.stepup.none");
     btn.hidden = !primaries().length;
   }
 
@@ -83,11 +80,12 @@
       var kind = el("span", { class: "meta", text: MFA.typeName(f.type) + (f.maskedDestination ? " · " + f.maskedDestination : "") });
       var used = el("span", {
         class: "meta",
-        text: (f.createdAt ? "Added " + MFA.date(f.createdAt) + " · " : "") + (f.lastUsedAt ? "Last used " + MFA.date(f.lastUsedAt) : "Never used")
+        text: (f.createdAt ? MFA.t("security.added", { date: MFA.date(f.createdAt) }) + " · " : "") +
+          (f.lastUsedAt ? MFA.t("security.last_used", { date: MFA.date(f.lastUsedAt) }) : MFA.t("security.never_used"))
       });
       var panel = el("div", { class: "confirm", hidden: true });
-      var renameBtn = el("button", { type: "button", class: "rename-btn", "aria-label": "Rename " + name, text: "Rename" });
-      var removeBtn = el("button", { type: "button", class: "remove-btn", "aria-label": "Remove " + name, text: "Remove" });
+      var renameBtn = el("button", { type: "button", class: "rename-btn", "aria-label": MFA.t("security.rename_named", { name: name }), text: MFA.t("security.rename") });
+      var removeBtn = el("button", { type: "button", class: "remove-btn", "aria-label": MFA.t("security.remove_named", { name: name }), text: MFA.t("security.remove") });
       renameBtn.onclick = function () { renameForm(f, panel, renameBtn); };
       removeBtn.onclick = function () { removeConfirm(f, panel, removeBtn); };
       li.append(title, kind, used, el("div", { class: "row" }, renameBtn, removeBtn), panel);
@@ -101,23 +99,23 @@
     var id = "rename-" + f.id;
     var input = el("input", { id: id, name: "label", maxlength: "64", value: f.label || "" });
     var form = el("form", { class: "rename-form", novalidate: true },
-      el("label", { for: id, text: "New name for " + nameOf(f) }), input,
+      el("label", { for: id, text: MFA.t("security.new_name", { name: nameOf(f) }) }), input,
       el("div", { class: "row" },
-        el("button", { type: "submit", class: "primary", text: "Save" }),
-        el("button", { type: "button", text: "Cancel", onclick: function () { panel.hidden = true; back.focus(); } })));
+        el("button", { type: "submit", class: "primary", text: MFA.t("security.save") }),
+        el("button", { type: "button", text: MFA.t("common.cancel"), onclick: function () { panel.hidden = true; back.focus(); } })));
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var label = input.value.trim();
       if (!label) {
         MFA.invalid(input, true);
-        MFA.error("Enter a name.");
+        MFA.error(MFA.t("security.enter_name"));
         input.focus();
         return;
       }
       MFA.clear();
       MFA.busy(form, true);
       MFA.api("PATCH", "/v1/users/me/factors/" + f.id, { label: label }).then(function () {
-        MFA.say("Renamed to “" + label + "”.");
+        MFA.say(MFA.t("security.renamed", { name: label }));
         return load();
       }).then(function () {
         var b = document.querySelector('#factor-list li[data-id="' + f.id + '"] .rename-btn');
@@ -137,22 +135,22 @@
 
   function removeConfirm(f, panel, back) {
     var name = nameOf(f);
-    var cancel = el("button", { type: "button", text: "Cancel", onclick: function () { panel.hidden = true; back.focus(); } });
+    var cancel = el("button", { type: "button", text: MFA.t("common.cancel"), onclick: function () { panel.hidden = true; back.focus(); } });
     panel.classList.add("confirm");
     if (!MFA.hasStepUp()) {
-      var verify = el("button", { type: "button", class: "primary verify-btn", text: "Verify it’s you", onclick: verifyFirst });
-      panel.replaceChildren(el("p", { text: "To remove " + name + ", verify it’s you first." }), el("div", { class: "row" }, verify, cancel));
+      var verify = el("button", { type: "button", class: "primary verify-btn", text: MFA.t("common.verify_its_you"), onclick: verifyFirst });
+      panel.replaceChildren(el("p", { text: MFA.t("security.remove_stepup", { name: name }) }), el("div", { class: "row" }, verify, cancel));
       panel.hidden = false;
       verify.focus();
       return;
     }
     var last = primaries().length === 1;
-    var remove = el("button", { type: "button", class: "danger confirm-remove-btn", text: "Remove " + name });
+    var remove = el("button", { type: "button", class: "danger confirm-remove-btn", text: MFA.t("security.remove_named", { name: name }) });
     remove.onclick = function () {
       MFA.clear();
       MFA.busy(panel, true);
       MFA.api("DELETE", "/v1/users/me/factors/" + f.id, undefined, { stepUp: true }).then(function () {
-        MFA.say("Removed " + name + ".");
+        MFA.say(MFA.t("security.removed", { name: name }));
         return load("factors-title");
       }, function (err) {
         MFA.busy(panel, false);
@@ -162,8 +160,8 @@
       });
     };
     panel.replaceChildren(
-      el("p", { text: "Remove " + name + "? You won’t be able to use it to sign in." +
-        (last ? " It is your last method: two-step verification will be off." : "") }),
+      el("p", { text: MFA.t("security.remove_confirm", { name: name }) +
+        (last ? MFA.t("common.sentence_gap") + MFA.t("security.remove_last") : "") }),
       el("div", { class: "row" }, remove, cancel));
     panel.hidden = false;
     remove.focus();
@@ -175,17 +173,17 @@
 
   function renderBackup() {
     var has = factors.some(function (f) { return f.type === "backup_codes"; });
-    $("backup-text").textContent = !primaries().length ? "Backup codes come with your first method." :
-      has ? backupRemaining + (backupRemaining === 1 ? " backup code" : " backup codes") + " left." +
-        (backupRemaining <= 3 ? " Create new ones before you run out." : "") :
-      "You have no backup codes.";
+    $("backup-text").textContent = !primaries().length ? MFA.t("security.backup.first") :
+      has ? MFA.n("security.backup.left", backupRemaining) +
+        (backupRemaining <= 3 ? MFA.t("common.sentence_gap") + MFA.t("security.backup.low") : "") :
+      MFA.t("security.backup.none");
     $("regen-btn").hidden = !primaries().length || !$("new-codes").hidden;
     $("regen-confirm").hidden = true;
   }
 
   $("regen-btn").onclick = function () {
     if (!MFA.hasStepUp()) {
-      MFA.error("To create new backup codes, verify it’s you first.");
+      MFA.error(MFA.t("security.regen.stepup"));
       MFA.focus("stepup-btn");
       return;
     }
@@ -205,7 +203,7 @@
       $("regen-btn").hidden = true;
       MFA.showCodes(r.backupCodes);
       $("new-codes").hidden = false;
-      MFA.say("New backup codes created. Your old codes no longer work.");
+      MFA.say(MFA.t("security.regen.done"));
       MFA.focus("backup-title");
     }, function (err) {
       MFA.busy($("regen-confirm"), false);
@@ -216,7 +214,7 @@
   };
   $("codes-done-btn").onclick = function () {
     if (!$("saved").checked) {
-      MFA.error("Save your backup codes first, then check “I saved my backup codes”.");
+      MFA.error(MFA.t("common.save_codes_first"));
       MFA.focus("saved");
       return;
     }
@@ -231,13 +229,13 @@
   function renderDevices() {
     var list = $("device-list");
     var items = devices.map(function (d) {
-      var name = d.label || "Device";
-      var btn = el("button", { type: "button", class: "revoke-btn", "aria-label": "Remove trusted device " + name, text: "Remove" });
+      var name = d.label || MFA.t("security.device");
+      var btn = el("button", { type: "button", class: "revoke-btn", "aria-label": MFA.t("security.device.remove_named", { name: name }), text: MFA.t("security.remove") });
       btn.onclick = function () {
         MFA.clear();
         btn.disabled = true;
         MFA.api("DELETE", "/v1/users/me/devices/" + d.id).then(function () {
-          MFA.say("Removed " + name + " from your trusted devices.");
+          MFA.say(MFA.t("security.device.removed", { name: name }));
           return load("devices-title");
         }, function (err) {
           btn.disabled = false;
@@ -247,9 +245,9 @@
       };
       return el("li", { "data-id": d.id },
         el("strong", { text: name }),
-        el("span", { class: "meta", text: (d.ip ? "IP " + d.ip + " · " : "") + "Added " + MFA.date(d.createdAt) +
-          (d.lastUsedAt ? " · Last used " + MFA.date(d.lastUsedAt) : "") }),
-        el("span", { class: "meta", text: "Trusted until " + MFA.date(d.expiresAt) }),
+        el("span", { class: "meta", text: (d.ip ? MFA.t("security.device.ip", { ip: d.ip }) + " · " : "") + MFA.t("security.added", { date: MFA.date(d.createdAt) }) +
+          (d.lastUsedAt ? " · " + MFA.t("security.last_used", { date: MFA.date(d.lastUsedAt) }) : "") }),
+        el("span", { class: "meta", text: MFA.t("security.device.until", { date: MFA.date(d.expiresAt) }) }),
         el("div", { class: "row" }, btn));
     });
     list.replaceChildren.apply(list, items);
