@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mfa-service/mfa/pkg/app"
+	"github.com/mfa-service/mfa/pkg/cognito"
 	"github.com/mfa-service/mfa/pkg/notify"
 	"github.com/mfa-service/mfa/pkg/passkey"
 )
@@ -19,10 +20,11 @@ func main() {
 		slog.Error("config", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	a, err := app.New(context.Background(), cfg, app.WithNotifier(notify.FromAWS), app.WithPasskeys(passkey.Build))
+	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithNotifier(notify.FromAWS), app.WithPasskeys(passkey.Build))
 	if err != nil {
 		slog.Error("init", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	lambda.Start(a.Triggers().Create)
+	triggers := &cognito.Triggers{Service: a.Service, Log: a.Log}
+	lambda.Start(triggers.Create)
 }

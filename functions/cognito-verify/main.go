@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mfa-service/mfa/pkg/app"
+	"github.com/mfa-service/mfa/pkg/cognito"
 	"github.com/mfa-service/mfa/pkg/passkey"
 )
 
@@ -18,10 +19,11 @@ func main() {
 		slog.Error("config", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	a, err := app.New(context.Background(), cfg, app.WithPasskeys(passkey.Build))
+	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithPasskeys(passkey.Build))
 	if err != nil {
 		slog.Error("init", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	lambda.Start(a.Triggers().Verify)
+	triggers := &cognito.Triggers{Service: a.Service, Log: a.Log}
+	lambda.Start(triggers.Verify)
 }

@@ -1,27 +1,31 @@
-// Command jwks is the Lambda function serving the public JWKS route.
+// Command jwks is the Lambda function serving the public JWKS route: the public signing keys,
+// read from the table (stored in clear) with one Query. No KMS, no data key, no domain.
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/mfa-service/mfa/pkg/app"
+	"github.com/mfa-service/mfa/pkg/awsenv"
+	"github.com/mfa-service/mfa/pkg/dynamostore/signingkeys"
+	"github.com/mfa-service/mfa/pkg/keyset"
 )
 
 func main() {
-	cfg, err := app.ConfigFromEnv()
-	if err != nil {
-		slog.Error("config", slog.String("error", err.Error()))
+	var level slog.Level // INFO unless LOG_LEVEL names another
+	_ = level.UnmarshalText([]byte(os.Getenv("LOG_LEVEL")))
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	table := os.Getenv("TABLE_NAME")
+	awsCfg, err := awsenv.Config()
+	if err != nil || table == "" {
+		log.Error("config", slog.Any("error", err), slog.String("table", table))
 		os.Exit(1)
 	}
-	// Clients, the unwrapped data key and the signing key are built once, at cold start.
-	a, err := app.New(context.Background(), cfg)
-	if err != nil {
-		slog.Error("init", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	lambda.Start(a.API.Keys())
+	// Built once, at cold start: the DynamoDB client. The keys are read on the first request
+	// and then at most once a minute.
+	keys := &keyset.Cache{Source: signingkeys.Reader{DB: dynamodb.NewFromConfig(awsCfg), Table: table}}
+	lambda.Start(keyset.Handler(keys, log))
 }

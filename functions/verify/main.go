@@ -20,7 +20,7 @@ func main() {
 	}
 	// Clients, the unwrapped data key and the signing key are built once, at cold start.
 	// This function finishes passkey assertions.
-	a, err := app.New(context.Background(), cfg, app.WithPasskeys(passkey.Build))
+	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithPasskeys(passkey.Build))
 	if err != nil {
 		slog.Error("init", slog.String("error", err.Error()))
 		os.Exit(1)

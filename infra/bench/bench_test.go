@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -300,7 +301,7 @@ func sampleReport() *Report {
 			{Name: "challenge (create)", Budget: 2, DynamoMax: 2, DynamoMean: 2, SameCalls: true},
 		},
 		ColdStarts: []ColdStartResult{{Function: "verify", MedianMs: 20}, {Function: "ui", Error: "no sample event for ui", NotMeasured: true}},
-		Sizes:      []SizeResult{{Function: "verify", MB: 13}, {Function: "enrollment", MB: 25, KnownGap: "phonenumbers"}},
+		Sizes:      []SizeResult{{Function: "verify", MB: 13, BudgetMB: 15}, {Function: "jwks", MB: 7.6, BudgetMB: 8}},
 	}
 }
 
@@ -319,8 +320,8 @@ func TestEvaluate(t *testing.T) {
 	if r.Failed {
 		t.Fatalf("failed: %v", r.Failures)
 	}
-	if b := statusOf(r, "binary size: enrollment"); b.Status != "OVER (known gap)" || b.Fails {
-		t.Fatalf("known gap: %+v", b)
+	if b := statusOf(r, "binary size: jwks"); b.Status != "OK" || b.Limit != "<= 8 MB" {
+		t.Fatalf("jwks size: %+v", b)
 	}
 	if b := statusOf(r, "cold start: ui"); b.Status != "NOT MEASURED" || b.Fails {
 		t.Fatalf("no event: %+v", b)
@@ -349,22 +350,29 @@ func TestEvaluate(t *testing.T) {
 		t.Fatalf("failures %v", r.Failures)
 	}
 
-	// Timing and size budgets fail only with -strict; known gaps never.
+	// A binary over its size budget fails: sizes do not depend on the machine.
+	r = sampleReport()
+	r.Sizes[1].MB = 8.01
+	r.evaluate(false)
+	if b := statusOf(r, "binary size: jwks"); b.Status != "OVER" || !b.Fails || len(r.Failures) != 1 {
+		t.Fatalf("jwks over: %+v %v", b, r.Failures)
+	}
+
+	// Timing budgets fail only with -strict.
 	r = sampleReport()
 	r.Handlers[0].CPUExclAWS = 0.7
 	r.ColdStarts[0].MedianMs = 60
-	r.Sizes[0].MB = 16
 	r.evaluate(false)
 	if r.Failed {
 		t.Fatalf("timing budgets failed the run: %v", r.Failures)
 	}
-	for _, name := range []string{"handler CPU excl. AWS: verify (totp)", "cold start: verify", "binary size: verify"} {
+	for _, name := range []string{"handler CPU excl. AWS: verify (totp)", "cold start: verify"} {
 		if b := statusOf(r, name); b.Status != "OVER" || b.Fails {
 			t.Errorf("%s: %+v", name, b)
 		}
 	}
 	r.evaluate(true)
-	if len(r.Failures) != 3 {
+	if len(r.Failures) != 2 {
 		t.Fatalf("strict failures %v", r.Failures)
 	}
 }
@@ -376,7 +384,7 @@ func TestRenderAndWrite(t *testing.T) {
 	r.evaluate(false)
 	var out bytes.Buffer
 	r.render(&out)
-	for _, want := range []string{"== Handlers", "== Cold starts", "== Binary sizes", "== Estimated cost per 1M", "Twilio Verify", "== Budgets", "OVER  <-- FAILS", "OVER (known gap)", "NOT MEASURED", "DynamoDB.BatchGetItem → DynamoDB.TransactWriteItems"} {
+	for _, want := range []string{"== Handlers", "== Cold starts", "== Binary sizes", "== Estimated cost per 1M", "Twilio Verify", "== Budgets", "OVER  <-- FAILS", "NOT MEASURED", "DynamoDB.BatchGetItem → DynamoDB.TransactWriteItems"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
@@ -503,5 +511,23 @@ func TestAWSProxyTimesCalls(t *testing.T) {
 	p.reset()
 	if d, n := p.take(); d != 0 || n != 0 {
 		t.Fatal("reset")
+	}
+}
+
+func TestOperationName(t *testing.T) {
+	for target, want := range map[string]string{
+		"DynamoDB_20120810.Query": "DynamoDB.Query",
+		"TrentService.Decrypt":    "KMS.Decrypt",
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		r.Header.Set("X-Amz-Target", target)
+		if got := operationName(r); got != want {
+			t.Errorf("%s: %q, want %q", target, got, want)
+		}
+	}
+	r := httptest.NewRequest(http.MethodPost, "/v2/email/outbound-emails", nil)
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ses/aws4_request, SignedHeaders=host, Signature=x")
+	if got := operationName(r); got != "ses POST /v2/email/outbound-emails" {
+		t.Errorf("SES v2: %q", got)
 	}
 }

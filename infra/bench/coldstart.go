@@ -89,12 +89,17 @@ type ColdStartResult struct {
 	InitMedianMs float64   `json:"initMedianMs"` // process start → first poll for an event
 	// AWS calls of one cold start (through the timing proxy in front of moto), the median of
 	// the time spent in them, and the median of each run's total minus that time.
-	AWSCalls        int     `json:"awsCalls"`
-	AWSMedianMs     float64 `json:"awsMedianMs"`
-	ExclAWSMedianMs float64 `json:"exclAwsMedianMs"`
-	Outcome         string  `json:"outcome"` // what the function answered, e.g. "HTTP 200"
-	Error           string  `json:"error,omitempty"`
-	NotMeasured     bool    `json:"notMeasured,omitempty"` // no event to send it
+	AWSCalls int `json:"awsCalls"`
+	// InitWork is the AWS calls made before the function first polled for an event (its init:
+	// what it builds once per container), RequestWork those of the first request, e.g.
+	// "KMS.Decrypt"; from the last measured run.
+	InitWork        []string `json:"initWork"`
+	RequestWork     []string `json:"requestWork"`
+	AWSMedianMs     float64  `json:"awsMedianMs"`
+	ExclAWSMedianMs float64  `json:"exclAwsMedianMs"`
+	Outcome         string   `json:"outcome"` // what the function answered, e.g. "HTTP 200"
+	Error           string   `json:"error,omitempty"`
+	NotMeasured     bool     `json:"notMeasured,omitempty"` // no event to send it
 }
 
 // functionEnv is the environment Lambda would give the function (template.yaml's
@@ -142,9 +147,11 @@ func coldStart(ctx context.Context, root string, fn function, routes []samtempla
 	for i := 0; i <= runs; i++ {
 		runCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		proxy.reset()
+		started := time.Now()
 		cs, err := runtimeapi.RunColdStart(runCtx, runtimeapi.Process{Path: bin, Env: env}, inv)
 		cancel()
 		inAWS, calls := proxy.take()
+		initWork, requestWork := proxy.split(started.Add(cs.Init))
 		if err != nil {
 			r.Error = err.Error()
 			return r
@@ -162,6 +169,7 @@ func coldStart(ctx context.Context, root string, fn function, routes []samtempla
 		aws = append(aws, ms(inAWS))
 		exclAWS = append(exclAWS, ms(cs.Total-inAWS))
 		r.AWSCalls = calls
+		r.InitWork, r.RequestWork = initWork, requestWork
 	}
 	r.RunsMs = totals
 	r.MedianMs, r.MinMs, r.MaxMs = median(totals), minOf(totals), maxOf(totals)
@@ -179,6 +187,12 @@ type awsProxy struct {
 	mu    sync.Mutex
 	busy  unionTimer
 	calls int
+	log   []awsCall
+}
+
+type awsCall struct {
+	name string
+	at   time.Time
 }
 
 func startAWSProxy(target string) (*awsProxy, error) {
@@ -196,6 +210,7 @@ func startAWSProxy(target string) (*awsProxy, error) {
 		p.mu.Lock()
 		p.busy.start(time.Now())
 		p.calls++
+		p.log = append(p.log, awsCall{operationName(r), time.Now()})
 		p.mu.Unlock()
 		defer func() {
 			p.mu.Lock()
@@ -214,7 +229,44 @@ func (p *awsProxy) Close()      { p.srv.Close() }
 func (p *awsProxy) reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.busy.total, p.calls = 0, 0
+	p.busy.total, p.calls, p.log = 0, 0, nil
+}
+
+// split names the calls since reset made before and after t.
+func (p *awsProxy) split(t time.Time) (before, after []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	before, after = []string{}, []string{}
+	for _, c := range p.log {
+		if c.at.Before(t) {
+			before = append(before, c.name)
+		} else {
+			after = append(after, c.name)
+		}
+	}
+	return before, after
+}
+
+// operationName names an AWS call as "Service.Operation": from X-Amz-Target for the JSON
+// protocols (DynamoDB, KMS), else from the signing scope's service and the request path.
+func operationName(r *http.Request) string {
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		service, op, _ := strings.Cut(target, ".")
+		switch {
+		case strings.HasPrefix(service, "DynamoDB"):
+			service = "DynamoDB"
+		case service == "TrentService":
+			service = "KMS"
+		}
+		return service + "." + op
+	}
+	service := "AWS"
+	if _, scope, ok := strings.Cut(r.Header.Get("Authorization"), "Credential="); ok {
+		if parts := strings.Split(scope, "/"); len(parts) >= 4 {
+			service = parts[3]
+		}
+	}
+	return service + " " + r.Method + " " + r.URL.Path
 }
 
 // take returns the time spent in AWS calls since reset, and their number.

@@ -11,7 +11,7 @@
 //  5. Estimated cost per 1M operations per route, from the measured calls and list prices.
 //
 // It prints a table of every budget with OK/OVER, writes build/bench/report.json, and exits
-// non-zero when a round-trip budget is exceeded (or, with -strict, any budget).
+// non-zero when a round-trip or size budget is exceeded (or, with -strict, any budget).
 package main
 
 import (
@@ -61,7 +61,7 @@ func main() {
 	flag.StringVar(&o.benchtime, "benchtime", "1s", "testing benchtime of each handler benchmark (a duration, or Nx)")
 	flag.IntVar(&o.coldRuns, "coldstart-runs", 5, "measured cold starts per function (after one unmeasured)")
 	flag.StringVar(&o.out, "out", filepath.Join("build", "bench", "report.json"), "where to write the JSON report")
-	flag.BoolVar(&o.strict, "strict", false, "also fail on timing and size budgets (not only round trips)")
+	flag.BoolVar(&o.strict, "strict", false, "also fail on timing budgets (handler CPU, cold start), not only round trips and sizes")
 	flag.StringVar(&o.skip, "skip", "", "comma-separated sections to skip: sizes, coldstart, handlers")
 	flag.StringVar(&o.cases, "cases", "", "only the handler cases whose name matches this regexp")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the handler benchmarks to this file")

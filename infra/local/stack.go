@@ -123,7 +123,7 @@ func startStack(ctx context.Context, o stackOptions) (*stack, error) {
 	for id, h := range s.App.API.Handlers() {
 		handlers[id] = localapi.Handler(h)
 	}
-	handlers["UiFunction"] = localapi.Handler(s.App.UI())
+	handlers["UiFunction"] = localapi.Handler(fullstack.UI(s.App.Log))
 	s.Gateway, err = localapi.New(localapi.Options{
 		Routes: routes, Handlers: handlers, Issuer: s.Issuer, Audience: localAudience, Logger: o.Log,
 		FunctionDeadlines: o.Deadlines,

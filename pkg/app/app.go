@@ -11,25 +11,24 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/mfa-service/mfa/pkg/cognito"
+	"github.com/mfa-service/mfa/pkg/awsenv"
 	"github.com/mfa-service/mfa/pkg/dynamostore"
+	"github.com/mfa-service/mfa/pkg/dynamostore/signingkeys"
 	"github.com/mfa-service/mfa/pkg/emf"
 	"github.com/mfa-service/mfa/pkg/httpapi"
+	"github.com/mfa-service/mfa/pkg/keyset"
 	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/notify"
 	"github.com/mfa-service/mfa/pkg/policy"
 	"github.com/mfa-service/mfa/pkg/seal"
 	"github.com/mfa-service/mfa/pkg/token"
-	"github.com/mfa-service/mfa/pkg/webui"
 )
 
 // Config is the service's configuration; every field has an environment variable.
@@ -114,6 +113,7 @@ type App struct {
 type Option func(*options)
 
 type options struct {
+	awsConfig  func(context.Context) (aws.Config, error)
 	apiOptions []func(*middleware.Stack) error
 	notifier   func(aws.Config, notify.Config) (*notify.Notifier, error)
 	phones     mfa.PhoneParser
@@ -137,6 +137,17 @@ func WithPasskeys(build PasskeyBuilder) Option {
 	return func(o *options) { o.passkeys = build }
 }
 
+// WithAWSConfig says where the AWS settings come from (required): awsenv.Config in a Lambda
+// function, which is given everything in its environment, or the SDK's full default chain
+// (fullstack) in processes run by people, with profiles and shared files. A function then
+// links only the loader it uses: the full chain alone is 1.6 MB.
+func WithAWSConfig(load func(context.Context) (aws.Config, error)) Option {
+	return func(o *options) { o.awsConfig = load }
+}
+
+// FromEnvironment loads the AWS settings of a Lambda function (pass to WithAWSConfig).
+func FromEnvironment(context.Context) (aws.Config, error) { return awsenv.Config() }
+
 // WithAPIOptions adds SDK middleware to every client, e.g. to count round trips.
 func WithAPIOptions(fns ...func(*middleware.Stack) error) Option {
 	return func(o *options) { o.apiOptions = append(o.apiOptions, fns...) }
@@ -154,20 +165,25 @@ func WithPhoneParser(p mfa.PhoneParser) Option {
 	return func(o *options) { o.phones = p }
 }
 
-// New builds the clients (the SDK's default chain, so AWS_ENDPOINT_URL reaches a local
-// emulator with no code of ours), opens the keyring and loads the signing key.
+// New builds the clients (from the loader given with WithAWSConfig; both honour
+// AWS_ENDPOINT_URL, which is how a local emulator is reached), opens the keyring and loads
+// the signing key.
 func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("app: aws config: %w", err)
-	}
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.awsConfig == nil {
+		return nil, fmt.Errorf("app: no AWS config loader (app.WithAWSConfig)")
+	}
+	awsCfg, err := o.awsConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("app: aws config: %w", err)
+	}
 	awsCfg.APIOptions = append(awsCfg.APIOptions, o.apiOptions...)
 	log := httpapi.NewLogger(os.Stderr, cfg.LogLevel)
-	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cfg.AuditRetention)
+	db := dynamodb.NewFromConfig(awsCfg)
+	store := dynamostore.New(db, cfg.TableName, cfg.AuditRetention)
 	var notifier mfa.Notifier
 	if o.notifier != nil {
 		n, err := o.notifier(awsCfg, cfg.Notify)
@@ -214,42 +230,13 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		Now:        time.Now,
 		Random:     rand.Reader,
 	}
-	jwks := &jwksCache{store: store, doc: signer.JWKS(), at: time.Now()}
+	// The same key-set cache as the jwks function's, seeded with the keys just loaded.
+	jwks := &keyset.Cache{Source: signingkeys.Reader{DB: db, Table: cfg.TableName}}
+	jwks.Seed(signer.JWKS(), signer.Generations(), time.Now())
 	return &App{
 		Config: cfg, Store: store, Signer: signer, Service: svc, Log: log,
-		API: &httpapi.API{Service: svc, StepUp: signer, JWKS: jwks.get, Log: log},
+		API: &httpapi.API{Service: svc, StepUp: signer, JWKS: jwks.Get, Log: log},
 	}, nil
-}
-
-// jwksRefresh bounds how long a published key set may lag a rotation.
-const jwksRefresh = time.Minute
-
-// jwksCache serves the key set from memory, re-reading the public keys (no KMS) once a minute
-// so a rotation reaches every warm container.
-type jwksCache struct {
-	store *dynamostore.Store
-	mu    sync.Mutex
-	doc   []byte
-	at    time.Time
-}
-
-func (c *jwksCache) get(ctx context.Context) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if time.Since(c.at) < jwksRefresh {
-		return c.doc, nil
-	}
-	keys, err := c.store.LoadSigningKeys(ctx)
-	if err != nil {
-		// Serving the last known set beats failing: keys only ever get added.
-		return c.doc, nil
-	}
-	doc, err := token.PublicJWKS(keys)
-	if err != nil {
-		return c.doc, nil
-	}
-	c.doc, c.at = doc, time.Now()
-	return doc, nil
 }
 
 // notifierAdapter lets the domain's Notifier port use the SES/SNS notifier.
@@ -275,27 +262,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// Triggers are the Cognito custom-auth trigger handlers on this app's service.
-func (a *App) Triggers() *cognito.Triggers {
-	return &cognito.Triggers{Service: a.Service, Log: a.Log}
-}
-
-// UI is the handler of the reference web pages (pkg/webui) for a process that serves every
-// function, configured from the environment like the UI function: UI_RETURN_ORIGINS (default
-// WEBAUTHN_ORIGINS), UI_FRAME_ANCESTORS and PRODUCT_NAME. A bad setting is logged and the
-// pages then hand nothing back to any app (they fail closed).
-func (a *App) UI() httpapi.Handler {
-	cfg, err := webui.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		a.Log.Error("ui config", slog.String("error", err.Error()))
-		cfg = webui.Config{}
-	}
-	cfg.Log = a.Log
-	ui, err := webui.New(cfg)
-	if err != nil {
-		panic(err) // the embedded pages are broken: a build defect that pkg/webui's tests catch
-	}
-	return httpapi.Handler(ui.Handle)
 }

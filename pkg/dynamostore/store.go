@@ -38,6 +38,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/mfa-service/mfa/pkg/dynamostore/signingkeys"
 	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/token"
 )
@@ -84,9 +85,9 @@ const (
 	destPrefix     = "DEST#"
 	auditPrefix    = "AUDIT#"
 	eventPrefix    = "EVENT#"
-	pkSystem       = "SYSTEM"
+	pkSystem       = signingkeys.PK // the system partition: data key and signing keys
 	skDataKey      = "DATAKEY"
-	signKeyPrefix  = "SIGNKEY#"
+	signKeyPrefix  = signingkeys.SKPrefix
 	ttlGraceOnGone = 24 * time.Hour // keep expired items a day for support, then let TTL remove them
 )
 

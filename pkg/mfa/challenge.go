@@ -54,6 +54,7 @@ type decided struct {
 	ip, device string
 	trusted    string
 	now        time.Time
+	seen       []Seen
 }
 
 // decide applies the policy to the user without changing anything.
@@ -91,7 +92,7 @@ func (s *Service) decide(ctx context.Context, c Caller, userID string, req Chall
 	if err != nil {
 		return decided{}, err
 	}
-	x := decided{pol: pol, byID: make(map[string]Factor, len(profile.Factors)), purpose: purpose, ip: ip, device: device, now: now}
+	x := decided{pol: pol, byID: make(map[string]Factor, len(profile.Factors)), purpose: purpose, ip: ip, device: device, now: now, seen: profile.Seen}
 	in := policy.Input{
 		Policy: pol, LastFactorID: profile.State.LastFactorID, MinStrength: req.MinStrength,
 		StepUp: purpose == PurposeStepUp, Now: now, RegisteredAt: req.RegisteredAt,
@@ -146,7 +147,16 @@ func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, 
 	if err != nil {
 		return ChallengeResult{}, internal(err)
 	}
-	ch := Challenge{ID: id, UserID: userID, Purpose: x.purpose, OrganizationID: req.OrganizationID, DefaultFactorID: d.DefaultFactorID, Status: ChallengeOpen, CreatedAt: now, ExpiresAt: now.Add(s.challengeTTL()), ContextIP: x.ip, ContextDevice: x.device}
+	ch := Challenge{ID: id, UserID: userID, Purpose: x.purpose, OrganizationID: req.OrganizationID, DefaultFactorID: d.DefaultFactorID, Status: ChallengeOpen, CreatedAt: now, ExpiresAt: now.Add(s.challengeTTL())}
+	// The context is kept for a success to remember only when it is not known already, or
+	// was last remembered long ago: a sign-in from the usual device and address then writes
+	// nothing for it (each remembered item is two write units in the success transaction).
+	if !seenWithin(x.seen, "ip", x.ip, now, seenRefresh) {
+		ch.ContextIP = x.ip
+	}
+	if !seenWithin(x.seen, "device", x.device, now, seenRefresh) {
+		ch.ContextDevice = x.device
+	}
 	ch.Locale, _ = explicitLocale(req.Locale)
 	res := ChallengeResult{ChallengeID: id, MFARequired: d.MFARequired, Reason: d.Reason, EnrollmentRequired: d.EnrollmentRequired, EnrollmentSkippable: d.EnrollmentSkippable, DefaultFactorID: d.DefaultFactorID, ExpiresAt: ch.ExpiresAt, Signals: d.Signals}
 	for _, f := range d.Factors {
@@ -277,9 +287,18 @@ func offers(ch Challenge, factorID string) bool {
 // seenRetention is how long a device or address the user verified from counts as known.
 const seenRetention = 90 * 24 * time.Hour
 
+// seenRefresh is how old a known device or address's record may get before a success from
+// it records it again; well inside seenRetention, so one used at least every 60 days stays
+// known.
+const seenRefresh = 30 * 24 * time.Hour
+
 func seen(all []Seen, kind, value string, now time.Time) bool {
+	return seenWithin(all, kind, value, now, seenRetention)
+}
+
+func seenWithin(all []Seen, kind, value string, now time.Time, within time.Duration) bool {
 	for _, x := range all {
-		if x.Kind == kind && x.Value == value && now.Sub(x.At) < seenRetention {
+		if x.Kind == kind && x.Value == value && now.Sub(x.At) < within {
 			return true
 		}
 	}

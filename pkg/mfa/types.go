@@ -80,7 +80,7 @@ type Challenge struct {
 	Failures        int
 	SendCount       int    // codes sent for this challenge
 	PasskeySession  []byte // webauthn: the assertion ceremony's server-side session
-	ContextIP       string // where the sign-in came from, recorded on success (adaptive MFA)
+	ContextIP       string // where the sign-in came from, recorded on success (adaptive MFA) unless known and recent
 	ContextDevice   string
 	LastSendAt      time.Time // for the resend cool-down
 	Locale          string    // an explicit locale of the request that opened it

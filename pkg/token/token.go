@@ -214,6 +214,9 @@ func publicKeys(keys []StoredKey) ([]byte, map[string]*ecdsa.PublicKey, error) {
 // JWKS is the published key set as JSON.
 func (s *Signer) JWKS() []byte { return s.jwks }
 
+// Generations is how many keys JWKS publishes.
+func (s *Signer) Generations() int { return len(s.public) }
+
 // KID is the id of the key that signs.
 func (s *Signer) KID() string { return s.kid }
 

@@ -1,14 +1,13 @@
-// Package phone parses, normalises and masks phone numbers with libphonenumber's metadata.
-// It is apart from package contact because that metadata is large: only the functions that
-// take a new phone number link it.
+// Package phone parses, normalises and masks phone numbers with libphonenumber's number plan,
+// generated from the library's metadata (plan.go, metadata_gen.go) so that the functions that
+// take new numbers do not link the library. It is apart from package contact because the plan
+// is large: only those functions link it.
 package phone
 
 import (
 	"log/slog"
 	"strconv"
 	"strings"
-
-	"github.com/nyaruka/phonenumbers"
 
 	"github.com/mfa-service/mfa/pkg/contact"
 )
@@ -51,18 +50,29 @@ func Parse(s string) (Phone, error) {
 		}
 	}
 
-	num, err := phonenumbers.Parse(s, "ZZ") // "ZZ": no default region, the + must say it
-	if err != nil {
+	var digits strings.Builder
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; '0' <= c && c <= '9' {
+			digits.WriteByte(c)
+		}
+	}
+	if _, _, ok := splitCountryCode(digits.String()); !ok {
 		return bad("it is not a phone number")
 	}
-	if !phonenumbers.IsValidNumber(num) {
+	cc, nsn, region, ok := lookup(digits.String())
+	if !ok {
+		if regions := plan[ccOf(digits.String())]; len(regions) == 0 { // "+800", "+881", ...
+			return bad("it does not belong to a country")
+		}
 		return bad("it is not a valid number for its country")
 	}
-	region := phonenumbers.GetRegionCodeForNumber(num)
-	if len(region) != 2 || region == "ZZ" { // "001" marks non-geographic entities
-		return bad("it does not belong to a country")
-	}
-	return Phone{E164: phonenumbers.Format(num, phonenumbers.E164), Region: region}, nil
+	return Phone{E164: "+" + strconv.Itoa(cc) + nsn, Region: region}, nil
+}
+
+// ccOf is the country calling code that digits start with, or 0.
+func ccOf(digits string) int {
+	cc, _, _ := splitCountryCode(digits)
+	return cc
 }
 
 // Masked shows the number so its owner recognises it: "+", the country calling code, one "•"
@@ -72,8 +82,8 @@ func Parse(s string) (Phone, error) {
 func (p Phone) Masked() string {
 	digits := strings.TrimPrefix(p.E164, "+")
 	cc := ""
-	if num, err := phonenumbers.Parse(p.E164, "ZZ"); err == nil && num.GetCountryCode() > 0 {
-		cc = strconv.Itoa(int(num.GetCountryCode()))
+	if n, rest, ok := splitCountryCode(digits); ok && len(digits) > minNSN && len(rest) >= minNSN {
+		cc = strconv.Itoa(n)
 	}
 	if !strings.HasPrefix(digits, cc) {
 		cc = ""
