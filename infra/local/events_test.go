@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -82,6 +83,7 @@ func eventsOf(t *testing.T, tap *localaws.EventTap, user string, n int) ([]local
 			if more, _ := tap.Drain(t.Context()); len(more) > len(all) {
 				continue
 			}
+			consumerOrder(evs, details)
 			return evs, details
 		}
 		if time.Now().After(deadline) {
@@ -89,6 +91,32 @@ func eventsOf(t *testing.T, tap *localaws.EventTap, user string, n int) ([]local
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// consumerOrder puts events in the order the README tells apps to use: EventBridge and the
+// table's stream keep no order across items (a failure's audit item and the counters that
+// lock the user are two items of one transaction, possibly in two stream batches), so apps
+// order by occurredAt, and a User Locked after the failure of the same instant that caused it.
+func consumerOrder(evs []localaws.PublishedEvent, details []securityevents.Detail) {
+	idx := make([]int, len(evs))
+	for i := range idx {
+		idx[i] = i
+	}
+	derived := func(i int) bool { return details[i].Action == securityevents.ActionUserLocked }
+	sort.SliceStable(idx, func(a, b int) bool {
+		da, db := details[idx[a]], details[idx[b]]
+		if da.OccurredAt != db.OccurredAt {
+			return da.OccurredAt < db.OccurredAt
+		}
+		return !derived(idx[a]) && derived(idx[b])
+	})
+	sortedEvs := make([]localaws.PublishedEvent, len(evs))
+	sortedDetails := make([]securityevents.Detail, len(details))
+	for to, from := range idx {
+		sortedEvs[to], sortedDetails[to] = evs[from], details[from]
+	}
+	copy(evs, sortedEvs)
+	copy(details, sortedDetails)
 }
 
 func detailTypes(evs []localaws.PublishedEvent) []string {
