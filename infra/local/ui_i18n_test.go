@@ -181,6 +181,61 @@ func TestWebPagesInOtherLanguages(t *testing.T) {
 		})
 	}
 
+	// The admin console in German on a phone: the directory, one user and the policies.
+	t.Run("admin console", func(t *testing.T) {
+		u.screenshotOnFailure(t, ctx, "admin-de")
+		setLanguage(t, "de-DE,de;q=0.9,en;q=0.5")
+		backend := s.client(t, "ui-i18n-admin-backend", "mfa/service")
+		if status, out, _ := backend.call("POST", "/v1/users/ui-i18n-admin-user/enrollments", map[string]any{"type": "email", "email": "i18n.admin@example.com", "preVerified": true}); status != 201 {
+			t.Fatalf("enrollment: %d %v", status, out)
+		}
+		desk := s.client(t, "ui-i18n-desk", "mfa/admin")
+		do(t, ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(s.URL+"/ui/admin"+fragment("token", desk.token)))
+		waitFor(t, ctx, visible("directory")+` && document.querySelectorAll("#user-rows tr").length >= 1`)
+		if lang := eval[string](t, ctx, `document.documentElement.lang`); lang != "de" {
+			t.Errorf("lang = %q", lang)
+		}
+		if title := eval[string](t, ctx, `document.title`); title != "Admin-Konsole · MFA Service" {
+			t.Errorf("title %q", title)
+		}
+		for id, want := range map[string]string{"directory-title": "Benutzer", "nav-policies": "Richtlinien", "search-btn": "Suchen"} {
+			if got := text(t, ctx, id); got != want {
+				t.Errorf("#%s %q, want %q", id, got, want)
+			}
+		}
+		if got := text(t, ctx, "user-caption"); !strings.Contains(got, "Benutzer auf dieser Seite") {
+			t.Errorf("caption %q", got)
+		}
+		noOverflow(t, ctx, "admin directory")
+
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#user-rows button[data-open="ui-i18n-admin-user"]`)))
+		waitFor(t, ctx, visible("user")+` && document.querySelectorAll("#factor-list li").length === 1`)
+		if got := text(t, ctx, "user-title"); got != "Benutzer ui-i18n-admin-user" {
+			t.Errorf("user title %q", got)
+		}
+		if got := text(t, ctx, "reset-btn"); got != "MFA zurücksetzen" {
+			t.Errorf("reset button %q", got)
+		}
+		if got := text(t, ctx, "lock-state"); got != "Nicht gesperrt" {
+			t.Errorf("lock state %q", got)
+		}
+		noOverflow(t, ctx, "admin user")
+		do(t, ctx, chromedp.Click(chromedp.CSS("#reset-btn")))
+		waitFor(t, ctx, visible("confirm")+` && document.activeElement.id === "confirm-yes"`)
+		if got := text(t, ctx, "confirm-text"); !strings.HasPrefix(got, "MFA für ui-i18n-admin-user zurücksetzen?") {
+			t.Errorf("confirmation %q", got)
+		}
+		noOverflow(t, ctx, "admin confirmation")
+		do(t, ctx, chromedp.Click(chromedp.CSS("#confirm-no")))
+
+		do(t, ctx, chromedp.Click(chromedp.CSS("#nav-policies")))
+		waitFor(t, ctx, visible("policies")+` && document.getElementById("policy-title").textContent === "Globale Richtlinie"`)
+		if got := text(t, ctx, "policy-open-btn"); got != "Öffnen" {
+			t.Errorf("open button %q", got)
+		}
+		noOverflow(t, ctx, "admin policies")
+	})
+
 	// Sentences are joined as the language joins them: a space in English (the page once
 	// said "…is needed.You can close…"), nothing in Japanese.
 	t.Run("sentences joined", func(t *testing.T) {

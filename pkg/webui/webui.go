@@ -271,11 +271,6 @@ func New(cfg Config) (*UI, error) {
 			if err != nil {
 				return nil, err
 			}
-			if !Translated(body) && l != "en" {
-				// A page whose strings are not in the catalogs yet is English, all of it
-				// (layout included), rather than a mix.
-				continue
-			}
 			translated, err := translate(string(body), cat)
 			if err != nil {
 				return nil, fmt.Errorf("webui: %s.html in %s: %w", name, l, err)
@@ -323,9 +318,6 @@ func New(cfg Config) (*UI, error) {
 	}
 	return u, nil
 }
-
-// Translated reports whether a page's HTML takes its strings from the catalogs.
-func Translated(html []byte) bool { return strings.Contains(string(html), "{{t:") }
 
 // translate fills every {{t:key}} of page with the catalog's text, HTML-escaped.
 func translate(page string, cat *locale.Catalog) (string, error) {
@@ -403,9 +395,6 @@ func (u *UI) serve(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRe
 	case RoutePage:
 		page := req.PathParameters["page"]
 		l := u.locale(req)
-		if _, ok := u.pages[l][page]; !ok {
-			l = "en" // an untranslated page
-		}
 		if body, ok := u.pages[l][page]; ok {
 			h := u.with(map[string]string{"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
 				"Content-Language": l, "Vary": "Accept-Language"})

@@ -8,74 +8,76 @@
   var MFA = window.MFA;
   var $ = MFA.$, el = MFA.el;
 
-  // Every string this page builds at run time, in one place (the static ones are in
-  // admin.html).
+  // Every string this page builds at run time, from the page's catalog (the static ones are
+  // {{t:…}} in admin.html).
+  var t = MFA.t;
   var T = {
-    notAdmin: "This console needs an admin token (scope mfa/admin). This token is not one: nothing is shown.",
-    expired: "The admin token has expired or is not valid. Open the console again with a fresh token.",
-    loading: "Loading…",
-    usersCaption: function (n, filtered) { return n + (n === 1 ? " user" : " users") + (filtered ? " on this page (filtered)" : " on this page"); },
-    noUsers: "No user matches.",
-    noUsersYet: "The service knows no user yet: users appear after their first challenge or factor.",
-    emptyFilteredPage: "No match on this page; the next page may hold more.",
-    yes: "Yes", no: "No", never: "—",
-    lockedUntil: function (d) { return "Locked until " + d; },
-    lockedForever: "Locked until an admin unlocks",
-    notLocked: "Not locked",
-    userTitle: function (id) { return "User " + id; },
+    notAdmin: t("admin.not_admin"),
+    expired: t("admin.expired"),
+    loading: t("layout.loading"),
+    usersCaption: function (n, filtered) { return MFA.n(filtered ? "admin.users_caption_filtered" : "admin.users_caption", n); },
+    noUsers: t("admin.no_users"),
+    noUsersYet: t("admin.no_users_yet"),
+    emptyFilteredPage: t("admin.empty_filtered_page"),
+    yes: t("admin.yes"), no: t("admin.no"), never: "—",
+    lockedUntil: function (d) { return t("admin.locked_until", { date: d }); },
+    lockedForever: t("admin.locked_forever"),
+    notLocked: t("admin.not_locked"),
+    userTitle: function (id) { return t("admin.user_title", { user: id }); },
     summary: {
-      challenge: "Last challenge", verified: "Last verified", failures: "Failed attempts in a row", lock: "Lock"
+      challenge: t("admin.col.last_challenge"), verified: t("admin.col.last_verified"), failures: t("admin.failures"), lock: t("admin.lock")
     },
-    noFactors: "No factor: this user is not asked for MFA.",
+    noFactors: t("admin.no_factors"),
     factorMeta: function (f) {
       var parts = [];
       if (f.maskedDestination) parts.push(f.maskedDestination);
-      if (f.createdAt) parts.push("added " + MFA.date(f.createdAt));
-      parts.push(f.lastUsedAt ? "last used " + MFA.date(f.lastUsedAt) : "never used");
+      if (f.createdAt) parts.push(t("admin.added", { date: MFA.date(f.createdAt) }));
+      parts.push(f.lastUsedAt ? t("admin.last_used", { date: MFA.date(f.lastUsedAt) }) : t("admin.never_used"));
       return parts.join(" · ");
     },
-    remove: "Remove…",
-    revoke: "Revoke…",
-    backupLeft: function (n, has) { return has ? "Backup codes left: " + n + "." : "No backup codes."; },
-    noDevices: "No trusted devices.",
+    remove: t("admin.remove_btn"),
+    revoke: t("admin.revoke_btn"),
+    backupLeft: function (n, has) { return has ? MFA.n("admin.backup_left", n) : t("admin.no_backup"); },
+    noDevices: t("admin.no_devices"),
     deviceMeta: function (d) {
-      return [d.ip, "added " + MFA.date(d.createdAt), d.lastUsedAt ? "last used " + MFA.date(d.lastUsedAt) : "", "expires " + MFA.date(d.expiresAt)]
-        .filter(Boolean).join(" · ");
+      return [d.ip, t("admin.added", { date: MFA.date(d.createdAt) }), d.lastUsedAt ? t("admin.last_used", { date: MFA.date(d.lastUsedAt) }) : "",
+        t("admin.expires", { date: MFA.date(d.expiresAt) })].filter(Boolean).join(" · ");
     },
-    confirmRemove: function (f, u) { return "Remove " + MFA.typeName(f.type) + " “" + f.label + "” from " + u + "? The user is told by email."; },
-    confirmReset: function (u) { return "Reset MFA for " + u + "? Every factor, backup code and trusted device is removed and the lock is cleared. The user will not be asked for MFA until they set it up again."; },
-    confirmUnlock: function (u) { return "Unlock " + u + "? Their failed attempts are cleared and they can verify at once."; },
+    confirmRemove: function (f, u) { return t("admin.confirm_remove", { type: MFA.typeName(f.type), label: f.label, user: u }); },
+    confirmReset: function (u) { return t("admin.confirm_reset", { user: u }); },
+    confirmUnlock: function (u) { return t("admin.confirm_unlock", { user: u }); },
     confirmBind: function (type, dest, u) {
-      if (type === "totp") return "Bind a new authenticator app to " + u + "? Its secret is shown once, here: hand it to the user over a safe channel.";
-      return "Bind " + MFA.typeName(type).toLowerCase() + " " + dest + " to " + u + "? No code is sent: you vouch that it is the user’s.";
+      if (type === "totp") return t("admin.confirm_bind.totp", { user: u });
+      return t(type === "sms" ? "admin.confirm_bind.sms" : "admin.confirm_bind.email", { destination: dest, user: u });
     },
-    confirmBackup: function (u) { return "Create new backup codes for " + u + "? Their current codes stop working. The new ones are shown once, here."; },
-    confirmRevoke: function (d, u) { return "Revoke the trusted device " + (d.label || d.id) + " of " + u + "? They will be asked for MFA on it next time."; },
-    confirmRevokeAll: function (u) { return "Revoke every trusted device of " + u + "?"; },
-    confirmSave: function (scope) { return "Save the " + scope + "? It applies to the next challenges."; },
-    confirmDelete: function (org) { return "Delete the policy of organization " + org + "? The global policy applies to it again."; },
-    yesRemove: "Remove", yesReset: "Reset MFA", yesUnlock: "Unlock", yesBind: "Bind", yesBackup: "Create new codes",
-    yesRevoke: "Revoke", yesSave: "Save", yesDelete: "Delete",
-    removed: "Factor removed.", reset: "MFA reset.", unlocked: "Unlocked.", bound: function (t) { return MFA.typeName(t) + " bound."; },
-    revoked: "Device revoked.", revokedAll: "Trusted devices revoked.", saved: "Policy saved.", deleted: "Organization policy deleted.",
-    totpOnce: "The new authenticator app’s secret, shown only now. Scan the QR code or type the secret into the app.",
-    codesOnce: "The new backup codes, shown only now. Each one signs the user in once.",
-    emailRequired: "Enter the email address to bind.",
-    phoneRequired: "Enter the phone number to bind, like +14155550100.",
-    globalPolicy: "Global policy",
-    orgPolicy: function (org) { return "Policy of organization " + org; },
-    scopeGlobal: "global policy",
-    scopeOrg: function (org) { return "policy of organization " + org; },
+    confirmBackup: function (u) { return t("admin.confirm_backup", { user: u }); },
+    confirmRevoke: function (d, u) { return t("admin.confirm_revoke", { device: d.label || d.id, user: u }); },
+    confirmRevokeAll: function (u) { return t("admin.confirm_revoke_all", { user: u }); },
+    confirmSave: function (org) { return org ? t("admin.confirm_save_org", { org: org }) : t("admin.confirm_save_global"); },
+    confirmDelete: function (org) { return t("admin.confirm_delete", { org: org }); },
+    yesRemove: t("admin.yes_remove"), yesReset: t("admin.reset"), yesUnlock: t("admin.unlock"), yesBind: t("admin.yes_bind"),
+    yesBackup: t("admin.yes_backup"), yesRevoke: t("admin.yes_revoke"), yesSave: t("admin.yes_save"), yesDelete: t("admin.yes_delete"),
+    removed: t("admin.removed"), reset: t("admin.reset_done"), unlocked: t("admin.unlocked"),
+    bound: function (type) { return t("admin.bound", { type: MFA.typeName(type) }); },
+    revoked: t("admin.revoked"), revokedAll: t("admin.revoked_all"), saved: t("admin.saved"), deleted: t("admin.deleted"),
+    totpOnce: t("admin.totp_once"),
+    codesOnce: t("admin.codes_once"),
+    emailRequired: t("admin.email_required"),
+    phoneRequired: t("admin.phone_required"),
+    globalPolicy: t("admin.global_policy"),
+    orgPolicy: function (org) { return t("admin.org_policy", { org: org }); },
     policyMeta: function (p) {
-      if (!p.stored) return "No policy is stored: the defaults apply.";
-      return "Version " + p.version + (p.updatedAt ? ", changed " + MFA.date(p.updatedAt) : "") + (p.updatedBy ? " by " + p.updatedBy : "") + ".";
+      if (!p.stored) return t("admin.no_policy");
+      var args = { version: p.version, date: p.updatedAt ? MFA.date(p.updatedAt) : "", actor: p.updatedBy || "" };
+      if (p.updatedAt) return t(p.updatedBy ? "admin.policy_version_changed_by" : "admin.policy_version_changed", args);
+      return t(p.updatedBy ? "admin.policy_version_by" : "admin.policy_version", args);
     },
-    noOrgPolicy: "This organization has no policy of its own: the global policy applies. Saving creates one.",
-    badJSON: function (m) { return "The policy is not valid JSON: " + m; },
-    badField: function (field, detail) { return "Field “" + field + "”: " + detail; },
-    badPolicy: function (detail) { return "The policy is not valid: " + detail; },
-    badOrg: "An organization id is letters, digits and . _ - only.",
-    noHistory: "No policy change yet."
+    noOrgPolicy: t("admin.no_org_policy"),
+    badJSON: function (m) { return t("admin.bad_json", { message: m }); },
+    badField: function (field, detail) { return t("admin.bad_field", { field: field, detail: detail }); },
+    badPolicy: function (detail) { return t("admin.bad_policy", { detail: detail }); },
+    badOrg: t("admin.bad_org"),
+    noHistory: t("admin.no_history")
   };
 
   // Read-only fields of a policy answer, left out of the editor (PUT takes the rest).
@@ -324,9 +326,9 @@
   });
 
   function syncBindType() {
-    var t = $("bind-type").value;
-    $("bind-email-row").hidden = t !== "email";
-    $("bind-phone-row").hidden = t !== "sms";
+    var kind = $("bind-type").value;
+    $("bind-email-row").hidden = kind !== "email";
+    $("bind-phone-row").hidden = kind !== "sms";
   }
   $("bind-type").addEventListener("change", syncBindType);
 
@@ -493,7 +495,7 @@
       return;
     }
     var org = policy.org;
-    confirmThen(T.confirmSave(org ? T.scopeOrg(org) : T.scopeGlobal), T.yesSave, function () {
+    confirmThen(T.confirmSave(org), T.yesSave, function () {
       call("PUT", policyPath(org), doc).then(function () {
         return openPolicy(org).then(function () { MFA.say(T.saved); $("policy-title").focus(); });
       }).catch(function (err) {
