@@ -164,7 +164,8 @@ func (m *meter) capacityCoverage() map[string]capacityCoverage {
 	return out
 }
 
-var emailCodePattern = regexp.MustCompile(`verification code is (\d{6})`)
+// emailCodePattern finds the code in a code email of any locale: the one whole 6-digit number.
+var emailCodePattern = regexp.MustCompile(`(?:^|\D)(\d{6})(?:\D|$)`)
 
 // emailCode returns the code in the last email sent to addr, and how many emails have been
 // sent in all.
