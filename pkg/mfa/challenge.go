@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
-	"regexp"
 	"time"
 
 	"github.com/mfa-service/mfa/pkg/policy"
@@ -305,7 +304,7 @@ func seenWithin(all []Seen, kind, value string, now time.Time, within time.Durat
 	return false
 }
 
-var deviceIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~:-]{1,128}$`)
+var deviceIDPattern = newIDShape("A-Za-z0-9._~:-", 1, 128)
 
 // signInContext is where a sign-in comes from. A service's word for the user's address is
 // taken (it sees the user's connection); a user token's own claim is not (it could pick any),

@@ -1,7 +1,6 @@
 package mfa
 
 import (
-	"regexp"
 	"time"
 )
 
@@ -244,8 +243,8 @@ func (c Caller) actor() string {
 }
 
 var (
-	userIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~@|:+\-]{1,128}$`)
-	idPattern     = regexp.MustCompile(`^[a-z2-7]{26}$`)
+	userIDPattern = newIDShape("A-Za-z0-9._~@|:+-", 1, 128)
+	idPattern     = newIDShape("a-z2-7", 26, 26)
 )
 
 // ValidUserID reports whether s can be a user id: the identity provider's subject, without
