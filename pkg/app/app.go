@@ -198,11 +198,16 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 			return nil, err
 		}
 	}
-	keyring, err := seal.Open(ctx, kms.NewFromConfig(awsCfg), cfg.KMSKeyID, store)
+	// One Query reads the wrapped data key and the signing keys; then one KMS Decrypt.
+	keys, err := store.LoadStartKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("app: load keys: %w", err)
+	}
+	keyring, err := seal.Open(ctx, kms.NewFromConfig(awsCfg), cfg.KMSKeyID, keys)
 	if err != nil {
 		return nil, err
 	}
-	signer, err := token.Load(ctx, store, keyring, token.Config{Issuer: cfg.MFATokenIssuer, Audience: cfg.MFATokenAudience, TTL: cfg.MFATokenTTL})
+	signer, err := token.Load(ctx, keys, keyring, token.Config{Issuer: cfg.MFATokenIssuer, Audience: cfg.MFATokenAudience, TTL: cfg.MFATokenTTL})
 	if err != nil {
 		return nil, err
 	}
