@@ -67,6 +67,7 @@ type Signer struct {
 	private *ecdsa.PrivateKey
 	public  map[string]*ecdsa.PublicKey
 	jwks    []byte
+	header  string // the JWS header of every token it signs, encoded (issue.go)
 }
 
 // Load reads the signing keys, generating the first one on first use.
@@ -105,7 +106,7 @@ func Load(ctx context.Context, store KeyStore, sealer Sealer, cfg Config) (*Sign
 	if !ok {
 		return nil, errors.New("token: signing key is not ECDSA")
 	}
-	s := &Signer{cfg: cfg, kid: newest.KID, private: priv, public: map[string]*ecdsa.PublicKey{}}
+	s := &Signer{cfg: cfg, kid: newest.KID, private: priv, public: map[string]*ecdsa.PublicKey{}, header: encodedHeader(newest.KID)}
 	if s.jwks, s.public, err = publicKeys(keys); err != nil {
 		return nil, err
 	}
@@ -219,39 +220,6 @@ func (s *Signer) Generations() int { return len(s.public) }
 
 // KID is the id of the key that signs.
 func (s *Signer) KID() string { return s.kid }
-
-// IssueMFAToken signs an mfaToken.
-func (s *Signer) IssueMFAToken(c mfa.MFATokenClaims) (string, error) {
-	now := s.cfg.Now()
-	jti := make([]byte, 16)
-	if _, err := rand.Read(jti); err != nil {
-		return "", err
-	}
-	claims := jwt.MapClaims{
-		"iss":         s.cfg.Issuer,
-		"sub":         c.Subject,
-		"aud":         s.cfg.Audience,
-		"iat":         now.Unix(),
-		"nbf":         now.Unix(),
-		"exp":         now.Add(s.cfg.TTL).Unix(),
-		"auth_time":   c.AuthTime.Unix(),
-		"jti":         base64.RawURLEncoding.EncodeToString(jti),
-		"amr":         c.AMR,
-		"acr":         c.ACR,
-		"factor_type": string(c.FactorType),
-		"factor_id":   c.FactorID,
-		"token_use":   "mfa",
-	}
-	if c.OrganizationID != "" {
-		claims["org"] = c.OrganizationID
-	}
-	if c.ChallengeID != "" {
-		claims["cid"] = c.ChallengeID
-	}
-	t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
-	t.Header["kid"] = s.kid
-	return t.SignedString(s.private)
-}
 
 // ErrInvalid is returned for any token that is not a valid, current mfaToken of this service.
 var ErrInvalid = errors.New("token: invalid mfaToken")

@@ -35,7 +35,7 @@ type fixture struct {
 	cfg    token.Config
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	sealer, err := seal.New(bytes.Repeat([]byte{9}, 32))
 	if err != nil {
@@ -50,7 +50,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) load(t *testing.T) *token.Signer {
+func (f *fixture) load(t testing.TB) *token.Signer {
 	t.Helper()
 	s, err := token.Load(context.Background(), f.store, f.sealer, f.cfg)
 	if err != nil {
