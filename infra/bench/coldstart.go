@@ -100,6 +100,11 @@ type ColdStartResult struct {
 	Outcome         string   `json:"outcome"` // what the function answered, e.g. "HTTP 200"
 	Error           string   `json:"error,omitempty"`
 	NotMeasured     bool     `json:"notMeasured,omitempty"` // no event to send it
+
+	// PackageInit is the binary's package initialisers (before main), from one more,
+	// untimed start with GODEBUG=inittrace=1 (initwork.go).
+	PackageInit      *PackageInit `json:"packageInit,omitempty"`
+	PackageInitError string       `json:"packageInitError,omitempty"`
 }
 
 // functionEnv is the environment Lambda would give the function (template.yaml's
@@ -170,6 +175,11 @@ func coldStart(ctx context.Context, root string, fn function, routes []samtempla
 		exclAWS = append(exclAWS, ms(cs.Total-inAWS))
 		r.AWSCalls = calls
 		r.InitWork, r.RequestWork = initWork, requestWork
+	}
+	if pi, err := tracePackageInit(ctx, runtimeapi.Process{Path: bin, Env: env}, inv); err != nil {
+		r.PackageInitError = err.Error()
+	} else {
+		r.PackageInit = &pi
 	}
 	r.RunsMs = totals
 	r.MedianMs, r.MinMs, r.MaxMs = median(totals), minOf(totals), maxOf(totals)

@@ -50,6 +50,7 @@ type options struct {
 	strict    bool
 	skip      string
 	profile   string
+	memprof   string
 	cases     string
 }
 
@@ -65,6 +66,7 @@ func main() {
 	flag.StringVar(&o.skip, "skip", "", "comma-separated sections to skip: sizes, coldstart, handlers")
 	flag.StringVar(&o.cases, "cases", "", "only the handler cases whose name matches this regexp")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the handler benchmarks to this file")
+	flag.StringVar(&o.memprof, "memprofile", "", "write an allocation profile of the handler benchmarks to this file (every 4 KB sampled)")
 	flag.Parse()
 	if err := flag.Set("test.benchtime", o.benchtime); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: -benchtime %q: %v\n", o.benchtime, err)
@@ -223,9 +225,17 @@ func run(o options) int {
 		if err != nil {
 			return fatal(fmt.Errorf("-cases: %w", err))
 		}
+		if o.memprof != "" {
+			runtime.MemProfileRate = 4096
+		}
 		err = benchHandlers(ctx, cfg, awsCfg, tpl, filter, r)
 		if o.profile != "" {
 			pprof.StopCPUProfile()
+		}
+		if o.memprof != "" {
+			if perr := writeHeapProfile(o.memprof); perr != nil {
+				return fatal(perr)
+			}
 		}
 		if err != nil {
 			return fatal(err)
@@ -345,6 +355,16 @@ func capacityNote(cov map[string]capacityCoverage) string {
 	}
 	return "ReturnConsumedCapacity=TOTAL is set on every DynamoDB input. moto answers with placeholder units that ignore item size (" +
 		strings.Join(parts, "; ") + "), so the moto CU column is shown for reference only and costs use the RRU/WRU estimated from the requests (capacity.go)."
+}
+
+// writeHeapProfile writes the allocations sampled so far (go tool pprof -sample_index=alloc_space).
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("allocs").WriteTo(f, 0)
 }
 
 // findRoot walks up from the working directory to the module root (go.mod and Makefile).

@@ -197,15 +197,7 @@ func (r *Report) render(w io.Writer) {
 		tw.Flush()
 		fmt.Fprintln(w, "median = process start to the whole first response received (the budget); init = to the first poll for an event.")
 		fmt.Fprintln(w, "in AWS = time inside calls to moto (a timing proxy in front of it); excl AWS = median of (total - in AWS): the function's own time.")
-		fmt.Fprintln(w, "\nInit work per function: the AWS calls before the first poll (built once per container), then those of the first request.")
-		tw = table(w)
-		fmt.Fprintln(tw, "function\tinit AWS calls\tfirst request AWS calls")
-		for _, c := range r.ColdStarts {
-			if c.Error == "" {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Function, callList(c.InitWork), callList(c.RequestWork))
-			}
-		}
-		tw.Flush()
+		renderInitWork(w, r.ColdStarts)
 	}
 
 	if len(r.Sizes) > 0 {
