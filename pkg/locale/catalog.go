@@ -47,17 +47,26 @@ func (m Message) MarshalJSON() ([]byte, error) {
 func LoadCatalogs(fsys fs.FS, dir string) (map[string]*Catalog, error) {
 	out := make(map[string]*Catalog, len(Supported))
 	for _, l := range Supported {
-		raw, err := fs.ReadFile(fsys, path.Join(dir, l+".json"))
+		c, err := LoadCatalog(fsys, dir, l)
 		if err != nil {
-			return nil, fmt.Errorf("locale: catalog %s: %w", l, err)
-		}
-		c := &Catalog{Locale: l}
-		if err := json.Unmarshal(raw, &c.msgs); err != nil {
-			return nil, fmt.Errorf("locale: catalog %s: %w", l, err)
+			return nil, err
 		}
 		out[l] = c
 	}
 	return out, nil
+}
+
+// LoadCatalog reads dir/<l>.json alone, for a process that needs one locale at a time.
+func LoadCatalog(fsys fs.FS, dir, l string) (*Catalog, error) {
+	raw, err := fs.ReadFile(fsys, path.Join(dir, l+".json"))
+	if err != nil {
+		return nil, fmt.Errorf("locale: catalog %s: %w", l, err)
+	}
+	c := &Catalog{Locale: l}
+	if err := json.Unmarshal(raw, &c.msgs); err != nil {
+		return nil, fmt.Errorf("locale: catalog %s: %w", l, err)
+	}
+	return c, nil
 }
 
 // Keys are the catalog's message keys, sorted.

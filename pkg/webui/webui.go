@@ -185,24 +185,26 @@ type asset struct {
 	etag        string
 }
 
-// UI serves the pages and their assets. Everything is rendered once, in New.
+// UI serves the pages and their assets. The assets are read in New; a page is rendered the
+// first time a container serves it in a locale (pages.go), so a cold start renders the one
+// page it serves, not every page in every locale.
 type UI struct {
-	pages   map[string]map[string][]byte // locale → page → HTML
-	deflt   string                       // the locale when the request names none the UI has
+	pages   pageSet
+	deflt   string // the locale when the request names none the UI has
 	assets  map[string]asset
 	version string
 	headers map[string]string // security headers of every response
 	log     *slog.Logger
 }
 
-// New renders the pages for cfg, in every locale.
+// New reads the assets and checks cfg; pages are rendered on first use (pages.go).
 func New(cfg Config) (*UI, error) {
 	b, err := brand.Brand{ProductName: cfg.ProductName, SupportURL: cfg.SupportURL, LogoURL: cfg.LogoURL,
 		AccentColor: cfg.AccentColor, DefaultLocale: cfg.DefaultLocale}.Normalize()
 	if err != nil {
 		return nil, fmt.Errorf("webui: %w", err)
 	}
-	u := &UI{pages: map[string]map[string][]byte{}, assets: map[string]asset{}, log: cfg.Log, deflt: b.DefaultLocale}
+	u := &UI{assets: map[string]asset{}, log: cfg.Log, deflt: b.DefaultLocale}
 
 	// The assets: the embedded files, plus the shared WebAuthn bridge and the brand's colors.
 	files, err := fs.Sub(static, "static/assets")
@@ -231,10 +233,6 @@ func New(cfg Config) (*UI, error) {
 	}
 	u.version = hex.EncodeToString(sum.Sum(nil))[:12]
 
-	catalogs, err := Catalogs()
-	if err != nil {
-		return nil, err
-	}
 	layout, err := static.ReadFile("static/layout.html")
 	if err != nil {
 		return nil, err
@@ -243,57 +241,8 @@ func New(cfg Config) (*UI, error) {
 	if b.LogoURL != "" {
 		logo = b.LogoURL
 	}
-	for _, l := range locale.Supported {
-		cat := catalogs[l]
-		conf, err := json.Marshal(struct {
-			ReturnOrigins []string        `json:"returnOrigins"`
-			ProductName   string          `json:"productName"`
-			Locale        string          `json:"locale"`
-			Messages      *locale.Catalog `json:"messages"`
-		}{append([]string{}, cfg.ReturnOrigins...), b.ProductName, l, cat})
-		if err != nil {
-			return nil, err
-		}
-		support := ""
-		if b.SupportURL != "" {
-			support = `<p class="support">` + html.EscapeString(cat.T("layout.support")) + ` <a href="` + html.EscapeString(b.SupportURL) +
-				`" rel="noopener noreferrer" target="_blank">` + html.EscapeString(cat.T("layout.support_link")) + "</a></p>"
-		}
-		// {{t:key}} may appear in the layout and in the page; they are filled before the
-		// config (which holds the catalog) goes in.
-		frame, err := translate(string(layout), cat)
-		if err != nil {
-			return nil, fmt.Errorf("webui: layout.html in %s: %w", l, err)
-		}
-		u.pages[l] = map[string][]byte{}
-		for _, name := range Pages {
-			body, err := static.ReadFile("static/" + name + ".html")
-			if err != nil {
-				return nil, err
-			}
-			translated, err := translate(string(body), cat)
-			if err != nil {
-				return nil, fmt.Errorf("webui: %s.html in %s: %w", name, l, err)
-			}
-			title, main, ok := strings.Cut(translated, "\n")
-			if !ok {
-				return nil, fmt.Errorf("webui: %s.html: the first line is the title", name)
-			}
-			page := strings.NewReplacer(
-				"{{title}}", strings.TrimSpace(title)+" · "+html.EscapeString(b.ProductName),
-				// {{v}} may appear in the layout and in the page body.
-				"{{v}}", u.version,
-				"{{product}}", html.EscapeString(b.ProductName),
-				"{{config}}", html.EscapeString(string(conf)),
-				"{{page}}", name,
-				"{{lang}}", l,
-				"{{logo}}", html.EscapeString(logo),
-				"{{support}}", support,
-				"{{main}}", strings.ReplaceAll(main, "{{v}}", u.version),
-			).Replace(frame)
-			u.pages[l][name] = []byte(page)
-		}
-	}
+	u.pages = pageSet{layout: string(layout), brand: b, logo: logo, version: u.version,
+		returnOrigins: append([]string{}, cfg.ReturnOrigins...)}
 
 	imgSrc := "'self' blob:"
 	if strings.HasPrefix(b.LogoURL, "data:") {
@@ -395,10 +344,18 @@ func (u *UI) serve(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRe
 	case RoutePage:
 		page := req.PathParameters["page"]
 		l := u.locale(req)
-		if body, ok := u.pages[l][page]; ok {
+		if slices.Contains(Pages, page) {
+			body, err := u.pages.get(l, page)
+			if err != nil {
+				// A page that does not render is a build defect (TestPagesInEveryLocale).
+				if u.log != nil {
+					u.log.Error("page", slog.String("page", page), slog.String("locale", l), slog.String("error", err.Error()))
+				}
+				return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusInternalServerError, Headers: u.with(map[string]string{"Cache-Control": "no-store"})}
+			}
 			h := u.with(map[string]string{"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
 				"Content-Language": l, "Vary": "Accept-Language"})
-			return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Headers: h, Body: string(body)}
+			return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Headers: h, Body: body}
 		}
 		return u.notFound(req, "page_not_found", "no such page; the pages are /ui/challenge, /ui/enroll, /ui/security and /ui/admin")
 	case RouteAsset:
