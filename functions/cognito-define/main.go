@@ -18,7 +18,7 @@ func main() {
 		slog.Error("config", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment))
+	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithPolicyWarmUp())
 	if err != nil {
 		slog.Error("init", slog.String("error", err.Error()))
 		os.Exit(1)

@@ -120,6 +120,7 @@ type options struct {
 	passkeys   PasskeyBuilder
 	metrics    mfa.Metrics
 	setMetrics bool
+	warmPolicy bool // WithPolicyWarmUp (warm.go)
 }
 
 // WithMetrics sends the service's metrics to m (nil: none). Without it, a function running in
@@ -197,6 +198,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 			return nil, err
 		}
 	}
+	fallback := policy.Default()
+	fallback.RememberDeviceDays = cfg.RememberDeviceDays
+	policies := &mfa.Policies{Store: store, Fallback: fallback, Now: time.Now}
+	if o.warmPolicy {
+		defer warmPolicies(ctx, policies)() // New returns with the policy read
+	}
 	// One Query reads the wrapped data key and the signing keys; then one KMS Decrypt.
 	keys, err := store.LoadStartKeys(ctx)
 	if err != nil {
@@ -214,9 +221,6 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	if !o.setMetrics && os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
 		metrics = emf.New(os.Stdout)
 	}
-	fallback := policy.Default()
-	fallback.RememberDeviceDays = cfg.RememberDeviceDays
-	policies := &mfa.Policies{Store: store, Fallback: fallback, Now: time.Now}
 	svc := &mfa.Service{
 		Store:      store,
 		Sealer:     keyring,

@@ -68,3 +68,45 @@ func TestColdStartReadsKeysWithOneQueryAndOneDecrypt(t *testing.T) {
 		t.Errorf("a later cold start cannot open what the first sealed: %q %v", got, err)
 	}
 }
+
+// A function that decides by the policy on every request reads it at cold start, alongside
+// the keys (one DynamoDB read more, at the same time as the key Query), and its first
+// request finds it cached; a function without the warm-up reads no policy at init.
+func TestPolicyWarmUpReadsThePolicyAtInit(t *testing.T) {
+	ctx := context.Background()
+	cfg := app.Config{
+		TableName: awstest.NewTable(t), KMSKeyID: awstest.NewKey(t),
+		MFATokenIssuer: "mfa-service", MFATokenAudience: "mfa-apps", MFATokenTTL: 5 * time.Minute, AuditRetention: 24 * time.Hour,
+	}
+	awsCfg := awstest.Config(t)
+	load := app.WithAWSConfig(func(context.Context) (aws.Config, error) { return awsCfg, nil })
+	if _, err := app.New(ctx, cfg, load); err != nil { // creates the keys
+		t.Fatal(err)
+	}
+
+	c := &calls{}
+	a, err := app.New(ctx, cfg, load, app.WithAPIOptions(c.middleware), app.WithPolicyWarmUp())
+	if err != nil {
+		t.Fatal(err)
+	}
+	init := slices.Clone(c.ops)
+	slices.Sort(init)
+	if want := []string{"DynamoDB.GetItem", "DynamoDB.Query", "KMS.Decrypt"}; !slices.Equal(init, want) {
+		t.Errorf("cold start calls %v, want %v (in any order)", init, want)
+	}
+	c.ops = nil
+	if _, err := a.Service.Policy(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.ops) != 0 {
+		t.Errorf("the first policy read after a warm-up called %v", c.ops)
+	}
+
+	c.ops = nil
+	if _, err := app.New(ctx, cfg, load, app.WithAPIOptions(c.middleware)); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(c.ops, "DynamoDB.GetItem") {
+		t.Errorf("a function without the warm-up read the policy at init: %v", c.ops)
+	}
+}
