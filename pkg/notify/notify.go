@@ -72,7 +72,6 @@ type Notifier struct {
 var (
 	e164Pattern     = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 	senderIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,11}$`)
-	hostPattern     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
 )
 
 // New returns a Notifier that sends email through ses and SMS through sns. Either client may
@@ -104,7 +103,7 @@ func New(ses SESAPI, sns SNSAPI, cfg Config) (*Notifier, error) {
 	if id := cfg.SMSSenderID; id != "" && (!senderIDPattern.MatchString(id) || !strings.ContainsFunc(id, unicode.IsLetter)) {
 		return nil, errors.New("notify: SMS sender id must be 1 to 11 letters and digits, with at least one letter")
 	}
-	if d := cfg.WebOTPDomain; d != "" && (len(d) > 253 || !hostPattern.MatchString(d)) {
+	if d := cfg.WebOTPDomain; d != "" && (len(d) > 253 || !isHostname(d)) {
 		return nil, errors.New("notify: WebOTP domain must be a lower-case host name, like example.com")
 	}
 	// The longest SMS this configuration produces for a 10-minute code must fit in one
