@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,55 +18,22 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mfa-service/mfa/pkg/api"
-	"github.com/mfa-service/mfa/pkg/policy"
+	"github.com/mfa-service/mfa/pkg/api/apitest"
 )
-
-// wireTypes says which Go type (pkg/api, which the server and the Go client both use) is
-// each route's JSON request body and each of its 2xx JSON answers. TestOpenAPIMatchesWireTypes
-// holds every entry against openapi.yaml, and every JSON body of openapi.yaml against an
-// entry, so a member renamed, added, dropped or retyped on either side fails it.
-var wireTypes = map[string]struct {
-	request   any
-	responses map[string]any // by status
-}{
-	"POST /v1/users/{userId}/enrollments":                            {api.StartEnrollmentRequest{}, map[string]any{"201": api.Enrollment{}}},
-	"POST /v1/users/{userId}/enrollments/{enrollmentId}/complete":    {api.CompleteEnrollmentRequest{}, map[string]any{"200": api.Activation{}}},
-	"GET /v1/users/{userId}/factors":                                 {nil, map[string]any{"200": api.FactorList{}}},
-	"PATCH /v1/users/{userId}/factors/{factorId}":                    {api.RenameFactorRequest{}, map[string]any{"200": api.RenamedFactor{}}},
-	"POST /v1/users/{userId}/backup-codes":                           {api.RegenerateBackupCodesRequest{}, map[string]any{"201": api.BackupCodes{}}},
-	"GET /v1/users/{userId}/devices":                                 {nil, map[string]any{"200": api.DeviceList{}}},
-	"POST /v1/users/{userId}/challenges":                             {api.ChallengeRequest{}, map[string]any{"201": api.Challenge{}}},
-	"POST /v1/users/{userId}/challenges/{challengeId}/deliveries":    {api.DeliveryRequest{}, map[string]any{"202": api.Delivery{}}},
-	"POST /v1/users/{userId}/challenges/{challengeId}/verifications": {api.VerifyRequest{}, map[string]any{"200": api.Verification{}}},
-	"POST /v1/users/{userId}/enrollment-prompt/skip":                 {api.SkipEnrollmentPromptRequest{}, nil},
-	"GET /v1/admin/users":                                            {nil, map[string]any{"200": api.DirectoryPage{}}},
-	"GET /v1/admin/users/{userId}":                                   {nil, map[string]any{"200": api.UserStatus{}}},
-	"POST /v1/admin/users/{userId}/factors":                          {api.BindRequest{}, map[string]any{"201": api.Binding{}}},
-	"GET /v1/admin/users/{userId}/devices":                           {nil, map[string]any{"200": api.DeviceList{}}},
-	"GET /v1/admin/users/{userId}/events":                            {nil, map[string]any{"200": api.EventPage{}}},
-	"GET /v1/admin/policy/events":                                    {nil, map[string]any{"200": api.EventPage{}}},
-	"GET /v1/admin/policy":                                           {nil, map[string]any{"200": api.StoredPolicy{}}},
-	"PUT /v1/admin/policy":                                           {policy.Overlay{}, map[string]any{"200": api.StoredPolicy{}}},
-	"GET /v1/admin/organizations/{orgId}/policy":                     {nil, map[string]any{"200": api.StoredPolicy{}}},
-	"PUT /v1/admin/organizations/{orgId}/policy":                     {policy.Overlay{}, map[string]any{"200": api.StoredPolicy{}}},
-}
-
-// notWireTypes are JSON answers that are not pkg/api types, and why.
-var notWireTypes = map[string]string{
-	// The key set is pkg/token's JWK encoding, served as stored by pkg/keyset; the Go client
-	// hands it on raw (Client.JWKS) to a JOSE library.
-	"GET /.well-known/jwks.json 200": "RFC 7517 key set written by pkg/token",
-}
 
 // problemSchema is the body of every error the service writes (pkg/httpapi, pkg/webui).
 const problemSchema = "#/components/schemas/Problem"
 
+// TestOpenAPIMatchesWireTypes holds openapi.yaml to the Go wire types (pkg/api, used by the
+// server and the Go client alike): each route's request body and JSON answers are the types
+// apitest.Routes names, member by member in both directions, and every JSON body the document
+// has is named there. A member renamed, added, dropped or retyped on either side fails it.
+// (pkg/httpapi's tests hold every answer the handlers give to the same types: apitest.Check.)
 func TestOpenAPIMatchesWireTypes(t *testing.T) {
 	s := loadSpec(t)
-	covered := map[string]bool{}
 	for _, key := range sortedKeys(s.ops) {
 		op := s.ops[key]
-		want := wireTypes[key]
+		want := apitest.Routes[key]
 		t.Run(key, func(t *testing.T) {
 			if op.RequestBody.Kind != 0 {
 				body, err := s.deref(&op.RequestBody)
@@ -76,16 +44,15 @@ func TestOpenAPIMatchesWireTypes(t *testing.T) {
 				switch {
 				case schema == nil:
 					t.Error("request body has no application/json schema")
-				case want.request == nil:
-					t.Error("openapi.yaml has a request body; wireTypes names no Go type for it")
+				case want.Request == nil:
+					t.Error("openapi.yaml has a request body; apitest.Routes names no Go type for it")
 				default:
-					covered[reflect.TypeOf(want.request).String()] = true
-					for _, e := range s.agree("request", reflect.TypeOf(want.request), schema) {
+					for _, e := range s.agree("request", reflect.TypeOf(want.Request), schema) {
 						t.Error(e)
 					}
 				}
-			} else if want.request != nil {
-				t.Errorf("wireTypes has request %T; openapi.yaml has no request body", want.request)
+			} else if want.Request != nil {
+				t.Errorf("apitest.Routes has request %T; openapi.yaml has no request body", want.Request)
 			}
 			seen := map[string]bool{}
 			for _, status := range sortedKeys(op.Responses) {
@@ -102,29 +69,29 @@ func TestOpenAPIMatchesWireTypes(t *testing.T) {
 					continue
 				}
 				seen[status] = true
-				if why := notWireTypes[key+" "+status]; why != "" {
+				if why := apitest.NotWireTypes[key+" "+status]; why != "" {
 					continue
 				}
-				goType, ok := want.responses[status]
+				code, _ := strconv.Atoi(status)
+				goType, ok := want.Responses[code]
 				if !ok {
-					t.Errorf("%s answers JSON; wireTypes names no Go type for it", status)
+					t.Errorf("%s answers JSON; apitest.Routes names no Go type for it", status)
 					continue
 				}
-				covered[reflect.TypeOf(goType).String()] = true
 				for _, e := range s.agree(status, reflect.TypeOf(goType), schema) {
 					t.Error(e)
 				}
 			}
-			for status, goType := range want.responses {
-				if !seen[status] {
-					t.Errorf("wireTypes has %s %T; openapi.yaml documents no JSON answer %s", status, goType, status)
+			for status, goType := range want.Responses {
+				if !seen[strconv.Itoa(status)] {
+					t.Errorf("apitest.Routes has %d %T; openapi.yaml documents no JSON answer %d", status, goType, status)
 				}
 			}
 		})
 	}
-	for key := range wireTypes {
+	for key := range apitest.Routes {
 		if _, ok := s.ops[key]; !ok {
-			t.Errorf("wireTypes names %s, which openapi.yaml does not document", key)
+			t.Errorf("apitest.Routes names %s, which openapi.yaml does not document", key)
 		}
 	}
 
@@ -133,7 +100,6 @@ func TestOpenAPIMatchesWireTypes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		covered[reflect.TypeOf(api.Problem{}).String()] = true
 		for _, e := range s.agree("problem", reflect.TypeOf(api.Problem{}), schema) {
 			t.Error(e)
 		}
@@ -142,11 +108,11 @@ func TestOpenAPIMatchesWireTypes(t *testing.T) {
 	// Every struct type of pkg/api is a body, or a part of one, that was compared above.
 	t.Run("every api type is checked", func(t *testing.T) {
 		reached := map[reflect.Type]bool{}
-		for _, w := range wireTypes {
-			if w.request != nil {
-				reach(reflect.TypeOf(w.request), reached)
+		for _, w := range apitest.Routes {
+			if w.Request != nil {
+				reach(reflect.TypeOf(w.Request), reached)
 			}
-			for _, r := range w.responses {
+			for _, r := range w.Responses {
 				reach(reflect.TypeOf(r), reached)
 			}
 		}
@@ -159,7 +125,7 @@ func TestOpenAPIMatchesWireTypes(t *testing.T) {
 		}
 		for _, name := range apiStructTypes(t) {
 			if !names[name] {
-				t.Errorf("api.%s is in no route's body that openapi.yaml is compared with: add its route to wireTypes", name)
+				t.Errorf("api.%s is in no route's body that openapi.yaml is compared with: add its route to apitest.Routes", name)
 			}
 		}
 	})
