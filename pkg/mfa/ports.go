@@ -40,6 +40,9 @@ type Store interface {
 	// DeleteFactor removes a factor and lowers the factor count (ErrNotFound if absent). A
 	// step-up use is consumed with it (ErrStepUpUsed).
 	DeleteFactor(ctx context.Context, f Factor, ev AuditEvent, use *StepUpUse) error
+	// StepUpUsed reports whether a step-up mfaToken's jti was consumed by an earlier change, so
+	// a change that shows a secret before it is written (an enrollment's start) is refused too.
+	StepUpUsed(ctx context.Context, userID, tokenID string) (bool, error)
 
 	// RecordDelivery stores the code sent for (challenge, factor), replacing an earlier one, and
 	// takes the send counters, in one transaction. A *LimitError says which limit refused it.
