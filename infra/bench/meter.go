@@ -105,19 +105,22 @@ func (m *meter) end() opStats {
 	return s
 }
 
-// spanStart and spanEnd bracket an SDK call (m.mu held).
+// spanStart and spanEnd bracket an SDK call (m.mu held). The wall-clock span opens before
+// and closes after their getrusage calls, so that the meter's own syscalls count as SDK time,
+// not as the handler's.
 func (m *meter) spanStart() {
-	if m.sdk.inflight == 0 && m.recording {
+	outermost := m.sdk.inflight == 0
+	m.sdk.start(time.Now())
+	if outermost && m.recording {
 		m.cpuOut += processCPU() - m.cpuMark
 	}
-	m.sdk.start(time.Now())
 }
 
 func (m *meter) spanEnd() {
-	m.sdk.stop(time.Now())
-	if m.sdk.inflight == 0 && m.recording {
+	if m.sdk.inflight == 1 && m.recording {
 		m.cpuMark = processCPU()
 	}
+	m.sdk.stop(time.Now())
 }
 
 // count returns how many calls of the service (e.g. "KMS") were made since the meter was
