@@ -131,7 +131,7 @@ func TestGeneratedPlanIsCurrent(t *testing.T) {
 // The plan is compiled region by region, on first use.
 func TestPlanCompilesEveryRegion(t *testing.T) {
 	n := 0
-	for _, regions := range plan {
+	for _, regions := range plan() {
 		for _, r := range regions {
 			r.compile()
 			n++

@@ -61,7 +61,7 @@ func Parse(s string) (Phone, error) {
 	}
 	cc, nsn, region, ok := lookup(digits.String())
 	if !ok {
-		if regions := plan[ccOf(digits.String())]; len(regions) == 0 { // "+800", "+881", ...
+		if regions := plan()[ccOf(digits.String())]; len(regions) == 0 { // "+800", "+881", ...
 			return bad("it does not belong to a country")
 		}
 		return bad("it is not a valid number for its country")

@@ -13,6 +13,10 @@ import (
 // by go generate from the library's metadata) the way the library does, without linking the
 // library: see internal/phonegen for why. TestAgreesWithLibphonenumber holds the two together.
 
+// plan is the number plan by country calling code (metadata_gen.go), built the first time a
+// number is parsed: only enrollment and admin requests that take a new number need it.
+var plan = sync.OnceValue(buildPlan)
+
 // region is one country's (or territory's) numbering plan.
 type region struct {
 	id                      string // ISO 3166-1 alpha-2
@@ -92,7 +96,7 @@ func splitCountryCode(digits string) (cc int, rest string, ok bool) {
 	}
 	for i := 1; i <= maxCountryCode && i <= len(digits); i++ {
 		n, _ := strconv.Atoi(digits[:i])
-		if _, known := plan[n]; known {
+		if _, known := plan()[n]; known {
 			return n, digits[i:], true
 		}
 	}
@@ -110,7 +114,7 @@ func lookup(digits string) (cc int, nsn, regionID string, ok bool) {
 	if !ok {
 		return 0, "", "", false
 	}
-	regions := plan[cc]
+	regions := plan()[cc]
 	if len(regions) == 0 { // a non-geographic entity
 		return 0, "", "", false
 	}
