@@ -110,3 +110,45 @@ func TestPolicyWarmUpReadsThePolicyAtInit(t *testing.T) {
 		t.Errorf("a function without the warm-up read the policy at init: %v", c.ops)
 	}
 }
+
+// Cold starts racing on a new table, each with its one-Query read of the keys finding none,
+// agree on one data key and one signing key: the losers of each conditional create read the
+// winner's key back.
+func TestConcurrentFirstColdStartsAgreeOnTheKeys(t *testing.T) {
+	ctx := context.Background()
+	cfg := app.Config{
+		TableName: awstest.NewTable(t), KMSKeyID: awstest.NewKey(t),
+		MFATokenIssuer: "mfa-service", MFATokenAudience: "mfa-apps", MFATokenTTL: 5 * time.Minute, AuditRetention: 24 * time.Hour,
+	}
+	awsCfg := awstest.Config(t)
+	load := app.WithAWSConfig(func(context.Context) (aws.Config, error) { return awsCfg, nil })
+	const starts = 6
+	apps := make([]*app.App, starts)
+	errs := make([]error, starts)
+	var wg sync.WaitGroup
+	for i := range apps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			apps[i], errs[i] = app.New(ctx, cfg, load)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("start %d: %v", i, err)
+		}
+	}
+	sealed, err := apps[0].Service.Sealer.Seal([]byte("secret"), "u", "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range apps {
+		if a.Signer.KID() != apps[0].Signer.KID() {
+			t.Errorf("start %d signs with key %s, start 0 with %s", i, a.Signer.KID(), apps[0].Signer.KID())
+		}
+		if got, err := a.Service.Sealer.Open(sealed, "u", "f"); err != nil || string(got) != "secret" {
+			t.Errorf("start %d cannot open what start 0 sealed: %v", i, err)
+		}
+	}
+}
