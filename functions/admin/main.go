@@ -21,7 +21,7 @@ func main() {
 	}
 	// Clients, the unwrapped data key and the signing key are built once, at cold start.
 	// Admins bind email and SMS factors (new numbers) and users get notices.
-	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithNotifier(notify.ForDomain), app.WithPhoneParser(phone.ParseE164))
+	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithNotifier(notify.FromAWS), app.WithPhoneParser(phone.ParseE164))
 	if err != nil {
 		slog.Error("init", slog.String("error", err.Error()))
 		os.Exit(1)

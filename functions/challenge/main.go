@@ -22,7 +22,7 @@ func main() {
 	// Clients, the unwrapped data key and the signing key are built once, at cold start.
 	// This function sends codes (to destinations parsed when they were bound) and begins
 	// passkey assertions.
-	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithNotifier(notify.ForDomain), app.WithPasskeys(passkey.Build), app.WithPolicyWarmUp())
+	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithNotifier(notify.FromAWS), app.WithPasskeys(passkey.Build), app.WithPolicyWarmUp())
 	if err != nil {
 		slog.Error("init", slog.String("error", err.Error()))
 		os.Exit(1)

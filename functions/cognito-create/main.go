@@ -20,7 +20,7 @@ func main() {
 		slog.Error("config", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithNotifier(notify.ForDomain), app.WithPasskeys(passkey.Build), app.WithPolicyWarmUp())
+	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithNotifier(notify.FromAWS), app.WithPasskeys(passkey.Build), app.WithPolicyWarmUp())
 	if err != nil {
 		slog.Error("init", slog.String("error", err.Error()))
 		os.Exit(1)

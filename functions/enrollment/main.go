@@ -22,7 +22,7 @@ func main() {
 	}
 	// Clients, the unwrapped data key and the signing key are built once, at cold start.
 	// This function sends codes and notices, takes new phone numbers and registers passkeys.
-	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithNotifier(notify.ForDomain), app.WithPhoneParser(phone.ParseE164), app.WithPasskeys(passkey.Build))
+	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithNotifier(notify.FromAWS), app.WithPhoneParser(phone.ParseE164), app.WithPasskeys(passkey.Build))
 	if err != nil {
 		slog.Error("init", slog.String("error", err.Error()))
 		os.Exit(1)

@@ -25,7 +25,7 @@ import (
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/keyset"
 	"github.com/mfa-service/mfa/pkg/mfa"
-	"github.com/mfa-service/mfa/pkg/notify/notifyconfig"
+	"github.com/mfa-service/mfa/pkg/notify"
 	"github.com/mfa-service/mfa/pkg/policy"
 	"github.com/mfa-service/mfa/pkg/seal"
 	"github.com/mfa-service/mfa/pkg/token"
@@ -44,10 +44,10 @@ type Config struct {
 	// RememberDeviceDays is the policy's trusted-device lifetime until policies are stored
 	// (REMEMBER_DEVICE_DAYS, default 0: off).
 	RememberDeviceDays int
-	Notify             notifyconfig.Config // EMAIL_SENDER, PRODUCT_NAME, SMS_SENDER_ID, WEBOTP_DOMAIN
-	RPID               string              // WEBAUTHN_RP_ID
-	RPName             string              // WEBAUTHN_RP_NAME, default the product name
-	Origins            []string            // WEBAUTHN_ORIGINS, comma-separated exact origins
+	Notify             notify.Config // EMAIL_SENDER, PRODUCT_NAME, SMS_SENDER_ID, WEBOTP_DOMAIN
+	RPID               string        // WEBAUTHN_RP_ID
+	RPName             string        // WEBAUTHN_RP_NAME, default the product name
+	Origins            []string      // WEBAUTHN_ORIGINS, comma-separated exact origins
 }
 
 // ConfigFromEnv reads Config from the environment.
@@ -59,7 +59,7 @@ func ConfigFromEnv() (Config, error) {
 		MFATokenAudience: envOr("MFA_TOKEN_AUDIENCE", "mfa-apps"),
 		TOTPIssuer:       envOr("TOTP_ISSUER", "MFA Service"),
 		LogLevel:         httpapi.ParseLevel(os.Getenv("LOG_LEVEL")),
-		Notify:           notifyconfig.FromEnv(os.Getenv),
+		Notify:           notify.ConfigFromEnv(os.Getenv),
 		RPID:             os.Getenv("WEBAUTHN_RP_ID"),
 		RPName:           envOr("WEBAUTHN_RP_NAME", envOr("PRODUCT_NAME", "MFA Service")),
 		Origins:          splitList(os.Getenv("WEBAUTHN_ORIGINS")),
@@ -115,7 +115,7 @@ type Option func(*options)
 type options struct {
 	awsConfig  func(context.Context) (aws.Config, error)
 	apiOptions []func(*middleware.Stack) error
-	notifier   func(aws.Config, notifyconfig.Config) (mfa.Notifier, error)
+	notifier   func(aws.Config, notify.Config) (*notify.Notifier, error)
 	phones     mfa.PhoneParser
 	passkeys   PasskeyBuilder
 	metrics    mfa.Metrics
@@ -155,9 +155,8 @@ func WithAPIOptions(fns ...func(*middleware.Stack) error) Option {
 }
 
 // WithNotifier gives the functions that send codes and notices their notifier, built from the
-// same AWS config as every other client (pass notify.ForDomain: only the functions that send
-// link SES, SNS and the message catalogs; this package reads notifyconfig alone).
-func WithNotifier(build func(aws.Config, notifyconfig.Config) (mfa.Notifier, error)) Option {
+// same AWS config as every other client (pass notify.FromAWS).
+func WithNotifier(build func(aws.Config, notify.Config) (*notify.Notifier, error)) Option {
 	return func(o *options) { o.notifier = build }
 }
 
@@ -188,9 +187,11 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	store := dynamostore.New(db, cfg.TableName, cfg.AuditRetention)
 	var notifier mfa.Notifier
 	if o.notifier != nil {
-		if notifier, err = o.notifier(awsCfg, cfg.Notify); err != nil {
+		n, err := o.notifier(awsCfg, cfg.Notify)
+		if err != nil {
 			return nil, err
 		}
+		notifier = notifierAdapter{n}
 	}
 	var passkeys mfa.Passkeys
 	if o.passkeys != nil && cfg.RPID != "" && len(cfg.Origins) > 0 {
@@ -245,6 +246,20 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		Config: cfg, Store: store, Signer: signer, Service: svc, Log: log,
 		API: &httpapi.API{Service: svc, StepUp: signer, JWKS: jwks.Get, Log: log},
 	}, nil
+}
+
+// notifierAdapter lets the domain's Notifier port use the SES/SNS notifier.
+type notifierAdapter struct{ n *notify.Notifier }
+
+func (a notifierAdapter) SendCode(ctx context.Context, channel mfa.FactorType, dest, code, purpose, lang string, ttl time.Duration) error {
+	if channel == mfa.TypeSMS {
+		return a.n.SendSMSCode(ctx, dest, code, purpose, lang, ttl)
+	}
+	return a.n.SendEmailCode(ctx, dest, code, purpose, lang, ttl)
+}
+
+func (a notifierAdapter) SendSecurityNotice(ctx context.Context, to string, n mfa.Notice) error {
+	return a.n.SendSecurityNotice(ctx, to, notify.Notice{Kind: n.Kind, FactorType: string(n.FactorType), Label: n.Label, At: n.At, IP: n.IP, Locale: n.Locale})
 }
 
 // splitList splits a comma-separated setting, dropping blanks.

@@ -21,7 +21,7 @@ import (
 
 // Options is every optional adapter.
 func Options() []app.Option {
-	return []app.Option{app.WithAWSConfig(defaultChain), app.WithNotifier(notify.ForDomain), app.WithPhoneParser(phone.ParseE164), app.WithPasskeys(passkey.Build)}
+	return []app.Option{app.WithAWSConfig(defaultChain), app.WithNotifier(notify.FromAWS), app.WithPhoneParser(phone.ParseE164), app.WithPasskeys(passkey.Build)}
 }
 
 // defaultChain is the SDK's full chain (environment, profiles, shared files, SSO, IMDS).
