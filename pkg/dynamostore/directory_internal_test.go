@@ -292,15 +292,18 @@ func TestDirectoryFollowsWrites(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].TypeCounts[mfa.TypeEmail] != 1 || got[0].TypeCounts[mfa.TypeTOTP] != 1 {
 		t.Fatalf("by address: %+v %v", got, err)
 	}
-	// A challenge is activity: ann moves to the top.
+	// An answered challenge is activity (a challenge answered by nobody stores nothing):
+	// ann moves to the top, at the time the challenge opened.
 	c := mfa.Challenge{ID: "c0000000000000000000000001", UserID: "ann", Purpose: "sign_in", Status: mfa.ChallengeOpen, CreatedAt: t0.Add(2 * time.Hour), ExpiresAt: t0.Add(3 * time.Hour)}
-	if err := s.OpenChallenge(ctx, c, "", ev("ann", c.CreatedAt)); err != nil {
+	answeredAt := c.CreatedAt.Add(time.Minute)
+	if err := s.RecordFailure(ctx, mfa.Failure{UserID: "ann", ChallengeID: c.ID, Challenge: mfa.ChallengeUse{ID: c.ID, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt}, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(answeredAt), At: answeredAt, Event: ev("ann", answeredAt)}); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(order(), ","); got != "ann,bob" {
-		t.Fatalf("after a challenge: %s", got)
+		t.Fatalf("after an answered challenge: %s", got)
 	}
-	// A user who was only challenged (never enrolled) is known too, with no factor type.
+	// A user who was only challenged (never enrolled) is known too, with no factor type: the
+	// first challenge of a user never seen records the first contact.
 	c = mfa.Challenge{ID: "c0000000000000000000000002", UserID: "cat", Purpose: "sign_in", Status: mfa.ChallengeOpen, CreatedAt: t0.Add(150 * time.Minute), ExpiresAt: t0.Add(3 * time.Hour)}
 	if err := s.OpenChallenge(ctx, c, "", ev("cat", c.CreatedAt)); err != nil {
 		t.Fatal(err)
