@@ -118,4 +118,3 @@ func maxTime(a, b time.Time) time.Time {
 	}
 	return b
 }
-
