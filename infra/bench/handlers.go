@@ -51,6 +51,8 @@ type fixture struct {
 	clock *clock
 	logs  *countingWriter
 	seq   int
+	// events is the publisher's stream filter: which audit events are published.
+	events streamFilter
 
 	totp    totpUser
 	email   emailUser
@@ -425,6 +427,10 @@ type HandlerResult struct {
 	MotoCU       float64  `json:"motoConsumedCapacityPerOp"`
 	MotoCUCalls  float64  `json:"motoCallsWithConsumedCapacityPerOp"`
 	LogBytes     float64  `json:"logBytesPerOp"`
+	// Audit events written per operation, and those the publisher's stream filter passes
+	// (each one an EventBridge entry and a publisher invocation), see events.go.
+	AuditEventsPerOp     float64 `json:"auditEventsPerOp"`
+	PublishedEventsPerOp float64 `json:"publishedEventsPerOp"`
 }
 
 // runCase benchmarks one case with testing.Benchmark. Only the handler call is timed; the
@@ -446,6 +452,8 @@ func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 		txItems  int
 		logBytes int64
 		perOp    []float64
+		audits   int
+		publish  int
 	)
 	br := testing.Benchmark(func(b *testing.B) {
 		b.StopTimer()
@@ -454,6 +462,7 @@ func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 		}
 		res = HandlerResult{Name: c.Name, Route: c.Route, Budget: c.Budget, SameCalls: true}
 		wall, sdk, cpu, out, dynamo, first, ru, motoCU, motoSeen, emails, txItems, logBytes, perOp = 0, 0, 0, 0, 0, nil, units{}, 0, 0, 0, 0, 0, nil
+		audits, publish = 0, 0
 		for i := 0; i < b.N; i++ {
 			ev, err := c.setup(f)
 			if err != nil {
@@ -494,6 +503,12 @@ func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 			motoSeen += st.MotoCUSeen
 			emails += st.Emails
 			txItems += st.TxItems
+			audits += len(st.Audits)
+			for _, a := range st.Audits {
+				if f.events.passes(a) {
+					publish++
+				}
+			}
 		}
 		res.Ops = b.N
 	})
@@ -516,5 +531,7 @@ func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 	res.EmailsPerOp = float64(emails) / n
 	res.TxItemsPerOp = float64(txItems) / n
 	res.LogBytes = float64(logBytes) / n
+	res.AuditEventsPerOp = float64(audits) / n
+	res.PublishedEventsPerOp = float64(publish) / n
 	return res, nil
 }

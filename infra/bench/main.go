@@ -230,7 +230,7 @@ func run(o options) int {
 		if err != nil {
 			return fatal(err)
 		}
-		r.Cost = buildCost(r.Handlers)
+		r.Cost = buildCost(r.Handlers, assumptionsFor(tpl))
 	}
 
 	r.evaluate(o.strict)
@@ -279,6 +279,9 @@ func benchHandlers(ctx context.Context, cfg app.Config, awsCfg aws.Config, tpl *
 		}
 		f, err := newFixture(ctx, caseCfg, m)
 		if err != nil {
+			return err
+		}
+		if f.events, err = newStreamFilter(tpl); err != nil {
 			return err
 		}
 		kms := m.count("KMS") // after this container's cold start

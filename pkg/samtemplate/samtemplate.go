@@ -24,6 +24,11 @@ type Template struct {
 			Environment struct {
 				Variables map[string]any `yaml:"Variables"`
 			} `yaml:"Environment"`
+			// LoggingConfig says what Lambda sends to CloudWatch Logs (the cost model reads it).
+			LoggingConfig struct {
+				LogFormat      string `yaml:"LogFormat"`
+				SystemLogLevel string `yaml:"SystemLogLevel"`
+			} `yaml:"LoggingConfig"`
 		} `yaml:"Function"`
 	} `yaml:"Globals"`
 	Resources map[string]Resource `yaml:"Resources"`
