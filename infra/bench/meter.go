@@ -49,7 +49,7 @@ type opStats struct {
 	KMS           int
 	Emails        int
 	SMS           int
-	TxItems       int // actions in transactions
+	TxItems       int                               // actions in transactions
 	Audits        []map[string]types.AttributeValue // audit items written
 	Units         units
 	MotoCU        float64 // sum of ConsumedCapacity.CapacityUnits that moto returned
