@@ -2,7 +2,6 @@ package dynamostore
 
 import (
 	"context"
-	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -40,36 +39,18 @@ func (it deviceItem) toDomain(uid string) mfa.Device {
 
 // DeleteDevice revokes one trusted device.
 func (s *Store) DeleteDevice(ctx context.Context, uid, did string, ev mfa.AuditEvent) error {
-	audit, err := s.auditPut(ev)
-	if err != nil {
-		return err
-	}
-	reasons, err := s.transact(ctx, []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: &s.table, Key: key(userPK(uid), devicePrefix+did), ConditionExpression: aws.String("attribute_exists(pk)")}},
-		audit,
-	})
-	if failed(reasons, 0) {
-		return mfa.ErrNotFound
-	}
+	var c change
+	c.add(mfa.ErrNotFound, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(userPK(uid), devicePrefix+did), ConditionExpression: aws.String("attribute_exists(pk)")}})
+	_, _, err := s.commit(ctx, c, ev, nil)
 	return err
 }
 
-// maxTransactItems is DynamoDB's limit on one transaction.
-const maxTransactItems = 100
-
 // DeleteDevices revokes the given devices in one transaction.
 func (s *Store) DeleteDevices(ctx context.Context, uid string, ids []string, ev mfa.AuditEvent) error {
-	audit, err := s.auditPut(ev)
-	if err != nil {
-		return err
-	}
-	items := []types.TransactWriteItem{audit}
+	var c change
 	for _, id := range ids {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(userPK(uid), devicePrefix+id)}})
+		c.add(nil, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(userPK(uid), devicePrefix+id)}})
 	}
-	if len(items) > maxTransactItems {
-		return errors.New("dynamostore: too many devices for one transaction")
-	}
-	_, err = s.transact(ctx, items)
+	_, _, err := s.commit(ctx, c, ev, nil)
 	return err
 }

@@ -3,7 +3,6 @@ package dynamostore
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -76,24 +75,14 @@ func (s *Store) CreateEnrollment(ctx context.Context, e mfa.Enrollment, send *mf
 	if err != nil {
 		return err
 	}
-	audit, err := s.auditPut(ev)
-	if err != nil {
-		return err
-	}
-	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
-		audit,
-	}
-	var ends time.Time
+	var c change
+	c.add(nil, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	if send != nil {
-		var counters []types.TransactWriteItem
-		counters, ends = s.sendCounters(*send)
-		items = append(items, counters...)
+		counters, ends := s.sendCounters(*send)
+		c.add(&mfa.LimitError{Limit: "user", RetryAt: ends}, counters[0])
+		c.add(&mfa.LimitError{Limit: "destination", RetryAt: ends}, counters[1])
 	}
-	reasons, err := s.transact(ctx, items)
-	if limit := limitFrom(reasons, 2, 3, ends); limit != nil {
-		return limit
-	}
+	_, _, err = s.commit(ctx, c, ev, nil)
 	return err
 }
 

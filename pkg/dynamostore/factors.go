@@ -57,12 +57,9 @@ func (s *Store) ActivateFactor(ctx context.Context, a mfa.Activation) error {
 	f := a.Factor
 	pk := userPK(f.UserID)
 	now := millis(a.Event.At)
-	var items []types.TransactWriteItem
-	enrollAt, factorAt, stateAt, backupAt := -1, -1, -1, -1
-
+	var c change
 	if a.EnrollmentID != "" {
-		enrollAt = len(items)
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+		c.add(mfa.ErrNotFound, types.TransactWriteItem{Delete: &types.Delete{
 			TableName: &s.table, Key: key(pk, enrollPrefix+a.EnrollmentID),
 			ConditionExpression:       aws.String("attribute_exists(pk) AND expiresAt > :now"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now)},
@@ -72,17 +69,19 @@ func (s *Store) ActivateFactor(ctx context.Context, a mfa.Activation) error {
 	if err != nil {
 		return err
 	}
-	factorAt = len(items)
-	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+	c.add(mfa.ErrExists, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 
 	added := int64(1)
 	set := []string{"factorCount = if_not_exists(factorCount, :zero) + :added", "firstSeenAt = if_not_exists(firstSeenAt, :now)"}
 	var conds []string
 	values := map[string]types.AttributeValue{":zero": num(0), ":now": num(now)}
+	stateFailed := mfa.ErrConflict
 	if a.RequireNoFactors {
 		// The step-up rule at write time: a user without step-up may only add a first factor.
 		conds = append(conds, "(attribute_not_exists(factorCount) OR factorCount = :zero)")
+		stateFailed = mfa.ErrHasFactors
 	}
+	var backupPut *types.Put
 	if a.Backup != nil {
 		added++
 		set = append(set, "backupFactorId = :backup")
@@ -92,8 +91,7 @@ func (s *Store) ActivateFactor(ctx context.Context, a mfa.Activation) error {
 		if err != nil {
 			return err
 		}
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: backupItem, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
-		backupAt = len(items) - 1
+		backupPut = &types.Put{TableName: &s.table, Item: backupItem, ConditionExpression: aws.String("attribute_not_exists(pk)")}
 	}
 	values[":added"] = num(added)
 	adds := []string{typeCountAttr(f.Type) + " :one"}
@@ -111,90 +109,48 @@ func (s *Store) ActivateFactor(ctx context.Context, a mfa.Activation) error {
 	if len(conds) > 0 {
 		stateUpdate.ConditionExpression = aws.String(strings.Join(conds, " AND "))
 	}
-	stateAt = len(items)
-	items = append(items, types.TransactWriteItem{Update: stateUpdate})
-	audit, err := s.auditPut(a.Event)
-	if err != nil {
-		return err
+	c.add(stateFailed, types.TransactWriteItem{Update: stateUpdate})
+	if backupPut != nil {
+		c.add(mfa.ErrConflict, types.TransactWriteItem{Put: backupPut})
 	}
-	items = append(items, audit)
-	items, stepUpAt, err := withStepUpUse(s, items, a.StepUp)
-	if err != nil {
-		return err
-	}
-
-	reasons, err := s.transact(ctx, items)
-	switch {
-	case failed(reasons, stepUpAt):
-		return mfa.ErrStepUpUsed
-	case failed(reasons, enrollAt):
-		return mfa.ErrNotFound
-	case failed(reasons, factorAt):
-		return mfa.ErrExists
-	case failed(reasons, stateAt) && a.RequireNoFactors:
-		return mfa.ErrHasFactors
-	case failed(reasons, stateAt), failed(reasons, backupAt):
-		return mfa.ErrConflict
-	}
+	_, _, err = s.commit(ctx, c, a.Event, a.StepUp)
 	return err
 }
 
 // ReplaceBackupCodes replaces the user's backup code set, or creates the first one.
 func (s *Store) ReplaceBackupCodes(ctx context.Context, set mfa.Factor, create bool, ev mfa.AuditEvent, use *mfa.StepUpUse) error {
 	pk := userPK(set.UserID)
-	audit, err := s.auditPut(ev)
-	if err != nil {
-		return err
-	}
-	var items []types.TransactWriteItem
+	var c change
 	if create {
 		backupValues := map[string]types.AttributeValue{":id": str(set.ID), ":zero": num(0), ":one": num(1)}
 		item, err := attributevalue.MarshalMap(newFactorItem(set))
 		if err != nil {
 			return err
 		}
-		items = append(items,
-			types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
-			types.TransactWriteItem{Update: &types.Update{
-				TableName: &s.table, Key: key(pk, skState),
-				UpdateExpression: aws.String("SET backupFactorId = :id, factorCount = if_not_exists(factorCount, :zero) + :one, " +
-					strings.Join(directorySet(set.UserID, ev.At, backupValues), ", ") + " ADD " + typeCountAttr(mfa.TypeBackupCodes) + " :one"),
-				ConditionExpression:       aws.String("attribute_not_exists(backupFactorId)"),
-				ExpressionAttributeValues: backupValues,
-			}})
+		c.add(mfa.ErrConflict, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+		c.add(mfa.ErrConflict, types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: key(pk, skState),
+			UpdateExpression: aws.String("SET backupFactorId = :id, factorCount = if_not_exists(factorCount, :zero) + :one, " +
+				strings.Join(directorySet(set.UserID, ev.At, backupValues), ", ") + " ADD " + typeCountAttr(mfa.TypeBackupCodes) + " :one"),
+			ConditionExpression:       aws.String("attribute_not_exists(backupFactorId)"),
+			ExpressionAttributeValues: backupValues,
+		}})
 	} else {
 		// One write replaces the whole set: the old codes are dead the moment it lands.
-		items = append(items, types.TransactWriteItem{Update: &types.Update{
+		c.add(mfa.ErrNotFound, types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.table, Key: key(pk, factorPrefix+set.ID),
 			UpdateExpression:          aws.String("SET codes = :codes, createdAt = :now"),
 			ConditionExpression:       aws.String("attribute_exists(pk)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":codes": &types.AttributeValueMemberSS{Value: set.BackupCodes}, ":now": num(millis(set.CreatedAt))},
 		}})
 	}
-	items = append(items, audit)
-	items, stepUpAt, err := withStepUpUse(s, items, use)
-	if err != nil {
-		return err
-	}
-	reasons, err := s.transact(ctx, items)
-	switch {
-	case failed(reasons, stepUpAt):
-		return mfa.ErrStepUpUsed
-	case create && (failed(reasons, 0) || failed(reasons, 1)):
-		return mfa.ErrConflict
-	case !create && failed(reasons, 0):
-		return mfa.ErrNotFound
-	}
+	_, _, err := s.commit(ctx, c, ev, use)
 	return err
 }
 
 // DeleteFactor removes a factor and keeps the state's count, backup id and addresses true.
 func (s *Store) DeleteFactor(ctx context.Context, f mfa.Factor, ev mfa.AuditEvent, use *mfa.StepUpUse) error {
 	pk := userPK(f.UserID)
-	audit, err := s.auditPut(ev)
-	if err != nil {
-		return err
-	}
 	update := "ADD factorCount :minus, " + typeCountAttr(f.Type) + " :minus"
 	values := map[string]types.AttributeValue{":minus": num(-1)}
 	switch f.Type {
@@ -204,43 +160,23 @@ func (s *Store) DeleteFactor(ctx context.Context, f mfa.Factor, ev mfa.AuditEven
 		update += " DELETE emails :email"
 		values[":email"] = &types.AttributeValueMemberSS{Value: []string{f.Destination}}
 	}
-	items, stepUpAt, err := withStepUpUse(s, []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: &s.table, Key: key(pk, factorPrefix+f.ID), ConditionExpression: aws.String("attribute_exists(pk)")}},
-		{Update: &types.Update{TableName: &s.table, Key: key(pk, skState), UpdateExpression: aws.String(update), ExpressionAttributeValues: values}},
-		audit,
-	}, use)
-	if err != nil {
-		return err
-	}
-	reasons, err := s.transact(ctx, items)
-	switch {
-	case failed(reasons, stepUpAt):
-		return mfa.ErrStepUpUsed
-	case failed(reasons, 0):
-		return mfa.ErrNotFound
-	}
+	var c change
+	c.add(mfa.ErrNotFound, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(pk, factorPrefix+f.ID), ConditionExpression: aws.String("attribute_exists(pk)")}})
+	c.add(nil, types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: key(pk, skState), UpdateExpression: aws.String(update), ExpressionAttributeValues: values}})
+	_, _, err := s.commit(ctx, c, ev, use)
 	return err
 }
 
 // RenameFactor sets a factor's label.
 func (s *Store) RenameFactor(ctx context.Context, uid, fid, label string, ev mfa.AuditEvent) (mfa.Factor, error) {
-	audit, err := s.auditPut(ev)
-	if err != nil {
-		return mfa.Factor{}, err
-	}
-	reasons, err := s.transact(ctx, []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(userPK(uid), factorPrefix+fid),
-			UpdateExpression:          aws.String("SET label = :label"),
-			ConditionExpression:       aws.String("attribute_exists(pk)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":label": str(label)},
-		}},
-		audit,
-	})
-	if failed(reasons, 0) {
-		return mfa.Factor{}, mfa.ErrNotFound
-	}
-	if err != nil {
+	var c change
+	c.add(mfa.ErrNotFound, types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.table, Key: key(userPK(uid), factorPrefix+fid),
+		UpdateExpression:          aws.String("SET label = :label"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":label": str(label)},
+	}})
+	if _, _, err := s.commit(ctx, c, ev, nil); err != nil {
 		return mfa.Factor{}, err
 	}
 	return s.GetFactor(ctx, uid, fid)

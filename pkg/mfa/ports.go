@@ -40,6 +40,9 @@ type Store interface {
 	// DeleteFactor removes a factor and lowers the factor count (ErrNotFound if absent). A
 	// step-up use is consumed with it (ErrStepUpUsed).
 	DeleteFactor(ctx context.Context, f Factor, ev AuditEvent, use *StepUpUse) error
+	// StepUpUsed reports whether a step-up mfaToken's jti was consumed by an earlier change, so
+	// a change that shows a secret before it is written (an enrollment's start) is refused too.
+	StepUpUsed(ctx context.Context, userID, tokenID string) (bool, error)
 
 	// RecordDelivery stores the code sent for a challenge (one per challenge: a send replaces
 	// the earlier code), counting the challenge's sends and cool-down on the code record, and
