@@ -284,6 +284,7 @@ func benchHandlers(ctx context.Context, cfg app.Config, awsCfg aws.Config, tpl *
 		if f.events, err = newStreamFilter(tpl); err != nil {
 			return err
 		}
+		f.indexes = indexWriter{db: db, table: caseCfg.TableName, indexes: spec.GlobalSecondaryIndexes}
 		kms := m.count("KMS") // after this container's cold start
 		if err := f.setupUsers(); err != nil {
 			return fmt.Errorf("%s: setup: %w", c.Name, err)

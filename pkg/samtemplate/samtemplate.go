@@ -75,17 +75,20 @@ type Table struct {
 	StreamSpecification struct {
 		StreamViewType string `yaml:"StreamViewType"`
 	} `yaml:"StreamSpecification"`
-	GlobalSecondaryIndexes []struct {
-		IndexName string `yaml:"IndexName"`
-		KeySchema []struct {
-			AttributeName string `yaml:"AttributeName"`
-			KeyType       string `yaml:"KeyType"`
-		} `yaml:"KeySchema"`
-		Projection struct {
-			ProjectionType   string   `yaml:"ProjectionType"`
-			NonKeyAttributes []string `yaml:"NonKeyAttributes"`
-		} `yaml:"Projection"`
-	} `yaml:"GlobalSecondaryIndexes"`
+	GlobalSecondaryIndexes []Index `yaml:"GlobalSecondaryIndexes"`
+}
+
+// Index is one global secondary index of a table.
+type Index struct {
+	IndexName string `yaml:"IndexName"`
+	KeySchema []struct {
+		AttributeName string `yaml:"AttributeName"`
+		KeyType       string `yaml:"KeyType"`
+	} `yaml:"KeySchema"`
+	Projection struct {
+		ProjectionType   string   `yaml:"ProjectionType"`
+		NonKeyAttributes []string `yaml:"NonKeyAttributes"`
+	} `yaml:"Projection"`
 }
 
 // Load reads and decodes a template file.
