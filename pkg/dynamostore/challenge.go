@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,11 +46,19 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 	if err != nil {
 		return err
 	}
+	values := map[string]types.AttributeValue{":now": num(millis(c.CreatedAt))}
+	directory := directoryMove
+	if c.MovesInDirectory {
+		directoryMoveValues(c.UserID, c.CreatedAt, values)
+	} else {
+		// In place (moved within the day): an unchanged index key costs no index write.
+		directory = strings.Join(directorySet(c.UserID, c.CreatedAt, values), ", ")
+	}
 	items := []types.TransactWriteItem{
 		{Update: &types.Update{
 			TableName: &s.table, Key: key(pk, skState),
-			UpdateExpression:          aws.String("SET lastChallengeAt = :now, firstSeenAt = if_not_exists(firstSeenAt, :now), " + directoryMove),
-			ExpressionAttributeValues: directoryMoveValues(c.UserID, c.CreatedAt, map[string]types.AttributeValue{":now": num(millis(c.CreatedAt))}),
+			UpdateExpression:          aws.String("SET lastChallengeAt = :now, firstSeenAt = if_not_exists(firstSeenAt, :now), " + directory),
+			ExpressionAttributeValues: values,
 		}},
 		audit,
 	}

@@ -65,6 +65,11 @@ func decodeState(uid string, item map[string]types.AttributeValue) (mfa.UserStat
 		return mfa.UserState{}, answerMarks{}, err
 	}
 	state := st.toDomain(uid)
+	if activitySortPattern.MatchString(st.DirSK) {
+		if ms, err := strconv.ParseInt(st.DirSK[:13], 10, 64); err == nil {
+			state.ListedAt = fromMillis(ms)
+		}
+	}
 	marks := answerMarks{steps: map[string]int64{}, used: map[string]int64{}}
 	for name, v := range item {
 		n, ok := v.(*types.AttributeValueMemberN)
@@ -123,8 +128,14 @@ func newAnswerWrite(uid string, c mfa.ChallengeUse, open []mfa.OpenWindow, max i
 	values[":now"] = num(millis(at))
 	values[":chAt"] = num(millis(c.CreatedAt))
 	w.cond = append(w.cond, "("+lock+")", "(attribute_not_exists(#c) OR #c < :cLimit)")
-	w.set = append(w.set, "lastChallengeAt = :chAt", "firstSeenAt = if_not_exists(firstSeenAt, :chAt)", directoryMove)
-	directoryMoveValues(uid, c.CreatedAt, values)
+	w.set = append(w.set, "lastChallengeAt = :chAt", "firstSeenAt = if_not_exists(firstSeenAt, :chAt)")
+	if c.MovesInDirectory {
+		w.set = append(w.set, directoryMove)
+		directoryMoveValues(uid, c.CreatedAt, values)
+	} else {
+		// In place: an index key that does not change costs no index write.
+		w.set = append(w.set, directorySet(uid, c.CreatedAt, values)...)
+	}
 	for i, id := range c.Expired {
 		if id == c.ID {
 			continue

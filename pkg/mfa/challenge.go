@@ -56,6 +56,7 @@ type decided struct {
 	now        time.Time
 	seen       []Seen
 	firstSeen  time.Time // zero: the service has never seen the user
+	listedAt   time.Time // the user's place in the admin directory's activity order
 }
 
 // decide applies the policy to the user without changing anything.
@@ -93,7 +94,7 @@ func (s *Service) decide(ctx context.Context, c Caller, userID string, req Chall
 	if err != nil {
 		return decided{}, err
 	}
-	x := decided{pol: pol, byID: make(map[string]Factor, len(profile.Factors)), purpose: purpose, ip: ip, device: device, now: now, seen: profile.Seen, firstSeen: profile.State.FirstSeenAt}
+	x := decided{pol: pol, byID: make(map[string]Factor, len(profile.Factors)), purpose: purpose, ip: ip, device: device, now: now, seen: profile.Seen, firstSeen: profile.State.FirstSeenAt, listedAt: profile.State.ListedAt}
 	in := policy.Input{
 		Policy: pol, LastFactorID: profile.State.LastFactorID, MinStrength: req.MinStrength,
 		StepUp: purpose == PurposeStepUp, Now: now, RegisteredAt: req.RegisteredAt,
@@ -177,6 +178,7 @@ func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, 
 	// first contact (the grace period of required mode counts from it) — with its event.
 	// Otherwise nothing changed, and nothing is written: the answer records the activity.
 	if ch.HasPasskeySession || x.trusted != "" || x.firstSeen.IsZero() {
+		ch.MovesInDirectory = x.listedAt.IsZero() || now.Sub(x.listedAt) >= DirectoryActivityStep
 		ev := s.event(c, userID, ActionChallengeOpened, "ok")
 		ev.ChallengeID, ev.Reason = id, d.Reason
 		if err := s.Store.OpenChallenge(ctx, ch, x.trusted, ev); err != nil {

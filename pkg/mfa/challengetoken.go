@@ -135,7 +135,8 @@ func (st UserState) tally(id string) Tally {
 
 // use is the challenge an answer counts on, with the expired tallies the write removes.
 func (st UserState) use(ch Challenge, now time.Time) ChallengeUse {
-	u := ChallengeUse{ID: ch.ID, CreatedAt: ch.CreatedAt, ExpiresAt: ch.ExpiresAt}
+	u := ChallengeUse{ID: ch.ID, CreatedAt: ch.CreatedAt, ExpiresAt: ch.ExpiresAt,
+		MovesInDirectory: st.ListedAt.IsZero() || ch.CreatedAt.Sub(st.ListedAt) >= DirectoryActivityStep}
 	for _, t := range st.Tallies {
 		if t.ChallengeID != ch.ID && !now.Before(t.ExpiresAt) {
 			u.Expired = append(u.Expired, t.ChallengeID)

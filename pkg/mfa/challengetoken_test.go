@@ -79,3 +79,34 @@ func TestChallengeIDCarriesTheChallengeUnforgeably(t *testing.T) {
 		}
 	}
 }
+
+// An answer counts on its challenge's tally and removes the expired ones; it moves the user
+// in the admin directory's activity order at most once per DirectoryActivityStep.
+func TestChallengeUse(t *testing.T) {
+	now := time.Unix(1_796_000_000, 0).UTC()
+	ch := Challenge{ID: "c", CreatedAt: now.Add(-time.Minute), ExpiresAt: now.Add(9 * time.Minute)}
+	st := UserState{Tallies: []Tally{
+		{ChallengeID: "c", Failures: 2, ExpiresAt: ch.ExpiresAt},
+		{ChallengeID: "old", Failures: 1, ExpiresAt: now.Add(-time.Second)},
+		{ChallengeID: "live", Used: true, ExpiresAt: now.Add(time.Minute)},
+	}}
+	u := st.use(ch, now)
+	if u.ID != "c" || len(u.Expired) != 1 || u.Expired[0] != "old" || !u.MovesInDirectory {
+		t.Fatalf("use %+v", u)
+	}
+	if got := withTally(ch, st); got.Failures != 2 || got.Status != "" {
+		t.Errorf("challenge with its tally: %+v", got)
+	}
+	st.ListedAt = ch.CreatedAt.Add(-DirectoryActivityStep + time.Second)
+	if st.use(ch, now).MovesInDirectory {
+		t.Error("moved again within the step")
+	}
+	st.ListedAt = ch.CreatedAt.Add(-DirectoryActivityStep)
+	if !st.use(ch, now).MovesInDirectory {
+		t.Error("not moved after the step")
+	}
+	st.Tallies[0].Used = true
+	if got := withTally(ch, st); got.Status != ChallengeVerified {
+		t.Errorf("a used challenge: %+v", got)
+	}
+}

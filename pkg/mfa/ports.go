@@ -118,7 +118,16 @@ type ChallengeUse struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	Expired   []string // tallies of expired challenges to remove (UserState.Tallies)
+	// MovesInDirectory: the answer moves the user to the challenge's time in the admin
+	// directory's activity order. Moving changes an index key (two index writes, as much as
+	// the answer's own write), so a user is moved at most once per DirectoryActivityStep.
+	MovesInDirectory bool
 }
+
+// DirectoryActivityStep is how far the admin directory's activity order may lag a user's
+// last challenge: the user's position moves at most once per step (lastChallengeAt itself is
+// exact).
+const DirectoryActivityStep = 24 * time.Hour
 
 // Success is what a correct answer changes.
 type Success struct {

@@ -86,6 +86,9 @@ type Challenge struct {
 	Locale          string    // an explicit locale of the request that opened it
 	// HasPasskeySession: the challenge offers passkeys and stored its WebAuthn session.
 	HasPasskeySession bool
+	// MovesInDirectory: storing the challenge moves the user in the admin directory's
+	// activity order (see ChallengeUse).
+	MovesInDirectory bool
 	Status            ChallengeStatus
 	CreatedAt         time.Time
 	ExpiresAt         time.Time
@@ -133,6 +136,7 @@ type UserState struct {
 	PromptSkippedAt     time.Time // the optional enrollment prompt was skipped
 	LastRefusalAt       time.Time // the last audited refusal of an unchecked answer
 	Tallies             []Tally   // challenges answered and not yet expired
+	ListedAt            time.Time // the activity time of the user's place in the admin directory
 
 	// TypeCounts are the bound factors by type, kept for the admin directory.
 	TypeCounts map[FactorType]int
