@@ -89,9 +89,9 @@ type Challenge struct {
 	// MovesInDirectory: storing the challenge moves the user in the admin directory's
 	// activity order (see ChallengeUse).
 	MovesInDirectory bool
-	Status            ChallengeStatus
-	CreatedAt         time.Time
-	ExpiresAt         time.Time
+	Status           ChallengeStatus
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
 }
 
 // OfferedFactor is a factor a challenge offers, with its type so that verification can pick a
