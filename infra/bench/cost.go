@@ -24,6 +24,8 @@ type Prices struct {
 	KMSPer10kRequests        float64 `json:"kmsPer10kRequests"`                     // aws.amazon.com/kms/pricing (cold starts only)
 	TwilioVerifyPerSuccess   float64 `json:"twilioVerifyPerSuccessfulVerification"` // twilio.com/en-us/verify/pricing
 	EventBridgePerMillion    float64 `json:"eventBridgePutEventsPerMillion"`        // aws.amazon.com/eventbridge/pricing, custom events (64 KB chunks)
+	DynamoStoragePerGBMonth  float64 `json:"dynamoDbStoragePerGbMonth"`             // Standard table class
+	DynamoPITRPerGBMonth     float64 `json:"dynamoDbPitrPerGbMonth"`                // continuous backups (template.yaml enables them)
 }
 
 var listPrices = Prices{
@@ -37,6 +39,8 @@ var listPrices = Prices{
 	KMSPer10kRequests:        0.03,
 	TwilioVerifyPerSuccess:   0.05,
 	EventBridgePerMillion:    1.00,
+	DynamoStoragePerGBMonth:  0.25,
+	DynamoPITRPerGBMonth:     0.20,
 }
 
 // Assumptions turn what was measured here into a Lambda duration. They are estimates, not
@@ -60,6 +64,9 @@ type Assumptions struct {
 	// PutEvents call and the decoding; assumed, not measured).
 	PublisherRecordsPerInvocation float64 `json:"publisherRecordsPerInvocation"`
 	PublisherMs                   float64 `json:"publisherDurationMs"`
+	// AuditRetentionDays is template.yaml's default: how long each audit event is stored
+	// (and backed up) after the request that wrote it.
+	AuditRetentionDays float64 `json:"auditRetentionDays"`
 }
 
 var defaultAssumptions = Assumptions{
@@ -78,6 +85,7 @@ var defaultAssumptions = Assumptions{
 	PlatformLogBytes:              platformLogBytes("INFO"),
 	PublisherRecordsPerInvocation: 1,
 	PublisherMs:                   30,
+	AuditRetentionDays:            400,
 }
 
 // platformLogBytes is what Lambda logs per invocation at a system log level.
@@ -131,6 +139,10 @@ type RouteCost struct {
 	Total            float64 `json:"total"`
 	SES              float64 `json:"sesChannelFee"`
 	TotalWithChannel float64 `json:"totalWithChannelFees"`
+	// AuditStorage is apart too: storing (and backing up) the audit events a million
+	// operations write, over their whole retention. It is paid month by month, not per
+	// request, and follows AuditRetentionDays.
+	AuditStorage     float64 `json:"auditStorageOverRetention"`
 	LambdaInvocation int     `json:"lambdaInvocationsPerOp"`
 }
 
@@ -147,6 +159,8 @@ type RouteCost struct {
 //	Event publisher = published events per op / records per invocation × (Lambda request
 //	                  + PublisherMs of duration + PlatformLogBytes of logs)
 //	SES (apart)     = emails per op × 1 M / 1000 × price per 1000
+//	Audit storage   = audit bytes per op × 1 M / 2^30 × retention months × (storage + PITR)
+//	(apart)           price per GB-month: paid month by month while the events are kept
 func routeCost(h HandlerResult, p Prices, a Assumptions) RouteCost {
 	latency := 0.0
 	for _, c := range h.Calls {
@@ -170,6 +184,8 @@ func routeCost(h HandlerResult, p Prices, a Assumptions) RouteCost {
 			1e6*a.PublisherMs/1000*float64(a.MemoryMB)/1024*p.LambdaArmGBSecond +
 			a.PlatformLogBytes*1e6/(1<<30)*p.LogsIngestPerGB)
 	}
+	months := a.AuditRetentionDays / (365.0 / 12)
+	c.AuditStorage = h.AuditBytesPerOp * 1e6 / (1 << 30) * months * (p.DynamoStoragePerGBMonth + p.DynamoPITRPerGBMonth)
 	c.Total = c.LambdaRequests + c.LambdaDuration + c.HTTPAPI + c.DynamoDB + c.Logs + c.EventBridge + c.EventPublisher
 	c.TotalWithChannel = c.Total + c.SES
 	return c
@@ -193,6 +209,7 @@ func sumCosts(name string, parts ...RouteCost) RouteCost {
 		out.PublishedEvents += p.PublishedEvents
 		out.Total += p.Total
 		out.TotalWithChannel += p.TotalWithChannel
+		out.AuditStorage += p.AuditStorage
 		out.LambdaInvocation += p.LambdaInvocation
 	}
 	return out
@@ -224,7 +241,8 @@ var costFormulas = []string{
 	"Logs = (log bytes/op + platform bytes: 300 at SystemLogLevel INFO, 0 at WARN, template.yaml) x 1M / 2^30 x price per GB ingested",
 	"EventBridge = audit events/op that pass the publisher's stream filter (template.yaml) x price per 1M entries",
 	"Event publisher = those events / records per invocation x (Lambda request + assumed duration + platform logs)",
-	"total = all of the above; SES = emails/op x 1M / 1000 x price per 1000 emails is the channel's own fee, shown apart (budgets exclude it)",
+	"Audit storage (apart, not per request) = audit bytes/op (item + 100 B overhead) x 1M / 2^30 x retention months (AuditRetentionDays / 30.4) x (storage + PITR price per GB-month)",
+	"total = all of the above but audit storage; SES = emails/op x 1M / 1000 x price per 1000 emails is the channel's own fee, shown apart (budgets exclude it)",
 	"Twilio Verify = $0.05 per successful verification = $50,000 per 1M (channel fees extra)",
 }
 

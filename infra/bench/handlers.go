@@ -436,6 +436,7 @@ type HandlerResult struct {
 	// (each one an EventBridge entry and a publisher invocation), see events.go.
 	AuditEventsPerOp     float64 `json:"auditEventsPerOp"`
 	PublishedEventsPerOp float64 `json:"publishedEventsPerOp"`
+	AuditBytesPerOp      float64 `json:"auditBytesPerOp"` // stored size (item + 100 bytes)
 }
 
 // runCase benchmarks one case with testing.Benchmark. Only the handler call is timed; the
@@ -443,23 +444,24 @@ type HandlerResult struct {
 func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 	h := c.handler(f.app.API)
 	var (
-		setupErr  error
-		res       HandlerResult
-		wall      time.Duration
-		sdk       time.Duration
-		cpu, out  time.Duration
-		dynamo    int
-		first     []string
-		ru        units
-		motoCU    float64
-		motoSeen  int
-		emails    int
-		txItems   int
-		logBytes  int64
-		perOp     []float64
-		audits    int
-		publish   int
-		indexWRUs float64
+		setupErr   error
+		res        HandlerResult
+		wall       time.Duration
+		sdk        time.Duration
+		cpu, out   time.Duration
+		dynamo     int
+		first      []string
+		ru         units
+		motoCU     float64
+		motoSeen   int
+		emails     int
+		txItems    int
+		logBytes   int64
+		perOp      []float64
+		audits     int
+		publish    int
+		indexWRUs  float64
+		auditBytes int
 	)
 	br := testing.Benchmark(func(b *testing.B) {
 		b.StopTimer()
@@ -468,7 +470,7 @@ func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 		}
 		res = HandlerResult{Name: c.Name, Route: c.Route, Budget: c.Budget, SameCalls: true}
 		wall, sdk, cpu, out, dynamo, first, ru, motoCU, motoSeen, emails, txItems, logBytes, perOp = 0, 0, 0, 0, 0, nil, units{}, 0, 0, 0, 0, 0, nil
-		audits, publish, indexWRUs = 0, 0, 0
+		audits, publish, indexWRUs, auditBytes = 0, 0, 0, 0
 		for i := 0; i < b.N; i++ {
 			ev, err := c.setup(f)
 			if err != nil {
@@ -525,6 +527,7 @@ func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 			txItems += st.TxItems
 			audits += len(st.Audits)
 			for _, a := range st.Audits {
+				auditBytes += itemSize(a) + 100
 				if f.events.passes(a) {
 					publish++
 				}
@@ -554,5 +557,6 @@ func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 	res.IndexWRU = indexWRUs / n
 	res.AuditEventsPerOp = float64(audits) / n
 	res.PublishedEventsPerOp = float64(publish) / n
+	res.AuditBytesPerOp = float64(auditBytes) / n
 	return res, nil
 }

@@ -36,6 +36,7 @@ import (
 
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/app/fullstack"
+	"github.com/mfa-service/mfa/pkg/emf"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/localaws"
 	"github.com/mfa-service/mfa/pkg/samtemplate"
@@ -313,6 +314,9 @@ func newFixture(ctx context.Context, cfg app.Config, m *meter) (*fixture, error)
 	logs := &countingWriter{}
 	log := httpapi.NewLogger(logs, cfg.LogLevel)
 	a.Log, a.API.Log, a.Service.Log = log, log, log
+	// In Lambda the service's metrics are EMF lines on the function's output (pkg/app): log
+	// volume like the request log.
+	a.Service.Metrics = emf.New(logs)
 	clk := &clock{t: time.Now().UTC()}
 	a.Service.Now = clk.Now
 	// Policies are cached per container for a minute of real time, after which one request
