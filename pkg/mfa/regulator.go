@@ -35,6 +35,10 @@ func (s *Service) mayTry(ctx context.Context, c Caller, ch Challenge, state User
 // escapes the count.
 func (s *Service) markFailure(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time, reason string) error {
 	ev := s.event(c, ch.UserID, ActionVerificationFailure, "failed")
+	// One instant for the answer: the event's time is the failure's time on the user's state,
+	// from which a lock it starts is dated (securityevents.LockStarted), so the lock never
+	// seems to come before the failure that caused it.
+	ev.At = now
 	ev.FactorID, ev.FactorType, ev.ChallengeID, ev.Reason = req.FactorID, req.Type, ch.ID, reason
 	err := s.Store.RecordFailure(ctx, Failure{UserID: ch.UserID, ChallengeID: ch.ID, Challenge: state.use(ch, now), MaxFailures: s.Regulation.MaxChallengeFailures, Open: s.Regulation.OpenAt(now), At: now, Event: ev})
 	switch {

@@ -235,6 +235,7 @@ func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state Use
 		return VerifyResult{}, internal(err)
 	}
 	ev := s.event(c, ch.UserID, ActionVerificationSuccess, "ok")
+	ev.At = now // the instant recorded on the user's state (lastVerifiedAt)
 	ev.FactorID, ev.FactorType, ev.ChallengeID = f.ID, f.Type, ch.ID
 	err = s.Store.RecordSuccess(ctx, Success{
 		UserID: ch.UserID, ChallengeID: ch.ID, Challenge: state.use(ch, now), FactorID: f.ID,
