@@ -35,8 +35,12 @@ func (s *Service) mayTry(ctx context.Context, c Caller, ch Challenge, state User
 // escapes the count.
 func (s *Service) markFailure(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time, reason string) error {
 	ev := s.event(c, ch.UserID, ActionVerificationFailure, "failed")
+	// One instant for the answer: the event's time is the failure's time on the user's state,
+	// from which a lock it starts is dated (securityevents.LockStarted), so the lock never
+	// seems to come before the failure that caused it.
+	ev.At = now
 	ev.FactorID, ev.FactorType, ev.ChallengeID, ev.Reason = req.FactorID, req.Type, ch.ID, reason
-	err := s.Store.RecordFailure(ctx, Failure{UserID: ch.UserID, ChallengeID: ch.ID, MaxFailures: s.Regulation.MaxChallengeFailures, Open: s.Regulation.OpenAt(now), At: now, Event: ev})
+	err := s.Store.RecordFailure(ctx, Failure{UserID: ch.UserID, ChallengeID: ch.ID, Challenge: state.use(ch, now), MaxFailures: s.Regulation.MaxChallengeFailures, Open: s.Regulation.OpenAt(now), At: now, Event: ev})
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrLocked):
@@ -62,13 +66,11 @@ func (s *Service) refuseLockedAtWrite(ctx context.Context, c Caller, ch Challeng
 	if errors.As(err, &le) {
 		state = le.State
 	} else {
-		_, fresh, _, _, rerr := s.Store.LoadVerification(ctx, ch.UserID, ch.ID, "")
-		if rerr != nil && !errors.Is(rerr, ErrNotFound) {
+		fresh, rerr := s.Store.LoadProfile(ctx, ch.UserID)
+		if rerr != nil {
 			return unavailable(rerr)
 		}
-		if rerr == nil {
-			state = fresh
-		}
+		state = fresh.State
 	}
 	lock, locked := s.Regulation.LockAt(state, now)
 	if !locked {
