@@ -1,11 +1,12 @@
-// Package app is the composition root shared by every Lambda function and the local stack:
-// it reads configuration from the environment, builds the AWS clients once per cold start,
-// unwraps the data key (the only KMS call a container makes) and assembles the handlers.
+// Package app is the composition root: it reads configuration from the environment and has
+// one builder per capability (builders.go: the table, the keyring, the signing key, the
+// notifier, passkeys, the domain's core), each called once per cold start by the functions
+// that use it, so a function's main shows what it links. New builds them all, for the local
+// stack and the tests.
 package app
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,19 +15,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/awsenv"
 	"github.com/mfa-service/mfa/pkg/dynamostore"
 	"github.com/mfa-service/mfa/pkg/dynamostore/signingkeys"
-	"github.com/mfa-service/mfa/pkg/emf"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/keyset"
 	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/notify"
-	"github.com/mfa-service/mfa/pkg/policy"
 	"github.com/mfa-service/mfa/pkg/seal"
 	"github.com/mfa-service/mfa/pkg/token"
 )
@@ -98,14 +95,26 @@ func envInt(name string, def int) (int, error) {
 	return strconv.Atoi(v)
 }
 
-// App is one container's worth of wired service.
+// App is every capability wired at once: what the local stack, the tests and the bench serve
+// from one process. A deployed function builds only what it uses, with the builders of
+// builders.go, in its own main.
 type App struct {
-	Config  Config
-	Store   *dynamostore.Store
-	Signer  *token.Signer
-	Service *mfa.Service
-	API     *httpapi.API
-	Log     *slog.Logger
+	*Base
+	Store    *dynamostore.Store
+	Keyring  *seal.Keyring
+	Signer   *token.Signer
+	Core     *mfa.Core
+	Policies *mfa.Policies
+
+	Enrollments    *mfa.Enrollments
+	Factors        *mfa.Factors
+	Challenges     *mfa.Challenges
+	Deliveries     *mfa.Deliveries
+	Verification   *mfa.Verification
+	Administration *mfa.Administration
+	PolicyAdmin    *mfa.PolicyAdmin
+
+	API *httpapi.API
 }
 
 // Option adds to what New builds. The optional adapters are options so that a function's
@@ -165,9 +174,10 @@ func WithPhoneParser(p mfa.PhoneParser) Option {
 	return func(o *options) { o.phones = p }
 }
 
-// New builds the clients (from the loader given with WithAWSConfig; both honour
-// AWS_ENDPOINT_URL, which is how a local emulator is reached), opens the keyring and loads
-// the signing key.
+// New builds every capability (from the loader given with WithAWSConfig; both honour
+// AWS_ENDPOINT_URL, which is how a local emulator is reached): the clients, the keyring, the
+// signing key and every use-case service, with the adapters the options give (notifier and
+// phone parser are required: every service is built).
 func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	var o options
 	for _, opt := range opts {
@@ -176,67 +186,55 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	if o.awsConfig == nil {
 		return nil, fmt.Errorf("app: no AWS config loader (app.WithAWSConfig)")
 	}
-	awsCfg, err := o.awsConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("app: aws config: %w", err)
+	if o.notifier == nil || o.phones == nil {
+		return nil, fmt.Errorf("app: New builds every service: give it app.WithNotifier and app.WithPhoneParser")
 	}
-	awsCfg.APIOptions = append(awsCfg.APIOptions, o.apiOptions...)
-	log := httpapi.NewLogger(os.Stderr, cfg.LogLevel)
-	db := dynamodb.NewFromConfig(awsCfg)
-	store := dynamostore.New(db, cfg.TableName, cfg.AuditRetention)
-	var notifier mfa.Notifier
-	if o.notifier != nil {
-		n, err := o.notifier(awsCfg, cfg.Notify)
-		if err != nil {
-			return nil, err
-		}
-		notifier = notifierAdapter{n}
+	b, err := Load(ctx, cfg, o.awsConfig, o.apiOptions...)
+	if err != nil {
+		return nil, err
+	}
+	notifier, err := b.Notifier(o.notifier)
+	if err != nil {
+		return nil, err
 	}
 	var passkeys mfa.Passkeys
-	if o.passkeys != nil && cfg.RPID != "" && len(cfg.Origins) > 0 {
-		if passkeys, err = o.passkeys(cfg.RPID, cfg.RPName, cfg.Origins); err != nil {
+	if o.passkeys != nil {
+		if passkeys, err = b.Passkeys(o.passkeys); err != nil {
 			return nil, err
 		}
 	}
-	keyring, err := seal.Open(ctx, kms.NewFromConfig(awsCfg), cfg.KMSKeyID, store)
+	store := b.Store()
+	keyring, err := b.Keyring(ctx)
 	if err != nil {
 		return nil, err
 	}
-	signer, err := token.Load(ctx, store, keyring, token.Config{Issuer: cfg.MFATokenIssuer, Audience: cfg.MFATokenAudience, TTL: cfg.MFATokenTTL})
+	signer, err := b.Signer(ctx, keyring)
 	if err != nil {
 		return nil, err
 	}
-	metrics := o.metrics
-	if !o.setMetrics && os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
-		metrics = emf.New(os.Stdout)
+	core := b.Core(keyring)
+	if o.setMetrics {
+		core.Metrics = o.metrics
 	}
-	fallback := policy.Default()
-	fallback.RememberDeviceDays = cfg.RememberDeviceDays
-	policies := &mfa.Policies{Store: store, Fallback: fallback, Now: time.Now}
-	svc := &mfa.Service{
-		Store:      store,
-		Sealer:     keyring,
-		Hasher:     keyring,
-		Tokens:     signer,
-		Notifier:   notifier,
-		Phones:     o.phones,
-		Passkeys:   passkeys,
-		Metrics:    metrics,
-		Log:        log,
-		Policy:     policies.Effective,
-		Policies:   policies,
-		Regulation: mfa.DefaultRegulation,
-		TOTPIssuer: cfg.TOTPIssuer,
-		Now:        time.Now,
-		Random:     rand.Reader,
-	}
+	a := &App{Base: b, Store: store, Keyring: keyring, Signer: signer, Core: core, Policies: b.Policies()}
+	a.Factors = mfa.NewFactors(core, store, notifier, o.phones)
+	a.Enrollments = mfa.NewEnrollments(core, store, keyring, a.Factors, passkeys)
+	a.Challenges = mfa.NewChallenges(core, store, passkeys)
+	a.Deliveries = mfa.NewDeliveries(core, store, notifier)
+	a.Verification = mfa.NewVerification(core, store, keyring, signer, passkeys)
+	a.Administration = mfa.NewAdministration(core, store, keyring, a.Factors)
+	a.PolicyAdmin = mfa.NewPolicyAdmin(core, a.Policies)
 	// The same key-set cache as the jwks function's, seeded with the keys just loaded.
-	jwks := &keyset.Cache{Source: signingkeys.Reader{DB: db, Table: cfg.TableName}}
+	jwks := &keyset.Cache{Source: signingkeys.Reader{DB: b.DB(), Table: cfg.TableName}}
 	jwks.Seed(signer.JWKS(), signer.Generations(), time.Now())
-	return &App{
-		Config: cfg, Store: store, Signer: signer, Service: svc, Log: log,
-		API: &httpapi.API{Service: svc, StepUp: signer, JWKS: jwks.Get, Log: log},
-	}, nil
+	a.API = &httpapi.API{
+		Service: httpapi.Services{
+			Enrollments: a.Enrollments, Factors: a.Factors, Challenges: a.Challenges, Deliveries: a.Deliveries,
+			Verification: a.Verification, Administration: a.Administration, PolicyAdmin: a.PolicyAdmin,
+		},
+		StepUp: signer, JWKS: jwks.Get, Log: b.Log,
+	}
+	return a, nil
 }
 
 // notifierAdapter lets the domain's Notifier port use the SES/SNS notifier.

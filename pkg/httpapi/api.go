@@ -36,7 +36,7 @@ const (
 
 // API holds what the handlers need.
 type API struct {
-	Service *mfa.Service
+	Service Services
 	StepUp  StepUpVerifier
 	// JWKS returns the current public key set document.
 	JWKS func(context.Context) ([]byte, error)

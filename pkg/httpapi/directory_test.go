@@ -26,7 +26,7 @@ func newCountingEnv(t *testing.T) (*env, *callLog) {
 		t.Fatal(err)
 	}
 	e := &env{t: t, app: a, clock: &clock{t: time.Unix(1_800_000_000, 0).UTC()}, logs: &syncBuffer{}, table: table}
-	a.Service.Now = e.clock.Now
+	a.Core.Now = e.clock.Now
 	a.Log = httpapi.NewLogger(e.logs, -8)
 	a.API.Log = a.Log
 	return e, log
@@ -104,7 +104,7 @@ func TestAdminDirectory(t *testing.T) {
 				if i >= users {
 					return
 				}
-				if _, err := e.app.Service.AdminBind(ctx, root, uid(i), mfa.BindRequest{Type: "totp"}); err != nil {
+				if _, err := e.app.Administration.AdminBind(ctx, root, uid(i), mfa.BindRequest{Type: "totp"}); err != nil {
 					errs <- fmt.Errorf("%s: %w", uid(i), err)
 					return
 				}
@@ -309,11 +309,11 @@ func TestAdminDirectory(t *testing.T) {
 					}
 					// A fallback for an existing user, and a user the service never saw.
 					existing := uid((w*997 + i*13) % users)
-					if _, err := e.app.Service.AdminBind(ctx, root, existing, mfa.BindRequest{Type: "email", Email: fmt.Sprintf("c%d-%d@example.com", w, i)}); err != nil {
+					if _, err := e.app.Administration.AdminBind(ctx, root, existing, mfa.BindRequest{Type: "email", Email: fmt.Sprintf("c%d-%d@example.com", w, i)}); err != nil {
 						t.Errorf("bind: %v", err)
 						return
 					}
-					if _, err := e.app.Service.AdminBind(ctx, root, fmt.Sprintf("new-%d-%d", w, i), mfa.BindRequest{Type: "totp"}); err != nil {
+					if _, err := e.app.Administration.AdminBind(ctx, root, fmt.Sprintf("new-%d-%d", w, i), mfa.BindRequest{Type: "totp"}); err != nil {
 						t.Errorf("bind: %v", err)
 						return
 					}

@@ -51,7 +51,7 @@ func TestSuccessRemembersContextOnlyWhenNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := &env{t: t, app: a, clock: &clock{t: time.Unix(1_800_000_000, 0).UTC()}, logs: &syncBuffer{}, table: table}
-	a.Service.Now = e.clock.Now
+	a.Core.Now = e.clock.Now
 	a.API.Log = httpapi.NewLogger(e.logs, 0)
 	u := e.enrollTOTP(user("carol"), "carol")
 

@@ -40,7 +40,7 @@ type answer struct {
 // Verify checks an answer to an open challenge. Wrong answers count against the challenge and
 // against the user across all factors; while the user is locked even a right answer is
 // refused, unchecked and uncounted (regulator.go); if the store cannot count, nothing verifies.
-func (s *Service) Verify(ctx context.Context, c Caller, userID, challengeID string, req VerifyRequest) (VerifyResult, error) {
+func (s *Verification) Verify(ctx context.Context, c Caller, userID, challengeID string, req VerifyRequest) (VerifyResult, error) {
 	if err := authorize(c, userID); err != nil {
 		return VerifyResult{}, err
 	}
@@ -114,7 +114,7 @@ func (s *Service) Verify(ctx context.Context, c Caller, userID, challengeID stri
 
 // candidates resolves the factors an answer may be for: the named one, or the factors of the
 // requested type that the challenge offered (one read more than naming it).
-func (s *Service) candidates(ctx context.Context, ch Challenge, req VerifyRequest, named *Factor, record *CodeRecord) ([]Factor, *CodeRecord, error) {
+func (s *Verification) candidates(ctx context.Context, ch Challenge, req VerifyRequest, named *Factor, record *CodeRecord) ([]Factor, *CodeRecord, error) {
 	if req.FactorID != "" {
 		if named == nil || !offers(ch, req.FactorID) {
 			return nil, nil, notFound(CodeFactorNotFound, "the challenge offers no such factor")
@@ -162,7 +162,7 @@ func (s *Service) candidates(ctx context.Context, ch Challenge, req VerifyReques
 
 // check compares one answer with one factor in constant time. nil means wrong; an error is
 // a refusal that does not count as a wrong answer (nothing was compared).
-func (s *Service) check(userID string, ch Challenge, f Factor, record *CodeRecord, code string, now time.Time) (*answer, error) {
+func (s *Verification) check(userID string, ch Challenge, f Factor, record *CodeRecord, code string, now time.Time) (*answer, error) {
 	switch f.Type {
 	case TypeTOTP:
 		secret, err := s.Sealer.Open(f.SealedSecret, userID, f.ID)
@@ -202,7 +202,7 @@ func (s *Service) check(userID string, ch Challenge, f Factor, record *CodeRecor
 	return nil, nil
 }
 
-func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state UserState, a answer, remember bool, now time.Time) (VerifyResult, error) {
+func (s *Verification) succeed(ctx context.Context, c Caller, ch Challenge, state UserState, a answer, remember bool, now time.Time) (VerifyResult, error) {
 	f := a.factor
 	var device *Device
 	var deviceToken string
