@@ -3,14 +3,13 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"github.com/mfa-service/mfa/pkg/awsenv"
 	"github.com/mfa-service/mfa/pkg/eventpublisher"
 )
 
@@ -22,8 +21,8 @@ func main() {
 	if bus == "" {
 		bus = "default"
 	}
-	// The client is built once, at cold start.
-	cfg, err := config.LoadDefaultConfig(context.Background())
+	// The client is built once, at cold start, from the environment Lambda gives it.
+	cfg, err := awsenv.Config()
 	if err != nil {
 		log.Error("aws config", slog.String("error", err.Error()))
 		os.Exit(1)

@@ -2,13 +2,8 @@ package dynamostore
 
 import (
 	"context"
-	"encoding/base64"
-	"errors"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -44,154 +39,18 @@ func (it deviceItem) toDomain(uid string) mfa.Device {
 
 // DeleteDevice revokes one trusted device.
 func (s *Store) DeleteDevice(ctx context.Context, uid, did string, ev mfa.AuditEvent) error {
-	audit, err := s.auditPut(ev)
-	if err != nil {
-		return err
-	}
-	reasons, err := s.transact(ctx, []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: &s.table, Key: key(userPK(uid), devicePrefix+did), ConditionExpression: aws.String("attribute_exists(pk)")}},
-		audit,
-	})
-	if failed(reasons, 0) {
-		return mfa.ErrNotFound
-	}
+	var c change
+	c.add(mfa.ErrNotFound, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(userPK(uid), devicePrefix+did), ConditionExpression: aws.String("attribute_exists(pk)")}})
+	_, _, err := s.commit(ctx, c, ev, nil)
 	return err
 }
-
-// maxTransactItems is DynamoDB's limit on one transaction.
-const maxTransactItems = 100
 
 // DeleteDevices revokes the given devices in one transaction.
 func (s *Store) DeleteDevices(ctx context.Context, uid string, ids []string, ev mfa.AuditEvent) error {
-	audit, err := s.auditPut(ev)
-	if err != nil {
-		return err
-	}
-	items := []types.TransactWriteItem{audit}
+	var c change
 	for _, id := range ids {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(userPK(uid), devicePrefix+id)}})
+		c.add(nil, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(userPK(uid), devicePrefix+id)}})
 	}
-	if len(items) > maxTransactItems {
-		return errors.New("dynamostore: too many devices for one transaction")
-	}
-	_, err = s.transact(ctx, items)
+	_, _, err := s.commit(ctx, c, ev, nil)
 	return err
-}
-
-// ResetUser removes the profile's factors and devices and resets the state in one transaction.
-// Each deletion is conditional, so a factor bound since the profile was read makes the reset
-// fail (ErrConflict) rather than leave the state's count wrong.
-func (s *Store) ResetUser(ctx context.Context, p mfa.Profile, ev mfa.AuditEvent) error {
-	uid := p.State.UserID
-	pk := userPK(uid)
-	audit, err := s.auditPut(ev)
-	if err != nil {
-		return err
-	}
-	items := []types.TransactWriteItem{
-		audit,
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(pk, skState),
-			UpdateExpression:          aws.String("SET failures = :zero, factorCount = :zero REMOVE backupFactorId, emails, lastFailureAt, " + typeCountAttrs),
-			ConditionExpression:       aws.String("attribute_not_exists(factorCount) OR factorCount = :count"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":count": num(int64(p.State.FactorCount))},
-		}},
-	}
-	for _, f := range p.Factors {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(pk, factorPrefix+f.ID), ConditionExpression: aws.String("attribute_exists(pk)")}})
-	}
-	for _, d := range p.Devices {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(pk, devicePrefix+d.ID)}})
-	}
-	if len(items) > maxTransactItems {
-		return errors.New("dynamostore: too many factors and devices for one transaction")
-	}
-	reasons, err := s.transact(ctx, items)
-	for i := range items {
-		if failed(reasons, i) {
-			return mfa.ErrConflict
-		}
-	}
-	return err
-}
-
-// Unlock clears the user's failure count.
-func (s *Store) Unlock(ctx context.Context, uid string, ev mfa.AuditEvent) error {
-	audit, err := s.auditPut(ev)
-	if err != nil {
-		return err
-	}
-	_, err = s.transact(ctx, []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(userPK(uid), skState),
-			UpdateExpression:          aws.String("SET failures = :zero REMOVE lastFailureAt"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)},
-		}},
-		audit,
-	})
-	return err
-}
-
-// ListEvents pages audit events newest first. The cursor is the last returned event's sort
-// key, base64url-encoded: opaque to clients, checked on the way back in.
-func (s *Store) ListEvents(ctx context.Context, uid string, limit int, cursor string) ([]mfa.AuditEvent, string, error) {
-	pk := auditPrefix + uid
-	in := &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :prefix)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":prefix": str(eventPrefix)},
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(limit)),
-	}
-	if cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || !strings.HasPrefix(string(raw), eventPrefix) || len(raw) > 64 {
-			return nil, "", mfa.ErrBadCursor
-		}
-		in.ExclusiveStartKey = key(pk, string(raw))
-	}
-	out, err := s.db.Query(ctx, in)
-	if err != nil {
-		return nil, "", err
-	}
-	events := make([]mfa.AuditEvent, 0, len(out.Items))
-	for _, item := range out.Items {
-		var it auditItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return nil, "", err
-		}
-		events = append(events, mfa.AuditEvent{
-			UserID: it.UserID, Action: it.Action, Actor: it.Actor, FactorID: it.FactorID, FactorType: mfa.FactorType(it.FactorType),
-			ChallengeID: it.ChallengeID, Outcome: it.Outcome, Reason: it.Reason, IP: it.IP, UserAgent: it.UserAgent, At: fromMillis(it.At),
-		})
-	}
-	next := ""
-	if sk, ok := out.LastEvaluatedKey["sk"].(*types.AttributeValueMemberS); ok && len(events) == limit {
-		next = base64.RawURLEncoding.EncodeToString([]byte(sk.Value))
-	}
-	return events, next, nil
-}
-
-// RenameFactor sets a factor's label.
-func (s *Store) RenameFactor(ctx context.Context, uid, fid, label string, ev mfa.AuditEvent) (mfa.Factor, error) {
-	audit, err := s.auditPut(ev)
-	if err != nil {
-		return mfa.Factor{}, err
-	}
-	reasons, err := s.transact(ctx, []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(userPK(uid), factorPrefix+fid),
-			UpdateExpression:          aws.String("SET label = :label"),
-			ConditionExpression:       aws.String("attribute_exists(pk)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":label": str(label)},
-		}},
-		audit,
-	})
-	if failed(reasons, 0) {
-		return mfa.Factor{}, mfa.ErrNotFound
-	}
-	if err != nil {
-		return mfa.Factor{}, err
-	}
-	return s.GetFactor(ctx, uid, fid)
 }

@@ -110,10 +110,6 @@ func (s *Store) writeOverlay(ctx context.Context, scope string, o policy.Overlay
 	if err != nil {
 		return policy.Meta{}, err
 	}
-	audit, err := s.auditPut(ev)
-	if err != nil {
-		return policy.Meta{}, err
-	}
 	update := &types.Update{
 		TableName: &s.table, Key: key(pkPolicy, scope),
 		UpdateExpression:         aws.String("SET doc = :doc, #format = :format, updatedAt = :at, updatedBy = :by ADD version :one"),
@@ -126,11 +122,9 @@ func (s *Store) writeOverlay(ctx context.Context, scope string, o policy.Overlay
 		update.ConditionExpression = aws.String("version = :from AND attribute_not_exists(#format)")
 		update.ExpressionAttributeValues[":from"] = num(int64(*fromVersion))
 	}
-	reasons, err := s.transact(ctx, []types.TransactWriteItem{{Update: update}, audit})
-	if failed(reasons, 0) {
-		return policy.Meta{}, mfa.ErrConflict
-	}
-	if err != nil {
+	var c change
+	c.add(mfa.ErrConflict, types.TransactWriteItem{Update: update})
+	if _, _, err := s.commit(ctx, c, ev, nil); err != nil {
 		return policy.Meta{}, err
 	}
 	r, _, err := s.LoadPolicy(ctx, scope)
@@ -139,34 +133,21 @@ func (s *Store) writeOverlay(ctx context.Context, scope string, o policy.Overlay
 
 // DeletePolicy removes a stored policy (ErrNotFound when there is none).
 func (s *Store) DeletePolicy(ctx context.Context, scope string, ev mfa.AuditEvent) error {
-	audit, err := s.auditPut(ev)
-	if err != nil {
-		return err
-	}
-	reasons, err := s.transact(ctx, []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: &s.table, Key: key(pkPolicy, scope), ConditionExpression: aws.String("attribute_exists(pk)")}},
-		audit,
-	})
-	if failed(reasons, 0) {
-		return mfa.ErrNotFound
-	}
+	var c change
+	c.add(mfa.ErrNotFound, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(pkPolicy, scope), ConditionExpression: aws.String("attribute_exists(pk)")}})
+	_, _, err := s.commit(ctx, c, ev, nil)
 	return err
 }
 
 // SkipPrompt records that the user skipped the optional enrollment prompt.
 func (s *Store) SkipPrompt(ctx context.Context, uid string, ev mfa.AuditEvent) error {
-	audit, err := s.auditPut(ev)
-	if err != nil {
-		return err
-	}
-	_, err = s.transact(ctx, []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(userPK(uid), skState),
-			UpdateExpression:          aws.String("SET promptSkippedAt = :now, firstSeenAt = if_not_exists(firstSeenAt, :now)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(millis(ev.At))},
-		}},
-		audit,
-	})
+	var c change
+	c.add(nil, types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.table, Key: key(userPK(uid), skState),
+		UpdateExpression:          aws.String("SET promptSkippedAt = :now, firstSeenAt = if_not_exists(firstSeenAt, :now)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(millis(ev.At))},
+	}})
+	_, _, err := s.commit(ctx, c, ev, nil)
 	return err
 }
 

@@ -1,10 +1,12 @@
 package dynamostore
 
 import (
+	"context"
 	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -38,4 +40,16 @@ func withStepUpUse(s *Store, items []types.TransactWriteItem, use *mfa.StepUpUse
 	}
 	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	return items, len(items) - 1, nil
+}
+
+// StepUpUsed reports whether a change consumed the step-up token's jti (a consistent read).
+func (s *Store) StepUpUsed(ctx context.Context, uid, tokenID string) (bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: key(userPK(uid), stepUpPrefix+tokenID), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("pk"),
+	})
+	if err != nil {
+		return false, err
+	}
+	return len(out.Item) > 0, nil
 }

@@ -65,6 +65,15 @@ func TestStepUpAuthorizesOneChange(t *testing.T) {
 	if p2, _ := s.store.LoadProfile(ctx, "alice"); len(p2.Factors) != len(p.Factors) || p2.State.BackupFactorID != "" {
 		t.Errorf("a refused change was half-written: %d factors, backup %q", len(p2.Factors), p2.State.BackupFactorID)
 	}
+	// Spent tokens read as spent (an enrollment start asks before showing a secret); others not.
+	for jti, want := range map[string]bool{"jti-1": true, "jti-2": false} {
+		if used, err := s.store.StepUpUsed(ctx, "alice", jti); err != nil || used != want {
+			t.Errorf("StepUpUsed(%s) = %v, %v; want %v", jti, used, err, want)
+		}
+	}
+	if used, err := s.store.StepUpUsed(ctx, "bob", "jti-1"); err != nil || used {
+		t.Errorf("another user's spent jti reads as spent for bob: %v, %v", used, err)
+	}
 	// Another token still works.
 	if err := s.store.ActivateFactor(ctx, mfa.Activation{Factor: f, EnrollmentID: e.ID, StepUp: &mfa.StepUpUse{UserID: "alice", TokenID: "jti-2", ExpiresAt: exp}, Event: s.event("alice", "x")}); err != nil {
 		t.Errorf("activation with a fresh step-up: %v", err)

@@ -115,6 +115,16 @@ func (s *Enrollments) StartEnrollment(ctx context.Context, c Caller, userID stri
 	if len(profile.Factors) > 0 && s.needsStepUp(c, userID) {
 		return EnrollmentStarted{}, stepUpRequired()
 	}
+	// The step-up is consumed when the enrollment completes; a spent one must not even show
+	// the new secret.
+	if use := s.stepUpUse(c, userID); use != nil {
+		switch used, err := s.Store.StepUpUsed(ctx, userID, use.TokenID); {
+		case err != nil:
+			return EnrollmentStarted{}, unavailable(err)
+		case used:
+			return EnrollmentStarted{}, stepUpUsed()
+		}
+	}
 	if strings.TrimSpace(req.Label) == "" {
 		label = defaultLabel(req.Type, profile.Factors)
 	}

@@ -52,6 +52,9 @@ type EnrollmentStore interface {
 	LoadEnrollment(ctx context.Context, userID, enrollmentID string) (Enrollment, UserState, error)
 	// FailEnrollment counts a wrong enrollment code; ErrExhausted once max is reached.
 	FailEnrollment(ctx context.Context, userID, enrollmentID string, max int) error
+	// StepUpUsed reports whether a step-up mfaToken's jti was consumed by an earlier change, so
+	// a change that shows a secret before it is written (an enrollment's start) is refused too.
+	StepUpUsed(ctx context.Context, userID, tokenID string) (bool, error)
 }
 
 // ChallengeStore opens challenges.
@@ -112,17 +115,6 @@ type AdminStore interface {
 	// ListEvents pages the user's audit events, newest first; cursor "" starts at the newest.
 	// ErrBadCursor for a cursor this store did not hand out.
 	ListEvents(ctx context.Context, userID string, limit int, cursor string) ([]AuditEvent, string, error)
-}
-
-// Store is every store port: what one adapter of the whole table implements.
-type Store interface {
-	FactorStore
-	EnrollmentStore
-	ChallengeStore
-	DeliveryStore
-	VerificationStore
-	AdminStore
-	PolicyStore
 }
 
 // Success is what a correct answer changes.

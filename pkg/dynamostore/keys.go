@@ -1,0 +1,102 @@
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/mfa"
+	"github.com/mfa-service/mfa/pkg/token"
+)
+
+type dataKeyItem struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	Wrapped   []byte `dynamodbav:"wrapped"`
+	CreatedAt int64  `dynamodbav:"createdAt"`
+}
+
+// LoadWrappedKey returns the wrapped data key, or nil when none exists yet.
+func (s *Store) LoadWrappedKey(ctx context.Context) ([]byte, error) {
+	var it dataKeyItem
+	err := s.getItem(ctx, pkSystem, skDataKey, &it)
+	if errors.Is(err, mfa.ErrNotFound) {
+		return nil, nil
+	}
+	return it.Wrapped, err
+}
+
+// CreateWrappedKey stores the wrapped data key unless one exists.
+func (s *Store) CreateWrappedKey(ctx context.Context, wrapped []byte) (bool, error) {
+	item, err := attributevalue.MarshalMap(dataKeyItem{PK: pkSystem, SK: skDataKey, Wrapped: wrapped, CreatedAt: time.Now().UnixMilli()})
+	if err != nil {
+		return false, err
+	}
+	return s.putIfAbsent(ctx, item)
+}
+
+func (s *Store) putIfAbsent(ctx context.Context, item map[string]types.AttributeValue) (bool, error) {
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+type signKeyItem struct {
+	PK         string `dynamodbav:"pk"`
+	SK         string `dynamodbav:"sk"`
+	Generation int    `dynamodbav:"generation"`
+	KID        string `dynamodbav:"kid"`
+	PublicJWK  string `dynamodbav:"publicJwk"`
+	Sealed     []byte `dynamodbav:"sealedPrivate"`
+	CreatedAt  int64  `dynamodbav:"createdAt"`
+}
+
+// LoadSigningKeys returns every signing key generation, newest first.
+func (s *Store) LoadSigningKeys(ctx context.Context) ([]token.StoredKey, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pkSystem), ":prefix": str(signKeyPrefix)},
+		ScanIndexForward:          aws.Bool(false),
+		ConsistentRead:            aws.Bool(true),
+	}
+	var keys []token.StoredKey
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range out.Items {
+			var it signKeyItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return nil, err
+			}
+			keys = append(keys, token.StoredKey{Generation: it.Generation, KID: it.KID, PublicJWK: []byte(it.PublicJWK), SealedPrivate: it.Sealed, CreatedAt: fromMillis(it.CreatedAt)})
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return keys, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// CreateSigningKey stores a generation unless it exists.
+func (s *Store) CreateSigningKey(ctx context.Context, k token.StoredKey) (bool, error) {
+	item, err := attributevalue.MarshalMap(signKeyItem{
+		PK: pkSystem, SK: fmt.Sprintf("%s%08d", signKeyPrefix, k.Generation), Generation: k.Generation,
+		KID: k.KID, PublicJWK: string(k.PublicJWK), Sealed: k.SealedPrivate, CreatedAt: millis(k.CreatedAt),
+	})
+	if err != nil {
+		return false, err
+	}
+	return s.putIfAbsent(ctx, item)
+}

@@ -1,0 +1,144 @@
+package dynamostore
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/mfa"
+)
+
+type stateItem struct {
+	PK              string   `dynamodbav:"pk"`
+	SK              string   `dynamodbav:"sk"`
+	Failures        int      `dynamodbav:"failures,omitempty"`
+	LastFailureAt   int64    `dynamodbav:"lastFailureAt,omitempty"`
+	LastChallengeAt int64    `dynamodbav:"lastChallengeAt,omitempty"`
+	LastVerifiedAt  int64    `dynamodbav:"lastVerifiedAt,omitempty"`
+	LastFactorID    string   `dynamodbav:"lastFactorId,omitempty"`
+	FirstSeenAt     int64    `dynamodbav:"firstSeenAt,omitempty"`
+	FactorCount     int      `dynamodbav:"factorCount,omitempty"`
+	BackupFactorID  string   `dynamodbav:"backupFactorId,omitempty"`
+	Emails          []string `dynamodbav:"emails,omitempty,stringset"`
+	PromptSkippedAt int64    `dynamodbav:"promptSkippedAt,omitempty"`
+	LastRefusalAt   int64    `dynamodbav:"lastRefusalAt,omitempty"`
+	directoryFields
+}
+
+func (it stateItem) toDomain(uid string) mfa.UserState {
+	return mfa.UserState{
+		UserID: uid, ConsecutiveFailures: it.Failures, LastFailureAt: fromMillis(it.LastFailureAt),
+		LastChallengeAt: fromMillis(it.LastChallengeAt), LastVerifiedAt: fromMillis(it.LastVerifiedAt),
+		LastFactorID: it.LastFactorID, FirstSeenAt: fromMillis(it.FirstSeenAt), FactorCount: it.FactorCount,
+		BackupFactorID: it.BackupFactorID, Emails: it.Emails,
+		PromptSkippedAt: fromMillis(it.PromptSkippedAt), LastRefusalAt: fromMillis(it.LastRefusalAt), TypeCounts: it.typeCounts(),
+	}
+}
+
+// LoadProfile reads state and factors with one Query on the user's "U#" items.
+func (s *Store) LoadProfile(ctx context.Context, uid string) (mfa.Profile, error) {
+	p := mfa.Profile{State: mfa.UserState{UserID: uid}}
+	in := &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(userPK(uid)), ":prefix": str(profilePrefix),
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return mfa.Profile{}, err
+		}
+		for _, item := range out.Items {
+			sk := item["sk"].(*types.AttributeValueMemberS).Value
+			switch {
+			case sk == skState:
+				var st stateItem
+				if err := attributevalue.UnmarshalMap(item, &st); err != nil {
+					return mfa.Profile{}, err
+				}
+				p.State = st.toDomain(uid)
+			case strings.HasPrefix(sk, factorPrefix):
+				var f factorItem
+				if err := attributevalue.UnmarshalMap(item, &f); err != nil {
+					return mfa.Profile{}, err
+				}
+				p.Factors = append(p.Factors, f.toDomain(uid))
+			case strings.HasPrefix(sk, seenPrefix):
+				var it seenItem
+				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+					return mfa.Profile{}, err
+				}
+				p.Seen = append(p.Seen, mfa.Seen{Kind: it.Kind, Value: it.Value, At: fromMillis(it.SeenAt)})
+			case strings.HasPrefix(sk, devicePrefix):
+				var d deviceItem
+				if err := attributevalue.UnmarshalMap(item, &d); err != nil {
+					return mfa.Profile{}, err
+				}
+				p.Devices = append(p.Devices, d.toDomain(uid))
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	sort.SliceStable(p.Factors, func(i, j int) bool {
+		a, b := p.Factors[i], p.Factors[j]
+		if a.Primary() != b.Primary() {
+			return a.Primary() // backup codes last
+		}
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.Before(b.CreatedAt)
+		}
+		return a.ID < b.ID
+	})
+	return p, nil
+}
+
+func (s *Store) getItem(ctx context.Context, pk, sk string, out any) error {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return err
+	}
+	if len(res.Item) == 0 {
+		return mfa.ErrNotFound
+	}
+	return attributevalue.UnmarshalMap(res.Item, out)
+}
+
+// GetFactor reads one factor.
+func (s *Store) GetFactor(ctx context.Context, uid, fid string) (mfa.Factor, error) {
+	var it factorItem
+	if err := s.getItem(ctx, userPK(uid), factorPrefix+fid, &it); err != nil {
+		return mfa.Factor{}, err
+	}
+	return it.toDomain(uid), nil
+}
+
+// batchGet reads keys of one partition with one consistent BatchGetItem (retrying any
+// unprocessed keys) and returns the items by sort key.
+func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) (map[string]map[string]types.AttributeValue, error) {
+	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	bySK := map[string]map[string]types.AttributeValue{}
+	for len(req) > 0 {
+		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range out.Responses[s.table] {
+			bySK[item["sk"].(*types.AttributeValueMemberS).Value] = item
+		}
+		req = out.UnprocessedKeys
+	}
+	return bySK, nil
+}
+
+// LoadEnrollment reads an enrollment and the user's state in one round trip.
