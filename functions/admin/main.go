@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -24,7 +25,7 @@ func main() {
 	keyring := app.Must(b.Keyring(ctx))
 	signer := app.Must(b.Signer(ctx, keyring))
 	core := b.Core(keyring)
-	factors := mfa.NewFactors(core, store, app.Must(b.Notifier(notify.FromAWS)), phone.ParseE164)
+	factors := mfa.NewFactors(core, store, app.Must(notify.Domain(b.AWS, notify.ConfigFromEnv(os.Getenv))), phone.ParseE164)
 	admin := mfa.NewAdministration(core, store, keyring, factors)
 	policies := mfa.NewPolicyAdmin(core, b.Policies())
 	lambda.Start(httpapi.ForAdmin(admin, policies, signer, b.Log).Admin())

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -25,6 +26,6 @@ func main() {
 	signer := app.Must(b.Signer(ctx, keyring))
 	core := b.Core(keyring)
 	challenges := mfa.NewChallenges(core, store, app.Must(b.Passkeys(passkey.Build)))
-	deliveries := mfa.NewDeliveries(core, store, app.Must(b.Notifier(notify.FromAWS)))
+	deliveries := mfa.NewDeliveries(core, store, app.Must(notify.Domain(b.AWS, notify.ConfigFromEnv(os.Getenv))))
 	lambda.Start(httpapi.ForChallenge(challenges, deliveries, signer, b.Log).Challenge())
 }

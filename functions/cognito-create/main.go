@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -23,6 +24,6 @@ func main() {
 	keyring := app.Must(b.Keyring(ctx))
 	core := b.Core(keyring)
 	challenges := mfa.NewChallenges(core, store, app.Must(b.Passkeys(passkey.Build)))
-	deliveries := mfa.NewDeliveries(core, store, app.Must(b.Notifier(notify.FromAWS)))
+	deliveries := mfa.NewDeliveries(core, store, app.Must(notify.Domain(b.AWS, notify.ConfigFromEnv(os.Getenv))))
 	lambda.Start(cognito.ForCreate(challenges, deliveries, b.Log).Create)
 }

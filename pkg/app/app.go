@@ -1,6 +1,6 @@
 // Package app is the composition root: it reads configuration from the environment and has
-// one builder per capability (builders.go: the table, the keyring, the signing key, the
-// notifier, passkeys, the domain's core), each called once per cold start by the functions
+// one builder per capability (builders.go: the table, the keyring, the signing key, passkeys,
+// the domain's core; the notifier is notify.Domain, called by the functions that send), each called once per cold start by the functions
 // that use it, so a function's main shows what it links. New builds them all, for the local
 // stack and the tests.
 package app
@@ -23,7 +23,6 @@ import (
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/keyset"
 	"github.com/mfa-service/mfa/pkg/mfa"
-	"github.com/mfa-service/mfa/pkg/notify"
 	"github.com/mfa-service/mfa/pkg/seal"
 	"github.com/mfa-service/mfa/pkg/token"
 )
@@ -41,10 +40,9 @@ type Config struct {
 	// RememberDeviceDays is the policy's trusted-device lifetime until policies are stored
 	// (REMEMBER_DEVICE_DAYS, default 0: off).
 	RememberDeviceDays int
-	Notify             notify.Config // EMAIL_SENDER, PRODUCT_NAME, SMS_SENDER_ID, WEBOTP_DOMAIN
-	RPID               string        // WEBAUTHN_RP_ID
-	RPName             string        // WEBAUTHN_RP_NAME, default the product name
-	Origins            []string      // WEBAUTHN_ORIGINS, comma-separated exact origins
+	RPID               string   // WEBAUTHN_RP_ID
+	RPName             string   // WEBAUTHN_RP_NAME, default the product name
+	Origins            []string // WEBAUTHN_ORIGINS, comma-separated exact origins
 }
 
 // ConfigFromEnv reads Config from the environment.
@@ -56,7 +54,6 @@ func ConfigFromEnv() (Config, error) {
 		MFATokenAudience: envOr("MFA_TOKEN_AUDIENCE", "mfa-apps"),
 		TOTPIssuer:       envOr("TOTP_ISSUER", "MFA Service"),
 		LogLevel:         httpapi.ParseLevel(os.Getenv("LOG_LEVEL")),
-		Notify:           notify.ConfigFromEnv(os.Getenv),
 		RPID:             os.Getenv("WEBAUTHN_RP_ID"),
 		RPName:           envOr("WEBAUTHN_RP_NAME", envOr("PRODUCT_NAME", "MFA Service")),
 		Origins:          splitList(os.Getenv("WEBAUTHN_ORIGINS")),
@@ -124,7 +121,7 @@ type Option func(*options)
 type options struct {
 	awsConfig  func(context.Context) (aws.Config, error)
 	apiOptions []func(*middleware.Stack) error
-	notifier   func(aws.Config, notify.Config) (*notify.Notifier, error)
+	notifier   func(aws.Config) (mfa.Notifier, error)
 	phones     mfa.PhoneParser
 	passkeys   PasskeyBuilder
 	metrics    mfa.Metrics
@@ -162,9 +159,9 @@ func WithAPIOptions(fns ...func(*middleware.Stack) error) Option {
 	return func(o *options) { o.apiOptions = append(o.apiOptions, fns...) }
 }
 
-// WithNotifier gives the functions that send codes and notices their notifier, built from the
-// same AWS config as every other client (pass notify.FromAWS).
-func WithNotifier(build func(aws.Config, notify.Config) (*notify.Notifier, error)) Option {
+// WithNotifier gives New its notifier of codes and notices, built from the same AWS config as
+// every other client (fullstack passes SES and SNS through notify.Domain).
+func WithNotifier(build func(aws.Config) (mfa.Notifier, error)) Option {
 	return func(o *options) { o.notifier = build }
 }
 
@@ -193,7 +190,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	notifier, err := b.Notifier(o.notifier)
+	notifier, err := o.notifier(b.AWS)
 	if err != nil {
 		return nil, err
 	}
@@ -235,20 +232,6 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		StepUp: signer, JWKS: jwks.Get, Log: b.Log,
 	}
 	return a, nil
-}
-
-// notifierAdapter lets the domain's Notifier port use the SES/SNS notifier.
-type notifierAdapter struct{ n *notify.Notifier }
-
-func (a notifierAdapter) SendCode(ctx context.Context, channel mfa.FactorType, dest, code, purpose, lang string, ttl time.Duration) error {
-	if channel == mfa.TypeSMS {
-		return a.n.SendSMSCode(ctx, dest, code, purpose, lang, ttl)
-	}
-	return a.n.SendEmailCode(ctx, dest, code, purpose, lang, ttl)
-}
-
-func (a notifierAdapter) SendSecurityNotice(ctx context.Context, to string, n mfa.Notice) error {
-	return a.n.SendSecurityNotice(ctx, to, notify.Notice{Kind: n.Kind, FactorType: string(n.FactorType), Label: n.Label, At: n.At, IP: n.IP, Locale: n.Locale})
 }
 
 // splitList splits a comma-separated setting, dropping blanks.

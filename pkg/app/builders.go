@@ -16,7 +16,6 @@ import (
 	"github.com/mfa-service/mfa/pkg/emf"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/mfa"
-	"github.com/mfa-service/mfa/pkg/notify"
 	"github.com/mfa-service/mfa/pkg/policy"
 	"github.com/mfa-service/mfa/pkg/seal"
 	"github.com/mfa-service/mfa/pkg/token"
@@ -108,16 +107,6 @@ func (b *Base) Core(hasher mfa.Hasher) *mfa.Core {
 		core.Metrics = emf.New(os.Stdout)
 	}
 	return core
-}
-
-// Notifier sends codes and notices by email and SMS (pass notify.FromAWS: only the functions
-// that send link SES and SNS).
-func (b *Base) Notifier(build func(aws.Config, notify.Config) (*notify.Notifier, error)) (mfa.Notifier, error) {
-	n, err := build(b.AWS, b.Config.Notify)
-	if err != nil {
-		return nil, err
-	}
-	return notifierAdapter{n}, nil
 }
 
 // Passkeys is the WebAuthn relying party (pass passkey.Build), or nil when WEBAUTHN_RP_ID and

@@ -28,6 +28,7 @@ import (
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/localaws"
 	"github.com/mfa-service/mfa/pkg/mfa"
+	"github.com/mfa-service/mfa/pkg/notify"
 	"github.com/mfa-service/mfa/pkg/passkey/passkeytest"
 )
 
@@ -58,8 +59,7 @@ func newFixture(t *testing.T) *fixture {
 		TableName: awstest.NewTable(t), KMSKeyID: awstest.NewKey(t), MFATokenIssuer: "mfa-test", MFATokenAudience: "app",
 		MFATokenTTL: 5 * time.Minute, TOTPIssuer: "Test", AuditRetention: time.Hour, RPID: "example.com", RPName: "Example", Origins: []string{origin},
 	}
-	cfg.Notify.Sender = sender
-	a, err := app.New(context.Background(), cfg, fullstack.Options()...)
+	a, err := app.New(context.Background(), cfg, append(fullstack.Options(), fullstack.WithNotify(notify.Config{Sender: sender}))...)
 	if err != nil {
 		t.Fatal(err)
 	}

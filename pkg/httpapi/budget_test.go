@@ -12,7 +12,6 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/app"
-	"github.com/mfa-service/mfa/pkg/app/fullstack"
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 )
@@ -46,7 +45,7 @@ func (l *callLog) take() []string {
 func TestRoundTripBudgets(t *testing.T) {
 	log := &callLog{}
 	table := awstest.NewTable(t)
-	a, err := app.New(context.Background(), testConfig(t, table), append(fullstack.Options(), app.WithAPIOptions(log.middleware))...)
+	a, err := app.New(context.Background(), testConfig(t, table), testOptions(app.WithAPIOptions(log.middleware))...)
 	if err != nil {
 		t.Fatal(err)
 	}

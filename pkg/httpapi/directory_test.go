@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mfa-service/mfa/pkg/app"
-	"github.com/mfa-service/mfa/pkg/app/fullstack"
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -21,7 +20,7 @@ func newCountingEnv(t *testing.T) (*env, *callLog) {
 	t.Helper()
 	log := &callLog{}
 	table := awstest.NewTable(t)
-	a, err := app.New(context.Background(), testConfig(t, table), append(fullstack.Options(), app.WithAPIOptions(log.middleware))...)
+	a, err := app.New(context.Background(), testConfig(t, table), testOptions(app.WithAPIOptions(log.middleware))...)
 	if err != nil {
 		t.Fatal(err)
 	}
