@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/mfa-service/mfa/pkg/api"
 	"github.com/mfa-service/mfa/pkg/policy"
 )
 
@@ -62,12 +63,8 @@ func (c *Client) ListFactors(ctx context.Context, userID string, opts ...CallOpt
 
 // RenameFactor sets a factor's label.
 func (c *Client) RenameFactor(ctx context.Context, userID, factorID, label string, opts ...CallOption) (*Factor, error) {
-	var out struct {
-		Factor Factor `json:"factor"`
-	}
-	body := struct {
-		Label string `json:"label"`
-	}{label}
+	var out api.RenamedFactor
+	body := api.RenameFactorRequest{Label: label}
 	// PATCH to a fixed label is idempotent.
 	if err := c.send(ctx, "PATCH /v1/users/{userId}/factors/{factorId}", ids(userID, factorID), body, retrySafe, opts, &out); err != nil {
 		return nil, err
@@ -84,7 +81,7 @@ func (c *Client) DeleteFactor(ctx context.Context, userID, factorID string, opts
 // token needs WithMFAToken. Never retried.
 func (c *Client) RegenerateBackupCodes(ctx context.Context, userID string, opts ...CallOption) (*BackupCodes, error) {
 	var out BackupCodes
-	if err := c.send(ctx, "POST /v1/users/{userId}/backup-codes", ids(userID), struct{}{}, single, opts, &out); err != nil {
+	if err := c.send(ctx, "POST /v1/users/{userId}/backup-codes", ids(userID), api.RegenerateBackupCodesRequest{}, single, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -92,9 +89,7 @@ func (c *Client) RegenerateBackupCodes(ctx context.Context, userID string, opts 
 
 // ListDevices lists the user's trusted devices.
 func (c *Client) ListDevices(ctx context.Context, userID string, opts ...CallOption) ([]Device, error) {
-	var out struct {
-		Devices []Device `json:"devices"`
-	}
+	var out api.DeviceList
 	if err := c.send(ctx, "GET /v1/users/{userId}/devices", ids(userID), nil, retrySafe, opts, &out); err != nil {
 		return nil, err
 	}
@@ -122,9 +117,7 @@ func (c *Client) CreateChallenge(ctx context.Context, userID string, req Challen
 // sends are capped (429 send_limited, with Retry-After and Extra["limit"]).
 func (c *Client) SendCode(ctx context.Context, userID, challengeID, factorID string, opts ...CallOption) (*Delivery, error) {
 	var out Delivery
-	body := struct {
-		FactorID string `json:"factorId"`
-	}{factorID}
+	body := api.DeliveryRequest{FactorID: factorID}
 	if err := c.send(ctx, "POST /v1/users/{userId}/challenges/{challengeId}/deliveries", ids(userID, challengeID), body, single, opts, &out); err != nil {
 		return nil, err
 	}
@@ -147,9 +140,7 @@ func (c *Client) Verify(ctx context.Context, userID, challengeID string, req Ver
 // SkipEnrollmentPrompt records that the user skipped a skippable enrollment prompt
 // (organizationID may be empty). Retried: skipping twice is skipping once.
 func (c *Client) SkipEnrollmentPrompt(ctx context.Context, userID, organizationID string, opts ...CallOption) error {
-	body := struct {
-		OrganizationID string `json:"organizationId,omitempty"`
-	}{organizationID}
+	body := api.SkipEnrollmentPromptRequest{OrganizationID: organizationID}
 	return c.send(ctx, "POST /v1/users/{userId}/enrollment-prompt/skip", ids(userID), body, retrySafe, opts, nil)
 }
 
@@ -204,9 +195,7 @@ func (c *Client) AdminUnlock(ctx context.Context, userID string, opts ...CallOpt
 
 // AdminListDevices lists a user's trusted devices.
 func (c *Client) AdminListDevices(ctx context.Context, userID string, opts ...CallOption) ([]Device, error) {
-	var out struct {
-		Devices []Device `json:"devices"`
-	}
+	var out api.DeviceList
 	if err := c.send(ctx, "GET /v1/admin/users/{userId}/devices", ids(userID), nil, retrySafe, opts, &out); err != nil {
 		return nil, err
 	}

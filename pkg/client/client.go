@@ -1,8 +1,8 @@
 // Package client is a typed Go client for the MFA service's HTTP API: the self-service and
 // service routes under /v1/users/{userId}/…, the admin routes under /v1/admin/…, and the
-// public JWKS. Its request and response types mirror the wire shapes of pkg/httpapi; a
-// policy is written as a policy.Overlay (the fields set) and read back with its effective
-// policy.Policy.
+// public JWKS. Its request and response types are the service's wire types (pkg/api, which
+// the server uses too); a policy is written as a policy.Overlay (the fields set) and read
+// back with its effective policy.Policy.
 //
 //	c, err := client.New("https://mfa.example.com", client.WithTokenSource(tokens))
 //	ch, err := c.CreateChallenge(ctx, "me", client.ChallengeRequest{Purpose: "sign_in"})

@@ -5,7 +5,6 @@ import (
 	"iter"
 	"net/url"
 	"strconv"
-	"time"
 )
 
 // DirectoryRequest selects users of GET /v1/admin/users. Query is a user id prefix, or an
@@ -16,26 +15,6 @@ type DirectoryRequest struct {
 	FactorType string
 	Locked     string
 	Query      string
-}
-
-// DirectoryUser is one user of the directory.
-type DirectoryUser struct {
-	UserID            string    `json:"userId"`
-	FactorTypes       []string  `json:"factorTypes"`
-	MFAEnrolled       bool      `json:"mfaEnrolled"`
-	FirstSeenAt       time.Time `json:"firstSeenAt,omitzero"`
-	LastChallengeAt   time.Time `json:"lastChallengeAt,omitzero"`
-	LastVerifiedAt    time.Time `json:"lastVerifiedAt,omitzero"`
-	FailedAttempts    int       `json:"failedAttempts"`
-	LockedUntil       time.Time `json:"lockedUntil,omitzero"`
-	LockedPermanently bool      `json:"lockedPermanently"`
-}
-
-// DirectoryPage is one page of users. NextCursor is empty on the last page; a filtered page
-// may be short (even empty) and still have one.
-type DirectoryPage struct {
-	Users      []DirectoryUser `json:"users"`
-	NextCursor string          `json:"nextCursor,omitempty"`
 }
 
 // AdminListUsers reads one page of the user directory (admin scope).

@@ -4,10 +4,10 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/mfa-service/mfa/pkg/api"
 	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/policy"
 )
@@ -39,19 +39,10 @@ func (a *API) adminRoutes() map[string]route {
 // Admin serves the admin function's routes.
 func (a *API) Admin() Handler { return a.serve(a.adminRoutes(), true) }
 
-type deviceJSON struct {
-	ID         string     `json:"id"`
-	Label      string     `json:"label,omitempty"`
-	IP         string     `json:"ip,omitempty"`
-	CreatedAt  time.Time  `json:"createdAt"`
-	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
-	ExpiresAt  time.Time  `json:"expiresAt"`
-}
-
-func devicesJSON(ds []mfa.Device) []deviceJSON {
-	out := make([]deviceJSON, 0, len(ds))
+func toDevices(ds []mfa.Device) []api.Device {
+	out := make([]api.Device, 0, len(ds))
 	for _, d := range ds {
-		out = append(out, deviceJSON{ID: d.ID, Label: d.Label, IP: d.IP, CreatedAt: d.CreatedAt, LastUsedAt: timePtr(d.LastUsedAt), ExpiresAt: d.ExpiresAt})
+		out = append(out, api.Device{ID: d.ID, Label: d.Label, IP: d.IP, CreatedAt: d.CreatedAt, LastUsedAt: d.LastUsedAt, ExpiresAt: d.ExpiresAt})
 	}
 	return out
 }
@@ -61,7 +52,7 @@ func (a *API) listDevices(ctx context.Context, req events.APIGatewayV2HTTPReques
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"devices": devicesJSON(ds)}, nil
+	return http.StatusOK, api.DeviceList{Devices: toDevices(ds)}, nil
 }
 
 func (a *API) revokeDevice(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -76,7 +67,7 @@ func (a *API) adminListDevices(ctx context.Context, req events.APIGatewayV2HTTPR
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"devices": devicesJSON(ds)}, nil
+	return http.StatusOK, api.DeviceList{Devices: toDevices(ds)}, nil
 }
 
 func (a *API) adminRevokeDevice(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -98,39 +89,16 @@ func (a *API) adminStatus(ctx context.Context, req events.APIGatewayV2HTTPReques
 	if err != nil {
 		return 0, nil, err
 	}
-	out := struct {
-		UserID               string       `json:"userId"`
-		Factors              []factorJSON `json:"factors"`
-		BackupCodesRemaining int          `json:"backupCodesRemaining"`
-		LastChallengeAt      *time.Time   `json:"lastChallengeAt"`
-		LastVerifiedAt       *time.Time   `json:"lastVerifiedAt"`
-		FailedAttempts       int          `json:"failedAttempts"`
-		LockedUntil          *time.Time   `json:"lockedUntil"`
-		LockedPermanently    bool         `json:"lockedPermanently"`
-		Devices              []deviceJSON `json:"devices"`
-	}{
-		UserID: st.UserID, Factors: []factorJSON{}, BackupCodesRemaining: st.BackupCodesRemaining,
-		LastChallengeAt: timePtr(st.LastChallengeAt), LastVerifiedAt: timePtr(st.LastVerifiedAt),
-		FailedAttempts: st.FailedAttempts, LockedUntil: timePtr(st.LockedUntil), LockedPermanently: st.LockedPermanently,
-		Devices: devicesJSON(st.Devices),
-	}
-	for _, f := range st.Factors {
-		out.Factors = append(out.Factors, toFactorJSON(f))
-	}
-	return http.StatusOK, out, nil
-}
-
-type bindBody struct {
-	Type   string `json:"type"`
-	Email  string `json:"email,omitempty"`
-	Phone  string `json:"phone,omitempty"`
-	Secret string `json:"secret,omitempty"`
-	Label  string `json:"label,omitempty"`
-	Locale string `json:"locale,omitempty"` // the user's language for this factor's messages
+	return http.StatusOK, api.UserStatus{
+		UserID: st.UserID, Factors: toFactors(st.Factors), BackupCodesRemaining: st.BackupCodesRemaining,
+		LastChallengeAt: api.NullTime{Time: st.LastChallengeAt}, LastVerifiedAt: api.NullTime{Time: st.LastVerifiedAt},
+		FailedAttempts: st.FailedAttempts, LockedUntil: api.NullTime{Time: st.LockedUntil}, LockedPermanently: st.LockedPermanently,
+		Devices: toDevices(st.Devices),
+	}, nil
 }
 
 func (a *API) adminBind(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
-	var body bindBody
+	var body api.BindRequest
 	if err := decodeBody(req, &body); err != nil {
 		return 0, nil, err
 	}
@@ -141,17 +109,15 @@ func (a *API) adminBind(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 	if err != nil {
 		return 0, nil, err
 	}
-	out := struct {
-		Factor      *factorJSON `json:"factor,omitempty"`
-		TOTP        *totpJSON   `json:"totp,omitempty"`
-		BackupCodes []string    `json:"backupCodes,omitempty"`
-	}{BackupCodes: b.BackupCodes}
+	out := api.Binding{BackupCodes: b.BackupCodes}
 	if b.Factor.ID != "" {
-		fj := toFactorJSON(b.Factor)
-		out.Factor = &fj
+		f := toFactor(b.Factor)
+		out.Factor = &f
 	}
 	if b.TOTP != nil {
-		out.TOTP = &totpJSON{Secret: b.TOTP.Secret, OTPAuthURI: b.TOTP.OTPAuthURI, QRPNG: b.TOTP.QRPNG}
+		if out.TOTP, err = totpSecret(*b.TOTP); err != nil {
+			return 0, nil, err
+		}
 	}
 	return http.StatusCreated, out, nil
 }
@@ -175,19 +141,6 @@ func (a *API) adminUnlock(ctx context.Context, req events.APIGatewayV2HTTPReques
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
-}
-
-type eventJSON struct {
-	At          time.Time `json:"at"`
-	Action      string    `json:"action"`
-	Actor       string    `json:"actor"`
-	Outcome     string    `json:"outcome"`
-	Reason      string    `json:"reason,omitempty"`
-	FactorID    string    `json:"factorId,omitempty"`
-	FactorType  string    `json:"factorType,omitempty"`
-	ChallengeID string    `json:"challengeId,omitempty"`
-	IP          string    `json:"ip,omitempty"`
-	UserAgent   string    `json:"userAgent,omitempty"`
 }
 
 func (a *API) adminEvents(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -226,38 +179,21 @@ func eventsLimit(req events.APIGatewayV2HTTPRequest) (int, error) {
 	return n, nil
 }
 
-func eventPage(evs []mfa.AuditEvent, next string) any {
-	out := struct {
-		Events     []eventJSON `json:"events"`
-		NextCursor string      `json:"nextCursor,omitempty"`
-	}{Events: []eventJSON{}, NextCursor: next}
+func eventPage(evs []mfa.AuditEvent, next string) api.EventPage {
+	out := api.EventPage{Events: make([]api.Event, 0, len(evs)), NextCursor: next}
 	for _, e := range evs {
-		out.Events = append(out.Events, eventJSON{At: e.At, Action: e.Action, Actor: e.Actor, Outcome: e.Outcome, Reason: e.Reason,
+		out.Events = append(out.Events, api.Event{At: e.At, Action: e.Action, Actor: e.Actor, Outcome: e.Outcome, Reason: e.Reason,
 			FactorID: e.FactorID, FactorType: string(e.FactorType), ChallengeID: e.ChallengeID, IP: e.IP, UserAgent: e.UserAgent})
 	}
 	return out
 }
 
-// policyJSON is a policy as the admin routes answer it: the overlay as stored (exactly the
-// fields sent; send it back to PUT unchanged), and the effective policy it makes, every field
-// filled, with where each came from.
-type policyJSON struct {
-	Scope     string         `json:"scope"`
-	Stored    bool           `json:"stored"`
-	Version   int            `json:"version,omitempty"`
-	UpdatedAt *time.Time     `json:"updatedAt,omitempty"`
-	UpdatedBy string         `json:"updatedBy,omitempty"`
-	Policy    policy.Overlay `json:"policy"`
-	Effective policy.Policy  `json:"effective"`
-	Sources   policy.Sources `json:"sources"`
-}
-
-func toPolicyJSON(orgID string, sp mfa.StoredPolicy) policyJSON {
-	scope := "global"
+func toStoredPolicy(orgID string, sp mfa.StoredPolicy) api.StoredPolicy {
+	scope := api.ScopeGlobal
 	if orgID != "" {
-		scope = "organization:" + orgID
+		scope = api.OrganizationScope(orgID)
 	}
-	return policyJSON{Scope: scope, Stored: sp.Stored, Version: sp.Meta.Version, UpdatedAt: timePtr(sp.Meta.UpdatedAt), UpdatedBy: sp.Meta.UpdatedBy,
+	return api.StoredPolicy{Scope: scope, Stored: sp.Stored, Version: sp.Meta.Version, UpdatedAt: sp.Meta.UpdatedAt, UpdatedBy: sp.Meta.UpdatedBy,
 		Policy: sp.Overlay, Effective: sp.Effective.Policy, Sources: sp.Effective.Sources}
 }
 
@@ -267,7 +203,7 @@ func (a *API) getPolicy(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, toPolicyJSON(orgID, sp), nil
+	return http.StatusOK, toStoredPolicy(orgID, sp), nil
 }
 
 // putPolicy stores the body as the scope's overlay: exactly the fields sent. What it leaves
@@ -283,7 +219,7 @@ func (a *API) putPolicy(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, toPolicyJSON(orgID, sp), nil
+	return http.StatusOK, toStoredPolicy(orgID, sp), nil
 }
 
 func (a *API) deletePolicy(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {

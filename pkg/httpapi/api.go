@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/mfa-service/mfa/pkg/api"
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
 
@@ -250,28 +251,10 @@ func (a *API) caller(req events.APIGatewayV2HTTPRequest) (mfa.Caller, error) {
 	return c, nil
 }
 
-// ---- wire shapes ----
+// ---- wire shapes (pkg/api) ----
 
-type factorJSON struct {
-	ID                string     `json:"id"`
-	Type              string     `json:"type"`
-	Label             string     `json:"label"`
-	CreatedAt         *time.Time `json:"createdAt,omitempty"`
-	LastUsedAt        *time.Time `json:"lastUsedAt,omitempty"`
-	MaskedDestination string     `json:"maskedDestination,omitempty"`
-	Remaining         *int       `json:"remaining,omitempty"`    // backup codes left in the set
-	CredentialID      string     `json:"credentialId,omitempty"` // webauthn: base64url, to match an assertion to its factor
-}
-
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
-func toFactorJSON(f mfa.Factor) factorJSON {
-	out := factorJSON{ID: f.ID, Type: string(f.Type), Label: f.Label, CreatedAt: timePtr(f.CreatedAt), LastUsedAt: timePtr(f.LastUsedAt), MaskedDestination: mfa.MaskedDestination(f)}
+func toFactor(f mfa.Factor) api.Factor {
+	out := api.Factor{ID: f.ID, Type: string(f.Type), Label: f.Label, CreatedAt: f.CreatedAt, LastUsedAt: f.LastUsedAt, MaskedDestination: mfa.MaskedDestination(f)}
 	if f.Type == mfa.TypeBackupCodes {
 		n := len(f.BackupCodes)
 		out.Remaining = &n
@@ -282,50 +265,22 @@ func toFactorJSON(f mfa.Factor) factorJSON {
 	return out
 }
 
-type deliveryJSON struct {
-	Channel           string    `json:"channel"`
-	MaskedDestination string    `json:"maskedDestination"`
-	ExpiresAt         time.Time `json:"expiresAt"`
-	ResendAfter       time.Time `json:"resendAfter"`
+func toFactors(fs []mfa.Factor) []api.Factor {
+	out := make([]api.Factor, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, toFactor(f))
+	}
+	return out
 }
 
-func toDeliveryJSON(d mfa.DeliveryInfo) *deliveryJSON {
-	return &deliveryJSON{Channel: string(d.Channel), MaskedDestination: d.MaskedDestination, ExpiresAt: d.ExpiresAt, ResendAfter: d.ResendAfter}
+func toDelivery(d mfa.DeliveryInfo) *api.Delivery {
+	return &api.Delivery{Channel: string(d.Channel), MaskedDestination: d.MaskedDestination, ExpiresAt: d.ExpiresAt, ResendAfter: d.ResendAfter}
 }
 
 // ---- enrollment ----
 
-type startEnrollmentBody struct {
-	Type        string `json:"type"`
-	Label       string `json:"label,omitempty"`
-	Email       string `json:"email,omitempty"`
-	Phone       string `json:"phone,omitempty"`
-	PreVerified bool   `json:"preVerified,omitempty"`
-	// OrganizationID: the enrollment is held to that organization's effective policy.
-	OrganizationID string `json:"organizationId,omitempty"`
-	Locale         string `json:"locale,omitempty"`
-}
-
-type totpJSON struct {
-	Secret     string `json:"secret"`
-	OTPAuthURI string `json:"otpauthUri"`
-	QRPNG      string `json:"qrPng"`
-}
-
-type enrollmentJSON struct {
-	EnrollmentID string          `json:"enrollmentId"`
-	Type         string          `json:"type"`
-	ExpiresAt    time.Time       `json:"expiresAt"`
-	Status       string          `json:"status"` // "pending" (complete it) or "active" (bound already)
-	TOTP         *totpJSON       `json:"totp,omitempty"`
-	WebAuthn     json.RawMessage `json:"webauthn,omitempty"` // creation options: {"publicKey": …}
-	Delivery     *deliveryJSON   `json:"delivery,omitempty"`
-	Factor       *factorJSON     `json:"factor,omitempty"`
-	BackupCodes  []string        `json:"backupCodes,omitempty"`
-}
-
 func (a *API) startEnrollment(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
-	var body startEnrollmentBody
+	var body api.StartEnrollmentRequest
 	if err := decodeBody(req, &body); err != nil {
 		return 0, nil, err
 	}
@@ -339,28 +294,25 @@ func (a *API) startEnrollment(ctx context.Context, req events.APIGatewayV2HTTPRe
 	if err != nil {
 		return 0, nil, err
 	}
-	out := enrollmentJSON{EnrollmentID: res.EnrollmentID, Type: string(res.Type), ExpiresAt: res.ExpiresAt, Status: "pending", BackupCodes: res.BackupCodes}
+	out := api.Enrollment{EnrollmentID: res.EnrollmentID, Type: string(res.Type), ExpiresAt: res.ExpiresAt, Status: api.StatusPending, BackupCodes: res.BackupCodes}
 	if res.TOTP != nil {
-		out.TOTP = &totpJSON{Secret: res.TOTP.Secret, OTPAuthURI: res.TOTP.OTPAuthURI, QRPNG: res.TOTP.QRPNG}
+		if out.TOTP, err = totpSecret(*res.TOTP); err != nil {
+			return 0, nil, err
+		}
 	}
 	out.WebAuthn = res.WebAuthn
 	if res.Delivery != nil {
-		out.Delivery = toDeliveryJSON(*res.Delivery)
+		out.Delivery = toDelivery(*res.Delivery)
 	}
 	if res.Factor != nil {
-		fj := toFactorJSON(*res.Factor)
-		out.Factor, out.Status = &fj, "active"
+		f := toFactor(*res.Factor)
+		out.Factor, out.Status = &f, api.StatusActive
 	}
 	return http.StatusCreated, out, nil
 }
 
-type completeEnrollmentBody struct {
-	Code       string          `json:"code,omitempty"`
-	Credential json.RawMessage `json:"credential,omitempty"`
-}
-
 func (a *API) completeEnrollment(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
-	var body completeEnrollmentBody
+	var body api.CompleteEnrollmentRequest
 	if err := decodeBody(req, &body); err != nil {
 		return 0, nil, err
 	}
@@ -374,17 +326,13 @@ func (a *API) completeEnrollment(ctx context.Context, req events.APIGatewayV2HTT
 	return http.StatusOK, activatedJSON(act), nil
 }
 
-func activatedJSON(act mfa.Activated) any {
-	out := struct {
-		Factor      factorJSON `json:"factor"`
-		BackupCodes []string   `json:"backupCodes,omitempty"`
-	}{Factor: toFactorJSON(act.Factor), BackupCodes: act.BackupCodes}
-	return out
+func activatedJSON(act mfa.Activated) api.Activation {
+	return api.Activation{Factor: toFactor(act.Factor), BackupCodes: act.BackupCodes}
 }
 
 func (a *API) regenerateBackupCodes(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
 	if req.Body != "" {
-		var body struct{}
+		var body api.RegenerateBackupCodesRequest
 		if err := decodeBody(req, &body); err != nil {
 			return 0, nil, err
 		}
@@ -393,7 +341,7 @@ func (a *API) regenerateBackupCodes(ctx context.Context, req events.APIGatewayV2
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, map[string]any{"backupCodes": codes, "remaining": len(codes)}, nil
+	return http.StatusCreated, api.BackupCodes{BackupCodes: codes, Remaining: len(codes)}, nil
 }
 
 func (a *API) listFactors(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -401,22 +349,11 @@ func (a *API) listFactors(ctx context.Context, req events.APIGatewayV2HTTPReques
 	if err != nil {
 		return 0, nil, err
 	}
-	out := struct {
-		Factors              []factorJSON `json:"factors"`
-		BackupCodesRemaining int          `json:"backupCodesRemaining"`
-	}{Factors: []factorJSON{}, BackupCodesRemaining: list.BackupCodesRemaining}
-	for _, f := range list.Factors {
-		out.Factors = append(out.Factors, toFactorJSON(f))
-	}
-	return http.StatusOK, out, nil
-}
-
-type renameBody struct {
-	Label string `json:"label"`
+	return http.StatusOK, api.FactorList{Factors: toFactors(list.Factors), BackupCodesRemaining: list.BackupCodesRemaining}, nil
 }
 
 func (a *API) renameFactor(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
-	var body renameBody
+	var body api.RenameFactorRequest
 	if err := decodeBody(req, &body); err != nil {
 		return 0, nil, err
 	}
@@ -424,7 +361,7 @@ func (a *API) renameFactor(ctx context.Context, req events.APIGatewayV2HTTPReque
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"factor": toFactorJSON(f)}, nil
+	return http.StatusOK, api.RenamedFactor{Factor: toFactor(f)}, nil
 }
 
 func (a *API) deleteFactor(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -436,41 +373,10 @@ func (a *API) deleteFactor(ctx context.Context, req events.APIGatewayV2HTTPReque
 
 // ---- challenge ----
 
-type challengeBody struct {
-	OrganizationID string `json:"organizationId,omitempty"`
-	Purpose        string `json:"purpose,omitempty"`
-	MinStrength    string `json:"minStrength,omitempty"`
-	DeviceToken    string `json:"deviceToken,omitempty"`
-	Context        *struct {
-		IP        string `json:"ip,omitempty"`
-		UserAgent string `json:"userAgent,omitempty"`
-		DeviceID  string `json:"deviceId,omitempty"`
-	} `json:"context,omitempty"`
-	RegisteredAt *time.Time `json:"registeredAt,omitempty"`
-	Locale       string     `json:"locale,omitempty"`
-}
-
-type challengeJSON struct {
-	ChallengeID         string          `json:"challengeId"`
-	MFARequired         bool            `json:"mfaRequired"`
-	Reason              string          `json:"reason"`
-	EnrollmentRequired  bool            `json:"enrollmentRequired"`
-	EnrollmentSkippable bool            `json:"enrollmentSkippable"`
-	Factors             []factorJSON    `json:"factors"`
-	DefaultFactorID     string          `json:"defaultFactorId,omitempty"`
-	ExpiresAt           time.Time       `json:"expiresAt"`
-	WebAuthn            json.RawMessage `json:"webauthn,omitempty"` // assertion options: {"publicKey": …}
-	Signals             []string        `json:"signals,omitempty"`  // risk signals that fired (adaptive mode)
-}
-
 func (a *API) createChallenge(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
-	var body challengeBody
+	var body api.ChallengeRequest
 	if err := decodeBody(req, &body); err != nil {
 		return 0, nil, err
-	}
-	var registeredAt time.Time
-	if body.RegisteredAt != nil {
-		registeredAt = *body.RegisteredAt
 	}
 	var ctxIP, ctxDevice string
 	if body.Context != nil {
@@ -478,33 +384,28 @@ func (a *API) createChallenge(ctx context.Context, req events.APIGatewayV2HTTPRe
 	}
 	res, err := a.Service.CreateChallenge(ctx, c, req.PathParameters["userId"], mfa.ChallengeRequest{
 		OrganizationID: body.OrganizationID, Purpose: body.Purpose, MinStrength: body.MinStrength, DeviceToken: body.DeviceToken,
-		RegisteredAt: registeredAt, ContextIP: ctxIP, ContextDevice: ctxDevice, Locale: body.Locale,
+		RegisteredAt: body.RegisteredAt, ContextIP: ctxIP, ContextDevice: ctxDevice, Locale: body.Locale,
 	})
 	if err != nil {
 		return 0, nil, err
 	}
-	out := challengeJSON{
+	out := api.Challenge{
 		ChallengeID: res.ChallengeID, MFARequired: res.MFARequired, Reason: res.Reason,
 		EnrollmentRequired: res.EnrollmentRequired, EnrollmentSkippable: res.EnrollmentSkippable,
-		Factors: []factorJSON{}, DefaultFactorID: res.DefaultFactorID, ExpiresAt: res.ExpiresAt, WebAuthn: res.WebAuthn, Signals: res.Signals,
+		Factors: []api.OfferedFactor{}, DefaultFactorID: res.DefaultFactorID, ExpiresAt: res.ExpiresAt, WebAuthn: res.WebAuthn, Signals: res.Signals,
 	}
 	for _, f := range res.Factors {
-		fj := factorJSON{ID: f.ID, Type: string(f.Type), Label: f.Label, MaskedDestination: mfa.MaskedDestination(f)}
+		of := api.OfferedFactor{ID: f.ID, Type: string(f.Type), Label: f.Label, MaskedDestination: mfa.MaskedDestination(f)}
 		if f.Type == mfa.TypeWebAuthn {
-			fj.CredentialID = base64.RawURLEncoding.EncodeToString(f.CredentialID)
+			of.CredentialID = base64.RawURLEncoding.EncodeToString(f.CredentialID)
 		}
-		out.Factors = append(out.Factors, fj)
+		out.Factors = append(out.Factors, of)
 	}
 	return http.StatusCreated, out, nil
 }
 
-type deliveryBody struct {
-	FactorID string `json:"factorId"`
-	Locale   string `json:"locale,omitempty"`
-}
-
 func (a *API) sendCode(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
-	var body deliveryBody
+	var body api.DeliveryRequest
 	if err := decodeBody(req, &body); err != nil {
 		return 0, nil, err
 	}
@@ -512,33 +413,13 @@ func (a *API) sendCode(ctx context.Context, req events.APIGatewayV2HTTPRequest, 
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusAccepted, toDeliveryJSON(d), nil
+	return http.StatusAccepted, toDelivery(d), nil
 }
 
 // ---- verify ----
 
-type verifyBody struct {
-	FactorID       string          `json:"factorId,omitempty"`
-	Type           string          `json:"type"`
-	Code           string          `json:"code,omitempty"`
-	Credential     json.RawMessage `json:"credential,omitempty"`
-	RememberDevice bool            `json:"rememberDevice,omitempty"`
-}
-
-type verifyJSON struct {
-	Verified bool   `json:"verified"`
-	MFAToken string `json:"mfaToken"`
-	Factor   struct {
-		ID   string `json:"id"`
-		Type string `json:"type"`
-	} `json:"factor"`
-	DeviceToken          string `json:"deviceToken,omitempty"`
-	BackupCodesRemaining *int   `json:"backupCodesRemaining,omitempty"`
-	EnrollmentRequired   bool   `json:"enrollmentRequired"`
-}
-
 func (a *API) verify(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
-	var body verifyBody
+	var body api.VerifyRequest
 	if err := decodeBody(req, &body); err != nil {
 		return 0, nil, err
 	}
@@ -551,9 +432,10 @@ func (a *API) verify(ctx context.Context, req events.APIGatewayV2HTTPRequest, c 
 	if err != nil {
 		return 0, nil, err
 	}
-	out := verifyJSON{Verified: true, MFAToken: res.MFAToken, DeviceToken: res.DeviceToken, EnrollmentRequired: res.EnrollmentRequired, BackupCodesRemaining: res.BackupCodesRemaining}
-	out.Factor.ID, out.Factor.Type = res.Factor.ID, string(res.Factor.Type)
-	return http.StatusOK, out, nil
+	return http.StatusOK, api.Verification{
+		Verified: true, MFAToken: res.MFAToken, Factor: api.FactorRef{ID: res.Factor.ID, Type: string(res.Factor.Type)},
+		DeviceToken: res.DeviceToken, BackupCodesRemaining: res.BackupCodesRemaining, EnrollmentRequired: res.EnrollmentRequired,
+	}, nil
 }
 
 // ---- jwks ----
@@ -572,12 +454,8 @@ func isAdminRoute(routeKey string) bool {
 	return strings.HasPrefix(path, "/v1/admin/")
 }
 
-type skipBody struct {
-	OrganizationID string `json:"organizationId,omitempty"`
-}
-
 func (a *API) skipPrompt(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
-	var body skipBody
+	var body api.SkipEnrollmentPromptRequest
 	if req.Body != "" {
 		if err := decodeBody(req, &body); err != nil {
 			return 0, nil, err

@@ -4,24 +4,12 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/mfa-service/mfa/pkg/api"
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
-
-type directoryUserJSON struct {
-	UserID            string     `json:"userId"`
-	FactorTypes       []string   `json:"factorTypes"`
-	MFAEnrolled       bool       `json:"mfaEnrolled"`
-	FirstSeenAt       *time.Time `json:"firstSeenAt"`
-	LastChallengeAt   *time.Time `json:"lastChallengeAt"`
-	LastVerifiedAt    *time.Time `json:"lastVerifiedAt"`
-	FailedAttempts    int        `json:"failedAttempts"`
-	LockedUntil       *time.Time `json:"lockedUntil"`
-	LockedPermanently bool       `json:"lockedPermanently"`
-}
 
 // adminListUsers is GET /v1/admin/users?limit&cursor&factorType&locked&q.
 func (a *API) adminListUsers(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
@@ -47,19 +35,16 @@ func (a *API) adminListUsers(ctx context.Context, req events.APIGatewayV2HTTPReq
 	if err != nil {
 		return 0, nil, err
 	}
-	out := struct {
-		Users      []directoryUserJSON `json:"users"`
-		NextCursor string              `json:"nextCursor,omitempty"`
-	}{Users: make([]directoryUserJSON, 0, len(users)), NextCursor: next}
+	out := api.DirectoryPage{Users: make([]api.DirectoryUser, 0, len(users)), NextCursor: next}
 	for _, u := range users {
 		types := make([]string, 0, len(u.FactorTypes))
 		for _, t := range u.FactorTypes {
 			types = append(types, string(t))
 		}
-		out.Users = append(out.Users, directoryUserJSON{
-			UserID: u.UserID, FactorTypes: types, MFAEnrolled: u.MFAEnrolled, FirstSeenAt: timePtr(u.FirstSeenAt),
-			LastChallengeAt: timePtr(u.LastChallengeAt), LastVerifiedAt: timePtr(u.LastVerifiedAt),
-			FailedAttempts: u.FailedAttempts, LockedUntil: timePtr(u.LockedUntil), LockedPermanently: u.LockedPermanently,
+		out.Users = append(out.Users, api.DirectoryUser{
+			UserID: u.UserID, FactorTypes: types, MFAEnrolled: u.MFAEnrolled, FirstSeenAt: api.NullTime{Time: u.FirstSeenAt},
+			LastChallengeAt: api.NullTime{Time: u.LastChallengeAt}, LastVerifiedAt: api.NullTime{Time: u.LastVerifiedAt},
+			FailedAttempts: u.FailedAttempts, LockedUntil: api.NullTime{Time: u.LockedUntil}, LockedPermanently: u.LockedPermanently,
 		})
 	}
 	return http.StatusOK, out, nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/mfa-service/mfa/pkg/api"
 	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/policy"
 )
@@ -29,17 +30,17 @@ import (
 func bodyTarget(kind byte) any {
 	switch kind % 8 {
 	case 0:
-		return &startEnrollmentBody{}
+		return &api.StartEnrollmentRequest{}
 	case 1:
-		return &completeEnrollmentBody{}
+		return &api.CompleteEnrollmentRequest{}
 	case 2:
-		return &challengeBody{}
+		return &api.ChallengeRequest{}
 	case 3:
-		return &verifyBody{}
+		return &api.VerifyRequest{}
 	case 4:
-		return &deliveryBody{}
+		return &api.DeliveryRequest{}
 	case 5:
-		return &bindBody{}
+		return &api.BindRequest{}
 	case 6:
 		p := policy.Default()
 		return &p
@@ -84,7 +85,7 @@ func checkProblem(t *testing.T, resp events.APIGatewayV2HTTPResponse) {
 	if err := json.Unmarshal([]byte(resp.Body), &p); err != nil {
 		t.Fatalf("problem body is not JSON: %v: %q", err, resp.Body)
 	}
-	if p.Code == "" || p.Type != problemType(p.Code) || p.Status != resp.StatusCode || p.Title == "" {
+	if p.Code == "" || p.Type != api.ProblemType(p.Code) || p.Status != resp.StatusCode || p.Title == "" {
 		t.Fatalf("problem %s does not match status %d", resp.Body, resp.StatusCode)
 	}
 }
@@ -146,7 +147,7 @@ func FuzzDecodeBodyAcceptsDocumentedShapes(f *testing.F) {
 	f.Add("backup_codes", "abcd-efgh-jkmn-pqrs", "", false, true)
 	f.Add("", "\x00\u2028\"\\", "\xff", false, false)
 	f.Fuzz(func(t *testing.T, typ, code, factorID string, remember, isBase64 bool) {
-		sent := verifyBody{Type: typ, Code: code, FactorID: factorID, RememberDevice: remember}
+		sent := api.VerifyRequest{Type: typ, Code: code, FactorID: factorID, RememberDevice: remember}
 		raw, err := json.Marshal(sent)
 		if err != nil || len(raw) > MaxBodyBytes {
 			return
@@ -155,12 +156,12 @@ func FuzzDecodeBodyAcceptsDocumentedShapes(f *testing.F) {
 		if isBase64 {
 			req.Body, req.IsBase64Encoded = base64.StdEncoding.EncodeToString(raw), true
 		}
-		var got verifyBody
+		var got api.VerifyRequest
 		if err := decodeBody(req, &got); err != nil {
 			t.Fatalf("refused %s: %v", raw, err)
 		}
 		// Marshal replaces invalid UTF-8 with U+FFFD: compare with what was on the wire.
-		var want verifyBody
+		var want api.VerifyRequest
 		if err := json.Unmarshal(raw, &want); err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("read back %+v from %s, want %+v (%v)", got, raw, want, err)
 		}

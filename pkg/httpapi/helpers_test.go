@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/mfa-service/mfa/pkg/api/apitest"
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/app/fullstack"
 	"github.com/mfa-service/mfa/pkg/awstest"
@@ -219,6 +220,11 @@ func (e *env) send(routeKey string, ev events.APIGatewayV2HTTPRequest) response 
 	}
 	if out.StatusCode >= 500 && out.StatusCode != 503 {
 		e.t.Errorf("%s: status %d: %s", routeKey, out.StatusCode, out.Body)
+	}
+	// Every answer is exactly its pkg/api wire type's encoding, the type the Go client reads
+	// and infra's OpenAPI test holds openapi.yaml to.
+	if err := apitest.Check(routeKey, out.StatusCode, out.Headers["Content-Type"], out.Body); err != nil {
+		e.t.Error(err)
 	}
 	return r
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/mfa-service/mfa/pkg/api"
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
 
@@ -53,39 +55,35 @@ const (
 	codeRouteNotFound    = "route_not_found"
 )
 
-// problemType makes a problem's type URI from its code; the README lists them all.
-func problemType(code string) string { return "urn:mfa:problem:" + code }
-
-// problemResponse renders err as RFC 9457 problem+json. Internal causes are never rendered.
+// problemResponse renders err as RFC 9457 problem+json: the one place where an error becomes
+// a status, a problem body (api.Problem) and its headers. Internal causes are never rendered.
 func problemResponse(err error, requestID string) (events.APIGatewayV2HTTPResponse, *mfa.Error) {
-	body := map[string]any{}
 	headers := map[string]string{"Content-Type": "application/problem+json", "Cache-Control": "no-store"}
-	var status int
+	var p api.Problem
 	var te *transportError
 	var de *mfa.Error
 	if errors.As(err, &te) {
-		status = te.status
-		body["code"], body["detail"] = te.code, te.message
+		p.Status, p.Code, p.Detail = te.status, te.code, te.message
 	} else {
 		de = mfa.AsError(err)
-		status = statusOf(de.Kind)
-		for k, v := range de.Extra {
-			body[k] = v
-		}
-		body["code"], body["detail"] = de.Code, de.Message
-		if de.Field != "" {
-			body["field"] = de.Field
+		p.Status, p.Code, p.Detail, p.Field = statusOf(de.Kind), de.Code, de.Message, de.Field
+		p.AttemptsRemaining, p.Limit = de.AttemptsRemaining, de.SendLimit
+		if de.Lock != nil {
+			// null: only an administrator can unlock. Whole seconds, as Retry-After.
+			p.LockedUntil = &api.NullTime{}
+			if !de.Lock.Permanent {
+				p.LockedUntil.Time = de.Lock.Until.UTC().Truncate(time.Second)
+			}
 		}
 		if de.RetryAfter > 0 {
 			headers["Retry-After"] = strconv.Itoa(int(de.RetryAfter.Seconds()))
 		}
 	}
-	body["type"] = problemType(body["code"].(string))
-	body["title"] = http.StatusText(status)
-	body["status"] = status
+	p.Type = api.ProblemType(p.Code)
+	p.Title = http.StatusText(p.Status)
 	if requestID != "" {
-		body["instance"] = "urn:request:" + requestID
+		p.Instance = api.ProblemInstance(requestID)
 	}
-	raw, _ := json.Marshal(body)
-	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: headers, Body: string(raw)}, de
+	raw, _ := json.Marshal(p)
+	return events.APIGatewayV2HTTPResponse{StatusCode: p.Status, Headers: headers, Body: string(raw)}, de
 }

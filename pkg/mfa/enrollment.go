@@ -308,7 +308,7 @@ func (s *Enrollments) CompleteEnrollment(ctx context.Context, c Caller, userID, 
 				return Activated{}, unavailable(err)
 			}
 			refusal := Invalid(CodeVerificationFailed, "code", "the code does not match; check the authenticator's clock and try the next code")
-			refusal.Extra = map[string]any{"attemptsRemaining": max(0, lim.MaxEnrollmentTries-e.Attempts-1)}
+			refusal.AttemptsRemaining = new(max(0, lim.MaxEnrollmentTries-e.Attempts-1))
 			return Activated{}, refusal
 		}
 		f.SealedSecret, f.LastStep = e.SealedSecret, step
@@ -318,7 +318,7 @@ func (s *Enrollments) CompleteEnrollment(ctx context.Context, c Caller, userID, 
 				return Activated{}, unavailable(err)
 			}
 			refusal := Invalid(CodeVerificationFailed, "code", "the code does not match")
-			refusal.Extra = map[string]any{"attemptsRemaining": max(0, lim.MaxEnrollmentTries-e.Attempts-1)}
+			refusal.AttemptsRemaining = new(max(0, lim.MaxEnrollmentTries-e.Attempts-1))
 			return Activated{}, refusal
 		}
 	}

@@ -62,15 +62,20 @@ const (
 )
 
 // Error is the domain's error: a kind, a stable code, a message safe to show a client, and
-// optionally the field at fault, a retry hint and extension members for the problem body.
+// optionally the field at fault and the facts a refused caller can act on. How it is shown
+// (status, problem body, headers) is the transport's business.
 type Error struct {
 	Kind       Kind
 	Code       string
 	Message    string
 	Field      string
-	RetryAfter time.Duration
-	Extra      map[string]any
-	Err        error // internal cause, logged, never sent
+	RetryAfter time.Duration // how long until trying again can succeed
+	// AttemptsRemaining (verification_failed): the wrong answers the challenge or enrollment
+	// still takes.
+	AttemptsRemaining *int
+	Lock              *Lock  // too_many_attempts: the lock in force
+	SendLimit         string // send_limited: the cap reached ("challenge", "cooldown", "user", "destination")
+	Err               error  // internal cause, logged, never sent
 }
 
 func (e *Error) Error() string {

@@ -52,7 +52,7 @@ func (s *Verification) markFailure(ctx context.Context, c Caller, ch Challenge, 
 	}
 	s.count("Verifications", map[string]string{"FactorType": string(req.Type), "Outcome": "failure"})
 	remaining := max(0, s.Regulation.MaxChallengeFailures-ch.Failures-1)
-	return &Error{Kind: KindUnauthenticated, Code: CodeVerificationFailed, Message: "the code is not valid", Extra: map[string]any{"attemptsRemaining": remaining}}
+	return &Error{Kind: KindUnauthenticated, Code: CodeVerificationFailed, Message: "the code is not valid", AttemptsRemaining: &remaining}
 }
 
 // refuseLockedAtWrite answers an answer whose write found the user locked (a failure counted
@@ -111,11 +111,10 @@ func checkChallengeOpen(ch Challenge, now time.Time, reg Regulation) *Error {
 }
 
 func tooManyAttempts(lock Lock, now time.Time) *Error {
-	e := &Error{Kind: KindTooManyAttempts, Code: CodeTooManyAttempts, Extra: map[string]any{}}
+	e := &Error{Kind: KindTooManyAttempts, Code: CodeTooManyAttempts, Lock: &lock}
 	if lock.Permanent {
 		e.Message = "verification is locked after too many failures; an administrator must unlock it"
 		e.RetryAfter = time.Hour
-		e.Extra["lockedUntil"] = nil
 		return e
 	}
 	e.Message = "too many failed attempts; try again later"
@@ -123,7 +122,6 @@ func tooManyAttempts(lock Lock, now time.Time) *Error {
 	if e.RetryAfter < time.Second {
 		e.RetryAfter = time.Second
 	}
-	e.Extra["lockedUntil"] = lock.Until.UTC().Format(time.RFC3339)
 	return e
 }
 

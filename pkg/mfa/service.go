@@ -234,7 +234,7 @@ func (s *Core) destinationKey(dest string) string {
 }
 
 func sendLimited(l *LimitError, now time.Time) *Error {
-	e := &Error{Kind: KindTooManyAttempts, Code: CodeSendLimited, Message: "too many codes sent; try again later", Extra: map[string]any{"limit": l.Limit}}
+	e := &Error{Kind: KindTooManyAttempts, Code: CodeSendLimited, Message: "too many codes sent; try again later", SendLimit: l.Limit}
 	if l.Limit == "cooldown" {
 		e.Message = "a code was just sent; wait before asking for another"
 	}

@@ -1,12 +1,8 @@
 package mfa
 
 import (
-	"bytes"
 	"crypto/subtle"
 	"encoding/base32"
-	"encoding/base64"
-	"fmt"
-	"image/png"
 	"io"
 	"strings"
 	"time"
@@ -22,16 +18,15 @@ const (
 	totpSecretSize = 20 // 160 bits
 	totpSkew       = 1  // steps either side of now
 	totpDigits     = otp.DigitsSix
-	qrSize         = 256
 )
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// TOTPProvisioning is what the user needs once to set up an authenticator app.
+// TOTPProvisioning is what the user needs once to set up an authenticator app. How it is
+// shown (a QR code of the URI) is the transport's choice.
 type TOTPProvisioning struct {
 	Secret     string // base32, for manual entry
-	OTPAuthURI string
-	QRPNG      string // base64 PNG of the URI
+	OTPAuthURI string // otpauth://totp/… key URI
 	raw        []byte
 }
 
@@ -58,18 +53,9 @@ func provisioningFor(key *otp.Key) (TOTPProvisioning, error) {
 	if err != nil {
 		return TOTPProvisioning{}, err
 	}
-	img, err := key.Image(qrSize, qrSize)
-	if err != nil {
-		return TOTPProvisioning{}, fmt.Errorf("qr: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return TOTPProvisioning{}, fmt.Errorf("qr png: %w", err)
-	}
 	return TOTPProvisioning{
 		Secret:     key.Secret(),
 		OTPAuthURI: key.URL(),
-		QRPNG:      base64.StdEncoding.EncodeToString(buf.Bytes()),
 		raw:        raw,
 	}, nil
 }

@@ -2,8 +2,6 @@ package mfa
 
 import (
 	"bytes"
-	"encoding/base64"
-	"image/png"
 	"net/url"
 	"strings"
 	"testing"
@@ -107,12 +105,5 @@ func TestNewTOTPSecretProvisioning(t *testing.T) {
 	q := u.Query()
 	if q.Get("secret") != p.Secret || q.Get("issuer") != "Acme MFA" || q.Get("digits") != "6" || q.Get("period") != "30" || !strings.EqualFold(q.Get("algorithm"), "SHA1") {
 		t.Errorf("uri parameters %v", q)
-	}
-	raw, err := base64.StdEncoding.DecodeString(p.QRPNG)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := png.Decode(bytes.NewReader(raw)); err != nil {
-		t.Fatalf("qrPng is not a PNG: %v", err)
 	}
 }

@@ -37,6 +37,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/mfa-service/mfa/pkg/api"
 	"github.com/mfa-service/mfa/pkg/brand"
 	"github.com/mfa-service/mfa/pkg/locale"
 	"github.com/mfa-service/mfa/pkg/webauthnjs"
@@ -445,12 +446,9 @@ func (u *UI) with(extra map[string]string) map[string]string {
 
 // notFound is an RFC 9457 problem, like every other error of the service.
 func (u *UI) notFound(req events.APIGatewayV2HTTPRequest, code, detail string) events.APIGatewayV2HTTPResponse {
-	body := map[string]any{
-		"type": "urn:mfa:problem:" + code, "title": http.StatusText(http.StatusNotFound),
-		"status": http.StatusNotFound, "code": code, "detail": detail,
-	}
+	body := api.Problem{Type: api.ProblemType(code), Title: http.StatusText(http.StatusNotFound), Status: http.StatusNotFound, Code: code, Detail: detail}
 	if id := req.RequestContext.RequestID; id != "" {
-		body["instance"] = "urn:request:" + id
+		body.Instance = api.ProblemInstance(id)
 	}
 	raw, _ := json.Marshal(body)
 	h := u.with(map[string]string{"Content-Type": "application/problem+json", "Cache-Control": "no-store"})
