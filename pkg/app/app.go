@@ -114,8 +114,9 @@ type App struct {
 	API *httpapi.API
 }
 
-// Option adds to what New builds. The optional adapters are options so that a function's
-// binary links only the clients it uses: the budget is 15 MB a function.
+// Option adds to what New builds: the adapters that live outside pkg/app (the AWS settings'
+// loader, the notifier, the phone parser, passkeys), so that pkg/app imports none of them and
+// a function's main imports only those it uses.
 type Option func(*options)
 
 type options struct {

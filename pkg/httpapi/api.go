@@ -99,7 +99,8 @@ func (a *API) RouteKeys() map[string][]string {
 	return out
 }
 
-// Handlers returns every function's handler by template logical id.
+// Handlers returns every function's handler by template logical id, for an API given every
+// service (the local stack).
 func (a *API) Handlers() map[string]Handler {
 	out := map[string]Handler{}
 	for fn, h := range a.handlers() {
