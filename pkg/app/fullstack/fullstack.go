@@ -1,6 +1,6 @@
-// Package fullstack gives app.New every optional adapter, for processes that serve all the
-// functions at once: the local stack and the tests. A deployed function links only the
-// adapters its own main passes.
+// Package fullstack gives app.New every adapter, for processes that serve all the functions
+// at once: the local stack, the tests and the bench. A deployed function builds only the
+// adapters its own main uses.
 package fullstack
 
 import (
