@@ -36,6 +36,7 @@ func (s *Verification) mayTry(ctx context.Context, c Caller, ch Challenge, state
 func (s *Verification) markFailure(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time, reason string) error {
 	ev := s.event(c, ch.UserID, ActionVerificationFailure, "failed")
 	ev.FactorID, ev.FactorType, ev.ChallengeID, ev.Reason = req.FactorID, req.Type, ch.ID, reason
+	ev.At = now // the instant the failure is counted at, which a lock it begins is judged at
 	err := s.Store.RecordFailure(ctx, Failure{UserID: ch.UserID, ChallengeID: ch.ID, MaxFailures: s.Regulation.MaxChallengeFailures, Open: s.Regulation.OpenAt(now), At: now, Event: ev})
 	switch {
 	case err == nil:
