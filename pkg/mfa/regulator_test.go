@@ -29,9 +29,14 @@ func (f *failureStore) LoadVerification(context.Context, string, string, string)
 	return f.ch, UserState{UserID: f.ch.UserID, ConsecutiveFailures: 4}, &factor, nil, nil
 }
 
-func (f *failureStore) RecordFailure(_ context.Context, fl Failure) error { f.recorded = &fl; return nil }
+func (f *failureStore) RecordFailure(_ context.Context, fl Failure) error {
+	f.recorded = &fl
+	return nil
+}
 
-func (f *failureStore) RecordSuccess(context.Context, Success) error { panic("a wrong answer succeeded") }
+func (f *failureStore) RecordSuccess(context.Context, Success) error {
+	panic("a wrong answer succeeded")
+}
 
 func (f *failureStore) RecordRefusal(context.Context, Refusal) error { return nil }
 
