@@ -21,6 +21,6 @@ func main() {
 	store := b.Store()
 	keyring := app.Must(b.Keyring(ctx))
 	signer := app.Must(b.Signer(ctx, keyring))
-	verification := mfa.NewVerification(b.Core(keyring), store, keyring, signer, app.Must(b.Passkeys(passkey.Build)))
+	verification := mfa.NewVerifications(b.Core(keyring), store, keyring, signer, app.Must(b.Passkeys(passkey.Build)))
 	lambda.Start(cognito.ForVerify(verification, b.Log).Verify)
 }

@@ -275,12 +275,22 @@ func TestRouteCost(t *testing.T) {
 	near("Lambda requests", c.LambdaRequests, 0.2)
 	near("logs", c.Logs, 1024*1e6/(1<<30)*0.5)
 	near("SES", c.SES, 0)
-	near("total", c.Total, c.LambdaRequests+c.LambdaDuration+c.HTTPAPI+c.DynamoDB+c.SES+c.Logs)
+	near("total", c.Total, c.LambdaRequests+c.LambdaDuration+c.HTTPAPI+c.DynamoDB+c.Logs)
 
-	email := routeCost(HandlerResult{Name: "delivery", EmailsPerOp: 1}, listPrices, defaultAssumptions)
+	// The channel's own fee is apart from the total; published events cost their entries and
+	// the publisher's invocations.
+	email := routeCost(HandlerResult{Name: "delivery", EmailsPerOp: 1, PublishedEventsPerOp: 2}, listPrices, defaultAssumptions)
 	near("SES per 1M emails", email.SES, 100)
+	near("EventBridge", email.EventBridge, 2)
+	near("publisher", email.EventPublisher, 2*(0.2+1e6*0.030*0.125*0.0000133334+300*1e6/(1<<30)*0.5))
+	near("total without the channel", email.Total, email.LambdaRequests+email.LambdaDuration+email.HTTPAPI+email.Logs+email.EventBridge+email.EventPublisher)
+	near("total with the channel", email.TotalWithChannel, email.Total+100)
+	// Storing an event's 400 bytes for 400 days, with its backup, is apart from the total.
+	stored := routeCost(HandlerResult{Name: "verify", AuditBytesPerOp: 400}, listPrices, defaultAssumptions)
+	near("audit storage", stored.AuditStorage, 400*1e6/(1<<30)*(400/(365.0/12))*(0.25+0.20))
+	near("total without storage", stored.Total, stored.LambdaRequests+stored.LambdaDuration+stored.HTTPAPI+stored.Logs)
 
-	r := buildCost([]HandlerResult{h, {Name: "challenge (create)", ProcessCPU: 1, Calls: []string{"DynamoDB.Query"}, Units: units{RRU: 1, WRU: 6}}})
+	r := buildCost([]HandlerResult{h, {Name: "challenge (create)", ProcessCPU: 1, Calls: []string{"DynamoDB.Query"}, Units: units{RRU: 1, WRU: 6}}}, defaultAssumptions)
 	if len(r.Flows) != 1 || r.Flows[0].Name != "TOTP sign-in (challenge + verify)" || r.Flows[0].LambdaInvocation != 2 {
 		t.Fatalf("flows %+v", r.Flows)
 	}
@@ -379,7 +389,7 @@ func TestEvaluate(t *testing.T) {
 
 func TestRenderAndWrite(t *testing.T) {
 	r := sampleReport()
-	r.Cost = buildCost(r.Handlers)
+	r.Cost = buildCost(r.Handlers, defaultAssumptions)
 	r.Handlers[0].DynamoMax = 3
 	r.evaluate(false)
 	var out bytes.Buffer

@@ -3,6 +3,8 @@ package main
 import (
 	"math"
 	"strings"
+
+	"github.com/mfa-service/mfa/pkg/samtemplate"
 )
 
 // PricesAsOf dates the price table: us-east-1 list prices (on-demand, no free tier, first
@@ -21,6 +23,9 @@ type Prices struct {
 	LogsIngestPerGB          float64 `json:"cloudWatchLogsIngestPerGb"`             // aws.amazon.com/cloudwatch/pricing, standard class
 	KMSPer10kRequests        float64 `json:"kmsPer10kRequests"`                     // aws.amazon.com/kms/pricing (cold starts only)
 	TwilioVerifyPerSuccess   float64 `json:"twilioVerifyPerSuccessfulVerification"` // twilio.com/en-us/verify/pricing
+	EventBridgePerMillion    float64 `json:"eventBridgePutEventsPerMillion"`        // aws.amazon.com/eventbridge/pricing, custom events (64 KB chunks)
+	DynamoStoragePerGBMonth  float64 `json:"dynamoDbStoragePerGbMonth"`             // Standard table class
+	DynamoPITRPerGBMonth     float64 `json:"dynamoDbPitrPerGbMonth"`                // continuous backups (template.yaml enables them)
 }
 
 var listPrices = Prices{
@@ -33,6 +38,9 @@ var listPrices = Prices{
 	LogsIngestPerGB:          0.50,
 	KMSPer10kRequests:        0.03,
 	TwilioVerifyPerSuccess:   0.05,
+	EventBridgePerMillion:    1.00,
+	DynamoStoragePerGBMonth:  0.25,
+	DynamoPITRPerGBMonth:     0.20,
 }
 
 // Assumptions turn what was measured here into a Lambda duration. They are estimates, not
@@ -45,8 +53,20 @@ type Assumptions struct {
 	// LatencyMs is the assumed in-region p50 of one call, by Service.Operation; "DynamoDB"
 	// is the default of DynamoDB calls, "*" of anything else.
 	LatencyMs map[string]float64 `json:"latencyMs"`
-	// PlatformLogBytes is what Lambda itself logs per invocation (START, END, REPORT).
+	// SystemLogLevel is template.yaml's Globals.Function.LoggingConfig.SystemLogLevel, and
+	// PlatformLogBytes what Lambda itself logs per invocation at that level: its START, END
+	// and REPORT lines (about 300 bytes) at INFO, nothing at WARN (only errors and timeouts).
+	SystemLogLevel   string  `json:"systemLogLevel"`
 	PlatformLogBytes float64 `json:"platformLogBytes"`
+	// The event publisher, per audit event it publishes: records per invocation (at 1M
+	// sign-ins a month the stream carries under one record a second, so each 1-second
+	// batching window holds about one) and the billed duration of an invocation (one
+	// PutEvents call and the decoding; assumed, not measured).
+	PublisherRecordsPerInvocation float64 `json:"publisherRecordsPerInvocation"`
+	PublisherMs                   float64 `json:"publisherDurationMs"`
+	// AuditRetentionDays is template.yaml's default: how long each audit event is stored
+	// (and backed up) after the request that wrote it.
+	AuditRetentionDays float64 `json:"auditRetentionDays"`
 }
 
 var defaultAssumptions = Assumptions{
@@ -61,7 +81,32 @@ var defaultAssumptions = Assumptions{
 		"KMS":                         8,
 		"*":                           10,
 	},
-	PlatformLogBytes: 300,
+	SystemLogLevel:                "INFO",
+	PlatformLogBytes:              platformLogBytes("INFO"),
+	PublisherRecordsPerInvocation: 1,
+	PublisherMs:                   30,
+	AuditRetentionDays:            400,
+}
+
+// platformLogBytes is what Lambda logs per invocation at a system log level.
+func platformLogBytes(level string) float64 {
+	switch strings.ToUpper(level) {
+	case "WARN":
+		return 0
+	case "DEBUG":
+		return 600 // INFO's lines and the platform's debug records; an estimate
+	default: // INFO, and Lambda's default when LoggingConfig names none
+		return 300
+	}
+}
+
+// assumptionsFor is the default assumptions with the stack's own logging settings.
+func assumptionsFor(tpl *samtemplate.Template) Assumptions {
+	a := defaultAssumptions
+	if level := tpl.Globals.Function.LoggingConfig.SystemLogLevel; level != "" {
+		a.SystemLogLevel, a.PlatformLogBytes = level, platformLogBytes(level)
+	}
+	return a
 }
 
 func (a Assumptions) latency(call string) float64 {
@@ -77,17 +122,27 @@ func (a Assumptions) latency(call string) float64 {
 
 // RouteCost is the estimated cost of one million operations of a route, in USD.
 type RouteCost struct {
-	Name             string  `json:"name"`
-	EstimatedMs      float64 `json:"estimatedDurationMs"` // billed (rounded up to 1 ms)
-	RRU              float64 `json:"rruPerOp"`
-	WRU              float64 `json:"wruPerOp"`
-	LambdaRequests   float64 `json:"lambdaRequests"`
-	LambdaDuration   float64 `json:"lambdaDuration"`
-	HTTPAPI          float64 `json:"httpApi"`
-	DynamoDB         float64 `json:"dynamoDb"`
-	SES              float64 `json:"ses"`
-	Logs             float64 `json:"logs"`
+	Name            string  `json:"name"`
+	EstimatedMs     float64 `json:"estimatedDurationMs"` // billed (rounded up to 1 ms)
+	RRU             float64 `json:"rruPerOp"`
+	WRU             float64 `json:"wruPerOp"`
+	LambdaRequests  float64 `json:"lambdaRequests"`
+	LambdaDuration  float64 `json:"lambdaDuration"`
+	HTTPAPI         float64 `json:"httpApi"`
+	DynamoDB        float64 `json:"dynamoDb"`
+	Logs            float64 `json:"logs"`
+	EventBridge     float64 `json:"eventBridge"`    // published audit events
+	EventPublisher  float64 `json:"eventPublisher"` // the publisher's invocations for them
+	PublishedEvents float64 `json:"publishedEventsPerOp"`
+	// Total is what the service costs; the channel's own fee (SES's per email) is apart,
+	// like a verification service's "channel fees extra", and so are the budgets.
 	Total            float64 `json:"total"`
+	SES              float64 `json:"sesChannelFee"`
+	TotalWithChannel float64 `json:"totalWithChannelFees"`
+	// AuditStorage is apart too: storing (and backing up) the audit events a million
+	// operations write, over their whole retention. It is paid month by month, not per
+	// request, and follows AuditRetentionDays.
+	AuditStorage     float64 `json:"auditStorageOverRetention"`
 	LambdaInvocation int     `json:"lambdaInvocationsPerOp"`
 }
 
@@ -99,8 +154,13 @@ type RouteCost struct {
 //	HTTP API        = 1 M × price per million (requests under 512 KB)
 //	DynamoDB        = RRU per op × price per million RRU + WRU per op × price per million WRU
 //	                  (units from the requests made, see capacity.go; transactions 2 per item)
-//	SES             = emails per op × 1 M / 1000 × price per 1000
 //	Logs            = (log bytes per op + PlatformLogBytes) × 1 M / 2^30 × price per GB
+//	EventBridge     = published events per op × price per million entries
+//	Event publisher = published events per op / records per invocation × (Lambda request
+//	                  + PublisherMs of duration + PlatformLogBytes of logs)
+//	SES (apart)     = emails per op × 1 M / 1000 × price per 1000
+//	Audit storage   = audit bytes per op × 1 M / 2^30 × retention months × (storage + PITR)
+//	(apart)           price per GB-month: paid month by month while the events are kept
 func routeCost(h HandlerResult, p Prices, a Assumptions) RouteCost {
 	latency := 0.0
 	for _, c := range h.Calls {
@@ -109,14 +169,25 @@ func routeCost(h HandlerResult, p Prices, a Assumptions) RouteCost {
 	d := math.Ceil(h.ProcessCPU*a.CPUScale + latency)
 	c := RouteCost{
 		Name: h.Name, EstimatedMs: d, RRU: h.Units.RRU, WRU: h.Units.WRU, LambdaInvocation: 1,
-		LambdaRequests: p.LambdaRequestsPerMillion,
-		LambdaDuration: 1e6 * d / 1000 * float64(a.MemoryMB) / 1024 * p.LambdaArmGBSecond,
-		HTTPAPI:        p.HTTPAPIPerMillion,
-		DynamoDB:       h.Units.RRU*p.DynamoRRUPerMillion + h.Units.WRU*p.DynamoWRUPerMillion,
-		SES:            h.EmailsPerOp * 1e6 / 1000 * p.SESPerThousandEmails,
-		Logs:           (h.LogBytes + a.PlatformLogBytes) * 1e6 / (1 << 30) * p.LogsIngestPerGB,
+		LambdaRequests:  p.LambdaRequestsPerMillion,
+		LambdaDuration:  1e6 * d / 1000 * float64(a.MemoryMB) / 1024 * p.LambdaArmGBSecond,
+		HTTPAPI:         p.HTTPAPIPerMillion,
+		DynamoDB:        h.Units.RRU*p.DynamoRRUPerMillion + h.Units.WRU*p.DynamoWRUPerMillion,
+		SES:             h.EmailsPerOp * 1e6 / 1000 * p.SESPerThousandEmails,
+		Logs:            (h.LogBytes + a.PlatformLogBytes) * 1e6 / (1 << 30) * p.LogsIngestPerGB,
+		PublishedEvents: h.PublishedEventsPerOp,
+		EventBridge:     h.PublishedEventsPerOp * p.EventBridgePerMillion,
 	}
-	c.Total = c.LambdaRequests + c.LambdaDuration + c.HTTPAPI + c.DynamoDB + c.SES + c.Logs
+	if h.PublishedEventsPerOp > 0 {
+		invocations := h.PublishedEventsPerOp / math.Max(1, a.PublisherRecordsPerInvocation)
+		c.EventPublisher = invocations * (p.LambdaRequestsPerMillion +
+			1e6*a.PublisherMs/1000*float64(a.MemoryMB)/1024*p.LambdaArmGBSecond +
+			a.PlatformLogBytes*1e6/(1<<30)*p.LogsIngestPerGB)
+	}
+	months := a.AuditRetentionDays / (365.0 / 12)
+	c.AuditStorage = h.AuditBytesPerOp * 1e6 / (1 << 30) * months * (p.DynamoStoragePerGBMonth + p.DynamoPITRPerGBMonth)
+	c.Total = c.LambdaRequests + c.LambdaDuration + c.HTTPAPI + c.DynamoDB + c.Logs + c.EventBridge + c.EventPublisher
+	c.TotalWithChannel = c.Total + c.SES
 	return c
 }
 
@@ -133,7 +204,12 @@ func sumCosts(name string, parts ...RouteCost) RouteCost {
 		out.DynamoDB += p.DynamoDB
 		out.SES += p.SES
 		out.Logs += p.Logs
+		out.EventBridge += p.EventBridge
+		out.EventPublisher += p.EventPublisher
+		out.PublishedEvents += p.PublishedEvents
 		out.Total += p.Total
+		out.TotalWithChannel += p.TotalWithChannel
+		out.AuditStorage += p.AuditStorage
 		out.LambdaInvocation += p.LambdaInvocation
 	}
 	return out
@@ -162,13 +238,16 @@ var costFormulas = []string{
 	"DynamoDB = RRU/op x price per 1M RRU + WRU/op x price per 1M WRU",
 	"  read: ceil(bytes/4KB) RRU (x0.5 eventually consistent); write: ceil(bytes/1KB) WRU",
 	"  TransactWriteItems: 2 WRU per action per KB (ConditionCheck, Update, Delete counted as 1 KB); TransactGetItems: 2 RRU per item per 4 KB",
-	"SES = emails/op x 1M / 1000 x price per 1000 emails",
-	"Logs = (log bytes/op + 300 platform bytes) x 1M / 2^30 x price per GB ingested",
+	"Logs = (log bytes/op + platform bytes: 300 at SystemLogLevel INFO, 0 at WARN, template.yaml) x 1M / 2^30 x price per GB ingested",
+	"EventBridge = audit events/op that pass the publisher's stream filter (template.yaml) x price per 1M entries",
+	"Event publisher = those events / records per invocation x (Lambda request + assumed duration + platform logs)",
+	"Audit storage (apart, not per request) = audit bytes/op (item + 100 B overhead) x 1M / 2^30 x retention months (AuditRetentionDays / 30.4) x (storage + PITR price per GB-month)",
+	"total = all of the above but audit storage; SES = emails/op x 1M / 1000 x price per 1000 emails is the channel's own fee, shown apart (budgets exclude it)",
 	"Twilio Verify = $0.05 per successful verification = $50,000 per 1M (channel fees extra)",
 }
 
-func buildCost(handlers []HandlerResult) CostReport {
-	r := CostReport{PricesAsOf: PricesAsOf, Region: "us-east-1", Prices: listPrices, Assumptions: defaultAssumptions, Formulas: costFormulas}
+func buildCost(handlers []HandlerResult, a Assumptions) CostReport {
+	r := CostReport{PricesAsOf: PricesAsOf, Region: "us-east-1", Prices: listPrices, Assumptions: a, Formulas: costFormulas}
 	byName := map[string]RouteCost{}
 	for _, h := range handlers {
 		c := routeCost(h, r.Prices, r.Assumptions)

@@ -51,6 +51,10 @@ type fixture struct {
 	clock *clock
 	logs  *countingWriter
 	seq   int
+	// events is the publisher's stream filter: which audit events are published.
+	events streamFilter
+	// indexes reads the user's state around each operation for its index writes.
+	indexes indexWriter
 
 	totp    totpUser
 	email   emailUser
@@ -424,7 +428,15 @@ type HandlerResult struct {
 	Units        units    `json:"requestUnitsPerOp"` // estimated, see capacity.go
 	MotoCU       float64  `json:"motoConsumedCapacityPerOp"`
 	MotoCUCalls  float64  `json:"motoCallsWithConsumedCapacityPerOp"`
-	LogBytes     float64  `json:"logBytesPerOp"`
+	// IndexWRU is the global secondary index writes per operation (included in Units.WRU),
+	// from the user's state item before and after (indexes.go).
+	IndexWRU float64 `json:"indexWruPerOp"`
+	LogBytes float64 `json:"logBytesPerOp"`
+	// Audit events written per operation, and those the publisher's stream filter passes
+	// (each one an EventBridge entry and a publisher invocation), see events.go.
+	AuditEventsPerOp     float64 `json:"auditEventsPerOp"`
+	PublishedEventsPerOp float64 `json:"publishedEventsPerOp"`
+	AuditBytesPerOp      float64 `json:"auditBytesPerOp"` // stored size (item + 100 bytes)
 }
 
 // runCase benchmarks one case with testing.Benchmark. Only the handler call is timed; the
@@ -432,20 +444,24 @@ type HandlerResult struct {
 func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 	h := c.handler(f.app.API)
 	var (
-		setupErr error
-		res      HandlerResult
-		wall     time.Duration
-		sdk      time.Duration
-		cpu, out time.Duration
-		dynamo   int
-		first    []string
-		ru       units
-		motoCU   float64
-		motoSeen int
-		emails   int
-		txItems  int
-		logBytes int64
-		perOp    []float64
+		setupErr   error
+		res        HandlerResult
+		wall       time.Duration
+		sdk        time.Duration
+		cpu, out   time.Duration
+		dynamo     int
+		first      []string
+		ru         units
+		motoCU     float64
+		motoSeen   int
+		emails     int
+		txItems    int
+		logBytes   int64
+		perOp      []float64
+		audits     int
+		publish    int
+		indexWRUs  float64
+		auditBytes int
 	)
 	br := testing.Benchmark(func(b *testing.B) {
 		b.StopTimer()
@@ -454,8 +470,15 @@ func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 		}
 		res = HandlerResult{Name: c.Name, Route: c.Route, Budget: c.Budget, SameCalls: true}
 		wall, sdk, cpu, out, dynamo, first, ru, motoCU, motoSeen, emails, txItems, logBytes, perOp = 0, 0, 0, 0, 0, nil, units{}, 0, 0, 0, 0, 0, nil
+		audits, publish, indexWRUs, auditBytes = 0, 0, 0, 0
 		for i := 0; i < b.N; i++ {
 			ev, err := c.setup(f)
+			if err != nil {
+				setupErr = err
+				return
+			}
+			uid := ev.PathParameters["userId"]
+			stateBefore, err := f.indexes.state(context.Background(), uid)
 			if err != nil {
 				setupErr = err
 				return
@@ -476,6 +499,14 @@ func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 				setupErr = fmt.Errorf("%s: %w", c.Name, err)
 				return
 			}
+			stateAfter, err := f.indexes.state(context.Background(), uid)
+			if err != nil {
+				setupErr = err
+				return
+			}
+			ix := indexWRU(f.indexes.indexes, stateBefore, stateAfter)
+			indexWRUs += ix
+			st.Units.WRU += ix
 			wall += d
 			perOp = append(perOp, float64(d-st.SDK)/float64(time.Millisecond))
 			sdk += st.SDK
@@ -494,6 +525,13 @@ func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 			motoSeen += st.MotoCUSeen
 			emails += st.Emails
 			txItems += st.TxItems
+			audits += len(st.Audits)
+			for _, a := range st.Audits {
+				auditBytes += itemSize(a) + 100
+				if f.events.passes(a) {
+					publish++
+				}
+			}
 		}
 		res.Ops = b.N
 	})
@@ -516,5 +554,9 @@ func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 	res.EmailsPerOp = float64(emails) / n
 	res.TxItemsPerOp = float64(txItems) / n
 	res.LogBytes = float64(logBytes) / n
+	res.IndexWRU = indexWRUs / n
+	res.AuditEventsPerOp = float64(audits) / n
+	res.PublishedEventsPerOp = float64(publish) / n
+	res.AuditBytesPerOp = float64(auditBytes) / n
 	return res, nil
 }

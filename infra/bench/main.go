@@ -36,6 +36,7 @@ import (
 
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/app/fullstack"
+	"github.com/mfa-service/mfa/pkg/emf"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/localaws"
 	"github.com/mfa-service/mfa/pkg/samtemplate"
@@ -230,7 +231,7 @@ func run(o options) int {
 		if err != nil {
 			return fatal(err)
 		}
-		r.Cost = buildCost(r.Handlers)
+		r.Cost = buildCost(r.Handlers, assumptionsFor(tpl))
 	}
 
 	r.evaluate(o.strict)
@@ -281,6 +282,10 @@ func benchHandlers(ctx context.Context, cfg app.Config, awsCfg aws.Config, tpl *
 		if err != nil {
 			return err
 		}
+		if f.events, err = newStreamFilter(tpl); err != nil {
+			return err
+		}
+		f.indexes = indexWriter{db: db, table: caseCfg.TableName, indexes: spec.GlobalSecondaryIndexes}
 		kms := m.count("KMS") // after this container's cold start
 		if err := f.setupUsers(); err != nil {
 			return fmt.Errorf("%s: setup: %w", c.Name, err)
@@ -309,6 +314,9 @@ func newFixture(ctx context.Context, cfg app.Config, m *meter) (*fixture, error)
 	logs := &countingWriter{}
 	log := httpapi.NewLogger(logs, cfg.LogLevel)
 	a.Log, a.API.Log, a.Core.Log = log, log, log
+	// In Lambda the service's metrics are EMF lines on the function's output (pkg/app): log
+	// volume like the request log.
+	a.Core.Metrics = emf.New(logs)
 	clk := &clock{t: time.Now().UTC()}
 	a.Core.Now = clk.Now
 	// Policies are cached per container for a minute of real time, after which one request

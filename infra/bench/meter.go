@@ -8,6 +8,7 @@ import (
 	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/smithy-go/middleware"
 )
@@ -48,7 +49,8 @@ type opStats struct {
 	KMS           int
 	Emails        int
 	SMS           int
-	TxItems       int // actions in transactions
+	TxItems       int                               // actions in transactions
+	Audits        []map[string]types.AttributeValue // audit items written
 	Units         units
 	MotoCU        float64 // sum of ConsumedCapacity.CapacityUnits that moto returned
 	MotoCUSeen    int     // DynamoDB calls whose output carried ConsumedCapacity
@@ -230,6 +232,9 @@ func (m *meter) middleware(stack *middleware.Stack) error {
 			case isDynamo:
 				c.Dynamo++
 				c.TxItems += txItems
+				if err == nil {
+					c.Audits = append(c.Audits, auditItems(in.Parameters)...)
+				}
 				c.Units = c.Units.add(u)
 				if cuOK {
 					c.MotoCU += cu

@@ -107,6 +107,13 @@ func (r *Report) evaluate(strict bool) {
 			add(Budget{Name: "handler CPU excl. AWS: verify (totp)", Limit: fmt.Sprintf("<= %.1f ms", cpuBudgetMs), Measured: fmt.Sprintf("%.3f ms (mean; p50 %.3f)", h.CPUExclAWS, h.CPUExclAWSP50)}, h.CPUExclAWS > cpuBudgetMs, false)
 		}
 	}
+	// Cost per 1M sign-ins (DESIGN §8), without the channel's own fee (SES per email): a
+	// report, like the timings (the duration part follows this machine's CPU).
+	for _, f := range r.Cost.Flows {
+		if limit, ok := costBudgets[f.Name]; ok {
+			add(Budget{Name: "cost per 1M: " + f.Name, Limit: fmt.Sprintf("<= $%g", limit), Measured: fmt.Sprintf("$%.2f", f.Total)}, f.Total > limit, false)
+		}
+	}
 	for _, c := range r.ColdStarts {
 		b := Budget{Name: "cold start: " + c.Function, Limit: fmt.Sprintf("<= %d ms", coldStartBudgetMs), Measured: fmt.Sprintf("%.1f ms (median)", c.MedianMs)}
 		switch {
@@ -122,6 +129,13 @@ func (r *Report) evaluate(strict bool) {
 		b := Budget{Name: "binary size: " + s.Function, Limit: fmt.Sprintf("<= %g MB", s.BudgetMB), Measured: fmt.Sprintf("%.2f MB", s.MB)}
 		add(b, s.MB > s.BudgetMB, true)
 	}
+}
+
+// costBudgets are DESIGN §8's cost budgets by flow, USD per 1M sign-ins.
+var costBudgets = map[string]float64{
+	"TOTP sign-in (challenge + verify)":             5,
+	"backup-code sign-in (challenge + verify)":      8,
+	"email sign-in (challenge + delivery + verify)": 8,
 }
 
 func firstLine(s string) string {
@@ -222,10 +236,10 @@ func (r *Report) render(w io.Writer) {
 		c := r.Cost
 		fmt.Fprintf(w, "\n== Estimated cost per 1M operations, USD (%s list prices as of %s, 128 MB arm64) ==\n", c.Region, c.PricesAsOf)
 		tw := table(w)
-		fmt.Fprintln(tw, "route\test. billed ms\tRRU/op\tWRU/op\tLambda req\tLambda dur\tHTTP API\tDynamoDB\tSES\tLogs\ttotal")
+		fmt.Fprintln(tw, "route\test. billed ms\tRRU/op\tWRU/op\tLambda req\tLambda dur\tHTTP API\tDynamoDB\tLogs\tevents\ttotal\tSES fee (apart)\taudit storage (apart)")
 		row := func(rc RouteCost) {
-			fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.1f\t%.2f\t%.3f\t%.2f\t%.3f\t%.2f\t%.3f\t%.2f\n",
-				rc.Name, rc.EstimatedMs, rc.RRU, rc.WRU, rc.LambdaRequests, rc.LambdaDuration, rc.HTTPAPI, rc.DynamoDB, rc.SES, rc.Logs, rc.Total)
+			fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.1f\t%.2f\t%.3f\t%.2f\t%.3f\t%.3f\t%.2f\t%.2f\t%.2f\t%.2f\n",
+				rc.Name, rc.EstimatedMs, rc.RRU, rc.WRU, rc.LambdaRequests, rc.LambdaDuration, rc.HTTPAPI, rc.DynamoDB, rc.Logs, rc.EventBridge+rc.EventPublisher, rc.Total, rc.SES, rc.AuditStorage)
 		}
 		for _, rc := range c.Routes {
 			row(rc)

@@ -288,8 +288,10 @@ func TestClientJourney(t *testing.T) {
 	if p := wantProblem(t, "bad purpose", err, 400, "invalid_request"); p.Field != "purpose" || !strings.HasPrefix(p.Instance, "urn:request:") {
 		t.Errorf("bad purpose: field %q instance %q", p.Field, p.Instance)
 	}
-	_, err = user.Verify(ctx, "me", strings.Repeat("a", 26), mfaclient.VerifyRequest{Type: "totp", Code: "123456"})
+	_, err = user.Verify(ctx, "me", "c"+strings.Repeat("a", 40)+"."+strings.Repeat("b", 22), mfaclient.VerifyRequest{Type: "totp", Code: "123456"})
 	wantProblem(t, "unknown challenge", err, 404, "challenge_not_found")
+	_, err = user.Verify(ctx, "me", strings.Repeat("a", 26), mfaclient.VerifyRequest{Type: "totp", Code: "123456"})
+	wantProblem(t, "malformed challenge id", err, 400, "invalid_request")
 	before := userRT.total()
 	if _, err := user.Verify(ctx, "me", "", mfaclient.VerifyRequest{Type: "totp", Code: "123456"}); err == nil || mfaclient.IsStatus(err, 404) || strings.Contains(err.Error(), "123456") {
 		t.Fatalf("empty challenge id: %v", err)

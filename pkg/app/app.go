@@ -107,7 +107,7 @@ type App struct {
 	Factors        *mfa.Factors
 	Challenges     *mfa.Challenges
 	Deliveries     *mfa.Deliveries
-	Verification   *mfa.Verification
+	Verifications  *mfa.Verifications
 	Administration *mfa.Administration
 	PolicyAdmin    *mfa.PolicyAdmin
 
@@ -219,7 +219,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.Enrollments = mfa.NewEnrollments(core, store, keyring, a.Factors, passkeys)
 	a.Challenges = mfa.NewChallenges(core, store, passkeys)
 	a.Deliveries = mfa.NewDeliveries(core, store, notifier)
-	a.Verification = mfa.NewVerification(core, store, keyring, signer, passkeys)
+	a.Verifications = mfa.NewVerifications(core, store, keyring, signer, passkeys)
 	a.Administration = mfa.NewAdministration(core, store, keyring, a.Factors)
 	a.PolicyAdmin = mfa.NewPolicyAdmin(core, a.Policies)
 	// The same key-set cache as the jwks function's, seeded with the keys just loaded.
@@ -228,7 +228,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.API = &httpapi.API{
 		Service: httpapi.Services{
 			Enrollments: a.Enrollments, Factors: a.Factors, Challenges: a.Challenges, Deliveries: a.Deliveries,
-			Verification: a.Verification, Administration: a.Administration, PolicyAdmin: a.PolicyAdmin,
+			Verifications: a.Verifications, Administration: a.Administration, PolicyAdmin: a.PolicyAdmin,
 		},
 		StepUp: signer, JWKS: jwks.Get, Log: b.Log,
 	}

@@ -65,10 +65,10 @@ type Triggers struct {
 
 // Services are the domain's use cases behind the triggers.
 type Services struct {
-	*mfa.Decider      // Define
-	*mfa.Challenges   // Create
-	*mfa.Deliveries   // Create
-	*mfa.Verification // Verify
+	*mfa.Decider       // Define
+	*mfa.Challenges    // Create
+	*mfa.Deliveries    // Create
+	*mfa.Verifications // Verify
 }
 
 // ForDefine is the DefineAuthChallenge trigger (serve its Define): the policy's decision,
@@ -83,8 +83,8 @@ func ForCreate(c *mfa.Challenges, d *mfa.Deliveries, log *slog.Logger) *Triggers
 }
 
 // ForVerify is the VerifyAuthChallengeResponse trigger (serve its Verify).
-func ForVerify(v *mfa.Verification, log *slog.Logger) *Triggers {
-	return &Triggers{Service: Services{Verification: v}, Log: log}
+func ForVerify(v *mfa.Verifications, log *slog.Logger) *Triggers {
+	return &Triggers{Service: Services{Verifications: v}, Log: log}
 }
 
 func subOf(attrs map[string]string) (string, bool) {

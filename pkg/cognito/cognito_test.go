@@ -64,7 +64,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	a.Log = httpapi.NewLogger(io.Discard, 0)
-	tr := &cognito.Triggers{Service: cognito.Services{Decider: a.Challenges.Decider, Challenges: a.Challenges, Deliveries: a.Deliveries, Verification: a.Verification}, Log: a.Log}
+	tr := &cognito.Triggers{Service: cognito.Services{Decider: a.Challenges.Decider, Challenges: a.Challenges, Deliveries: a.Deliveries, Verifications: a.Verifications}, Log: a.Log}
 	pool := &userPool{t: t, triggers: tr, users: map[string]poolUser{}}
 	return &fixture{t: t, app: a, pool: pool, svc: mfa.Caller{Kind: mfa.CallerService, Subject: "test-backend"}}
 }
@@ -322,7 +322,7 @@ func TestLockoutCountedAcrossHTTPAndCognito(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = f.app.Verification.Verify(ctx, f.svc, sub, ch.ChallengeID, mfa.VerifyRequest{Type: mfa.TypeTOTP, Code: wrong})
+		_, err = f.app.Verifications.Verify(ctx, f.svc, sub, ch.ChallengeID, mfa.VerifyRequest{Type: mfa.TypeTOTP, Code: wrong})
 		if mfa.AsError(err).Code != mfa.CodeVerificationFailed {
 			t.Fatalf("wrong code over HTTP: %v", err)
 		}
@@ -338,7 +338,7 @@ func TestLockoutCountedAcrossHTTPAndCognito(t *testing.T) {
 		t.Fatal("Cognito issued tokens to a locked user")
 	}
 	ch, _ := f.app.Challenges.CreateChallenge(ctx, f.svc, sub, mfa.ChallengeRequest{})
-	if _, err := f.app.Verification.Verify(ctx, f.svc, sub, ch.ChallengeID, mfa.VerifyRequest{Type: mfa.TypeTOTP, Code: totpCode(secret, time.Now(), 1)}); mfa.AsError(err).Code != mfa.CodeTooManyAttempts {
+	if _, err := f.app.Verifications.Verify(ctx, f.svc, sub, ch.ChallengeID, mfa.VerifyRequest{Type: mfa.TypeTOTP, Code: totpCode(secret, time.Now(), 1)}); mfa.AsError(err).Code != mfa.CodeTooManyAttempts {
 		t.Fatalf("HTTP path after Cognito failures: %v", err)
 	}
 }

@@ -2,6 +2,8 @@ package dynamostore
 
 import (
 	"context"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -10,84 +12,65 @@ import (
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
 
-type offeredItem struct {
-	ID   string `dynamodbav:"id"`
-	Type string `dynamodbav:"type"`
-}
-
+// challengeItem keeps the WebAuthn session of a challenge that offers passkeys (DESIGN §6.6:
+// stored server-side, expiring). Everything else about a challenge is in its id.
 type challengeItem struct {
-	PK              string        `dynamodbav:"pk"`
-	SK              string        `dynamodbav:"sk"`
-	ID              string        `dynamodbav:"id"`
-	Purpose         string        `dynamodbav:"purpose"`
-	OrganizationID  string        `dynamodbav:"organizationId,omitempty"`
-	Offered         []offeredItem `dynamodbav:"offered"`
-	DefaultFactorID string        `dynamodbav:"defaultFactorId,omitempty"`
-	Failures        int           `dynamodbav:"failures"`
-	SendCount       int           `dynamodbav:"sendCount,omitempty"`
-	LastSendAt      int64         `dynamodbav:"lastSendAt,omitempty"`
-	PasskeySession  []byte        `dynamodbav:"passkeySession,omitempty"`
-	ContextIP       string        `dynamodbav:"contextIp,omitempty"`
-	ContextDevice   string        `dynamodbav:"contextDevice,omitempty"`
-	Locale          string        `dynamodbav:"locale,omitempty"`
-	Status          string        `dynamodbav:"status"`
-	CreatedAt       int64         `dynamodbav:"createdAt"`
-	ExpiresAt       int64         `dynamodbav:"expiresAt"`
-	TTL             int64         `dynamodbav:"ttl"`
+	PK             string `dynamodbav:"pk"`
+	SK             string `dynamodbav:"sk"`
+	PasskeySession []byte `dynamodbav:"passkeySession"`
+	ExpiresAt      int64  `dynamodbav:"expiresAt"`
+	TTL            int64  `dynamodbav:"ttl"`
 }
 
-func (it challengeItem) toDomain(uid string) mfa.Challenge {
-	c := mfa.Challenge{
-		ID: it.ID, UserID: uid, Purpose: it.Purpose, OrganizationID: it.OrganizationID,
-		DefaultFactorID: it.DefaultFactorID, Failures: it.Failures, SendCount: it.SendCount, LastSendAt: fromMillis(it.LastSendAt), PasskeySession: it.PasskeySession, ContextIP: it.ContextIP, ContextDevice: it.ContextDevice,
-		Status: mfa.ChallengeStatus(it.Status), CreatedAt: fromMillis(it.CreatedAt), ExpiresAt: fromMillis(it.ExpiresAt),
-		Locale: it.Locale,
-	}
-	for _, o := range it.Offered {
-		c.Offered = append(c.Offered, mfa.OfferedFactor{ID: o.ID, Type: mfa.FactorType(o.Type)})
-	}
-	return c
-}
-
+// codeItem is the code sent for a challenge (U#CODE#<cid>): the newest send replaces the code
+// and counts the challenge's sends and cool-down.
 type codeItem struct {
-	PK        string `dynamodbav:"pk"`
-	SK        string `dynamodbav:"sk"`
-	Hash      []byte `dynamodbav:"codeHash"`
-	ExpiresAt int64  `dynamodbav:"expiresAt"`
-	TTL       int64  `dynamodbav:"ttl"`
+	PK         string `dynamodbav:"pk"`
+	SK         string `dynamodbav:"sk"`
+	FactorID   string `dynamodbav:"factorId"`
+	Hash       []byte `dynamodbav:"codeHash"`
+	ExpiresAt  int64  `dynamodbav:"expiresAt"`
+	Sends      int    `dynamodbav:"sends"`
+	LastSendAt int64  `dynamodbav:"lastSendAt"`
+	TTL        int64  `dynamodbav:"ttl"`
 }
 
-func codeSK(cid, fid string) string { return codePrefix + cid + "#" + fid }
+func (c codeItem) toDomain(cid string) *mfa.CodeRecord {
+	return &mfa.CodeRecord{ChallengeID: cid, FactorID: c.FactorID, Hash: c.Hash, ExpiresAt: fromMillis(c.ExpiresAt), Sends: c.Sends, LastSendAt: fromMillis(c.LastSendAt)}
+}
 
-// OpenChallenge stores a new challenge and notes the activity (and a trusted device's use) in
-// one transaction.
+// OpenChallenge records what a challenge must keep (see mfa.ChallengeStore) in one transaction.
 func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevice string, ev mfa.AuditEvent) error {
 	pk := userPK(c.UserID)
-	offered := []offeredItem{}
-	for _, o := range c.Offered {
-		offered = append(offered, offeredItem{ID: o.ID, Type: string(o.Type)})
-	}
-	item, err := attributevalue.MarshalMap(challengeItem{
-		PK: pk, SK: challengePfx + c.ID, ID: c.ID, Purpose: c.Purpose, OrganizationID: c.OrganizationID,
-		Offered: offered, DefaultFactorID: c.DefaultFactorID, Status: string(c.Status), PasskeySession: c.PasskeySession, ContextIP: c.ContextIP, ContextDevice: c.ContextDevice,
-		CreatedAt: millis(c.CreatedAt), ExpiresAt: millis(c.ExpiresAt), TTL: c.ExpiresAt.Add(ttlGraceOnGone).Unix(),
-		Locale: c.Locale,
-	})
-	if err != nil {
-		return err
-	}
 	audit, err := s.auditPut(ev)
 	if err != nil {
 		return err
 	}
+	values := map[string]types.AttributeValue{":now": num(millis(c.CreatedAt))}
+	directory := directoryMove
+	if c.MovesInDirectory {
+		directoryMoveValues(c.UserID, c.CreatedAt, values)
+	} else {
+		// In place (moved within the day): an unchanged index key costs no index write.
+		directory = strings.Join(directorySet(c.UserID, c.CreatedAt, values), ", ")
+	}
 	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Update: &types.Update{
 			TableName: &s.table, Key: key(pk, skState),
-			UpdateExpression:          aws.String("SET lastChallengeAt = :now, firstSeenAt = if_not_exists(firstSeenAt, :now), " + directoryMove),
-			ExpressionAttributeValues: directoryMoveValues(c.UserID, c.CreatedAt, map[string]types.AttributeValue{":now": num(millis(c.CreatedAt))}),
+			UpdateExpression:          aws.String("SET lastChallengeAt = :now, firstSeenAt = if_not_exists(firstSeenAt, :now), " + directory),
+			ExpressionAttributeValues: values,
 		}},
 		audit,
+	}
+	if len(c.PasskeySession) > 0 {
+		item, err := attributevalue.MarshalMap(challengeItem{
+			PK: pk, SK: challengePfx + c.ID, PasskeySession: c.PasskeySession,
+			ExpiresAt: millis(c.ExpiresAt), TTL: c.ExpiresAt.Add(ttlGraceOnGone).Unix(),
+		})
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	}
 	if trustedDevice != "" {
 		// A device revoked in between makes the whole challenge fail: fail closed.
@@ -102,47 +85,45 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 	return err
 }
 
-// RecordDelivery stores the code sent for (challenge, factor) and takes every send counter in
-// one transaction: the challenge's own count and cool-down, the user's and the destination's.
+// RecordDelivery stores the code sent for a challenge and takes every send counter in one
+// transaction: the challenge's own count and cool-down (on the code record), the user's and
+// the destination's.
 func (s *Store) RecordDelivery(ctx context.Context, d mfa.Delivery) error {
 	pk := userPK(d.UserID)
 	now := millis(d.Quota.At)
-	code, err := attributevalue.MarshalMap(codeItem{
-		PK: pk, SK: codeSK(d.Code.ChallengeID, d.Code.FactorID), Hash: d.Code.Hash,
-		ExpiresAt: millis(d.Code.ExpiresAt), TTL: d.Code.ExpiresAt.Add(ttlGraceOnGone).Unix(),
-	})
-	if err != nil {
-		return err
-	}
 	audit, err := s.auditPut(d.Event)
 	if err != nil {
 		return err
 	}
 	counters, ends := s.sendCounters(d.Quota)
 	items := append([]types.TransactWriteItem{
+		// A resend replaces the earlier code: only the newest one is valid.
 		{Update: &types.Update{
-			TableName: &s.table, Key: key(pk, challengePfx+d.Code.ChallengeID),
-			UpdateExpression:         aws.String("SET lastSendAt = :now ADD sendCount :one"),
-			ConditionExpression:      aws.String("#status = :open AND expiresAt > :now AND (attribute_not_exists(sendCount) OR sendCount < :max) AND (attribute_not_exists(lastSendAt) OR lastSendAt <= :cool)"),
-			ExpressionAttributeNames: map[string]string{"#status": "status"},
+			TableName: &s.table, Key: key(pk, codePrefix+d.Code.ChallengeID),
+			UpdateExpression:         aws.String("SET factorId = :fid, codeHash = :hash, expiresAt = :exp, lastSendAt = :now, #ttl = :ttl ADD sends :one"),
+			ConditionExpression:      aws.String("(attribute_not_exists(sends) OR sends < :max) AND (attribute_not_exists(lastSendAt) OR lastSendAt <= :cool)"),
+			ExpressionAttributeNames: map[string]string{"#ttl": "ttl"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":now": num(now), ":one": num(1), ":open": str(string(mfa.ChallengeOpen)),
+				":fid": str(d.Code.FactorID), ":hash": &types.AttributeValueMemberB{Value: d.Code.Hash}, ":exp": num(millis(d.Code.ExpiresAt)),
+				":now": num(now), ":one": num(1), ":ttl": num(maxTime(d.Code.ExpiresAt, d.ChallengeEnds).Add(ttlGraceOnGone).Unix()),
 				":max": num(int64(d.MaxSends)), ":cool": num(now - d.Cooldown.Milliseconds()),
 			},
 		}},
-		// A resend replaces the earlier code: only the newest one is valid.
-		{Put: &types.Put{TableName: &s.table, Item: code}},
 		audit,
 	}, counters...)
 	reasons, err := s.transact(ctx, items)
 	if failed(reasons, 0) {
 		return &mfa.LimitError{Limit: "cooldown", RetryAt: d.Quota.At.Add(d.Cooldown)}
 	}
-	if limit := limitFrom(reasons, 3, 4, ends); limit != nil {
+	if limit := limitFrom(reasons, 2, 3, ends); limit != nil {
 		return limit
 	}
 	return err
 }
 
-// RecordSuccess closes the challenge, consumes what the answer used (a TOTP step, the code
-// record, or one backup code) and clears the user's failures, atomically.
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

@@ -34,7 +34,7 @@ func TestBackupCodeUsedExactlyOnceUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: set.ID, BackupHash: "h2", MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")})
+			err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, Challenge: use(c), FactorID: set.ID, BackupHash: "h2", MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")})
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -60,7 +60,7 @@ func TestBackupCodeUsedExactlyOnceUnderConcurrency(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := s.openChallenge(t, "alice", set.ID)
-	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: set.ID, BackupHash: "h1", MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrCodeUsed) {
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, Challenge: use(c), FactorID: set.ID, BackupHash: "h1", MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrCodeUsed) {
 		t.Fatalf("old code after regeneration: %v", err)
 	}
 	p, _ := s.store.LoadProfile(ctx, "alice")
@@ -158,8 +158,8 @@ func TestChallengeSendCapAndCooldown(t *testing.T) {
 		t.Fatal("a 4th send for a challenge capped at 3 went out")
 	}
 	// Only the newest code is stored, and it is consumed once.
-	_, _, _, rec, err := s.store.LoadVerification(ctx, "alice", c.ID, "f1")
-	if err != nil || rec == nil || string(rec.Hash) != "c" {
+	v, err := s.store.LoadVerification(ctx, c)
+	if rec := v.Code; err != nil || rec == nil || string(rec.Hash) != "c" || rec.FactorID != "f1" || rec.Sends != 3 {
 		t.Fatalf("code record %+v %v", rec, err)
 	}
 }
@@ -173,20 +173,23 @@ func TestCodeRecordConsumedOnce(t *testing.T) {
 	if err := s.store.RecordDelivery(ctx, s.delivery(c1, f.ID, []byte("hash1"), quota)); err != nil {
 		t.Fatal(err)
 	}
-	success := func(cid string, hash string) error {
-		return s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: cid, FactorID: f.ID, CodeHash: []byte(hash), MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")})
+	success := func(c mfa.Challenge, fid, hash string) error {
+		return s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, Challenge: use(c), FactorID: fid, CodeHash: []byte(hash), MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")})
 	}
-	if err := success(c1.ID, "other"); !errors.Is(err, mfa.ErrCodeUsed) {
+	if err := success(c1, f.ID, "other"); !errors.Is(err, mfa.ErrCodeUsed) {
 		t.Fatalf("a hash that is not the stored one: %v", err)
 	}
-	if err := success(c1.ID, "hash1"); err != nil {
+	if err := success(c1, "another-factor", "hash1"); !errors.Is(err, mfa.ErrCodeUsed) {
+		t.Fatalf("the code of another factor of the challenge: %v", err)
+	}
+	if err := success(c1, f.ID, "hash1"); err != nil {
 		t.Fatal(err)
 	}
 	c2 := s.openChallenge(t, "alice", f.ID)
-	if err := success(c2.ID, "hash1"); !errors.Is(err, mfa.ErrCodeUsed) {
+	if err := success(c2, f.ID, "hash1"); !errors.Is(err, mfa.ErrCodeUsed) {
 		t.Fatalf("a code of another challenge: %v", err)
 	}
-	if _, _, _, rec, _ := s.store.LoadVerification(ctx, "alice", c1.ID, f.ID); rec != nil {
+	if v, _ := s.store.LoadVerification(ctx, c1); v.Code != nil {
 		t.Fatal("the code record survives its use")
 	}
 }

@@ -292,15 +292,35 @@ func TestDirectoryFollowsWrites(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].TypeCounts[mfa.TypeEmail] != 1 || got[0].TypeCounts[mfa.TypeTOTP] != 1 {
 		t.Fatalf("by address: %+v %v", got, err)
 	}
-	// A challenge is activity: ann moves to the top.
+	// An answered challenge is activity (a challenge answered by nobody stores nothing):
+	// ann moves to the top, at the time the challenge opened.
 	c := mfa.Challenge{ID: "c0000000000000000000000001", UserID: "ann", Purpose: "sign_in", Status: mfa.ChallengeOpen, CreatedAt: t0.Add(2 * time.Hour), ExpiresAt: t0.Add(3 * time.Hour)}
-	if err := s.OpenChallenge(ctx, c, "", ev("ann", c.CreatedAt)); err != nil {
-		t.Fatal(err)
+	answer := func(c mfa.Challenge, moves bool) {
+		t.Helper()
+		at := c.CreatedAt.Add(time.Minute)
+		u := mfa.ChallengeUse{ID: c.ID, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt, MovesInDirectory: moves}
+		if err := s.RecordFailure(ctx, mfa.Failure{UserID: c.UserID, ChallengeID: c.ID, Challenge: u, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(at), At: at, Event: ev(c.UserID, at)}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	// An answer that does not move (the user moved within the day) leaves the order, and
+	// the index key, as it was; the state still has the exact time.
+	answer(mfa.Challenge{ID: "c0000000000000000000000009", UserID: "ann", CreatedAt: t0.Add(90 * time.Minute), ExpiresAt: t0.Add(3 * time.Hour)}, false)
+	if got := strings.Join(order(), ","); got != "bob,ann" {
+		t.Fatalf("after an answer in place: %s", got)
+	}
+	if p, _ := s.LoadProfile(ctx, "ann"); !p.State.LastChallengeAt.Equal(t0.Add(90*time.Minute)) || !p.State.ListedAt.Equal(t0) {
+		t.Fatalf("state after an answer in place: %+v", p.State)
+	}
+	answer(c, true)
 	if got := strings.Join(order(), ","); got != "ann,bob" {
-		t.Fatalf("after a challenge: %s", got)
+		t.Fatalf("after an answered challenge: %s", got)
 	}
-	// A user who was only challenged (never enrolled) is known too, with no factor type.
+	if p, _ := s.LoadProfile(ctx, "ann"); !p.State.ListedAt.Equal(c.CreatedAt) {
+		t.Fatalf("listed at %v, want %v", p.State.ListedAt, c.CreatedAt)
+	}
+	// A user who was only challenged (never enrolled) is known too, with no factor type: the
+	// first challenge of a user never seen records the first contact.
 	c = mfa.Challenge{ID: "c0000000000000000000000002", UserID: "cat", Purpose: "sign_in", Status: mfa.ChallengeOpen, CreatedAt: t0.Add(150 * time.Minute), ExpiresAt: t0.Add(3 * time.Hour)}
 	if err := s.OpenChallenge(ctx, c, "", ev("cat", c.CreatedAt)); err != nil {
 		t.Fatal(err)

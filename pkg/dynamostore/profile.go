@@ -42,7 +42,16 @@ func (it stateItem) toDomain(uid string) mfa.UserState {
 
 // LoadProfile reads state and factors with one Query on the user's "U#" items.
 func (s *Store) LoadProfile(ctx context.Context, uid string) (mfa.Profile, error) {
+	p, _, err := s.queryProfile(ctx, uid)
+	return p, err
+}
+
+// queryProfile is LoadProfile that also returns the user's code records (U#CODE#<cid>) by
+// challenge id.
+func (s *Store) queryProfile(ctx context.Context, uid string) (mfa.Profile, map[string]codeItem, error) {
 	p := mfa.Profile{State: mfa.UserState{UserID: uid}}
+	var marks answerMarks
+	codes := map[string]codeItem{}
 	in := &dynamodb.QueryInput{
 		TableName:              &s.table,
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
@@ -54,33 +63,39 @@ func (s *Store) LoadProfile(ctx context.Context, uid string) (mfa.Profile, error
 	for {
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
-			return mfa.Profile{}, err
+			return mfa.Profile{}, nil, err
 		}
 		for _, item := range out.Items {
 			sk := item["sk"].(*types.AttributeValueMemberS).Value
 			switch {
 			case sk == skState:
-				var st stateItem
-				if err := attributevalue.UnmarshalMap(item, &st); err != nil {
-					return mfa.Profile{}, err
+				st, m, err := decodeState(uid, item)
+				if err != nil {
+					return mfa.Profile{}, nil, err
 				}
-				p.State = st.toDomain(uid)
+				p.State, marks = st, m
+			case strings.HasPrefix(sk, codePrefix):
+				var c codeItem
+				if err := attributevalue.UnmarshalMap(item, &c); err != nil {
+					return mfa.Profile{}, nil, err
+				}
+				codes[strings.TrimPrefix(sk, codePrefix)] = c
 			case strings.HasPrefix(sk, factorPrefix):
 				var f factorItem
 				if err := attributevalue.UnmarshalMap(item, &f); err != nil {
-					return mfa.Profile{}, err
+					return mfa.Profile{}, nil, err
 				}
 				p.Factors = append(p.Factors, f.toDomain(uid))
 			case strings.HasPrefix(sk, seenPrefix):
 				var it seenItem
 				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-					return mfa.Profile{}, err
+					return mfa.Profile{}, nil, err
 				}
 				p.Seen = append(p.Seen, mfa.Seen{Kind: it.Kind, Value: it.Value, At: fromMillis(it.SeenAt)})
 			case strings.HasPrefix(sk, devicePrefix):
 				var d deviceItem
 				if err := attributevalue.UnmarshalMap(item, &d); err != nil {
-					return mfa.Profile{}, err
+					return mfa.Profile{}, nil, err
 				}
 				p.Devices = append(p.Devices, d.toDomain(uid))
 			}
@@ -100,7 +115,8 @@ func (s *Store) LoadProfile(ctx context.Context, uid string) (mfa.Profile, error
 		}
 		return a.ID < b.ID
 	})
-	return p, nil
+	marks.apply(p.Factors)
+	return p, codes, nil
 }
 
 func (s *Store) getItem(ctx context.Context, pk, sk string, out any) error {

@@ -41,44 +41,25 @@ func openCondition(windows []mfa.OpenWindow) (string, map[string]types.Attribute
 	return strings.Join(parts, " OR "), values, nil
 }
 
-// RecordFailure counts a wrong answer on the challenge and on the user in one transaction.
-// Nothing is counted when the user is locked at the write (mfa.ErrLocked) or the challenge is
-// no longer open (mfa.ErrChallengeClosed): such an answer is refused, not counted.
+// RecordFailure counts a wrong answer on the challenge's tally and on the user with one
+// conditional write on the user's state (ledger.go). Nothing is counted when the user is locked
+// at the write (mfa.ErrLocked) or the challenge is no longer open (mfa.ErrChallengeClosed):
+// such an answer is refused, not counted.
 func (s *Store) RecordFailure(ctx context.Context, f mfa.Failure) error {
-	pk := userPK(f.UserID)
-	now := millis(f.At)
+	w, err := newAnswerWrite(f.UserID, f.Challenge, f.Open, f.MaxFailures, f.At)
+	if err != nil {
+		return err
+	}
+	w.values[":one"] = num(1)
+	w.set = append(w.set, "lastFailureAt = :now", "#c = if_not_exists(#c, :cBase) + :one")
+	w.add = append(w.add, "failures :one")
 	audit, err := s.auditPut(f.Event)
 	if err != nil {
 		return err
 	}
-	open, values, err := openCondition(f.Open)
-	if err != nil {
-		return err
-	}
-	values[":now"], values[":one"] = num(now), num(1)
-	reasons, olds, err := s.transactOld(ctx, []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(pk, challengePfx+f.ChallengeID),
-			UpdateExpression:          aws.String("ADD failures :one"),
-			ConditionExpression:       aws.String("#status = :open AND failures < :max AND expiresAt > :now"),
-			ExpressionAttributeNames:  map[string]string{"#status": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":open": str(string(mfa.ChallengeOpen)), ":max": num(int64(f.MaxFailures)), ":now": num(now)},
-		}},
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(pk, skState),
-			UpdateExpression:          aws.String("SET lastFailureAt = :now ADD failures :one"),
-			ConditionExpression:       aws.String(open),
-			ExpressionAttributeValues: values,
-			// A refusal says until when the user is locked, from the state that refused it.
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}},
-		audit,
-	})
-	switch {
-	case failed(reasons, 1):
-		return lockedBy(f.UserID, olds[1])
-	case failed(reasons, 0):
-		return mfa.ErrChallengeClosed
+	_, old, err := s.writeAnswer(ctx, f.UserID, w, []types.TransactWriteItem{audit})
+	if old != nil {
+		return whyRefused(f.UserID, old, f.Challenge, f.Open, f.MaxFailures, true)
 	}
 	return err
 }

@@ -2,14 +2,18 @@
 //
 // Layout (pk / sk):
 //
-//	USER#<uid> / U#STATE              failures, lock inputs, activity, factor count
+//	USER#<uid> / U#STATE              failures, lock inputs, activity, factor count; the
+//	                                  tallies of answered challenges (c_<cid>), the last TOTP
+//	                                  step (s_<fid>) and last use (u_<fid>) of factors (ledger.go)
 //	USER#<uid> / U#FACTOR#<fid>       one bound factor (secret sealed)
 //	USER#<uid> / U#DEVICE#<did>       a trusted device (keyed hash of its token; ttl)
 //	USER#<uid> / U#SEEN#<kind>#<value>    a device id or IP the user signed in from (ttl 90 days)
 //	POLICY / global | org:<id>          a stored policy (JSON, versioned)
 //	USER#<uid> / ENROLLMENT#<eid>     a pending enrollment (ttl)
-//	USER#<uid> / CHALLENGE#<cid>      a challenge (ttl)
-//	USER#<uid> / CODE#<cid>#<fid>     the keyed hash of the email/SMS code sent (ttl)
+//	USER#<uid> / CHALLENGE#<cid>      the WebAuthn session of a challenge offering passkeys (ttl);
+//	                                  other challenges are stored nowhere (mfa/challengetoken.go)
+//	USER#<uid> / U#CODE#<cid>         the keyed hash of the email/SMS code sent for a challenge,
+//	                                  its factor, sends and last send (ttl)
 //	USER#<uid> / SEND#<window>        codes sent to this user in a window (ttl)
 //	DEST#<hash> / SEND#<window>       codes sent to one destination in a window (ttl)
 //	AUDIT#<uid> / EVENT#<ms>#<rand>   an audit event, newest last (ttl)
@@ -17,7 +21,7 @@
 //	SYSTEM / DATAKEY                  the KMS-wrapped data key
 //	SYSTEM / SIGNKEY#<generation>     an mfaToken signing key (private part sealed)
 //
-// A user's state and factors share the "U#" prefix so one Query reads both. Anything that
+// A user's state, factors and codes share the "U#" prefix so one Query reads them all. Anything that
 // must happen once is a condition on the write; multi-item changes are transactions whose
 // cancellation reasons are translated into the domain's errors.
 package dynamostore
@@ -81,7 +85,7 @@ const (
 	seenPrefix     = "U#SEEN#"
 	enrollPrefix   = "ENROLLMENT#"
 	challengePfx   = "CHALLENGE#"
-	codePrefix     = "CODE#"
+	codePrefix     = "U#CODE#"
 	sendPrefix     = "SEND#"
 	destPrefix     = "DEST#"
 	auditPrefix    = "AUDIT#"

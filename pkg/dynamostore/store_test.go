@@ -59,16 +59,30 @@ func (s *suite) bindTOTP(t *testing.T, uid string, step int64) mfa.Factor {
 	return f
 }
 
+// openChallenge is a challenge as the domain opens one that offers no passkey: it is carried
+// by its id, and the store sees it first when it is answered.
 func (s *suite) openChallenge(t *testing.T, uid string, factors ...string) mfa.Challenge {
 	t.Helper()
 	c := mfa.Challenge{ID: newID(), UserID: uid, Purpose: "sign_in", Status: mfa.ChallengeOpen, CreatedAt: s.now, ExpiresAt: s.now.Add(10 * time.Minute)}
 	for _, id := range factors {
 		c.Offered = append(c.Offered, mfa.OfferedFactor{ID: id, Type: mfa.TypeTOTP})
 	}
-	if err := s.store.OpenChallenge(context.Background(), c, "", s.event(uid, mfa.ActionChallengeOpened)); err != nil {
+	return c
+}
+
+// use is what an answer to c counts on.
+func use(c mfa.Challenge) mfa.ChallengeUse {
+	return mfa.ChallengeUse{ID: c.ID, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt}
+}
+
+// state reads the user's state (with its tallies) and factors.
+func (s *suite) state(t *testing.T, uid string) mfa.Profile {
+	t.Helper()
+	p, err := s.store.LoadProfile(context.Background(), uid)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return p
 }
 
 func (s *suite) auditCount(t *testing.T, uid string) int {
@@ -184,7 +198,7 @@ func TestRecordSuccessConsumesEachStepOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 101, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")})
+			err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, Challenge: use(c), FactorID: f.ID, Step: 101, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")})
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -200,13 +214,13 @@ func TestRecordSuccessConsumesEachStepOnce(t *testing.T) {
 	if ok.Load() != 1 || reused.Load() != n-1 {
 		t.Fatalf("successes=%d reused=%d, want exactly 1 and %d", ok.Load(), reused.Load(), n-1)
 	}
-	got, _ := s.store.GetFactor(ctx, "alice", f.ID)
-	if got.LastStep != 101 || got.LastUsedAt.IsZero() {
+	// The step is kept on the user's state and read with the factor.
+	if got := s.state(t, "alice").Factors[0]; got.LastStep != 101 || got.LastUsedAt.IsZero() {
 		t.Errorf("factor after success: %+v", got)
 	}
 	// An older step is refused as well.
 	c := s.openChallenge(t, "alice", f.ID)
-	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 100, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrStepReused) {
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, Challenge: use(c), FactorID: f.ID, Step: 100, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrStepReused) {
 		t.Errorf("older step: %v", err)
 	}
 }
@@ -216,18 +230,45 @@ func TestChallengeAnsweredOnce(t *testing.T) {
 	ctx := context.Background()
 	f := s.bindTOTP(t, "alice", 0)
 	c := s.openChallenge(t, "alice", f.ID)
-	ch, st, got, _, err := s.store.LoadVerification(ctx, "alice", c.ID, f.ID)
-	if err != nil || ch.ID != c.ID || ch.Status != mfa.ChallengeOpen || got == nil || got.ID != f.ID || st.LastChallengeAt.IsZero() {
-		t.Fatalf("LoadVerification: %+v %+v %+v %v", ch, st, got, err)
+	v, err := s.store.LoadVerification(ctx, c)
+	if err != nil || v.Challenge.ID != c.ID || len(v.State.Tallies) != 0 || v.Factor(f.ID) == nil || v.Code != nil {
+		t.Fatalf("LoadVerification: %+v %v", v, err)
 	}
-	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 5, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")}); err != nil {
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, Challenge: use(c), FactorID: f.ID, Step: 5, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 6, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrChallengeClosed) {
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, Challenge: use(c), FactorID: f.ID, Step: 6, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrChallengeClosed) {
 		t.Fatalf("second answer to one challenge: %v", err)
 	}
-	if _, _, _, _, err := s.store.LoadVerification(ctx, "bob", c.ID, f.ID); !errors.Is(err, mfa.ErrNotFound) {
-		t.Fatalf("bob loads alice's challenge: %v", err)
+	// The answer recorded the activity and the challenge's tally on the state.
+	v, err = s.store.LoadVerification(ctx, c)
+	if err != nil || len(v.State.Tallies) != 1 || !v.State.Tallies[0].Used || v.State.Tallies[0].ChallengeID != c.ID || !v.State.LastChallengeAt.Equal(c.CreatedAt) {
+		t.Fatalf("after the answer: %+v %v", v.State, err)
+	}
+}
+
+// TestExpiredTalliesArePruned: the state keeps the tally of a challenge only while it can be
+// answered; the next answer's write removes the tallies the domain names as expired.
+func TestExpiredTalliesArePruned(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	f := s.bindTOTP(t, "alice", 0)
+	old := s.openChallenge(t, "alice", f.ID)
+	if err := s.store.RecordFailure(ctx, mfa.Failure{UserID: "alice", ChallengeID: old.ID, Challenge: use(old), MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "failed")}); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.state(t, "alice").State; len(st.Tallies) != 1 || st.Tallies[0].Failures != 1 || st.ConsecutiveFailures != 1 {
+		t.Fatalf("after one failure: %+v", st)
+	}
+	later := s.now.Add(11 * time.Minute)
+	c := mfa.Challenge{ID: newID(), UserID: "alice", CreatedAt: later, ExpiresAt: later.Add(10 * time.Minute)}
+	u := use(c)
+	u.Expired = []string{old.ID}
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, Challenge: u, FactorID: f.ID, Step: 7, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(later), At: later, Event: s.event("alice", "ok")}); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.state(t, "alice").State; len(st.Tallies) != 1 || st.Tallies[0].ChallengeID != c.ID || st.ConsecutiveFailures != 0 {
+		t.Fatalf("after the next answer: %+v", st)
 	}
 }
 
@@ -250,7 +291,7 @@ func TestFailuresCountedExactlyUnderConcurrency(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			err := s.store.RecordFailure(ctx, mfa.Failure{UserID: "alice", ChallengeID: challenges[i%len(challenges)].ID, MaxFailures: 5, Open: reg.OpenAt(s.now), At: s.now, Event: s.event("alice", "failed")})
+			err := s.store.RecordFailure(ctx, mfa.Failure{UserID: "alice", ChallengeID: challenges[i%len(challenges)].ID, Challenge: use(challenges[i%len(challenges)]), MaxFailures: 5, Open: reg.OpenAt(s.now), At: s.now, Event: s.event("alice", "failed")})
 			switch {
 			case err == nil:
 				counted.Add(1)
@@ -264,10 +305,7 @@ func TestFailuresCountedExactlyUnderConcurrency(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	_, st, _, _, err := s.store.LoadVerification(ctx, "alice", challenges[0].ID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := s.state(t, "alice").State
 	if counted.Load() != int64(reg.LockAfter) || st.ConsecutiveFailures != reg.LockAfter || locked.Load()+closed.Load() != n-int64(reg.LockAfter) {
 		t.Fatalf("counted %d (state %d), locked %d, closed %d: want exactly %d counted", counted.Load(), st.ConsecutiveFailures, locked.Load(), closed.Load(), reg.LockAfter)
 	}
@@ -279,7 +317,7 @@ func TestFailuresCountedExactlyUnderConcurrency(t *testing.T) {
 	}
 	// A success during the lock is refused and changes nothing.
 	c2 := s.openChallenge(t, "alice", f.ID)
-	err = s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c2.ID, FactorID: f.ID, Step: 9, MaxFailures: 5, Open: reg.OpenAt(s.now.Add(59 * time.Second)), At: s.now.Add(59 * time.Second), Event: s.event("alice", "ok")})
+	err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c2.ID, Challenge: use(c2), FactorID: f.ID, Step: 9, MaxFailures: 5, Open: reg.OpenAt(s.now.Add(59 * time.Second)), At: s.now.Add(59 * time.Second), Event: s.event("alice", "ok")})
 	var le *mfa.LockedError
 	if !errors.Is(err, mfa.ErrLocked) || !errors.As(err, &le) {
 		t.Fatalf("success during the lock: %v, want ErrLocked with the state", err)
@@ -288,11 +326,11 @@ func TestFailuresCountedExactlyUnderConcurrency(t *testing.T) {
 	if le.State.ConsecutiveFailures != reg.LockAfter || !le.State.LastFailureAt.Equal(s.now) {
 		t.Errorf("state in the refusal: %+v", le.State)
 	}
-	if _, st, _, _, _ := s.store.LoadVerification(ctx, "alice", c2.ID, ""); st.ConsecutiveFailures != reg.LockAfter {
+	if st := s.state(t, "alice").State; st.ConsecutiveFailures != reg.LockAfter {
 		t.Fatal("a refused success changed the failure count")
 	}
-	if got, _ := s.store.GetFactor(ctx, "alice", f.ID); got.LastStep != 0 {
-		t.Fatal("a refused success consumed the step: the transaction was half-written")
+	if got := s.state(t, "alice").Factors[0]; got.LastStep != 0 {
+		t.Fatal("a refused success consumed the step: the write was half-done")
 	}
 	// The lock (1 minute at 5 failures) over, one more failure counts and locks again at once:
 	// a second burst counts exactly one.
@@ -300,7 +338,7 @@ func TestFailuresCountedExactlyUnderConcurrency(t *testing.T) {
 	var again atomic.Int64
 	for i := range 10 {
 		wg.Go(func() {
-			if err := s.store.RecordFailure(ctx, mfa.Failure{UserID: "alice", ChallengeID: challenges[6+i%6].ID, MaxFailures: 5, Open: reg.OpenAt(later), At: later, Event: s.event("alice", "failed")}); err == nil {
+			if err := s.store.RecordFailure(ctx, mfa.Failure{UserID: "alice", ChallengeID: challenges[6+i%6].ID, Challenge: use(challenges[6+i%6]), MaxFailures: 5, Open: reg.OpenAt(later), At: later, Event: s.event("alice", "failed")}); err == nil {
 				again.Add(1)
 			} else if !errors.Is(err, mfa.ErrLocked) && !errors.Is(err, mfa.ErrChallengeClosed) {
 				t.Error(err)
@@ -308,15 +346,15 @@ func TestFailuresCountedExactlyUnderConcurrency(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if _, st, _, _, _ := s.store.LoadVerification(ctx, "alice", c2.ID, ""); again.Load() != 1 || st.ConsecutiveFailures != reg.LockAfter+1 {
+	if st := s.state(t, "alice").State; again.Load() != 1 || st.ConsecutiveFailures != reg.LockAfter+1 {
 		t.Fatalf("after the lock: %d counted, state %d; want exactly one more", again.Load(), st.ConsecutiveFailures)
 	}
 	// After that lock (2 minutes), a success clears the count.
 	done := later.Add(2 * time.Minute)
-	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c2.ID, FactorID: f.ID, Step: 9, MaxFailures: 5, Open: reg.OpenAt(done), At: done, Event: s.event("alice", "ok")}); err != nil {
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c2.ID, Challenge: use(c2), FactorID: f.ID, Step: 9, MaxFailures: 5, Open: reg.OpenAt(done), At: done, Event: s.event("alice", "ok")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, st, _, _, _ := s.store.LoadVerification(ctx, "alice", c2.ID, ""); st.ConsecutiveFailures != 0 || st.LastFactorID != f.ID {
+	if st := s.state(t, "alice").State; st.ConsecutiveFailures != 0 || st.LastFactorID != f.ID {
 		t.Fatalf("after success: %+v", st)
 	}
 }
@@ -329,20 +367,17 @@ func TestFailureOnClosedChallengeIsNotCounted(t *testing.T) {
 	open := mfa.DefaultRegulation.OpenAt(s.now)
 	f := s.bindTOTP(t, "alice", 0)
 	answered := s.openChallenge(t, "alice", f.ID)
-	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: answered.ID, FactorID: f.ID, Step: 3, MaxFailures: 5, Open: open, At: s.now, Event: s.event("alice", "ok")}); err != nil {
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: answered.ID, Challenge: use(answered), FactorID: f.ID, Step: 3, MaxFailures: 5, Open: open, At: s.now, Event: s.event("alice", "ok")}); err != nil {
 		t.Fatal(err)
 	}
 	expired := mfa.Challenge{ID: newID(), UserID: "alice", Status: mfa.ChallengeOpen, CreatedAt: s.now.Add(-time.Hour), ExpiresAt: s.now.Add(-time.Second)}
-	if err := s.store.OpenChallenge(ctx, expired, "", s.event("alice", "x")); err != nil {
-		t.Fatal(err)
-	}
 	before := s.auditCount(t, "alice")
-	for name, cid := range map[string]string{"answered": answered.ID, "expired": expired.ID} {
-		if err := s.store.RecordFailure(ctx, mfa.Failure{UserID: "alice", ChallengeID: cid, MaxFailures: 5, Open: open, At: s.now, Event: s.event("alice", "failed")}); !errors.Is(err, mfa.ErrChallengeClosed) {
+	for name, c := range map[string]mfa.Challenge{"answered": answered, "expired": expired} {
+		if err := s.store.RecordFailure(ctx, mfa.Failure{UserID: "alice", ChallengeID: c.ID, Challenge: use(c), MaxFailures: 5, Open: open, At: s.now, Event: s.event("alice", "failed")}); !errors.Is(err, mfa.ErrChallengeClosed) {
 			t.Errorf("%s challenge: %v, want ErrChallengeClosed", name, err)
 		}
 	}
-	if _, st, _, _, _ := s.store.LoadVerification(ctx, "alice", answered.ID, ""); st.ConsecutiveFailures != 0 {
+	if st := s.state(t, "alice").State; st.ConsecutiveFailures != 0 {
 		t.Errorf("failures on closed challenges were counted: %d", st.ConsecutiveFailures)
 	}
 	if got := s.auditCount(t, "alice"); got != before {
@@ -354,7 +389,6 @@ func TestFailureOnClosedChallengeIsNotCounted(t *testing.T) {
 func TestRefusalAuditIsRateLimited(t *testing.T) {
 	s := newSuite(t)
 	ctx := context.Background()
-	s.openChallenge(t, "alice")
 	before := s.auditCount(t, "alice")
 	refuse := func(at time.Time) error {
 		ev := s.event("alice", mfa.ActionVerificationRefused)
@@ -388,7 +422,7 @@ func TestRefusalAuditIsRateLimited(t *testing.T) {
 	if got := s.auditCount(t, "alice") - before; got != 2 {
 		t.Errorf("%d refusal events, want 2", got)
 	}
-	if _, st, _, _, _ := s.store.LoadVerification(ctx, "alice", "", ""); st.ConsecutiveFailures != 0 {
+	if st := s.state(t, "alice").State; st.ConsecutiveFailures != 0 {
 		t.Errorf("a refusal counted as a failure: %+v", st)
 	}
 }
@@ -398,10 +432,7 @@ func TestExpiredChallengeCannotSucceed(t *testing.T) {
 	ctx := context.Background()
 	f := s.bindTOTP(t, "alice", 0)
 	c := mfa.Challenge{ID: newID(), UserID: "alice", Offered: []mfa.OfferedFactor{{ID: f.ID, Type: mfa.TypeTOTP}}, Status: mfa.ChallengeOpen, CreatedAt: s.now.Add(-time.Hour), ExpiresAt: s.now.Add(-time.Second)}
-	if err := s.store.OpenChallenge(ctx, c, "", s.event("alice", "x")); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, FactorID: f.ID, Step: 3, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrChallengeClosed) {
+	if err := s.store.RecordSuccess(ctx, mfa.Success{UserID: "alice", ChallengeID: c.ID, Challenge: use(c), FactorID: f.ID, Step: 3, MaxFailures: 5, Open: mfa.DefaultRegulation.OpenAt(s.now), At: s.now, Event: s.event("alice", "ok")}); !errors.Is(err, mfa.ErrChallengeClosed) {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -10,122 +10,138 @@ import (
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
 
-func (s *Store) LoadVerification(ctx context.Context, uid, cid, fid string) (mfa.Challenge, mfa.UserState, *mfa.Factor, *mfa.CodeRecord, error) {
-	pk := userPK(uid)
-	keys := []map[string]types.AttributeValue{key(pk, challengePfx+cid), key(pk, skState)}
-	if fid != "" {
-		keys = append(keys, key(pk, factorPrefix+fid), key(pk, codeSK(cid, fid)))
+// LoadVerification reads what answering a challenge needs in one round trip: one Query of the
+// user's "U#" items (state with its ledger, factors, the challenge's code record), or, for a
+// challenge that stores a passkey session, one BatchGetItem of the state, the session, the
+// code record and the factors the challenge offers.
+func (s *Store) LoadVerification(ctx context.Context, ch mfa.Challenge) (mfa.Verification, error) {
+	if !ch.HasPasskeySession {
+		p, codes, err := s.queryProfile(ctx, ch.UserID)
+		if err != nil {
+			return mfa.Verification{}, err
+		}
+		v := mfa.Verification{Challenge: ch, State: p.State, Factors: p.Factors}
+		if c, ok := codes[ch.ID]; ok {
+			v.Code = c.toDomain(ch.ID)
+		}
+		return v, nil
+	}
+	pk := userPK(ch.UserID)
+	keys := []map[string]types.AttributeValue{key(pk, skState), key(pk, challengePfx+ch.ID), key(pk, codePrefix+ch.ID)}
+	for _, o := range ch.Offered {
+		keys = append(keys, key(pk, factorPrefix+o.ID))
 	}
 	items, err := s.batchGet(ctx, keys)
 	if err != nil {
-		return mfa.Challenge{}, mfa.UserState{}, nil, nil, err
+		return mfa.Verification{}, err
 	}
-	raw, ok := items[challengePfx+cid]
+	raw, ok := items[challengePfx+ch.ID]
 	if !ok {
-		return mfa.Challenge{}, mfa.UserState{}, nil, nil, mfa.ErrNotFound
+		return mfa.Verification{}, mfa.ErrNotFound
 	}
 	var ci challengeItem
 	if err := attributevalue.UnmarshalMap(raw, &ci); err != nil {
-		return mfa.Challenge{}, mfa.UserState{}, nil, nil, err
+		return mfa.Verification{}, err
 	}
-	state := mfa.UserState{UserID: uid}
+	ch.PasskeySession = ci.PasskeySession
+	v := mfa.Verification{Challenge: ch, State: mfa.UserState{UserID: ch.UserID}}
+	marks := answerMarks{}
 	if raw, ok := items[skState]; ok {
-		var st stateItem
-		if err := attributevalue.UnmarshalMap(raw, &st); err != nil {
-			return mfa.Challenge{}, mfa.UserState{}, nil, nil, err
+		if v.State, marks, err = decodeState(ch.UserID, raw); err != nil {
+			return mfa.Verification{}, err
 		}
-		state = st.toDomain(uid)
 	}
-	var factor *mfa.Factor
-	if raw, ok := items[factorPrefix+fid]; ok && fid != "" {
-		var it factorItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-			return mfa.Challenge{}, mfa.UserState{}, nil, nil, err
+	for _, o := range ch.Offered {
+		if raw, ok := items[factorPrefix+o.ID]; ok {
+			var it factorItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return mfa.Verification{}, err
+			}
+			v.Factors = append(v.Factors, it.toDomain(ch.UserID))
 		}
-		f := it.toDomain(uid)
-		factor = &f
 	}
-	var record *mfa.CodeRecord
-	if raw, ok := items[codeSK(cid, fid)]; ok && fid != "" {
-		var it codeItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-			return mfa.Challenge{}, mfa.UserState{}, nil, nil, err
+	marks.apply(v.Factors)
+	if raw, ok := items[codePrefix+ch.ID]; ok {
+		var c codeItem
+		if err := attributevalue.UnmarshalMap(raw, &c); err != nil {
+			return mfa.Verification{}, err
 		}
-		record = &mfa.CodeRecord{ChallengeID: cid, FactorID: fid, Hash: it.Hash, ExpiresAt: fromMillis(it.ExpiresAt)}
+		v.Code = c.toDomain(ch.ID)
 	}
-	return ci.toDomain(uid), state, factor, record, nil
+	return v, nil
 }
 
+// RecordSuccess uses the challenge, consumes what the answer used (a TOTP step, the code
+// record, or one backup code) and clears the user's failures, atomically: a TOTP answer is one
+// conditional write on the state (ledger.go); an answer that consumes another item (a backup
+// code, the code record, a passkey's counter) or remembers a device or address is a
+// transaction of those items with the same state write.
 func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 	pk := userPK(r.UserID)
 	now := millis(r.At)
+	w, err := newAnswerWrite(r.UserID, r.Challenge, r.Open, r.MaxFailures, r.At)
+	if err != nil {
+		return err
+	}
+	w.names["#u"] = usedAttr + r.FactorID
+	w.values[":zero"], w.values[":fid"], w.values[":used"] = num(0), str(r.FactorID), num(r.Challenge.ExpiresAt.Unix()*tallyPerUnit+tallyUsed)
+	w.set = append(w.set, "failures = :zero", "lastVerifiedAt = :now", "lastFactorId = :fid", "#c = :used", "#u = :now")
+	if r.Step > 0 {
+		// DESIGN §6.1: a time step is accepted once per factor, whoever asks first.
+		w.names["#s"] = stepAttr + r.FactorID
+		w.values[":step"] = num(r.Step)
+		w.cond = append(w.cond, "(attribute_not_exists(#s) OR #s < :step)")
+		w.set = append(w.set, "#s = :step")
+	}
+	var extras []types.TransactWriteItem
+	factorAt, codeAt := -1, -1
+	switch {
+	case r.SignCount != nil:
+		// DESIGN §6.6: the counter must grow (an authenticator that does not count sends 0 and
+		// must have stored 0); stored with the use of the challenge, atomically.
+		cond := "attribute_exists(pk) AND (attribute_not_exists(signCount) OR signCount < :count)"
+		if *r.SignCount == 0 {
+			cond = "attribute_exists(pk) AND (attribute_not_exists(signCount) OR signCount = :count)"
+		}
+		factorAt = len(extras)
+		extras = append(extras, types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: key(pk, factorPrefix+r.FactorID),
+			UpdateExpression:          aws.String("SET signCount = :count"),
+			ConditionExpression:       aws.String(cond),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":count": num(int64(*r.SignCount))},
+		}})
+	case r.BackupHash != "":
+		// DESIGN §6.3: removing the code from the set is the single use.
+		factorAt = len(extras)
+		extras = append(extras, types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: key(pk, factorPrefix+r.FactorID),
+			UpdateExpression:    aws.String("DELETE codes :usedCode"),
+			ConditionExpression: aws.String("contains(codes, :code)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":usedCode": &types.AttributeValueMemberSS{Value: []string{r.BackupHash}}, ":code": str(r.BackupHash),
+			},
+		}})
+	}
+	if r.CodeHash != nil {
+		// DESIGN §6.2: the code is single use; a resend in between replaced it.
+		codeAt = len(extras)
+		extras = append(extras, types.TransactWriteItem{Delete: &types.Delete{
+			TableName: &s.table, Key: key(pk, codePrefix+r.ChallengeID),
+			ConditionExpression:       aws.String("codeHash = :hash AND factorId = :fid AND expiresAt > :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":hash": &types.AttributeValueMemberB{Value: r.CodeHash}, ":fid": str(r.FactorID), ":now": num(now)},
+		}})
+	}
 	audit, err := s.auditPut(r.Event)
 	if err != nil {
 		return err
 	}
-	factorUpdate := &types.Update{
-		TableName: &s.table, Key: key(pk, factorPrefix+r.FactorID),
-		UpdateExpression:          aws.String("SET lastUsedAt = :now"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now)},
-	}
-	switch {
-	case r.Step > 0:
-		// DESIGN §6.1: a time step is accepted once per factor, whoever asks first.
-		factorUpdate.UpdateExpression = aws.String("SET lastUsedAt = :now, lastStep = :step")
-		factorUpdate.ConditionExpression = aws.String("attribute_exists(pk) AND (attribute_not_exists(lastStep) OR lastStep < :step)")
-		factorUpdate.ExpressionAttributeValues[":step"] = num(r.Step)
-	case r.SignCount != nil:
-		// DESIGN §6.6: the counter must grow (an authenticator that does not count sends 0 and
-		// must have stored 0); stored with the consumption of the challenge, atomically.
-		factorUpdate.UpdateExpression = aws.String("SET lastUsedAt = :now, signCount = :count")
-		factorUpdate.ExpressionAttributeValues[":count"] = num(int64(*r.SignCount))
-		if *r.SignCount == 0 {
-			factorUpdate.ConditionExpression = aws.String("attribute_exists(pk) AND (attribute_not_exists(signCount) OR signCount = :count)")
-		} else {
-			factorUpdate.ConditionExpression = aws.String("attribute_exists(pk) AND (attribute_not_exists(signCount) OR signCount < :count)")
-		}
-	case r.BackupHash != "":
-		// DESIGN §6.3: removing the code from the set is the single use.
-		factorUpdate.UpdateExpression = aws.String("SET lastUsedAt = :now DELETE codes :used")
-		factorUpdate.ConditionExpression = aws.String("contains(codes, :code)")
-		factorUpdate.ExpressionAttributeValues[":used"] = &types.AttributeValueMemberSS{Value: []string{r.BackupHash}}
-		factorUpdate.ExpressionAttributeValues[":code"] = str(r.BackupHash)
-	}
-	// DESIGN §6.4: no success while the user is locked, decided at the write.
-	open, openValues, err := openCondition(r.Open)
-	if err != nil {
-		return err
-	}
-	stateUpdate := &types.Update{
-		TableName: &s.table, Key: key(pk, skState),
-		UpdateExpression:          aws.String("SET failures = :zero, lastVerifiedAt = :now, lastFactorId = :fid"),
-		ConditionExpression:       aws.String(open),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":now": num(now), ":fid": str(r.FactorID)},
-		// A refusal says until when the user is locked, from the state that refused it.
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}
-	for k, v := range openValues {
-		stateUpdate.ExpressionAttributeValues[k] = v
-	}
-	items := []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(pk, challengePfx+r.ChallengeID),
-			UpdateExpression:          aws.String("SET #status = :verified, verifiedAt = :now"),
-			ConditionExpression:       aws.String("#status = :open AND failures < :max AND expiresAt > :now"),
-			ExpressionAttributeNames:  map[string]string{"#status": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":verified": str(string(mfa.ChallengeVerified)), ":open": str(string(mfa.ChallengeOpen)), ":max": num(int64(r.MaxFailures)), ":now": num(now)},
-		}},
-		{Update: factorUpdate},
-		{Update: stateUpdate},
-		audit,
-	}
+	extras = append(extras, audit)
 	for _, seen := range r.Seen {
 		put, err := seenPut(s, r.UserID, seen.Kind, seen.Value, r.At)
 		if err != nil {
 			return err
 		}
-		items = append(items, put)
+		extras = append(extras, put)
 	}
 	if r.Device != nil {
 		device, err := attributevalue.MarshalMap(newDeviceItem(*r.Device))
@@ -136,27 +152,17 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 		if err != nil {
 			return err
 		}
-		items = append(items, trusted)
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: device, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+		extras = append(extras, trusted, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: device, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	}
-	if r.CodeHash != nil {
-		// DESIGN §6.2: the code is single use; a resend in between replaced it.
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
-			TableName: &s.table, Key: key(pk, codeSK(r.ChallengeID, r.FactorID)),
-			ConditionExpression:       aws.String("codeHash = :hash AND expiresAt > :now"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":hash": &types.AttributeValueMemberB{Value: r.CodeHash}, ":now": num(now)},
-		}})
-	}
-	reasons, olds, err := s.transactOld(ctx, items)
+	reasons, old, err := s.writeAnswer(ctx, r.UserID, w, extras)
 	switch {
-	case failed(reasons, 0):
-		return mfa.ErrChallengeClosed
-	case failed(reasons, 1) && (r.Step > 0 || r.SignCount != nil):
+	case old != nil:
+		// The challenge closed first for an answer that lost a race to itself; else the lock.
+		return whyRefused(r.UserID, old, r.Challenge, r.Open, r.MaxFailures, false)
+	case factorAt >= 0 && failed(reasons, 1+factorAt) && r.SignCount != nil:
 		return mfa.ErrStepReused
-	case failed(reasons, 1), failed(reasons, len(items)-1) && r.CodeHash != nil:
+	case factorAt >= 0 && failed(reasons, 1+factorAt), codeAt >= 0 && failed(reasons, 1+codeAt):
 		return mfa.ErrCodeUsed
-	case failed(reasons, 2):
-		return lockedBy(r.UserID, olds[2])
 	}
 	return err
 }

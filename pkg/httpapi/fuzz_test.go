@@ -266,7 +266,7 @@ func FuzzHandlerNever500(f *testing.F) {
 		Service: Services{
 			Enrollments: mfa.NewEnrollments(core, nil, nil, factors, nil), Factors: factors,
 			Challenges: mfa.NewChallenges(core, nil, nil), Deliveries: mfa.NewDeliveries(core, nil, nil),
-			Verification:   mfa.NewVerification(core, nil, nil, nil, nil),
+			Verifications:  mfa.NewVerifications(core, nil, nil, nil, nil),
 			Administration: mfa.NewAdministration(core, nil, nil, factors), PolicyAdmin: mfa.NewPolicyAdmin(core, &mfa.Policies{}),
 		},
 		StepUp: refuseStepUp{},

@@ -14,7 +14,7 @@ type Services struct {
 	*mfa.Factors
 	*mfa.Challenges
 	*mfa.Deliveries
-	*mfa.Verification
+	*mfa.Verifications
 	*mfa.Administration
 	*mfa.PolicyAdmin
 }
@@ -32,8 +32,8 @@ func ForChallenge(c *mfa.Challenges, d *mfa.Deliveries, stepUp StepUpVerifier, l
 }
 
 // ForVerify is the API of the verify function. Serve it with Verify.
-func ForVerify(v *mfa.Verification, stepUp StepUpVerifier, log *slog.Logger) *API {
-	return &API{Service: Services{Verification: v}, StepUp: stepUp, Log: log}
+func ForVerify(v *mfa.Verifications, stepUp StepUpVerifier, log *slog.Logger) *API {
+	return &API{Service: Services{Verifications: v}, StepUp: stepUp, Log: log}
 }
 
 // ForAdmin is the API of the admin function: users and policies. Serve it with Admin.

@@ -41,7 +41,8 @@ func streamRecordJSON(t *testing.T, rec events.DynamoDBEventRecord) any {
 	return doc
 }
 
-// The template's filters let through new audit items and failure-counter changes only.
+// The template's filters let through new audit items (but the routine ones) and failure-counter
+// changes only.
 func TestTemplateFilterPatterns(t *testing.T) {
 	_, esm := templateMapping(t)
 	var ps []*Pattern
@@ -56,6 +57,9 @@ func TestTemplateFilterPatterns(t *testing.T) {
 		return events.DynamoDBEventRecord{EventName: name, Change: events.DynamoDBStreamRecord{
 			Keys: map[string]events.DynamoDBAttributeValue{"pk": events.NewStringAttribute(pk), "sk": events.NewStringAttribute(sk)}, NewImage: newImg}}
 	}
+	action := func(a string) map[string]events.DynamoDBAttributeValue {
+		return map[string]events.DynamoDBAttributeValue{"action": events.NewStringAttribute(a)}
+	}
 	failures := func(n string) map[string]events.DynamoDBAttributeValue {
 		return map[string]events.DynamoDBAttributeValue{"failures": events.NewNumberAttribute(n)}
 	}
@@ -64,9 +68,10 @@ func TestTemplateFilterPatterns(t *testing.T) {
 		rec  events.DynamoDBEventRecord
 		want bool
 	}{
-		{"new audit item", rec("INSERT", "AUDIT#alice", "EVENT#1", nil), true},
+		{"new audit item", rec("INSERT", "AUDIT#alice", "EVENT#1", action("verification.failed")), true},
 		{"expired audit item", rec("REMOVE", "AUDIT#alice", "EVENT#1", nil), false},
-		{"policy audit item", rec("INSERT", "AUDIT##policy", "EVENT#1", nil), true},
+		{"policy audit item", rec("INSERT", "AUDIT##policy", "EVENT#1", action("policy.changed")), true},
+		{"routine audit item (opt-in: EventPublisherRoutineStream)", rec("INSERT", "AUDIT#alice", "EVENT#1", action("verification.succeeded")), false},
 		{"failure counted", rec("MODIFY", "USER#alice", "U#STATE", failures("5")), true},
 		{"first state with a failure", rec("INSERT", "USER#alice", "U#STATE", failures("1")), true},
 		{"counter reset", rec("MODIFY", "USER#alice", "U#STATE", failures("0")), false},
@@ -156,7 +161,7 @@ func (e *streamEnv) putAudit(t *testing.T, uid string, i int) {
 	t.Helper()
 	_, err := e.db.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: &e.table, Item: map[string]dbtypes.AttributeValue{
 		"pk": &dbtypes.AttributeValueMemberS{Value: "AUDIT#" + uid}, "sk": &dbtypes.AttributeValueMemberS{Value: fmt.Sprintf("EVENT#%04d", i)},
-		"action": &dbtypes.AttributeValueMemberS{Value: "challenge.opened"},
+		"action": &dbtypes.AttributeValueMemberS{Value: "verification.failed"},
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -55,6 +55,8 @@ type decided struct {
 	trusted    string
 	now        time.Time
 	seen       []Seen
+	firstSeen  time.Time // zero: the service has never seen the user
+	listedAt   time.Time // the user's place in the admin directory's activity order
 }
 
 // decide applies the policy to the user without changing anything.
@@ -92,7 +94,7 @@ func (s *Decider) decide(ctx context.Context, c Caller, userID string, req Chall
 	if err != nil {
 		return decided{}, err
 	}
-	x := decided{pol: pol, byID: make(map[string]Factor, len(profile.Factors)), purpose: purpose, ip: ip, device: device, now: now, seen: profile.Seen}
+	x := decided{pol: pol, byID: make(map[string]Factor, len(profile.Factors)), purpose: purpose, ip: ip, device: device, now: now, seen: profile.Seen, firstSeen: profile.State.FirstSeenAt, listedAt: profile.State.ListedAt}
 	in := policy.Input{
 		Policy: pol, LastFactorID: profile.State.LastFactorID, MinStrength: req.MinStrength,
 		StepUp: purpose == PurposeStepUp, Now: now, RegisteredAt: req.RegisteredAt,
@@ -158,7 +160,7 @@ func (s *Challenges) CreateChallenge(ctx context.Context, c Caller, userID strin
 		ch.ContextDevice = x.device
 	}
 	ch.Locale, _ = explicitLocale(req.Locale)
-	res := ChallengeResult{ChallengeID: id, MFARequired: d.MFARequired, Reason: d.Reason, EnrollmentRequired: d.EnrollmentRequired, EnrollmentSkippable: d.EnrollmentSkippable, DefaultFactorID: d.DefaultFactorID, ExpiresAt: ch.ExpiresAt, Signals: d.Signals}
+	res := ChallengeResult{MFARequired: d.MFARequired, Reason: d.Reason, EnrollmentRequired: d.EnrollmentRequired, EnrollmentSkippable: d.EnrollmentSkippable, DefaultFactorID: d.DefaultFactorID, ExpiresAt: ch.ExpiresAt, Signals: d.Signals}
 	for _, f := range d.Factors {
 		ch.Offered = append(ch.Offered, OfferedFactor{ID: f.ID, Type: FactorType(f.Type)})
 		res.Factors = append(res.Factors, x.byID[f.ID])
@@ -167,10 +169,21 @@ func (s *Challenges) CreateChallenge(ctx context.Context, c Caller, userID strin
 	if res.WebAuthn, ch.PasskeySession, err = s.beginPasskeyLogin(c, userID, res.Factors, x.pol.UserVerification); err != nil {
 		return ChallengeResult{}, err
 	}
-	ev := s.event(c, userID, ActionChallengeOpened, "ok")
-	ev.ChallengeID, ev.Reason = id, d.Reason
-	if err := s.Store.OpenChallenge(ctx, ch, x.trusted, ev); err != nil {
-		return ChallengeResult{}, unavailable(err)
+	ch.HasPasskeySession = len(ch.PasskeySession) > 0
+	if res.ChallengeID, err = s.challengeToken(ch); err != nil {
+		return ChallengeResult{}, internal(err)
+	}
+	// The challenge id carries the challenge (challengetoken.go): opening one writes only what
+	// must outlive the response — a passkey session, a trusted device's use, or the user's
+	// first contact (the grace period of required mode counts from it) — with its event.
+	// Otherwise nothing changed, and nothing is written: the answer records the activity.
+	if ch.HasPasskeySession || x.trusted != "" || x.firstSeen.IsZero() {
+		ch.MovesInDirectory = x.listedAt.IsZero() || now.Sub(x.listedAt) >= DirectoryActivityStep
+		ev := s.event(c, userID, ActionChallengeOpened, "ok")
+		ev.ChallengeID, ev.Reason = id, d.Reason
+		if err := s.Store.OpenChallenge(ctx, ch, x.trusted, ev); err != nil {
+			return ChallengeResult{}, unavailable(err)
+		}
 	}
 	return res, nil
 }
@@ -193,7 +206,7 @@ func (s *Deliveries) SendChallengeCode(ctx context.Context, c Caller, userID, ch
 	if err := authorize(c, userID); err != nil {
 		return DeliveryInfo{}, err
 	}
-	if !ValidID(challengeID) {
+	if !ValidChallengeID(challengeID) {
 		return DeliveryInfo{}, Invalid(CodeInvalidRequest, "challengeId", "challengeId is malformed")
 	}
 	if !ValidID(req.FactorID) {
@@ -203,13 +216,18 @@ func (s *Deliveries) SendChallengeCode(ctx context.Context, c Caller, userID, ch
 	if err != nil {
 		return DeliveryInfo{}, err
 	}
-	ch, state, f, _, err := s.Store.LoadVerification(ctx, userID, challengeID, req.FactorID)
+	ch, err := s.parseChallenge(userID, challengeID)
+	if err != nil {
+		return DeliveryInfo{}, err
+	}
+	v, err := s.Store.LoadVerification(ctx, ch)
 	if errors.Is(err, ErrNotFound) {
 		return DeliveryInfo{}, notFound(CodeChallengeNotFound, "no such challenge")
 	}
 	if err != nil {
 		return DeliveryInfo{}, unavailable(err)
 	}
+	ch, state, f, sent := withTally(v.Challenge, v.State), v.State, v.Factor(req.FactorID), v.Code
 	now := s.now()
 	if lock, locked := s.Regulation.LockAt(state, now); locked {
 		return DeliveryInfo{}, tooManyAttempts(lock, now)
@@ -233,11 +251,13 @@ func (s *Deliveries) SendChallengeCode(ctx context.Context, c Caller, userID, ch
 	lim := s.limits()
 	// The limits are enforced by the conditional write below; checking what was read first
 	// only makes the answer precise (which limit, until when).
-	if ch.SendCount >= lim.MaxSendsPerChallenge {
-		return DeliveryInfo{}, sendLimited(&LimitError{Limit: "challenge", RetryAt: ch.ExpiresAt}, now)
-	}
-	if next := ch.LastSendAt.Add(lim.ResendCooldown); !ch.LastSendAt.IsZero() && now.Before(next) {
-		return DeliveryInfo{}, sendLimited(&LimitError{Limit: "cooldown", RetryAt: next}, now)
+	if sent != nil {
+		if sent.Sends >= lim.MaxSendsPerChallenge {
+			return DeliveryInfo{}, sendLimited(&LimitError{Limit: "challenge", RetryAt: ch.ExpiresAt}, now)
+		}
+		if next := sent.LastSendAt.Add(lim.ResendCooldown); !sent.LastSendAt.IsZero() && now.Before(next) {
+			return DeliveryInfo{}, sendLimited(&LimitError{Limit: "cooldown", RetryAt: next}, now)
+		}
 	}
 	code, err := s.newCode()
 	if err != nil {

@@ -36,8 +36,8 @@ func passkeysOn(pk Passkeys) (Passkeys, error) {
 	return pk, nil
 }
 
-func (s *Enrollments) passkeys() (Passkeys, error)  { return passkeysOn(s.Passkeys) }
-func (s *Verification) passkeys() (Passkeys, error) { return passkeysOn(s.Passkeys) }
+func (s *Enrollments) passkeys() (Passkeys, error)   { return passkeysOn(s.Passkeys) }
+func (s *Verifications) passkeys() (Passkeys, error) { return passkeysOn(s.Passkeys) }
 
 // startPasskey begins a registration: creation options for the browser, the session kept on
 // the enrollment (server-side, single use, expiring with it).
@@ -96,7 +96,7 @@ func (s *Challenges) beginPasskeyLogin(c Caller, userID string, offered []Factor
 // checkPasskey validates an assertion against the passkeys the challenge offered. A sign
 // count that did not grow (when either side counts) means a cloned authenticator: refused,
 // and audited as such.
-func (s *Verification) checkPasskey(c Caller, ch Challenge, keys []Factor, credential []byte) (*answer, string, error) {
+func (s *Verifications) checkPasskey(c Caller, ch Challenge, keys []Factor, credential []byte) (*answer, string, error) {
 	pk, err := s.passkeys()
 	if err != nil {
 		return nil, "", err

@@ -60,8 +60,10 @@ type EnrollmentStore interface {
 // ChallengeStore opens challenges.
 type ChallengeStore interface {
 	ProfileReader
-	// OpenChallenge stores a challenge and notes the user's activity, in one transaction; when
-	// trustedDevice is set, that device's last use is noted too.
+	// OpenChallenge records what opening a challenge must keep, in one transaction: the
+	// passkey session of a challenge that offers passkeys, the user's first contact and
+	// activity, a trusted device's last use (when trustedDevice is set), and the event. A
+	// challenge needing none of these is not stored at all (challengetoken.go).
 	OpenChallenge(ctx context.Context, c Challenge, trustedDevice string, ev AuditEvent) error
 	// SkipPrompt records that the user skipped the optional enrollment prompt.
 	SkipPrompt(ctx context.Context, userID string, ev AuditEvent) error
@@ -69,12 +71,14 @@ type ChallengeStore interface {
 
 // DeliveryStore records the codes sent for challenges, within the send counters.
 type DeliveryStore interface {
-	// LoadVerification reads a challenge, the user's state and (when factorID is set) the
-	// factor and the code sent for it, in one round trip. ErrNotFound when the challenge does
-	// not exist; a missing factor or code comes back as nil.
-	LoadVerification(ctx context.Context, userID, challengeID, factorID string) (Challenge, UserState, *Factor, *CodeRecord, error)
-	// RecordDelivery stores the code sent for (challenge, factor), replacing an earlier one, and
-	// takes the send counters, in one transaction. A *LimitError says which limit refused it.
+	// LoadVerification reads, in one round trip, what answering challenge ch needs: the
+	// user's state (with the tally of ch's answers), the user's factors (or, when ch stores a
+	// passkey session, the passkeys it offers) and the code sent for ch. ErrNotFound when ch
+	// stores a session that is gone.
+	LoadVerification(ctx context.Context, ch Challenge) (Verification, error)
+	// RecordDelivery stores the code sent for a challenge (one per challenge: a send replaces
+	// the earlier code), counting the challenge's sends and cool-down on the code record, and
+	// takes the send counters. A *LimitError says which limit refused it.
 	RecordDelivery(ctx context.Context, d Delivery) error
 }
 
@@ -82,17 +86,19 @@ type DeliveryStore interface {
 // regulator's counting is the store's atomic conditional writes.
 type VerificationStore interface {
 	ProfileReader
-	// LoadVerification reads a challenge, the user's state and (when factorID is set) the
-	// factor and the code sent for it, in one round trip. ErrNotFound when the challenge does
-	// not exist; a missing factor or code comes back as nil.
-	LoadVerification(ctx context.Context, userID, challengeID, factorID string) (Challenge, UserState, *Factor, *CodeRecord, error)
-	// RecordSuccess closes the challenge, advances the factor and clears the user's failures,
-	// in one transaction. It fails with ErrChallengeClosed, ErrStepReused, ErrCodeUsed or
+	// LoadVerification reads, in one round trip, what answering challenge ch needs: the
+	// user's state (with the tally of ch's answers), the user's factors (or, when ch stores a
+	// passkey session, the passkeys it offers) and the code sent for ch. ErrNotFound when ch
+	// stores a session that is gone.
+	LoadVerification(ctx context.Context, ch Challenge) (Verification, error)
+	// RecordSuccess uses the challenge, advances the factor and clears the user's failures
+	// with one conditional write on the user's state (a transaction only when the answer also
+	// consumes another item). It fails with ErrChallengeClosed, ErrStepReused, ErrCodeUsed or
 	// ErrLocked (the user's state is in none of s.Open) when the matching condition no longer
 	// holds.
 	RecordSuccess(ctx context.Context, s Success) error
-	// RecordFailure counts one wrong answer on the challenge and on the user, in one
-	// transaction, exactly once under concurrency. It counts nothing and fails with ErrLocked
+	// RecordFailure counts one wrong answer on the challenge and on the user, with one
+	// conditional write on the user's state, exactly once under concurrency. It counts nothing and fails with ErrLocked
 	// when the user's state is in none of f.Open, or ErrChallengeClosed when the challenge is
 	// no longer open.
 	RecordFailure(ctx context.Context, f Failure) error
@@ -117,10 +123,47 @@ type AdminStore interface {
 	ListEvents(ctx context.Context, userID string, limit int, cursor string) ([]AuditEvent, string, error)
 }
 
+// Verification is what answering a challenge reads.
+type Verification struct {
+	Challenge Challenge // the challenge with its tally (Failures, Status) and passkey session
+	State     UserState
+	Factors   []Factor    // the user's factors (LastStep and LastUsedAt as the state records them)
+	Code      *CodeRecord // the code sent for the challenge, if any
+}
+
+// Factor returns the loaded factor with this id.
+func (v Verification) Factor(id string) *Factor {
+	for i := range v.Factors {
+		if v.Factors[i].ID == id {
+			return &v.Factors[i]
+		}
+	}
+	return nil
+}
+
+// ChallengeUse is the challenge an answer is counted on: its tally lives on the user's state
+// until the challenge expires, and expired tallies are removed by the same write.
+type ChallengeUse struct {
+	ID        string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Expired   []string // tallies of expired challenges to remove (UserState.Tallies)
+	// MovesInDirectory: the answer moves the user to the challenge's time in the admin
+	// directory's activity order. Moving changes an index key (two index writes, as much as
+	// the answer's own write), so a user is moved at most once per DirectoryActivityStep.
+	MovesInDirectory bool
+}
+
+// DirectoryActivityStep is how far the admin directory's activity order may lag a user's
+// last challenge: the user's position moves at most once per step (lastChallengeAt itself is
+// exact).
+const DirectoryActivityStep = 24 * time.Hour
+
 // Success is what a correct answer changes.
 type Success struct {
 	UserID      string
 	ChallengeID string
+	Challenge   ChallengeUse
 	FactorID    string
 	Step        int64        // TOTP step to consume; 0 when the factor has no steps
 	CodeHash    []byte       // email/SMS: the code record to consume (must still hold this hash)
@@ -188,6 +231,7 @@ func (e *LimitError) Error() string { return "send limit reached: " + e.Limit }
 type Failure struct {
 	UserID      string
 	ChallengeID string
+	Challenge   ChallengeUse
 	MaxFailures int          // the challenge must have fewer failures than this
 	Open        []OpenWindow // the user must not be locked at the write (Regulation.OpenAt)
 	At          time.Time

@@ -19,7 +19,7 @@ import (
 
 // mayTry asks whether an answer to ch may be compared: not while the user is locked, not on a
 // challenge that is closed or expired. A refusal is audited (rate-limited) and not counted.
-func (s *Verification) mayTry(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time) error {
+func (s *Verifications) mayTry(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time) error {
 	if lock, locked := s.Regulation.LockAt(state, now); locked {
 		return s.refuse(ctx, c, ch, state, req, now, "locked", tooManyAttempts(lock, now))
 	}
@@ -33,11 +33,14 @@ func (s *Verification) mayTry(ctx context.Context, c Caller, ch Challenge, state
 // locked or the challenge closed since they were read: then the answer is refused like one that
 // came later, uncounted. If the store cannot count, the caller gets a 503, not a retry that
 // escapes the count.
-func (s *Verification) markFailure(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time, reason string) error {
+func (s *Verifications) markFailure(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time, reason string) error {
 	ev := s.event(c, ch.UserID, ActionVerificationFailure, "failed")
+	// One instant for the answer: the event's time is the failure's time on the user's state,
+	// from which a lock it starts is dated (securityevents.LockStarted), so the lock never
+	// seems to come before the failure that caused it.
+	ev.At = now
 	ev.FactorID, ev.FactorType, ev.ChallengeID, ev.Reason = req.FactorID, req.Type, ch.ID, reason
-	ev.At = now // the instant the failure is counted at, which a lock it begins is judged at
-	err := s.Store.RecordFailure(ctx, Failure{UserID: ch.UserID, ChallengeID: ch.ID, MaxFailures: s.Regulation.MaxChallengeFailures, Open: s.Regulation.OpenAt(now), At: now, Event: ev})
+	err := s.Store.RecordFailure(ctx, Failure{UserID: ch.UserID, ChallengeID: ch.ID, Challenge: state.use(ch, now), MaxFailures: s.Regulation.MaxChallengeFailures, Open: s.Regulation.OpenAt(now), At: now, Event: ev})
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrLocked):
@@ -58,18 +61,16 @@ func (s *Verification) markFailure(ctx context.Context, c Caller, ch Challenge, 
 
 // refuseLockedAtWrite answers an answer whose write found the user locked (a failure counted
 // since the read began a lock): 429 until the end of that lock, as the write found it.
-func (s *Verification) refuseLockedAtWrite(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time, err error) error {
+func (s *Verifications) refuseLockedAtWrite(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time, err error) error {
 	var le *LockedError
 	if errors.As(err, &le) {
 		state = le.State
 	} else {
-		_, fresh, _, _, rerr := s.Store.LoadVerification(ctx, ch.UserID, ch.ID, "")
-		if rerr != nil && !errors.Is(rerr, ErrNotFound) {
+		fresh, rerr := s.Store.LoadProfile(ctx, ch.UserID)
+		if rerr != nil {
 			return unavailable(rerr)
 		}
-		if rerr == nil {
-			state = fresh
-		}
+		state = fresh.State
 	}
 	lock, locked := s.Regulation.LockAt(state, now)
 	if !locked {
@@ -83,7 +84,7 @@ func (s *Verification) refuseLockedAtWrite(ctx context.Context, c Caller, ch Cha
 // refuse answers an answer that is not compared and not counted. It is audited, at most once
 // per user per Regulation.RefusalAuditEvery, so a flood of refused answers cannot flood the
 // audit log; every refusal is still counted in the metrics.
-func (s *Verification) refuse(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time, reason string, refusal *Error) error {
+func (s *Verifications) refuse(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time, reason string, refusal *Error) error {
 	s.count("Verifications", map[string]string{"FactorType": string(req.Type), "Outcome": map[bool]string{true: "locked", false: "refused"}[reason == "locked"]})
 	every := s.Regulation.refusalAuditEvery()
 	if !state.LastRefusalAt.IsZero() && now.Sub(state.LastRefusalAt) < every {

@@ -24,9 +24,8 @@ func (f *failureStore) LoadProfile(context.Context, string) (Profile, error) {
 	return Profile{Factors: []Factor{f.factor}}, nil
 }
 
-func (f *failureStore) LoadVerification(context.Context, string, string, string) (Challenge, UserState, *Factor, *CodeRecord, error) {
-	factor := f.factor
-	return f.ch, UserState{UserID: f.ch.UserID, ConsecutiveFailures: 4}, &factor, nil, nil
+func (f *failureStore) LoadVerification(_ context.Context, ch Challenge) (Verification, error) {
+	return Verification{Challenge: ch, State: UserState{UserID: ch.UserID, ConsecutiveFailures: 4}, Factors: []Factor{f.factor}}, nil
 }
 
 func (f *failureStore) RecordFailure(_ context.Context, fl Failure) error {
@@ -58,7 +57,7 @@ func TestFailureEventAtTheFailuresInstant(t *testing.T) {
 		factor: Factor{ID: "totpfactorabcdefghijklmnop", UserID: "alice", Type: TypeTOTP, SealedSecret: secret},
 	}
 	core := &Core{Hasher: fuzzHasher, Regulation: DefaultRegulation, Now: clock.Now}
-	v := NewVerification(core, store, plainSealer{}, nil, nil)
+	v := NewVerifications(core, store, plainSealer{}, nil, nil)
 
 	wrong := "000000"
 	for step := totpStep(clock.t) - 2; step <= totpStep(clock.t)+2; step++ {
@@ -66,7 +65,11 @@ func TestFailureEventAtTheFailuresInstant(t *testing.T) {
 			wrong = "999999"
 		}
 	}
-	_, err := v.Verify(context.Background(), Caller{Kind: CallerService}, "alice", store.ch.ID, VerifyRequest{FactorID: store.factor.ID, Type: TypeTOTP, Code: wrong})
+	id, err := core.challengeToken(store.ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Verify(context.Background(), Caller{Kind: CallerService}, "alice", id, VerifyRequest{FactorID: store.factor.ID, Type: TypeTOTP, Code: wrong})
 	if AsError(err).Code != CodeVerificationFailed {
 		t.Fatalf("wrong answer: %v", err)
 	}

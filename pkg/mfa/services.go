@@ -10,7 +10,7 @@ package mfa
 //	Decider        the policy applied to a sign-in, nothing stored       (Cognito define)
 //	Challenges     open a challenge, skip the enrollment prompt          (challenge, Cognito create)
 //	Deliveries     send a challenge's email or SMS code                  (challenge, Cognito create)
-//	Verification   check an answer, through the regulator; the mfaToken  (verify, Cognito verify)
+//	Verifications  check an answer, through the regulator; the mfaToken  (verify, Cognito verify)
 //	Administration the admin routes on users: bind, reset, unlock, audit (admin function)
 //	PolicyAdmin    the admin routes on the global and organization policies (admin function)
 
@@ -81,9 +81,9 @@ func NewDeliveries(core *Core, store DeliveryStore, notifier Notifier) *Deliveri
 	return &Deliveries{Core: core, Store: store, Notifier: notifier}
 }
 
-// Verification checks answers to challenges through the regulator (regulator.go) and issues
+// Verifications checks answers to challenges through the regulator (regulator.go) and issues
 // the mfaToken of a success.
-type Verification struct {
+type Verifications struct {
 	*Core
 	Store    VerificationStore
 	Sealer   Sealer
@@ -91,9 +91,9 @@ type Verification struct {
 	Passkeys Passkeys // nil: passkeys are off
 }
 
-// NewVerification is the verification service; passkeys nil means passkeys are off.
-func NewVerification(core *Core, store VerificationStore, sealer Sealer, tokens TokenIssuer, passkeys Passkeys) *Verification {
-	return &Verification{Core: core, Store: store, Sealer: sealer, Tokens: tokens, Passkeys: passkeys}
+// NewVerifications is the verification service; passkeys nil means passkeys are off.
+func NewVerifications(core *Core, store VerificationStore, sealer Sealer, tokens TokenIssuer, passkeys Passkeys) *Verifications {
+	return &Verifications{Core: core, Store: store, Sealer: sealer, Tokens: tokens, Passkeys: passkeys}
 }
 
 // Administration is the admin routes on users: bind on an admin's authority, status, removal,

@@ -84,9 +84,14 @@ type Challenge struct {
 	ContextDevice   string
 	LastSendAt      time.Time // for the resend cool-down
 	Locale          string    // an explicit locale of the request that opened it
-	Status          ChallengeStatus
-	CreatedAt       time.Time
-	ExpiresAt       time.Time
+	// HasPasskeySession: the challenge offers passkeys and stored its WebAuthn session.
+	HasPasskeySession bool
+	// MovesInDirectory: storing the challenge moves the user in the admin directory's
+	// activity order (see ChallengeUse).
+	MovesInDirectory bool
+	Status           ChallengeStatus
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
 }
 
 // OfferedFactor is a factor a challenge offers, with its type so that verification can pick a
@@ -96,11 +101,23 @@ type OfferedFactor struct {
 	Type FactorType
 }
 
-// CodeRecord is an email/SMS code sent for one challenge and one factor, stored as a keyed hash.
+// CodeRecord is the email/SMS code sent for one challenge (for one of its factors), stored
+// as a keyed hash, with the challenge's send count and last send for the caps and cool-down.
 type CodeRecord struct {
 	ChallengeID string
 	FactorID    string
 	Hash        []byte
+	ExpiresAt   time.Time
+	Sends       int
+	LastSendAt  time.Time
+}
+
+// Tally is what the user's state keeps of one challenge answered at least once: its wrong
+// answers and whether a right one used it, until it expires.
+type Tally struct {
+	ChallengeID string
+	Failures    int
+	Used        bool
 	ExpiresAt   time.Time
 }
 
@@ -118,6 +135,8 @@ type UserState struct {
 	Emails              []string  // addresses of email factors: where security notices go
 	PromptSkippedAt     time.Time // the optional enrollment prompt was skipped
 	LastRefusalAt       time.Time // the last audited refusal of an unchecked answer
+	Tallies             []Tally   // challenges answered and not yet expired
+	ListedAt            time.Time // the activity time of the user's place in the admin directory
 
 	// TypeCounts are the bound factors by type, kept for the admin directory.
 	TypeCounts map[FactorType]int

@@ -40,11 +40,11 @@ type answer struct {
 // Verify checks an answer to an open challenge. Wrong answers count against the challenge and
 // against the user across all factors; while the user is locked even a right answer is
 // refused, unchecked and uncounted (regulator.go); if the store cannot count, nothing verifies.
-func (s *Verification) Verify(ctx context.Context, c Caller, userID, challengeID string, req VerifyRequest) (VerifyResult, error) {
+func (s *Verifications) Verify(ctx context.Context, c Caller, userID, challengeID string, req VerifyRequest) (VerifyResult, error) {
 	if err := authorize(c, userID); err != nil {
 		return VerifyResult{}, err
 	}
-	if !ValidID(challengeID) {
+	if !ValidChallengeID(challengeID) {
 		return VerifyResult{}, Invalid(CodeInvalidRequest, "challengeId", "challengeId is malformed")
 	}
 	if req.FactorID != "" && !ValidID(req.FactorID) {
@@ -74,18 +74,23 @@ func (s *Verification) Verify(ctx context.Context, c Caller, userID, challengeID
 		return VerifyResult{}, Invalid(CodeInvalidRequest, "credential", "this factor type answers with a code")
 	}
 
-	ch, state, factor, record, err := s.Store.LoadVerification(ctx, userID, challengeID, req.FactorID)
+	ch, err := s.parseChallenge(userID, challengeID)
+	if err != nil {
+		return VerifyResult{}, err
+	}
+	v, err := s.Store.LoadVerification(ctx, ch)
 	if errors.Is(err, ErrNotFound) {
 		return VerifyResult{}, notFound(CodeChallengeNotFound, "no such challenge")
 	}
 	if err != nil {
 		return VerifyResult{}, unavailable(err)
 	}
+	ch, state, record := withTally(v.Challenge, v.State), v.State, v.Code
 	now := s.now()
 	if err := s.mayTry(ctx, c, ch, state, req, now); err != nil {
 		return VerifyResult{}, err
 	}
-	candidates, record, err := s.candidates(ctx, ch, req, factor, record)
+	candidates, err := candidates(ch, req, v.Factors)
 	if err != nil {
 		return VerifyResult{}, err
 	}
@@ -112,57 +117,53 @@ func (s *Verification) Verify(ctx context.Context, c Caller, userID, challengeID
 	return VerifyResult{}, s.markFailure(ctx, c, ch, state, req, now, "wrong_code")
 }
 
-// candidates resolves the factors an answer may be for: the named one, or the factors of the
-// requested type that the challenge offered (one read more than naming it).
-func (s *Verification) candidates(ctx context.Context, ch Challenge, req VerifyRequest, named *Factor, record *CodeRecord) ([]Factor, *CodeRecord, error) {
+// candidates resolves the factors an answer may be for, among the loaded ones: the named
+// one, or the factors of the requested type that the challenge offered.
+func candidates(ch Challenge, req VerifyRequest, loaded []Factor) ([]Factor, error) {
 	if req.FactorID != "" {
+		var named *Factor
+		for i := range loaded {
+			if loaded[i].ID == req.FactorID {
+				named = &loaded[i]
+			}
+		}
 		if named == nil || !offers(ch, req.FactorID) {
-			return nil, nil, notFound(CodeFactorNotFound, "the challenge offers no such factor")
+			return nil, notFound(CodeFactorNotFound, "the challenge offers no such factor")
 		}
 		if named.Type != req.Type {
-			return nil, nil, Invalid(CodeFactorTypeMismatch, "type", "type does not match the factor")
+			return nil, Invalid(CodeFactorTypeMismatch, "type", "type does not match the factor")
 		}
-		return []Factor{*named}, record, nil
+		return []Factor{*named}, nil
 	}
-	var ids []string
+	offered := 0
 	for _, o := range ch.Offered {
 		if o.Type == req.Type {
-			ids = append(ids, o.ID)
+			offered++
 		}
 	}
 	switch {
-	case len(ids) == 0:
-		return nil, nil, notFound(CodeFactorNotFound, "the challenge offers no factor of this type")
-	case len(ids) == 1:
-		_, _, f, rec, err := s.Store.LoadVerification(ctx, ch.UserID, ch.ID, ids[0])
-		if err != nil {
-			return nil, nil, unavailable(err)
-		}
-		if f == nil {
-			return nil, nil, notFound(CodeFactorNotFound, "the factor was removed")
-		}
-		return []Factor{*f}, rec, nil
-	case req.Type != TypeTOTP && req.Type != TypeWebAuthn:
-		return nil, nil, Invalid(CodeFactorRequired, "factorId", "the user has several factors of this type; name one")
+	case offered == 0:
+		return nil, notFound(CodeFactorNotFound, "the challenge offers no factor of this type")
+	case offered > 1 && req.Type != TypeTOTP && req.Type != TypeWebAuthn:
+		return nil, Invalid(CodeFactorRequired, "factorId", "the user has several factors of this type; name one")
 	}
-	// Several authenticator apps (the code may come from any) or passkeys (the assertion
-	// names its credential).
-	p, err := s.Store.LoadProfile(ctx, ch.UserID)
-	if err != nil {
-		return nil, nil, unavailable(err)
-	}
+	// One factor of the type, or several authenticator apps (the code may come from any) or
+	// passkeys (the assertion names its credential).
 	var out []Factor
-	for _, f := range p.Factors {
+	for _, f := range loaded {
 		if offers(ch, f.ID) && f.Type == req.Type {
 			out = append(out, f)
 		}
 	}
-	return out, nil, nil
+	if len(out) == 0 {
+		return nil, notFound(CodeFactorNotFound, "the factor was removed")
+	}
+	return out, nil
 }
 
 // check compares one answer with one factor in constant time. nil means wrong; an error is
 // a refusal that does not count as a wrong answer (nothing was compared).
-func (s *Verification) check(userID string, ch Challenge, f Factor, record *CodeRecord, code string, now time.Time) (*answer, error) {
+func (s *Verifications) check(userID string, ch Challenge, f Factor, record *CodeRecord, code string, now time.Time) (*answer, error) {
 	switch f.Type {
 	case TypeTOTP:
 		secret, err := s.Sealer.Open(f.SealedSecret, userID, f.ID)
@@ -175,7 +176,7 @@ func (s *Verification) check(userID string, ch Challenge, f Factor, record *Code
 		}
 		return &answer{factor: f, step: step}, nil
 	case TypeEmail, TypeSMS:
-		if record == nil {
+		if record == nil || record.FactorID != f.ID || len(record.Hash) == 0 {
 			return nil, Invalid(CodeCodeNotSent, "code", "no code was sent for this factor; ask for one first")
 		}
 		if !now.Before(record.ExpiresAt) {
@@ -202,7 +203,7 @@ func (s *Verification) check(userID string, ch Challenge, f Factor, record *Code
 	return nil, nil
 }
 
-func (s *Verification) succeed(ctx context.Context, c Caller, ch Challenge, state UserState, a answer, remember bool, now time.Time) (VerifyResult, error) {
+func (s *Verifications) succeed(ctx context.Context, c Caller, ch Challenge, state UserState, a answer, remember bool, now time.Time) (VerifyResult, error) {
 	f := a.factor
 	var device *Device
 	var deviceToken string
@@ -234,9 +235,10 @@ func (s *Verification) succeed(ctx context.Context, c Caller, ch Challenge, stat
 		return VerifyResult{}, internal(err)
 	}
 	ev := s.event(c, ch.UserID, ActionVerificationSuccess, "ok")
+	ev.At = now // the instant recorded on the user's state (lastVerifiedAt)
 	ev.FactorID, ev.FactorType, ev.ChallengeID = f.ID, f.Type, ch.ID
 	err = s.Store.RecordSuccess(ctx, Success{
-		UserID: ch.UserID, ChallengeID: ch.ID, FactorID: f.ID,
+		UserID: ch.UserID, ChallengeID: ch.ID, Challenge: state.use(ch, now), FactorID: f.ID,
 		Step: a.step, CodeHash: a.codeHash, BackupHash: a.backupHash, SignCount: a.signCount,
 		Open: s.Regulation.OpenAt(now), MaxFailures: s.Regulation.MaxChallengeFailures,
 		Seen: seenOf(ch, now), Device: device, DeviceEvent: deviceEvent(s.event(c, ch.UserID, ActionDeviceTrusted, "ok"), device), At: now, Event: ev,

@@ -24,6 +24,11 @@ type Template struct {
 			Environment struct {
 				Variables map[string]any `yaml:"Variables"`
 			} `yaml:"Environment"`
+			// LoggingConfig says what Lambda sends to CloudWatch Logs (the cost model reads it).
+			LoggingConfig struct {
+				LogFormat      string `yaml:"LogFormat"`
+				SystemLogLevel string `yaml:"SystemLogLevel"`
+			} `yaml:"LoggingConfig"`
 		} `yaml:"Function"`
 	} `yaml:"Globals"`
 	Resources map[string]Resource `yaml:"Resources"`
@@ -70,17 +75,20 @@ type Table struct {
 	StreamSpecification struct {
 		StreamViewType string `yaml:"StreamViewType"`
 	} `yaml:"StreamSpecification"`
-	GlobalSecondaryIndexes []struct {
-		IndexName string `yaml:"IndexName"`
-		KeySchema []struct {
-			AttributeName string `yaml:"AttributeName"`
-			KeyType       string `yaml:"KeyType"`
-		} `yaml:"KeySchema"`
-		Projection struct {
-			ProjectionType   string   `yaml:"ProjectionType"`
-			NonKeyAttributes []string `yaml:"NonKeyAttributes"`
-		} `yaml:"Projection"`
-	} `yaml:"GlobalSecondaryIndexes"`
+	GlobalSecondaryIndexes []Index `yaml:"GlobalSecondaryIndexes"`
+}
+
+// Index is one global secondary index of a table.
+type Index struct {
+	IndexName string `yaml:"IndexName"`
+	KeySchema []struct {
+		AttributeName string `yaml:"AttributeName"`
+		KeyType       string `yaml:"KeyType"`
+	} `yaml:"KeySchema"`
+	Projection struct {
+		ProjectionType   string   `yaml:"ProjectionType"`
+		NonKeyAttributes []string `yaml:"NonKeyAttributes"`
+	} `yaml:"Projection"`
 }
 
 // Load reads and decodes a template file.

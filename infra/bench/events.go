@@ -1,0 +1,132 @@
+package main
+
+import (
+	"encoding/base64"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/localaws"
+	"github.com/mfa-service/mfa/pkg/samtemplate"
+)
+
+// What a request costs after it answered: the audit events it writes reach the event
+// publisher through the table's stream when the publisher's stream filter (template.yaml,
+// EventPublisherStream) lets them through, and each one it publishes is a PutEvents entry.
+// The model counts, per request, the audit items written and those the filter passes, with
+// the template's own patterns (the local stack's emulation of Lambda's filtering).
+
+const publisherMappingID = "EventPublisherStream"
+
+// streamFilter is the publisher's event source mapping filter.
+type streamFilter struct {
+	patterns []*localaws.Pattern
+}
+
+func newStreamFilter(tpl *samtemplate.Template) (streamFilter, error) {
+	esm, err := tpl.EventSourceMapping(publisherMappingID)
+	if err != nil {
+		return streamFilter{}, err
+	}
+	var f streamFilter
+	for _, src := range esm.Patterns() {
+		p, err := localaws.ParsePattern(src)
+		if err != nil {
+			return streamFilter{}, err
+		}
+		f.patterns = append(f.patterns, p)
+	}
+	return f, nil
+}
+
+// passes reports whether the stream record of a new item reaches the publisher.
+func (f streamFilter) passes(item map[string]types.AttributeValue) bool {
+	if len(f.patterns) == 0 {
+		return true
+	}
+	doc := map[string]any{
+		"eventName": "INSERT",
+		"dynamodb": map[string]any{
+			"Keys":     streamImage(map[string]types.AttributeValue{"pk": item["pk"], "sk": item["sk"]}),
+			"NewImage": streamImage(item),
+		},
+	}
+	for _, p := range f.patterns {
+		if p.Match(doc) {
+			return true
+		}
+	}
+	return false
+}
+
+// streamImage is an item as a stream record carries it, decoded from JSON.
+func streamImage(item map[string]types.AttributeValue) map[string]any {
+	out := make(map[string]any, len(item))
+	for k, v := range item {
+		if v != nil {
+			out[k] = streamValue(v)
+		}
+	}
+	return out
+}
+
+func streamValue(v types.AttributeValue) any {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return map[string]any{"S": v.Value}
+	case *types.AttributeValueMemberN:
+		return map[string]any{"N": v.Value}
+	case *types.AttributeValueMemberB:
+		return map[string]any{"B": base64.StdEncoding.EncodeToString(v.Value)}
+	case *types.AttributeValueMemberBOOL:
+		return map[string]any{"BOOL": v.Value}
+	case *types.AttributeValueMemberNULL:
+		return map[string]any{"NULL": true}
+	case *types.AttributeValueMemberSS:
+		l := make([]any, len(v.Value))
+		for i, s := range v.Value {
+			l[i] = s
+		}
+		return map[string]any{"SS": l}
+	case *types.AttributeValueMemberM:
+		return map[string]any{"M": streamImage(v.Value)}
+	case *types.AttributeValueMemberL:
+		l := make([]any, len(v.Value))
+		for i, e := range v.Value {
+			l[i] = streamValue(e)
+		}
+		return map[string]any{"L": l}
+	}
+	return nil
+}
+
+// auditItems returns the audit items a DynamoDB call writes.
+func auditItems(in any) []map[string]types.AttributeValue {
+	isAudit := func(item map[string]types.AttributeValue) bool {
+		pk, ok := item["pk"].(*types.AttributeValueMemberS)
+		return ok && strings.HasPrefix(pk.Value, "AUDIT#")
+	}
+	var out []map[string]types.AttributeValue
+	switch in := in.(type) {
+	case *dynamodb.PutItemInput:
+		if isAudit(in.Item) {
+			out = append(out, in.Item)
+		}
+	case *dynamodb.TransactWriteItemsInput:
+		for _, ti := range in.TransactItems {
+			if ti.Put != nil && isAudit(ti.Put.Item) {
+				out = append(out, ti.Put.Item)
+			}
+		}
+	case *dynamodb.BatchWriteItemInput:
+		for _, reqs := range in.RequestItems {
+			for _, r := range reqs {
+				if r.PutRequest != nil && isAudit(r.PutRequest.Item) {
+					out = append(out, r.PutRequest.Item)
+				}
+			}
+		}
+	}
+	return out
+}

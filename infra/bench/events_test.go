@@ -1,0 +1,78 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/samtemplate"
+)
+
+// The cost model takes the stack's own settings: Lambda's platform log lines as the template's
+// LoggingConfig leaves them, and the audit events the publisher's stream filter lets through.
+func TestCostModelReadsTheTemplate(t *testing.T) {
+	tpl, err := samtemplate.Load(filepath.Join(repoRoot, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := assumptionsFor(tpl)
+	if a.SystemLogLevel != "WARN" || a.PlatformLogBytes != 0 {
+		t.Errorf("system log level %q, %v platform bytes per invocation: want WARN and none", a.SystemLogLevel, a.PlatformLogBytes)
+	}
+	f, err := newStreamFilter(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit := func(action string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "AUDIT#alice"}, "sk": &types.AttributeValueMemberS{Value: "EVENT#0000000000001#abc"},
+			"action": &types.AttributeValueMemberS{Value: action}, "at": &types.AttributeValueMemberN{Value: "1"},
+		}
+	}
+	if !f.passes(audit("verification.failed")) || !f.passes(audit("user.unlocked")) {
+		t.Error("security events do not reach the publisher")
+	}
+	state := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "USER#alice"}, "sk": &types.AttributeValueMemberS{Value: "U#STATE"}}
+	if f.passes(state) {
+		t.Error("a new state item without failures reaches the publisher")
+	}
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Put: &types.Put{Item: state}}, {Put: &types.Put{Item: audit("x")}}}}
+	if got := auditItems(in); len(got) != 1 {
+		t.Errorf("audit items of a transaction: %d, want 1", len(got))
+	}
+}
+
+// Index writes: moving a user in the activity index is two writes (delete, put), a changed
+// projected attribute one, an unchanged entry none, and a new entry one.
+func TestIndexWRU(t *testing.T) {
+	tpl, err := samtemplate.Load(filepath.Join(repoRoot, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := tpl.Table("MfaTable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	n := func(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
+	state := func(dirSk, failures, lastVerified string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"pk": s("USER#a"), "sk": s("U#STATE"), "dirPk": s("USERS"), "dirSk": s(dirSk), "dirUser": s("a"), "failures": n(failures), "lastVerifiedAt": n(lastVerified)}
+	}
+	for _, tc := range []struct {
+		name          string
+		before, after map[string]types.AttributeValue
+		want          float64
+	}{
+		{"activity moves", state("1#a", "0", "1"), state("2#a", "0", "2"), 2},
+		{"a failure counted, activity moves", state("1#a", "0", "1"), state("2#a", "1", "1"), 3},
+		{"nothing the indexes hold changes", state("1#a", "0", "1"), state("1#a", "0", "2"), 0},
+		{"a failure counted in place", state("1#a", "0", "1"), state("1#a", "1", "1"), 2},
+		{"first state", nil, state("1#a", "0", "1"), 2},
+	} {
+		if got := indexWRU(spec.GlobalSecondaryIndexes, tc.before, tc.after); got != tc.want {
+			t.Errorf("%s: %v index WRU, want %v", tc.name, got, tc.want)
+		}
+	}
+}
