@@ -1,30 +1,32 @@
-// Command admin is the Lambda function serving the admin routes (scope mfa/admin).
+// Command admin is the Lambda function serving the admin routes (scope mfa/admin): users and
+// policies.
 package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/contact/phone"
+	"github.com/mfa-service/mfa/pkg/httpapi"
+	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/notify"
 )
 
 func main() {
-	cfg, err := app.ConfigFromEnv()
-	if err != nil {
-		slog.Error("config", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	// Clients, the unwrapped data key and the signing key are built once, at cold start.
-	// Admins bind email and SMS factors (new numbers) and users get notices.
-	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithNotifier(notify.FromAWS), app.WithPhoneParser(phone.ParseE164))
-	if err != nil {
-		slog.Error("init", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	lambda.Start(a.API.Admin())
+	ctx := context.Background()
+	// Built once, at cold start: the table, the unwrapped data key, the signing key (to check
+	// step-up tokens), the notifier (users' notices) and the phone parser (admins bind new
+	// numbers and search the directory by number). No passkeys: only their owner registers one.
+	b := app.Must(app.Load(ctx, app.Must(app.ConfigFromEnv()), app.FromEnvironment))
+	store := b.Store()
+	keyring := app.Must(b.Keyring(ctx))
+	signer := app.Must(b.Signer(ctx, keyring))
+	core := b.Core(keyring)
+	factors := mfa.NewFactors(core, store, app.Must(notify.Domain(b.AWS, notify.ConfigFromEnv(os.Getenv))), phone.ParseE164)
+	admin := mfa.NewAdministration(core, store, keyring, factors)
+	policies := mfa.NewPolicyAdmin(core, b.Policies())
+	lambda.Start(httpapi.ForAdmin(admin, policies, signer, b.Log).Admin())
 }

@@ -1,31 +1,33 @@
-// Command challenge is the Lambda function serving the challenge route.
+// Command challenge is the Lambda function serving the challenge routes: challenges, their
+// code deliveries and the skipped enrollment prompt.
 package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mfa-service/mfa/pkg/app"
+	"github.com/mfa-service/mfa/pkg/httpapi"
+	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/notify"
 	"github.com/mfa-service/mfa/pkg/passkey"
 )
 
 func main() {
-	cfg, err := app.ConfigFromEnv()
-	if err != nil {
-		slog.Error("config", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	// Clients, the unwrapped data key and the signing key are built once, at cold start.
-	// This function sends codes (to destinations parsed when they were bound) and begins
-	// passkey assertions.
-	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithNotifier(notify.FromAWS), app.WithPasskeys(passkey.Build), app.WithPolicyWarmUp())
-	if err != nil {
-		slog.Error("init", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	lambda.Start(a.API.Challenge())
+	ctx := context.Background()
+	// Built once, at cold start: the table, the unwrapped data key (code and device hashes),
+	// the signing key (to check step-up tokens), the notifier (codes, to destinations parsed
+	// when they were bound) and the passkey relying party (assertion options).
+	b := app.Must(app.Load(ctx, app.Must(app.ConfigFromEnv()), app.FromEnvironment))
+	store := b.Store()
+	policyRead := b.ReadPolicyAhead(ctx) // alongside the keys: every request decides by it
+	keyring := app.Must(b.Keyring(ctx))
+	signer := app.Must(b.Signer(ctx, keyring))
+	core := b.Core(keyring)
+	challenges := mfa.NewChallenges(core, store, app.Must(b.Passkeys(passkey.Build)))
+	deliveries := mfa.NewDeliveries(core, store, app.Must(notify.Domain(b.AWS, notify.ConfigFromEnv(os.Getenv))))
+	policyRead()
+	lambda.Start(httpapi.ForChallenge(challenges, deliveries, signer, b.Log).Challenge())
 }

@@ -3,28 +3,29 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/cognito"
+	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/notify"
 	"github.com/mfa-service/mfa/pkg/passkey"
 )
 
 func main() {
-	cfg, err := app.ConfigFromEnv()
-	if err != nil {
-		slog.Error("config", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithNotifier(notify.FromAWS), app.WithPasskeys(passkey.Build), app.WithPolicyWarmUp())
-	if err != nil {
-		slog.Error("init", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	triggers := &cognito.Triggers{Service: a.Service, Log: a.Log}
-	lambda.Start(triggers.Create)
+	ctx := context.Background()
+	// Built once, at cold start: the table, the unwrapped data key (code and device hashes),
+	// the notifier (codes) and the passkey relying party (assertion options). No signing key:
+	// this trigger issues and checks no mfaToken.
+	b := app.Must(app.Load(ctx, app.Must(app.ConfigFromEnv()), app.FromEnvironment))
+	store := b.Store()
+	policyRead := b.ReadPolicyAhead(ctx) // alongside the keys: every request decides by it
+	keyring := app.Must(b.Keyring(ctx))
+	core := b.Core(keyring)
+	challenges := mfa.NewChallenges(core, store, app.Must(b.Passkeys(passkey.Build)))
+	deliveries := mfa.NewDeliveries(core, store, app.Must(notify.Domain(b.AWS, notify.ConfigFromEnv(os.Getenv))))
+	policyRead()
+	lambda.Start(cognito.ForCreate(challenges, deliveries, b.Log).Create)
 }

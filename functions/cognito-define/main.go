@@ -3,26 +3,22 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/cognito"
+	"github.com/mfa-service/mfa/pkg/mfa"
 )
 
 func main() {
-	cfg, err := app.ConfigFromEnv()
-	if err != nil {
-		slog.Error("config", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithPolicyWarmUp())
-	if err != nil {
-		slog.Error("init", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	triggers := &cognito.Triggers{Service: a.Service, Log: a.Log}
-	lambda.Start(triggers.Define)
+	ctx := context.Background()
+	// Built once, at cold start: the table and the unwrapped data key (trusted-device hashes).
+	// No signing key, notifier or passkeys: this trigger only decides.
+	b := app.Must(app.Load(ctx, app.Must(app.ConfigFromEnv()), app.FromEnvironment))
+	policyRead := b.ReadPolicyAhead(ctx) // alongside the keys: every request decides by it
+	keyring := app.Must(b.Keyring(ctx))
+	decider := mfa.NewDecider(b.Core(keyring), b.Store())
+	policyRead()
+	lambda.Start(cognito.ForDefine(decider, b.Log).Define)
 }

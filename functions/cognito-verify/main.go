@@ -3,27 +3,24 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/cognito"
+	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/passkey"
 )
 
 func main() {
-	cfg, err := app.ConfigFromEnv()
-	if err != nil {
-		slog.Error("config", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithPasskeys(passkey.Build))
-	if err != nil {
-		slog.Error("init", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	triggers := &cognito.Triggers{Service: a.Service, Log: a.Log}
-	lambda.Start(triggers.Verify)
+	ctx := context.Background()
+	// Built once, at cold start: the table, the unwrapped data key, the signing key (a success
+	// issues an mfaToken, as the verify route's does) and the passkey relying party. No
+	// notifier: this trigger sends nothing.
+	b := app.Must(app.Load(ctx, app.Must(app.ConfigFromEnv()), app.FromEnvironment))
+	store := b.Store()
+	keyring := app.Must(b.Keyring(ctx))
+	signer := app.Must(b.Signer(ctx, keyring))
+	verification := mfa.NewVerifications(b.Core(keyring), store, keyring, signer, app.Must(b.Passkeys(passkey.Build)))
+	lambda.Start(cognito.ForVerify(verification, b.Log).Verify)
 }

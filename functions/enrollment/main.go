@@ -1,31 +1,32 @@
-// Command enrollment is the Lambda function serving the enrollment, factor list and removal routes.
+// Command enrollment is the Lambda function serving the enrollment, factor, backup-code and
+// trusted-device routes of a user.
 package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/contact/phone"
+	"github.com/mfa-service/mfa/pkg/httpapi"
+	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/notify"
 	"github.com/mfa-service/mfa/pkg/passkey"
 )
 
 func main() {
-	cfg, err := app.ConfigFromEnv()
-	if err != nil {
-		slog.Error("config", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	// Clients, the unwrapped data key and the signing key are built once, at cold start.
-	// This function sends codes and notices, takes new phone numbers and registers passkeys.
-	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithNotifier(notify.FromAWS), app.WithPhoneParser(phone.ParseE164), app.WithPasskeys(passkey.Build))
-	if err != nil {
-		slog.Error("init", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	lambda.Start(a.API.Enrollment())
+	ctx := context.Background()
+	// Built once, at cold start: the table, the unwrapped data key, the signing key (to check
+	// step-up tokens), the notifier (codes and notices), the phone parser (new numbers) and
+	// the passkey relying party (registrations).
+	b := app.Must(app.Load(ctx, app.Must(app.ConfigFromEnv()), app.FromEnvironment))
+	store := b.Store()
+	keyring := app.Must(b.Keyring(ctx))
+	signer := app.Must(b.Signer(ctx, keyring))
+	core := b.Core(keyring)
+	factors := mfa.NewFactors(core, store, app.Must(notify.Domain(b.AWS, notify.ConfigFromEnv(os.Getenv))), phone.ParseE164)
+	enrollments := mfa.NewEnrollments(core, store, keyring, factors, app.Must(b.Passkeys(passkey.Build)))
+	lambda.Start(httpapi.ForEnrollment(enrollments, factors, signer, b.Log).Enrollment())
 }

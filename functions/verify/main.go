@@ -3,27 +3,24 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mfa-service/mfa/pkg/app"
+	"github.com/mfa-service/mfa/pkg/httpapi"
+	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/passkey"
 )
 
 func main() {
-	cfg, err := app.ConfigFromEnv()
-	if err != nil {
-		slog.Error("config", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	// Clients, the unwrapped data key and the signing key are built once, at cold start.
-	// This function finishes passkey assertions.
-	a, err := app.New(context.Background(), cfg, app.WithAWSConfig(app.FromEnvironment), app.WithPasskeys(passkey.Build))
-	if err != nil {
-		slog.Error("init", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	lambda.Start(a.API.Verify())
+	ctx := context.Background()
+	// Built once, at cold start: the table, the unwrapped data key (TOTP secrets, code
+	// hashes), the signing key (mfaTokens) and the passkey relying party. No notifier: this
+	// function sends nothing.
+	b := app.Must(app.Load(ctx, app.Must(app.ConfigFromEnv()), app.FromEnvironment))
+	store := b.Store()
+	keyring := app.Must(b.Keyring(ctx))
+	signer := app.Must(b.Signer(ctx, keyring))
+	verification := mfa.NewVerifications(b.Core(keyring), store, keyring, signer, app.Must(b.Passkeys(passkey.Build)))
+	lambda.Start(httpapi.ForVerify(verification, signer, b.Log).Verify())
 }

@@ -323,16 +323,16 @@ func newFixture(ctx context.Context, cfg app.Config, m *meter) (*fixture, error)
 	}
 	logs := &countingWriter{}
 	log := httpapi.NewLogger(logs, cfg.LogLevel)
-	a.Log, a.API.Log, a.Service.Log = log, log, log
+	a.Log, a.API.Log, a.Core.Log = log, log, log
 	// In Lambda the service's metrics are EMF lines on the function's output (pkg/app): log
 	// volume like the request log.
-	a.Service.Metrics = emf.New(logs)
+	a.Core.Metrics = emf.New(logs)
 	clk := &clock{t: time.Now().UTC()}
-	a.Service.Now = clk.Now
+	a.Core.Now = clk.Now
 	// Policies are cached per container for a minute of real time, after which one request
 	// pays one more read. Keep the cache warm for the whole run, as for any request in between.
-	a.Service.Policies.TTL = 24 * time.Hour
-	if _, err := a.Service.Policy(ctx, ""); err != nil {
+	a.Policies.TTL = 24 * time.Hour
+	if _, err := a.Core.Policy(ctx, ""); err != nil {
 		return nil, err
 	}
 	return &fixture{app: a, meter: m, clock: clk, logs: logs}, nil

@@ -159,7 +159,7 @@ func (c *atkClock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.m
 func atkClockedStack(t *testing.T) (*stack, *atkClock) {
 	s := newStack(t)
 	clk := &atkClock{t: time.Now().UTC().Truncate(time.Second)}
-	s.App.Service.Now = clk.Now
+	s.App.Core.Now = clk.Now
 	return s, clk
 }
 
@@ -703,7 +703,7 @@ func TestAttackTamperedMFAToken(t *testing.T) {
 	// With the service's own key (loaded from the stack's table the way a container loads it)
 	// but a clock 20 minutes back, or another audience: genuine signatures, wrong claims.
 	past := func() time.Time { return time.Now().Add(-20 * time.Minute) }
-	oldSigner, err := token.Load(context.Background(), s.App.Store, s.App.Service.Sealer, token.Config{Issuer: cfg.MFATokenIssuer, Audience: cfg.MFATokenAudience, TTL: 5 * time.Minute, Now: past})
+	oldSigner, err := token.Load(context.Background(), s.App.Store, s.App.Keyring, token.Config{Issuer: cfg.MFATokenIssuer, Audience: cfg.MFATokenAudience, TTL: 5 * time.Minute, Now: past})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -712,7 +712,7 @@ func TestAttackTamperedMFAToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	audSigner, err := token.Load(context.Background(), s.App.Store, s.App.Service.Sealer, token.Config{Issuer: cfg.MFATokenIssuer, Audience: "another-app", TTL: 5 * time.Minute})
+	audSigner, err := token.Load(context.Background(), s.App.Store, s.App.Keyring, token.Config{Issuer: cfg.MFATokenIssuer, Audience: "another-app", TTL: 5 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -773,7 +773,7 @@ func TestAttackCodes(t *testing.T) {
 	s, clk := atkClockedStack(t)
 	// Challenges outlive the code here so that the code's own 10-minute limit is what is
 	// tested (both are 10 minutes by default; the challenge would expire first).
-	s.App.Service.ChallengeTTL = 30 * time.Minute
+	s.App.Core.ChallengeTTL = 30 * time.Minute
 	admin := atkUser(t, s, "codes-admin", "mfa/admin")
 	a := atkUser(t, s, "codes-a")
 	b := atkUser(t, s, "codes-b")
@@ -1463,7 +1463,7 @@ func TestAttackSecretsNeverLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.stop)
-	s.App.Log, s.App.API.Log, s.App.Service.Log = logger, logger, logger
+	s.App.Log, s.App.API.Log, s.App.Core.Log = logger, logger, logger
 
 	verified := true
 	admin := atkUser(t, s, "log-admin", "mfa/admin")

@@ -26,7 +26,7 @@ import (
 // than the sum of the back-off schedule (23 hours with the defaults), on an injected clock.
 func TestLockoutPermanentTakesHours(t *testing.T) {
 	s, clk := atkClockedStack(t)
-	reg := s.App.Service.Regulation
+	reg := s.App.Core.Regulation
 	admin := atkUser(t, s, "perm-admin", "mfa/admin")
 	u := atkUser(t, s, "perm-user")
 	f := atkEnrollTOTP(t, u, clk.Now(), 0)

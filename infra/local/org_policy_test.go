@@ -285,7 +285,7 @@ func TestWholePoliciesStoredEarlierKeepTheirMeaning(t *testing.T) {
 // days the deployment configures (REMEMBER_DEVICE_DAYS), instead of switching them off.
 func TestGlobalPolicyIsAnOverlayOnTheDeploymentDefault(t *testing.T) {
 	s := newStack(t)
-	s.App.Service.Policies.Fallback.RememberDeviceDays = 30 // as REMEMBER_DEVICE_DAYS=30 would
+	s.App.Policies.Fallback.RememberDeviceDays = 30 // as REMEMBER_DEVICE_DAYS=30 would
 	admin := s.client(t, "policy-admin", "mfa/admin")
 
 	_, got, _ := admin.call("GET", "/v1/admin/policy", nil)

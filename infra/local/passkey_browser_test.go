@@ -145,7 +145,7 @@ func TestPasskeyInTheBrowser(t *testing.T) {
 	}
 
 	// User verification required by policy, and an authenticator that did not verify.
-	s.App.Service.Policy = func(context.Context, string) (policy.Policy, error) {
+	s.App.Core.Policy = func(context.Context, string) (policy.Policy, error) {
 		p := policy.Default()
 		p.UserVerification = "required"
 		return p, nil

@@ -1,11 +1,12 @@
-// Package app is the composition root shared by every Lambda function and the local stack:
-// it reads configuration from the environment, builds the AWS clients once per cold start,
-// unwraps the data key (the only KMS call a container makes) and assembles the handlers.
+// Package app is the composition root: it reads configuration from the environment and has
+// one builder per capability (builders.go: the table, the keyring, the signing key, passkeys,
+// the domain's core; the notifier is notify.Domain, called by the functions that send), each called once per cold start by the functions
+// that use it, so a function's main shows what it links. New builds them all, for the local
+// stack and the tests.
 package app
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,19 +15,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/awsenv"
 	"github.com/mfa-service/mfa/pkg/dynamostore"
 	"github.com/mfa-service/mfa/pkg/dynamostore/signingkeys"
-	"github.com/mfa-service/mfa/pkg/emf"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/keyset"
 	"github.com/mfa-service/mfa/pkg/mfa"
-	"github.com/mfa-service/mfa/pkg/notify"
-	"github.com/mfa-service/mfa/pkg/policy"
 	"github.com/mfa-service/mfa/pkg/seal"
 	"github.com/mfa-service/mfa/pkg/token"
 )
@@ -44,10 +40,9 @@ type Config struct {
 	// RememberDeviceDays is the policy's trusted-device lifetime until policies are stored
 	// (REMEMBER_DEVICE_DAYS, default 0: off).
 	RememberDeviceDays int
-	Notify             notify.Config // EMAIL_SENDER, PRODUCT_NAME, SMS_SENDER_ID, WEBOTP_DOMAIN
-	RPID               string        // WEBAUTHN_RP_ID
-	RPName             string        // WEBAUTHN_RP_NAME, default the product name
-	Origins            []string      // WEBAUTHN_ORIGINS, comma-separated exact origins
+	RPID               string   // WEBAUTHN_RP_ID
+	RPName             string   // WEBAUTHN_RP_NAME, default the product name
+	Origins            []string // WEBAUTHN_ORIGINS, comma-separated exact origins
 }
 
 // ConfigFromEnv reads Config from the environment.
@@ -59,7 +54,6 @@ func ConfigFromEnv() (Config, error) {
 		MFATokenAudience: envOr("MFA_TOKEN_AUDIENCE", "mfa-apps"),
 		TOTPIssuer:       envOr("TOTP_ISSUER", "MFA Service"),
 		LogLevel:         httpapi.ParseLevel(os.Getenv("LOG_LEVEL")),
-		Notify:           notify.ConfigFromEnv(os.Getenv),
 		RPID:             os.Getenv("WEBAUTHN_RP_ID"),
 		RPName:           envOr("WEBAUTHN_RP_NAME", envOr("PRODUCT_NAME", "MFA Service")),
 		Origins:          splitList(os.Getenv("WEBAUTHN_ORIGINS")),
@@ -98,29 +92,41 @@ func envInt(name string, def int) (int, error) {
 	return strconv.Atoi(v)
 }
 
-// App is one container's worth of wired service.
+// App is every capability wired at once: what the local stack, the tests and the bench serve
+// from one process. A deployed function builds only what it uses, with the builders of
+// builders.go, in its own main.
 type App struct {
-	Config  Config
-	Store   *dynamostore.Store
-	Signer  *token.Signer
-	Service *mfa.Service
-	API     *httpapi.API
-	Log     *slog.Logger
+	*Base
+	Store    *dynamostore.Store
+	Keyring  *seal.Keyring
+	Signer   *token.Signer
+	Core     *mfa.Core
+	Policies *mfa.Policies
+
+	Enrollments    *mfa.Enrollments
+	Factors        *mfa.Factors
+	Challenges     *mfa.Challenges
+	Deliveries     *mfa.Deliveries
+	Verifications  *mfa.Verifications
+	Administration *mfa.Administration
+	PolicyAdmin    *mfa.PolicyAdmin
+
+	API *httpapi.API
 }
 
-// Option adds to what New builds. The optional adapters are options so that a function's
-// binary links only the clients it uses: the budget is 15 MB a function.
+// Option adds to what New builds: the adapters that live outside pkg/app (the AWS settings'
+// loader, the notifier, the phone parser, passkeys), so that pkg/app imports none of them and
+// a function's main imports only those it uses.
 type Option func(*options)
 
 type options struct {
 	awsConfig  func(context.Context) (aws.Config, error)
 	apiOptions []func(*middleware.Stack) error
-	notifier   func(aws.Config, notify.Config) (*notify.Notifier, error)
+	notifier   func(aws.Config) (mfa.Notifier, error)
 	phones     mfa.PhoneParser
 	passkeys   PasskeyBuilder
 	metrics    mfa.Metrics
 	setMetrics bool
-	warmPolicy bool // WithPolicyWarmUp (warm.go)
 }
 
 // WithMetrics sends the service's metrics to m (nil: none). Without it, a function running in
@@ -154,9 +160,9 @@ func WithAPIOptions(fns ...func(*middleware.Stack) error) Option {
 	return func(o *options) { o.apiOptions = append(o.apiOptions, fns...) }
 }
 
-// WithNotifier gives the functions that send codes and notices their notifier, built from the
-// same AWS config as every other client (pass notify.FromAWS).
-func WithNotifier(build func(aws.Config, notify.Config) (*notify.Notifier, error)) Option {
+// WithNotifier gives New its notifier of codes and notices, built from the same AWS config as
+// every other client (fullstack passes SES and SNS through notify.Domain).
+func WithNotifier(build func(aws.Config) (mfa.Notifier, error)) Option {
 	return func(o *options) { o.notifier = build }
 }
 
@@ -166,9 +172,10 @@ func WithPhoneParser(p mfa.PhoneParser) Option {
 	return func(o *options) { o.phones = p }
 }
 
-// New builds the clients (from the loader given with WithAWSConfig; both honour
-// AWS_ENDPOINT_URL, which is how a local emulator is reached), opens the keyring and loads
-// the signing key.
+// New builds every capability (from the loader given with WithAWSConfig; both honour
+// AWS_ENDPOINT_URL, which is how a local emulator is reached): the clients, the keyring, the
+// signing key and every use-case service, with the adapters the options give (notifier and
+// phone parser are required: every service is built).
 func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	var o options
 	for _, opt := range opts {
@@ -177,89 +184,55 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	if o.awsConfig == nil {
 		return nil, fmt.Errorf("app: no AWS config loader (app.WithAWSConfig)")
 	}
-	awsCfg, err := o.awsConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("app: aws config: %w", err)
+	if o.notifier == nil || o.phones == nil {
+		return nil, fmt.Errorf("app: New builds every service: give it app.WithNotifier and app.WithPhoneParser")
 	}
-	awsCfg.APIOptions = append(awsCfg.APIOptions, o.apiOptions...)
-	log := httpapi.NewLogger(os.Stderr, cfg.LogLevel)
-	db := dynamodb.NewFromConfig(awsCfg)
-	store := dynamostore.New(db, cfg.TableName, cfg.AuditRetention)
-	var notifier mfa.Notifier
-	if o.notifier != nil {
-		n, err := o.notifier(awsCfg, cfg.Notify)
-		if err != nil {
-			return nil, err
-		}
-		notifier = notifierAdapter{n}
+	b, err := Load(ctx, cfg, o.awsConfig, o.apiOptions...)
+	if err != nil {
+		return nil, err
+	}
+	notifier, err := o.notifier(b.AWS)
+	if err != nil {
+		return nil, err
 	}
 	var passkeys mfa.Passkeys
-	if o.passkeys != nil && cfg.RPID != "" && len(cfg.Origins) > 0 {
-		if passkeys, err = o.passkeys(cfg.RPID, cfg.RPName, cfg.Origins); err != nil {
+	if o.passkeys != nil {
+		if passkeys, err = b.Passkeys(o.passkeys); err != nil {
 			return nil, err
 		}
 	}
-	fallback := policy.Default()
-	fallback.RememberDeviceDays = cfg.RememberDeviceDays
-	policies := &mfa.Policies{Store: store, Fallback: fallback, Now: time.Now}
-	if o.warmPolicy {
-		defer warmPolicies(ctx, policies)() // New returns with the policy read
-	}
-	// One Query reads the wrapped data key and the signing keys; then one KMS Decrypt.
-	keys, err := store.LoadStartKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("app: load keys: %w", err)
-	}
-	keyring, err := seal.Open(ctx, kms.NewFromConfig(awsCfg), cfg.KMSKeyID, keys)
+	store := b.Store()
+	keyring, err := b.Keyring(ctx)
 	if err != nil {
 		return nil, err
 	}
-	signer, err := token.Load(ctx, keys, keyring, token.Config{Issuer: cfg.MFATokenIssuer, Audience: cfg.MFATokenAudience, TTL: cfg.MFATokenTTL})
+	signer, err := b.Signer(ctx, keyring)
 	if err != nil {
 		return nil, err
 	}
-	metrics := o.metrics
-	if !o.setMetrics && os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
-		metrics = emf.New(os.Stdout)
+	core := b.Core(keyring)
+	if o.setMetrics {
+		core.Metrics = o.metrics
 	}
-	svc := &mfa.Service{
-		Store:      store,
-		Sealer:     keyring,
-		Hasher:     keyring,
-		Tokens:     signer,
-		Notifier:   notifier,
-		Phones:     o.phones,
-		Passkeys:   passkeys,
-		Metrics:    metrics,
-		Log:        log,
-		Policy:     policies.Effective,
-		Policies:   policies,
-		Regulation: mfa.DefaultRegulation,
-		TOTPIssuer: cfg.TOTPIssuer,
-		Now:        time.Now,
-		Random:     rand.Reader,
-	}
+	a := &App{Base: b, Store: store, Keyring: keyring, Signer: signer, Core: core, Policies: b.Policies()}
+	a.Factors = mfa.NewFactors(core, store, notifier, o.phones)
+	a.Enrollments = mfa.NewEnrollments(core, store, keyring, a.Factors, passkeys)
+	a.Challenges = mfa.NewChallenges(core, store, passkeys)
+	a.Deliveries = mfa.NewDeliveries(core, store, notifier)
+	a.Verifications = mfa.NewVerifications(core, store, keyring, signer, passkeys)
+	a.Administration = mfa.NewAdministration(core, store, keyring, a.Factors)
+	a.PolicyAdmin = mfa.NewPolicyAdmin(core, a.Policies)
 	// The same key-set cache as the jwks function's, seeded with the keys just loaded.
-	jwks := &keyset.Cache{Source: signingkeys.Reader{DB: db, Table: cfg.TableName}}
+	jwks := &keyset.Cache{Source: signingkeys.Reader{DB: b.DB(), Table: cfg.TableName}}
 	jwks.Seed(signer.JWKS(), signer.Generations(), time.Now())
-	return &App{
-		Config: cfg, Store: store, Signer: signer, Service: svc, Log: log,
-		API: &httpapi.API{Service: svc, StepUp: signer, JWKS: jwks.Get, Log: log},
-	}, nil
-}
-
-// notifierAdapter lets the domain's Notifier port use the SES/SNS notifier.
-type notifierAdapter struct{ n *notify.Notifier }
-
-func (a notifierAdapter) SendCode(ctx context.Context, channel mfa.FactorType, dest, code, purpose, lang string, ttl time.Duration) error {
-	if channel == mfa.TypeSMS {
-		return a.n.SendSMSCode(ctx, dest, code, purpose, lang, ttl)
+	a.API = &httpapi.API{
+		Service: httpapi.Services{
+			Enrollments: a.Enrollments, Factors: a.Factors, Challenges: a.Challenges, Deliveries: a.Deliveries,
+			Verifications: a.Verifications, Administration: a.Administration, PolicyAdmin: a.PolicyAdmin,
+		},
+		StepUp: signer, JWKS: jwks.Get, Log: b.Log,
 	}
-	return a.n.SendEmailCode(ctx, dest, code, purpose, lang, ttl)
-}
-
-func (a notifierAdapter) SendSecurityNotice(ctx context.Context, to string, n mfa.Notice) error {
-	return a.n.SendSecurityNotice(ctx, to, notify.Notice{Kind: n.Kind, FactorType: string(n.FactorType), Label: n.Label, At: n.At, IP: n.IP, Locale: n.Locale})
+	return a, nil
 }
 
 // splitList splits a comma-separated setting, dropping blanks.

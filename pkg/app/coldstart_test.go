@@ -14,6 +14,8 @@ import (
 
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/awstest"
+	"github.com/mfa-service/mfa/pkg/seal"
+	"github.com/mfa-service/mfa/pkg/token"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -38,76 +40,98 @@ func (c *calls) middleware(stack *middleware.Stack) error {
 // with one Query, then unwraps the data key with one KMS Decrypt: two round trips in a row,
 // and the keys it loads are the ones the first container created.
 func TestColdStartReadsKeysWithOneQueryAndOneDecrypt(t *testing.T) {
-	ctx := context.Background()
-	cfg := app.Config{
-		TableName: awstest.NewTable(t), KMSKeyID: awstest.NewKey(t),
-		MFATokenIssuer: "mfa-service", MFATokenAudience: "mfa-apps", MFATokenTTL: 5 * time.Minute, AuditRetention: 24 * time.Hour,
-	}
-	awsCfg := awstest.Config(t)
-	load := app.WithAWSConfig(func(context.Context) (aws.Config, error) { return awsCfg, nil })
-	first, err := app.New(ctx, cfg, load)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, load := newTableAndKey(t)
+	first := coldStart(t, cfg, load)
 	c := &calls{}
-	later, err := app.New(ctx, cfg, load, app.WithAPIOptions(c.middleware))
-	if err != nil {
-		t.Fatal(err)
-	}
+	later := coldStart(t, cfg, load, c.middleware)
 	if want := []string{"DynamoDB.Query", "KMS.Decrypt"}; !slices.Equal(c.ops, want) {
 		t.Errorf("cold start calls %v, want %v", c.ops, want)
 	}
-	if later.Signer.KID() != first.Signer.KID() || string(later.Signer.JWKS()) != string(first.Signer.JWKS()) {
+	if later.signer.KID() != first.signer.KID() || string(later.signer.JWKS()) != string(first.signer.JWKS()) {
 		t.Error("a later cold start loaded another signing key")
 	}
-	sealed, err := first.Service.Sealer.Seal([]byte("secret"), "u", "f")
+	sealed, err := first.keyring.Seal([]byte("secret"), "u", "f")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := later.Service.Sealer.Open(sealed, "u", "f"); err != nil || string(got) != "secret" {
+	if got, err := later.keyring.Open(sealed, "u", "f"); err != nil || string(got) != "secret" {
 		t.Errorf("a later cold start cannot open what the first sealed: %q %v", got, err)
 	}
 }
 
-// A function that decides by the policy on every request reads it at cold start, alongside
-// the keys (one DynamoDB read more, at the same time as the key Query), and its first
-// request finds it cached; a function without the warm-up reads no policy at init.
-func TestPolicyWarmUpReadsThePolicyAtInit(t *testing.T) {
+type started struct {
+	base    *app.Base
+	keyring *seal.Keyring
+	signer  *token.Signer
+}
+
+// coldStart builds what the functions that sign build: the keyring and the signer.
+func coldStart(t *testing.T, cfg app.Config, load func(context.Context) (aws.Config, error), apiOptions ...func(*middleware.Stack) error) started {
+	t.Helper()
+	s, err := tryColdStart(cfg, load, apiOptions...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func tryColdStart(cfg app.Config, load func(context.Context) (aws.Config, error), apiOptions ...func(*middleware.Stack) error) (started, error) {
 	ctx := context.Background()
+	b, err := app.Load(ctx, cfg, load, apiOptions...)
+	if err != nil {
+		return started{}, err
+	}
+	keyring, err := b.Keyring(ctx)
+	if err != nil {
+		return started{}, err
+	}
+	signer, err := b.Signer(ctx, keyring)
+	if err != nil {
+		return started{}, err
+	}
+	return started{b, keyring, signer}, nil
+}
+
+func newTableAndKey(t *testing.T) (app.Config, func(context.Context) (aws.Config, error)) {
 	cfg := app.Config{
 		TableName: awstest.NewTable(t), KMSKeyID: awstest.NewKey(t),
 		MFATokenIssuer: "mfa-service", MFATokenAudience: "mfa-apps", MFATokenTTL: 5 * time.Minute, AuditRetention: 24 * time.Hour,
 	}
 	awsCfg := awstest.Config(t)
-	load := app.WithAWSConfig(func(context.Context) (aws.Config, error) { return awsCfg, nil })
-	if _, err := app.New(ctx, cfg, load); err != nil { // creates the keys
-		t.Fatal(err)
-	}
+	return cfg, func(context.Context) (aws.Config, error) { return awsCfg, nil }
+}
+
+// A function that decides by the policy on every request reads it at cold start, alongside
+// the keys (one DynamoDB read more, at the same time as the key Query), and its first
+// request finds it cached.
+func TestReadPolicyAheadReadsThePolicyAtInit(t *testing.T) {
+	ctx := context.Background()
+	cfg, load := newTableAndKey(t)
+	coldStart(t, cfg, load) // creates the keys
 
 	c := &calls{}
-	a, err := app.New(ctx, cfg, load, app.WithAPIOptions(c.middleware), app.WithPolicyWarmUp())
+	b, err := app.Load(ctx, cfg, load, c.middleware)
 	if err != nil {
 		t.Fatal(err)
 	}
+	wait := b.ReadPolicyAhead(ctx)
+	if _, err := b.Keyring(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wait()
+	c.mu.Lock()
 	init := slices.Clone(c.ops)
+	c.ops = nil
+	c.mu.Unlock()
 	slices.Sort(init)
 	if want := []string{"DynamoDB.GetItem", "DynamoDB.Query", "KMS.Decrypt"}; !slices.Equal(init, want) {
 		t.Errorf("cold start calls %v, want %v (in any order)", init, want)
 	}
-	c.ops = nil
-	if _, err := a.Service.Policy(ctx, ""); err != nil {
+	if _, err := b.Policies().Effective(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
 	if len(c.ops) != 0 {
-		t.Errorf("the first policy read after a warm-up called %v", c.ops)
-	}
-
-	c.ops = nil
-	if _, err := app.New(ctx, cfg, load, app.WithAPIOptions(c.middleware)); err != nil {
-		t.Fatal(err)
-	}
-	if slices.Contains(c.ops, "DynamoDB.GetItem") {
-		t.Errorf("a function without the warm-up read the policy at init: %v", c.ops)
+		t.Errorf("the first policy read after the read ahead called %v", c.ops)
 	}
 }
 
@@ -115,22 +139,16 @@ func TestPolicyWarmUpReadsThePolicyAtInit(t *testing.T) {
 // agree on one data key and one signing key: the losers of each conditional create read the
 // winner's key back.
 func TestConcurrentFirstColdStartsAgreeOnTheKeys(t *testing.T) {
-	ctx := context.Background()
-	cfg := app.Config{
-		TableName: awstest.NewTable(t), KMSKeyID: awstest.NewKey(t),
-		MFATokenIssuer: "mfa-service", MFATokenAudience: "mfa-apps", MFATokenTTL: 5 * time.Minute, AuditRetention: 24 * time.Hour,
-	}
-	awsCfg := awstest.Config(t)
-	load := app.WithAWSConfig(func(context.Context) (aws.Config, error) { return awsCfg, nil })
+	cfg, load := newTableAndKey(t)
 	const starts = 6
-	apps := make([]*app.App, starts)
+	got := make([]started, starts)
 	errs := make([]error, starts)
 	var wg sync.WaitGroup
-	for i := range apps {
+	for i := range got {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			apps[i], errs[i] = app.New(ctx, cfg, load)
+			got[i], errs[i] = tryColdStart(cfg, load)
 		}()
 	}
 	wg.Wait()
@@ -139,15 +157,15 @@ func TestConcurrentFirstColdStartsAgreeOnTheKeys(t *testing.T) {
 			t.Fatalf("start %d: %v", i, err)
 		}
 	}
-	sealed, err := apps[0].Service.Sealer.Seal([]byte("secret"), "u", "f")
+	sealed, err := got[0].keyring.Seal([]byte("secret"), "u", "f")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, a := range apps {
-		if a.Signer.KID() != apps[0].Signer.KID() {
-			t.Errorf("start %d signs with key %s, start 0 with %s", i, a.Signer.KID(), apps[0].Signer.KID())
+	for i, s := range got {
+		if s.signer.KID() != got[0].signer.KID() {
+			t.Errorf("start %d signs with key %s, start 0 with %s", i, s.signer.KID(), got[0].signer.KID())
 		}
-		if got, err := a.Service.Sealer.Open(sealed, "u", "f"); err != nil || string(got) != "secret" {
+		if plain, err := s.keyring.Open(sealed, "u", "f"); err != nil || string(plain) != "secret" {
 			t.Errorf("start %d cannot open what start 0 sealed: %v", i, err)
 		}
 	}

@@ -1,28 +1,20 @@
 package app
 
-import (
-	"context"
+import "context"
 
-	"github.com/mfa-service/mfa/pkg/mfa"
-)
-
-// WithPolicyWarmUp reads the global policy into the container's policy cache at cold start,
-// alongside the keys, for the functions whose every request decides by it (challenge,
-// Cognito define and create): the read then overlaps the key Query and the KMS Decrypt
-// instead of following them in the first request. Functions that never read the policy
-// (verify) do not pay for it.
-func WithPolicyWarmUp() Option {
-	return func(o *options) { o.warmPolicy = true }
-}
-
-// warmPolicies starts reading the global policy and returns a function that waits for the
-// read, so that nothing started at init outlives it. A failed read is not an init error:
-// the cache stays empty and the first request reads again.
-func warmPolicies(ctx context.Context, p *mfa.Policies) (wait func()) {
+// ReadPolicyAhead starts reading the global policy into the container's policy cache and
+// returns a function that waits for the read. The functions whose every request decides by
+// the policy (challenge, Cognito define and create) call it before Keyring, so that the read
+// overlaps the key Query and the KMS Decrypt instead of following them in the first request,
+// and wait before they start serving, so that nothing started at init outlives it. Functions
+// that never read the policy (verify) do not call it. A failed read is not an init error: the
+// cache stays empty and the first request reads again.
+func (b *Base) ReadPolicyAhead(ctx context.Context) (wait func()) {
+	policies := b.Policies()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = p.Resolve(ctx, "")
+		_, _ = policies.Resolve(ctx, "")
 	}()
 	return func() { <-done }
 }

@@ -49,17 +49,42 @@ const (
 )
 
 // maxRounds bounds one Cognito session. How many wrong answers it takes is the regulator's
-// limit per challenge (mfa.Service.MaxWrongAnswers): a sign-in is to Cognito what a challenge
+// limit per challenge (mfa.Core.MaxWrongAnswers): a sign-in is to Cognito what a challenge
 // is to the HTTP routes.
 const maxRounds = 12
 
 // cognitoCaller is who acts in the domain for the triggers: Cognito, on behalf of the user.
 var cognitoCaller = mfa.Caller{Kind: mfa.CallerService, Subject: "cognito"}
 
-// Triggers holds the three handlers.
+// Triggers holds the three handlers. Each trigger is its own function, built with the
+// services its handler calls: ForDefine, ForCreate, ForVerify.
 type Triggers struct {
-	Service *mfa.Service
+	Service Services
 	Log     *slog.Logger
+}
+
+// Services are the domain's use cases behind the triggers.
+type Services struct {
+	*mfa.Decider       // Define
+	*mfa.Challenges    // Create
+	*mfa.Deliveries    // Create
+	*mfa.Verifications // Verify
+}
+
+// ForDefine is the DefineAuthChallenge trigger (serve its Define): the policy's decision,
+// nothing stored.
+func ForDefine(d *mfa.Decider, log *slog.Logger) *Triggers {
+	return &Triggers{Service: Services{Decider: d}, Log: log}
+}
+
+// ForCreate is the CreateAuthChallenge trigger (serve its Create): challenges and their codes.
+func ForCreate(c *mfa.Challenges, d *mfa.Deliveries, log *slog.Logger) *Triggers {
+	return &Triggers{Service: Services{Decider: c.Decider, Challenges: c, Deliveries: d}, Log: log}
+}
+
+// ForVerify is the VerifyAuthChallengeResponse trigger (serve its Verify).
+func ForVerify(v *mfa.Verifications, log *slog.Logger) *Triggers {
+	return &Triggers{Service: Services{Verifications: v}, Log: log}
 }
 
 func subOf(attrs map[string]string) (string, bool) {
@@ -79,7 +104,7 @@ func (t *Triggers) Define(ctx context.Context, ev events.CognitoEventUserPoolsDe
 	if ev.Request.UserNotFound || !ok {
 		return fail("user not found")
 	}
-	next, why, needsPolicy := defineStep(ev.Request.Session, ev.Request.ClientMetadata, t.Service.MaxWrongAnswers())
+	next, why, needsPolicy := defineStep(ev.Request.Session, ev.Request.ClientMetadata, t.Service.Decider.MaxWrongAnswers())
 	if why != "" {
 		return fail(why)
 	}

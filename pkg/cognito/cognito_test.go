@@ -28,6 +28,7 @@ import (
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/localaws"
 	"github.com/mfa-service/mfa/pkg/mfa"
+	"github.com/mfa-service/mfa/pkg/notify"
 	"github.com/mfa-service/mfa/pkg/passkey/passkeytest"
 )
 
@@ -58,13 +59,12 @@ func newFixture(t *testing.T) *fixture {
 		TableName: awstest.NewTable(t), KMSKeyID: awstest.NewKey(t), MFATokenIssuer: "mfa-test", MFATokenAudience: "app",
 		MFATokenTTL: 5 * time.Minute, TOTPIssuer: "Test", AuditRetention: time.Hour, RPID: "example.com", RPName: "Example", Origins: []string{origin},
 	}
-	cfg.Notify.Sender = sender
-	a, err := app.New(context.Background(), cfg, fullstack.Options()...)
+	a, err := app.New(context.Background(), cfg, append(fullstack.Options(), fullstack.WithNotify(notify.Config{Sender: sender}))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.Log = httpapi.NewLogger(io.Discard, 0)
-	tr := &cognito.Triggers{Service: a.Service, Log: a.Log}
+	tr := &cognito.Triggers{Service: cognito.Services{Decider: a.Challenges.Decider, Challenges: a.Challenges, Deliveries: a.Deliveries, Verifications: a.Verifications}, Log: a.Log}
 	pool := &userPool{t: t, triggers: tr, users: map[string]poolUser{}}
 	return &fixture{t: t, app: a, pool: pool, svc: mfa.Caller{Kind: mfa.CallerService, Subject: "test-backend"}}
 }
@@ -89,11 +89,11 @@ func totpCode(secret string, at time.Time, steps int64) string {
 func (f *fixture) enrollTOTP(sub string) (string, []string) {
 	f.t.Helper()
 	ctx := context.Background()
-	e, err := f.app.Service.StartEnrollment(ctx, f.svc, sub, mfa.StartEnrollmentRequest{Type: mfa.TypeTOTP})
+	e, err := f.app.Enrollments.StartEnrollment(ctx, f.svc, sub, mfa.StartEnrollmentRequest{Type: mfa.TypeTOTP})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	act, err := f.app.Service.CompleteEnrollment(ctx, f.svc, sub, e.EnrollmentID, mfa.CompleteEnrollmentRequest{Code: totpCode(e.TOTP.Secret, time.Now(), -1)})
+	act, err := f.app.Enrollments.CompleteEnrollment(ctx, f.svc, sub, e.EnrollmentID, mfa.CompleteEnrollmentRequest{Code: totpCode(e.TOTP.Secret, time.Now(), -1)})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestPasswordThenEmailCode(t *testing.T) {
 	f := newFixture(t)
 	sub := f.addUser("bea")
 	f.enrollTOTP(sub)
-	bound, err := f.app.Service.AdminBind(context.Background(), mfa.Caller{Kind: mfa.CallerAdmin, Subject: "root"}, sub, mfa.BindRequest{Type: "EmailVerificationCode", Email: "bea@example.com"})
+	bound, err := f.app.Administration.AdminBind(context.Background(), mfa.Caller{Kind: mfa.CallerAdmin, Subject: "root"}, sub, mfa.BindRequest{Type: "EmailVerificationCode", Email: "bea@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestPasswordThenPasskey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := f.app.Service.StartEnrollment(ctx, f.svc, sub, mfa.StartEnrollmentRequest{Type: mfa.TypeWebAuthn})
+	e, err := f.app.Enrollments.StartEnrollment(ctx, f.svc, sub, mfa.StartEnrollmentRequest{Type: mfa.TypeWebAuthn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestPasswordThenPasskey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.app.Service.CompleteEnrollment(ctx, f.svc, sub, e.EnrollmentID, mfa.CompleteEnrollmentRequest{Credential: att}); err != nil {
+	if _, err := f.app.Enrollments.CompleteEnrollment(ctx, f.svc, sub, e.EnrollmentID, mfa.CompleteEnrollmentRequest{Credential: att}); err != nil {
 		t.Fatal(err)
 	}
 	flow := f.pool.initiateAuth("cat", nil)
@@ -318,11 +318,11 @@ func TestLockoutCountedAcrossHTTPAndCognito(t *testing.T) {
 	wrong := totpCode(secret, time.Now(), 9)
 	// Three wrong answers through the HTTP path (the domain the verify route calls)…
 	for i := 0; i < 3; i++ {
-		ch, err := f.app.Service.CreateChallenge(ctx, f.svc, sub, mfa.ChallengeRequest{})
+		ch, err := f.app.Challenges.CreateChallenge(ctx, f.svc, sub, mfa.ChallengeRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = f.app.Service.Verify(ctx, f.svc, sub, ch.ChallengeID, mfa.VerifyRequest{Type: mfa.TypeTOTP, Code: wrong})
+		_, err = f.app.Verifications.Verify(ctx, f.svc, sub, ch.ChallengeID, mfa.VerifyRequest{Type: mfa.TypeTOTP, Code: wrong})
 		if mfa.AsError(err).Code != mfa.CodeVerificationFailed {
 			t.Fatalf("wrong code over HTTP: %v", err)
 		}
@@ -337,8 +337,8 @@ func TestLockoutCountedAcrossHTTPAndCognito(t *testing.T) {
 	if flow.tokens {
 		t.Fatal("Cognito issued tokens to a locked user")
 	}
-	ch, _ := f.app.Service.CreateChallenge(ctx, f.svc, sub, mfa.ChallengeRequest{})
-	if _, err := f.app.Service.Verify(ctx, f.svc, sub, ch.ChallengeID, mfa.VerifyRequest{Type: mfa.TypeTOTP, Code: totpCode(secret, time.Now(), 1)}); mfa.AsError(err).Code != mfa.CodeTooManyAttempts {
+	ch, _ := f.app.Challenges.CreateChallenge(ctx, f.svc, sub, mfa.ChallengeRequest{})
+	if _, err := f.app.Verifications.Verify(ctx, f.svc, sub, ch.ChallengeID, mfa.VerifyRequest{Type: mfa.TypeTOTP, Code: totpCode(secret, time.Now(), 1)}); mfa.AsError(err).Code != mfa.CodeTooManyAttempts {
 		t.Fatalf("HTTP path after Cognito failures: %v", err)
 	}
 }

@@ -87,7 +87,7 @@ func FuzzDefineSession(f *testing.F) {
 
 	maxWrong := mfa.DefaultRegulation.MaxChallengeFailures
 	// A service with no store: only its regulation is reached below.
-	triggers := &Triggers{Service: &mfa.Service{Regulation: mfa.DefaultRegulation}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	triggers := &Triggers{Service: Services{Decider: &mfa.Decider{Core: &mfa.Core{Regulation: mfa.DefaultRegulation}}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	f.Fuzz(func(t *testing.T, steps []byte, freeName, freeMeta, action, sub string) {
 		session := fuzzSession(steps, freeName, freeMeta)
 		meta := map[string]string{metaAction: action}

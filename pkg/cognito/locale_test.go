@@ -38,14 +38,14 @@ func TestLocaleSurvivesACognitoSignIn(t *testing.T) {
 	addr := strings.ToLower(sub) + "@example.com"
 	ctx := context.Background()
 	browser := mfa.Caller{Kind: mfa.CallerUser, Subject: sub, AcceptLanguage: "pt-BR,pt;q=0.9,en;q=0.5"}
-	e, err := f.app.Service.StartEnrollment(ctx, browser, sub, mfa.StartEnrollmentRequest{Type: mfa.TypeEmail, Email: addr})
+	e, err := f.app.Enrollments.StartEnrollment(ctx, browser, sub, mfa.StartEnrollmentRequest{Type: mfa.TypeEmail, Email: addr})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m := lastEmailTo(t, addr); m.Subject != "Seu código de verificação do MFA Service" {
 		t.Fatalf("enrollment email subject %q", m.Subject)
 	}
-	if _, err := f.app.Service.CompleteEnrollment(ctx, browser, sub, e.EnrollmentID, mfa.CompleteEnrollmentRequest{Code: lastEmailCode(t, addr)}); err != nil {
+	if _, err := f.app.Enrollments.CompleteEnrollment(ctx, browser, sub, e.EnrollmentID, mfa.CompleteEnrollmentRequest{Code: lastEmailCode(t, addr)}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -39,7 +39,7 @@ func (c codeItem) toDomain(cid string) *mfa.CodeRecord {
 	return &mfa.CodeRecord{ChallengeID: cid, FactorID: c.FactorID, Hash: c.Hash, ExpiresAt: fromMillis(c.ExpiresAt), Sends: c.Sends, LastSendAt: fromMillis(c.LastSendAt)}
 }
 
-// OpenChallenge records what a challenge must keep (see mfa.Store) in one transaction.
+// OpenChallenge records what a challenge must keep (see mfa.ChallengeStore) in one transaction.
 func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevice string, ev mfa.AuditEvent) error {
 	pk := userPK(c.UserID)
 	audit, err := s.auditPut(ev)

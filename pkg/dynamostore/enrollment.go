@@ -101,4 +101,4 @@ func (s *Store) FailEnrollment(ctx context.Context, uid, eid string, max int) er
 	return err
 }
 
-// ActivateFactor binds a factor in one transaction (see mfa.Store).
+// ActivateFactor binds a factor in one transaction (see mfa.FactorStore).

@@ -48,7 +48,8 @@ type DynamoDB interface {
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
-// Store implements mfa.Store and the key stores of seal and token.
+// Store implements every store port of the domain (one per use case) and the key stores of
+// seal and token.
 type Store struct {
 	db             DynamoDB
 	table          string
@@ -64,7 +65,16 @@ func New(db DynamoDB, table string, auditRetention time.Duration) *Store {
 	return &Store{db: deadlineDB{db: db, fallback: FallbackTimeout}, table: table, auditRetention: auditRetention}
 }
 
-var _ mfa.Store = (*Store)(nil)
+// The domain's store ports, each declared by the use case that calls it.
+var (
+	_ mfa.FactorStore       = (*Store)(nil)
+	_ mfa.EnrollmentStore   = (*Store)(nil)
+	_ mfa.ChallengeStore    = (*Store)(nil)
+	_ mfa.DeliveryStore     = (*Store)(nil)
+	_ mfa.VerificationStore = (*Store)(nil)
+	_ mfa.AdminStore        = (*Store)(nil)
+	_ mfa.PolicyStore       = (*Store)(nil)
+)
 
 const (
 	userPrefix     = "USER#"

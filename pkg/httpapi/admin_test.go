@@ -181,7 +181,7 @@ func TestAdminStatusResetUnlockAndEvents(t *testing.T) {
 
 func TestTrustedDevices(t *testing.T) {
 	e := newEnv(t)
-	e.app.Service.Policy = func(context.Context, string) (policy.Policy, error) {
+	e.app.Core.Policy = func(context.Context, string) (policy.Policy, error) {
 		p := policy.Default()
 		p.RememberDeviceDays = 30
 		return p, nil
@@ -254,7 +254,7 @@ func TestTrustedDevices(t *testing.T) {
 		t.Fatal("a device revoked by an admin still skips MFA")
 	}
 	token = signIn(true).str("deviceToken")
-	e.app.Service.Policy = func(context.Context, string) (policy.Policy, error) { return policy.Default(), nil }
+	e.app.Core.Policy = func(context.Context, string) (policy.Policy, error) { return policy.Default(), nil }
 	if ch := challengeWith(alice, "alice", "sign_in", token); ch.body["mfaRequired"] != true {
 		t.Fatal("a trusted device skips MFA after the policy turned remembering off")
 	}

@@ -37,7 +37,7 @@ const (
 
 // API holds what the handlers need.
 type API struct {
-	Service *mfa.Service
+	Service Services
 	StepUp  StepUpVerifier
 	// JWKS returns the current public key set document.
 	JWKS func(context.Context) ([]byte, error)
@@ -99,7 +99,8 @@ func (a *API) RouteKeys() map[string][]string {
 	return out
 }
 
-// Handlers returns every function's handler by template logical id.
+// Handlers returns every function's handler by template logical id, for an API given every
+// service (the local stack).
 func (a *API) Handlers() map[string]Handler {
 	out := map[string]Handler{}
 	for fn, h := range a.handlers() {

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/app"
-	"github.com/mfa-service/mfa/pkg/app/fullstack"
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 )
@@ -46,7 +45,7 @@ func (l *callLog) take() []string {
 func TestRoundTripBudgets(t *testing.T) {
 	log := &callLog{}
 	table := awstest.NewTable(t)
-	a, err := app.New(context.Background(), testConfig(t, table), append(fullstack.Options(), app.WithAPIOptions(log.middleware))...)
+	a, err := app.New(context.Background(), testConfig(t, table), testOptions(app.WithAPIOptions(log.middleware))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,12 +62,12 @@ func TestRoundTripBudgets(t *testing.T) {
 
 	// The policy is read through a per-container cache refreshed once a minute: warm it, as
 	// any request after the first would find it.
-	if _, err := a.Service.Policy(context.Background(), ""); err != nil {
+	if _, err := a.Core.Policy(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
 	log.take()
 	e := &env{t: t, app: a, clock: &clock{t: time.Unix(1_800_000_000, 0).UTC()}, logs: &syncBuffer{}, table: table}
-	a.Service.Now = e.clock.Now
+	a.Core.Now = e.clock.Now
 	a.API.Log = httpapi.NewLogger(e.logs, 0)
 
 	check := func(op string, max int) {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mfa-service/mfa/pkg/app"
-	"github.com/mfa-service/mfa/pkg/app/fullstack"
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -21,12 +20,12 @@ func newCountingEnv(t *testing.T) (*env, *callLog) {
 	t.Helper()
 	log := &callLog{}
 	table := awstest.NewTable(t)
-	a, err := app.New(context.Background(), testConfig(t, table), append(fullstack.Options(), app.WithAPIOptions(log.middleware))...)
+	a, err := app.New(context.Background(), testConfig(t, table), testOptions(app.WithAPIOptions(log.middleware))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, app: a, clock: &clock{t: time.Unix(1_800_000_000, 0).UTC()}, logs: &syncBuffer{}, table: table}
-	a.Service.Now = e.clock.Now
+	a.Core.Now = e.clock.Now
 	a.Log = httpapi.NewLogger(e.logs, -8)
 	a.API.Log = a.Log
 	return e, log
@@ -106,7 +105,7 @@ func TestAdminDirectory(t *testing.T) {
 				if i >= users {
 					return
 				}
-				b, err := e.app.Service.AdminBind(ctx, root, uid(i), mfa.BindRequest{Type: "totp"})
+				b, err := e.app.Administration.AdminBind(ctx, root, uid(i), mfa.BindRequest{Type: "totp"})
 				if err != nil {
 					errs <- fmt.Errorf("%s: %w", uid(i), err)
 					return
@@ -321,11 +320,11 @@ func TestAdminDirectory(t *testing.T) {
 					}
 					// A fallback for an existing user, and a user the service never saw.
 					existing := uid((w*997 + i*13) % users)
-					if _, err := e.app.Service.AdminBind(ctx, root, existing, mfa.BindRequest{Type: "email", Email: fmt.Sprintf("c%d-%d@example.com", w, i)}); err != nil {
+					if _, err := e.app.Administration.AdminBind(ctx, root, existing, mfa.BindRequest{Type: "email", Email: fmt.Sprintf("c%d-%d@example.com", w, i)}); err != nil {
 						t.Errorf("bind: %v", err)
 						return
 					}
-					if _, err := e.app.Service.AdminBind(ctx, root, fmt.Sprintf("new-%d-%d", w, i), mfa.BindRequest{Type: "totp"}); err != nil {
+					if _, err := e.app.Administration.AdminBind(ctx, root, fmt.Sprintf("new-%d-%d", w, i), mfa.BindRequest{Type: "totp"}); err != nil {
 						t.Errorf("bind: %v", err)
 						return
 					}

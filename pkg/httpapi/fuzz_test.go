@@ -237,7 +237,7 @@ func malformedOrg(s string) string {
 
 // FuzzHandlerNever500 drives the real handlers with arbitrary bodies, content types, path
 // parameters, claims and scopes, shaped so that each request must be refused before the
-// domain reaches for the store (the Service here has none: reaching it would panic, which the
+// domain reaches for the store (the services here have none: reaching it would panic, which the
 // handler turns into a 500). Every answer must be a 4xx problem, never a 500.
 func FuzzHandlerNever500(f *testing.F) {
 	f.Add(uint8(0), uint8(refuseBadUserID), "alice", "bob", "abcdefghijklmnopqrstuvwxyz", "", []byte(`{"type":"totp"}`), "application/json", false)
@@ -258,13 +258,20 @@ func FuzzHandlerNever500(f *testing.F) {
 	f.Add(uint8(11), uint8(refuseMalformedID), "alice", "alice", "x", "", []byte(`{"type":"totp"}`), "text/plain", false)
 	f.Add(uint8(22), uint8(refuseMalformedID), "acme", "root", "x", "mfa/admin", []byte(`{"mode":"sometimes","extra":1}`), "application/json", false)
 
+	// Services without store, policy or clock: every request below must be refused before
+	// it needs one.
+	core := &mfa.Core{}
+	factors := mfa.NewFactors(core, nil, nil, nil)
 	api := &API{
-		// A Service without store, policy or clock: every request below must be refused
-		// before it needs one.
-		Service: &mfa.Service{},
-		StepUp:  refuseStepUp{},
-		JWKS:    func(context.Context) ([]byte, error) { return nil, errors.New("no keys here") },
-		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Service: Services{
+			Enrollments: mfa.NewEnrollments(core, nil, nil, factors, nil), Factors: factors,
+			Challenges: mfa.NewChallenges(core, nil, nil), Deliveries: mfa.NewDeliveries(core, nil, nil),
+			Verifications:  mfa.NewVerifications(core, nil, nil, nil, nil),
+			Administration: mfa.NewAdministration(core, nil, nil, factors), PolicyAdmin: mfa.NewPolicyAdmin(core, &mfa.Policies{}),
+		},
+		StepUp: refuseStepUp{},
+		JWKS:   func(context.Context) ([]byte, error) { return nil, errors.New("no keys here") },
+		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	handler := api.serve(allRoutes(api), true)
 

@@ -66,12 +66,12 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	table := awstest.NewTable(t)
-	a, err := app.New(context.Background(), testConfig(t, table), fullstack.Options()...)
+	a, err := app.New(context.Background(), testConfig(t, table), testOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, app: a, clock: &clock{t: time.Unix(1_800_000_000, 0).UTC()}, logs: &syncBuffer{}, table: table}
-	a.Service.Now = e.clock.Now
+	a.Core.Now = e.clock.Now
 	a.Log = httpapi.NewLogger(e.logs, -8)
 	a.API.Log = a.Log
 	return e
@@ -95,8 +95,13 @@ func testConfig(t *testing.T, table string) app.Config {
 		TableName: table, KMSKeyID: awstest.NewKey(t),
 		MFATokenIssuer: "mfa-test", MFATokenAudience: "app", MFATokenTTL: 5 * time.Minute,
 		TOTPIssuer: "Test MFA", AuditRetention: 24 * time.Hour,
-		Notify: notify.Config{Sender: sender, ProductName: "Test MFA"},
 	}
+}
+
+// testOptions are every adapter, the notifier sending from the test's verified SES sender.
+func testOptions(extra ...app.Option) []app.Option {
+	opts := append(fullstack.Options(), fullstack.WithNotify(notify.Config{Sender: sender, ProductName: "Test MFA"}))
+	return append(opts, extra...)
 }
 
 // who is a caller as the JWT authorizer would describe it.

@@ -32,7 +32,7 @@ func (r *recordedMetrics) Count(name string, dims map[string]string) {
 func TestOperatorMetrics(t *testing.T) {
 	e := newEnv(t)
 	m := &recordedMetrics{counts: map[string]int{}}
-	e.app.Service.Metrics = m
+	e.app.Core.Metrics = m
 	alice := user("alice")
 	u := e.enrollTOTP(alice, "alice")
 	e.clock.Advance(time.Minute)

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/app"
-	"github.com/mfa-service/mfa/pkg/app/fullstack"
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 )
@@ -46,12 +45,12 @@ func (l *writeLog) take() []int {
 func TestSuccessRemembersContextOnlyWhenNew(t *testing.T) {
 	log := &writeLog{}
 	table := awstest.NewTable(t)
-	a, err := app.New(context.Background(), testConfig(t, table), append(fullstack.Options(), app.WithAPIOptions(log.middleware))...)
+	a, err := app.New(context.Background(), testConfig(t, table), testOptions(app.WithAPIOptions(log.middleware))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, app: a, clock: &clock{t: time.Unix(1_800_000_000, 0).UTC()}, logs: &syncBuffer{}, table: table}
-	a.Service.Now = e.clock.Now
+	a.Core.Now = e.clock.Now
 	a.API.Log = httpapi.NewLogger(e.logs, 0)
 	u := e.enrollTOTP(user("carol"), "carol")
 

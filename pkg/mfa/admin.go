@@ -36,7 +36,7 @@ type Bound struct {
 
 // AdminBind binds a factor to one user on an admin's authority: the address or number counts
 // as verified, and no other user is affected (the motivating request of this service).
-func (s *Service) AdminBind(ctx context.Context, c Caller, userID string, req BindRequest) (Bound, error) {
+func (s *Administration) AdminBind(ctx context.Context, c Caller, userID string, req BindRequest) (Bound, error) {
 	if err := authorizeAdmin(c, userID); err != nil {
 		return Bound{}, err
 	}
@@ -55,7 +55,7 @@ func (s *Service) AdminBind(ctx context.Context, c Caller, userID string, req Bi
 		return Bound{}, Invalid(CodeInvalidRequest, "type", "email goes with email, phone with sms, secret with totp")
 	}
 	if t == TypeBackupCodes {
-		codes, err := s.regenerate(ctx, c, userID)
+		codes, err := s.Factors.regenerate(ctx, c, userID)
 		if err != nil {
 			return Bound{}, err
 		}
@@ -104,7 +104,7 @@ func (s *Service) AdminBind(ctx context.Context, c Caller, userID string, req Bi
 			out.TOTP = &prov // generated here: shown this once
 		}
 	default:
-		dest, masked, region, _, err := s.destination(Caller{Kind: CallerAdmin}, pol, StartEnrollmentRequest{Type: t, Email: req.Email, Phone: req.Phone})
+		dest, masked, region, _, err := s.Factors.destination(Caller{Kind: CallerAdmin}, pol, StartEnrollmentRequest{Type: t, Email: req.Email, Phone: req.Phone})
 		if err != nil {
 			return Bound{}, err
 		}
@@ -118,7 +118,7 @@ func (s *Service) AdminBind(ctx context.Context, c Caller, userID string, req Bi
 	// An admin bind never creates backup codes: they are the user's to see, not the admin's.
 	// The user gets them with POST …/backup-codes, or the admin binds type backup_codes.
 	pol.BackupCodes = false
-	act, err := s.activate(ctx, c, profile.State, f, "", pol)
+	act, err := s.Factors.activate(ctx, c, profile.State, f, "", pol)
 	if err != nil {
 		return Bound{}, err
 	}
@@ -128,7 +128,7 @@ func (s *Service) AdminBind(ctx context.Context, c Caller, userID string, req Bi
 
 // adminTOTP validates a migrated secret (at least 80 bits, the minimum authenticator apps
 // issue) or generates a new one.
-func (s *Service) adminTOTP(secret, label string) (TOTPProvisioning, error) {
+func (s *Core) adminTOTP(secret, label string) (TOTPProvisioning, error) {
 	if secret == "" {
 		return newTOTPSecret(s.Random, s.TOTPIssuer, label)
 	}
@@ -154,7 +154,7 @@ type Status struct {
 }
 
 // AdminStatus describes a user. A user the service never saw has an empty status.
-func (s *Service) AdminStatus(ctx context.Context, c Caller, userID string) (Status, error) {
+func (s *Administration) AdminStatus(ctx context.Context, c Caller, userID string) (Status, error) {
 	if err := authorizeAdmin(c, userID); err != nil {
 		return Status{}, err
 	}
@@ -179,19 +179,19 @@ func (s *Service) AdminStatus(ctx context.Context, c Caller, userID string) (Sta
 }
 
 // AdminDeleteFactor removes one factor on an admin's authority.
-func (s *Service) AdminDeleteFactor(ctx context.Context, c Caller, userID, factorID string) error {
+func (s *Administration) AdminDeleteFactor(ctx context.Context, c Caller, userID, factorID string) error {
 	if err := authorizeAdmin(c, userID); err != nil {
 		return err
 	}
 	if !ValidID(factorID) {
 		return Invalid(CodeInvalidRequest, "factorId", "factorId is malformed")
 	}
-	return s.removeFactor(ctx, c, userID, factorID)
+	return s.Factors.removeFactor(ctx, c, userID, factorID)
 }
 
 // AdminReset removes all of a user's factors, backup codes and trusted devices and clears the
 // lock, in one transaction. The user is told at every address known before the reset.
-func (s *Service) AdminReset(ctx context.Context, c Caller, userID string) error {
+func (s *Administration) AdminReset(ctx context.Context, c Caller, userID string) error {
 	if err := authorizeAdmin(c, userID); err != nil {
 		return err
 	}
@@ -205,12 +205,12 @@ func (s *Service) AdminReset(ctx context.Context, c Caller, userID string) error
 		}
 		return unavailable(err)
 	}
-	s.notify(ctx, c, userID, p.Factors, Notice{Kind: "factors_reset", At: s.now(), IP: c.IP})
+	s.Factors.notify(ctx, c, userID, p.Factors, Notice{Kind: "factors_reset", At: s.now(), IP: c.IP})
 	return nil
 }
 
 // AdminUnlock clears a user's failure count, ending any lock.
-func (s *Service) AdminUnlock(ctx context.Context, c Caller, userID string) error {
+func (s *Administration) AdminUnlock(ctx context.Context, c Caller, userID string) error {
 	if err := authorizeAdmin(c, userID); err != nil {
 		return err
 	}
@@ -224,7 +224,7 @@ func (s *Service) AdminUnlock(ctx context.Context, c Caller, userID string) erro
 const policyAuditUser = "#policy"
 
 // PolicyEvents pages the audit events of policy changes, newest first.
-func (s *Service) PolicyEvents(ctx context.Context, c Caller, limit int, cursor string) ([]AuditEvent, string, error) {
+func (s *Administration) PolicyEvents(ctx context.Context, c Caller, limit int, cursor string) ([]AuditEvent, string, error) {
 	if c.Kind != CallerAdmin {
 		return nil, "", forbidden(CodeAdminRequired, "this route needs a token with the mfa/admin scope")
 	}
@@ -232,14 +232,14 @@ func (s *Service) PolicyEvents(ctx context.Context, c Caller, limit int, cursor 
 }
 
 // Events pages a user's audit events, newest first.
-func (s *Service) Events(ctx context.Context, c Caller, userID string, limit int, cursor string) ([]AuditEvent, string, error) {
+func (s *Administration) Events(ctx context.Context, c Caller, userID string, limit int, cursor string) ([]AuditEvent, string, error) {
 	if err := authorizeAdmin(c, userID); err != nil {
 		return nil, "", err
 	}
 	return s.events(ctx, userID, limit, cursor)
 }
 
-func (s *Service) events(ctx context.Context, userID string, limit int, cursor string) ([]AuditEvent, string, error) {
+func (s *Administration) events(ctx context.Context, userID string, limit int, cursor string) ([]AuditEvent, string, error) {
 	if limit <= 0 {
 		limit = 50
 	}

@@ -38,7 +38,7 @@ func TestAuthorize(t *testing.T) {
 
 func TestStepUpFreshness(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	s := &Service{Now: func() time.Time { return now }}
+	s := &Core{Now: func() time.Time { return now }}
 	user := Caller{Kind: CallerUser, Subject: "alice"}
 	withStepUp := func(sub string, age time.Duration) Caller {
 		c := user

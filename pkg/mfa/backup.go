@@ -17,7 +17,7 @@ const (
 )
 
 // newBackupSet generates a set and returns the factor to store and the codes to show once.
-func (s *Service) newBackupSet(userID string) (Factor, []string, error) {
+func (s *Core) newBackupSet(userID string) (Factor, []string, error) {
 	id, err := s.newID()
 	if err != nil {
 		return Factor{}, nil, err
@@ -67,14 +67,14 @@ func normalizeBackupCode(in string) (string, bool) {
 	return b.String(), true
 }
 
-func (s *Service) backupHash(userID, setID, normalized string) string {
+func (s *Core) backupHash(userID, setID, normalized string) string {
 	return hex.EncodeToString(s.Hasher.Hash("backup-code", []byte(userID+"\x00"+setID+"\x00"+normalized)))
 }
 
 // RegenerateBackupCodes replaces the user's backup codes with a new set, shown once. The old
 // set is dead the moment the new one is stored. A user token needs a fresh step-up, and the
 // user needs a primary factor: backup codes are never a user's only factor.
-func (s *Service) RegenerateBackupCodes(ctx context.Context, c Caller, userID string) ([]string, error) {
+func (s *Factors) RegenerateBackupCodes(ctx context.Context, c Caller, userID string) ([]string, error) {
 	if err := authorize(c, userID); err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (s *Service) RegenerateBackupCodes(ctx context.Context, c Caller, userID st
 }
 
 // regenerate replaces (or creates) the backup code set for an authorized caller.
-func (s *Service) regenerate(ctx context.Context, c Caller, userID string) ([]string, error) {
+func (s *Factors) regenerate(ctx context.Context, c Caller, userID string) ([]string, error) {
 	pol, err := s.policyFor(ctx, "")
 	if err != nil {
 		return nil, err

@@ -59,7 +59,7 @@ type decided struct {
 }
 
 // decide applies the policy to the user without changing anything.
-func (s *Service) decide(ctx context.Context, c Caller, userID string, req ChallengeRequest) (decided, error) {
+func (s *Decider) decide(ctx context.Context, c Caller, userID string, req ChallengeRequest) (decided, error) {
 	if err := authorize(c, userID); err != nil {
 		return decided{}, err
 	}
@@ -124,7 +124,7 @@ func (s *Service) decide(ctx context.Context, c Caller, userID string, req Chall
 
 // Preview is the decision a challenge would make, with nothing stored: the Cognito define
 // trigger asks it whether a sign-in needs a second factor.
-func (s *Service) Preview(ctx context.Context, c Caller, userID string, req ChallengeRequest) (ChallengeResult, error) {
+func (s *Decider) Preview(ctx context.Context, c Caller, userID string, req ChallengeRequest) (ChallengeResult, error) {
 	x, err := s.decide(ctx, c, userID, req)
 	if err != nil {
 		return ChallengeResult{}, err
@@ -138,7 +138,7 @@ func (s *Service) Preview(ctx context.Context, c Caller, userID string, req Chal
 
 // CreateChallenge decides whether the user must present a second factor and opens a challenge
 // that offers exactly the factors the decision allows.
-func (s *Service) CreateChallenge(ctx context.Context, c Caller, userID string, req ChallengeRequest) (ChallengeResult, error) {
+func (s *Challenges) CreateChallenge(ctx context.Context, c Caller, userID string, req ChallengeRequest) (ChallengeResult, error) {
 	x, err := s.decide(ctx, c, userID, req)
 	if err != nil {
 		return ChallengeResult{}, err
@@ -201,7 +201,7 @@ type DeliveryRequest struct {
 // destination is the bound factor's, never the request's. Sends are capped per challenge, per
 // user and per destination, with a cool-down between resends; a resend replaces the earlier
 // code but never resets a failure count.
-func (s *Service) SendChallengeCode(ctx context.Context, c Caller, userID, challengeID string, req DeliveryRequest) (DeliveryInfo, error) {
+func (s *Deliveries) SendChallengeCode(ctx context.Context, c Caller, userID, challengeID string, req DeliveryRequest) (DeliveryInfo, error) {
 	if err := authorize(c, userID); err != nil {
 		return DeliveryInfo{}, err
 	}
@@ -350,7 +350,7 @@ func signInContext(c Caller, req ChallengeRequest) (ip, device string, err error
 
 // SkipEnrollmentPrompt records that the user skipped being asked to enroll, where the policy
 // makes the prompt skippable; elsewhere it is a conflict.
-func (s *Service) SkipEnrollmentPrompt(ctx context.Context, c Caller, userID, orgID string) error {
+func (s *Challenges) SkipEnrollmentPrompt(ctx context.Context, c Caller, userID, orgID string) error {
 	if err := authorize(c, userID); err != nil {
 		return err
 	}

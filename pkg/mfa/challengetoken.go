@@ -60,12 +60,12 @@ func typeOfLetter(l string) (FactorType, bool) {
 	return "", false
 }
 
-func (s *Service) challengeMAC(userID, payload string) []byte {
+func (s *Core) challengeMAC(userID, payload string) []byte {
 	return s.Hasher.Hash("challenge-id", []byte(userID+"\x00"+payload))[:16]
 }
 
 // challengeToken is the wire id of a challenge.
-func (s *Service) challengeToken(ch Challenge) (string, error) {
+func (s *Core) challengeToken(ch Challenge) (string, error) {
 	c := challengeClaims{
 		ID: ch.ID, Org: ch.OrganizationID, Default: ch.DefaultFactorID,
 		Created: ch.CreatedAt.UnixMilli(), Expires: ch.ExpiresAt.UnixMilli(),
@@ -88,7 +88,7 @@ func (s *Service) challengeToken(ch Challenge) (string, error) {
 // parseChallenge checks a challenge id's shape (a malformed id is bad input) and its MAC for
 // this user (an id this service did not issue to this user is no challenge: not found), and
 // returns the challenge it fixes, open and unanswered as far as the id can tell.
-func (s *Service) parseChallenge(userID, id string) (Challenge, error) {
+func (s *Core) parseChallenge(userID, id string) (Challenge, error) {
 	if !ValidChallengeID(id) {
 		return Challenge{}, Invalid(CodeInvalidRequest, "challengeId", "challengeId is malformed")
 	}

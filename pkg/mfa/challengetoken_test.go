@@ -22,7 +22,7 @@ func (k keyedHash) Hash(purpose string, value []byte) []byte {
 // challenge it was issued for, to the user it was issued to; any change to it, another user,
 // or another key makes it no challenge (404), and an id of the wrong shape is bad input (400).
 func TestChallengeIDCarriesTheChallengeUnforgeably(t *testing.T) {
-	s := &Service{Hasher: keyedHash("k1")}
+	s := &Core{Hasher: keyedHash("k1")}
 	now := time.UnixMilli(1_796_000_000_123).UTC()
 	ch := Challenge{
 		ID: "abcdefghijklmnopqrstuvwxyz", UserID: "alice", Purpose: PurposeStepUp, OrganizationID: "acme",
@@ -50,7 +50,7 @@ func TestChallengeIDCarriesTheChallengeUnforgeably(t *testing.T) {
 		t.Fatalf("parsed %+v\nwant   %+v", got, want)
 	}
 
-	notFound := func(name, uid, id string, s *Service) {
+	notFound := func(name, uid, id string, s *Core) {
 		t.Helper()
 		_, err := s.parseChallenge(uid, id)
 		var e *Error
@@ -59,7 +59,7 @@ func TestChallengeIDCarriesTheChallengeUnforgeably(t *testing.T) {
 		}
 	}
 	notFound("another user", "bob", id, s)
-	notFound("another key", "alice", id, &Service{Hasher: keyedHash("k2")})
+	notFound("another key", "alice", id, &Core{Hasher: keyedHash("k2")})
 	payload, mac, _ := strings.Cut(id[1:], ".")
 	for i := 0; i < len(payload); i += 7 {
 		flipped := []byte(payload)

@@ -15,12 +15,12 @@ import (
 // secret proves possession. Only a keyed hash of the secret is stored.
 const deviceSecretBytes = 32
 
-func (s *Service) deviceHash(userID, deviceID, secret string) []byte {
+func (s *Core) deviceHash(userID, deviceID, secret string) []byte {
 	return s.Hasher.Hash("device-token", []byte(userID+"\x00"+deviceID+"\x00"+secret))
 }
 
 // newDevice makes a trusted device and the token that proves it, shown once.
-func (s *Service) newDevice(c Caller, userID string, days int, now time.Time) (Device, string, error) {
+func (s *Core) newDevice(c Caller, userID string, days int, now time.Time) (Device, string, error) {
 	id, err := s.newID()
 	if err != nil {
 		return Device{}, "", err
@@ -46,7 +46,7 @@ func (s *Service) newDevice(c Caller, userID string, days int, now time.Time) (D
 
 // trustedDevice returns the id of the unexpired device the token proves, or "". A token that
 // proves nothing is simply not a trusted device: the user answers a challenge as usual.
-func (s *Service) trustedDevice(userID, token string, devices []Device, now time.Time) string {
+func (s *Core) trustedDevice(userID, token string, devices []Device, now time.Time) string {
 	id, secret, ok := strings.Cut(token, ".")
 	if !ok || !ValidID(id) || len(secret) != base64.RawURLEncoding.EncodedLen(deviceSecretBytes) {
 		return ""
@@ -61,7 +61,7 @@ func (s *Service) trustedDevice(userID, token string, devices []Device, now time
 }
 
 // ListDevices lists a user's trusted devices (unexpired ones), for the user or a service.
-func (s *Service) ListDevices(ctx context.Context, c Caller, userID string) ([]Device, error) {
+func (s *Factors) ListDevices(ctx context.Context, c Caller, userID string) ([]Device, error) {
 	if err := authorize(c, userID); err != nil {
 		return nil, err
 	}
@@ -69,14 +69,14 @@ func (s *Service) ListDevices(ctx context.Context, c Caller, userID string) ([]D
 }
 
 // AdminListDevices lists a user's trusted devices for an admin.
-func (s *Service) AdminListDevices(ctx context.Context, c Caller, userID string) ([]Device, error) {
+func (s *Administration) AdminListDevices(ctx context.Context, c Caller, userID string) ([]Device, error) {
 	if err := authorizeAdmin(c, userID); err != nil {
 		return nil, err
 	}
-	return s.listDevices(ctx, userID)
+	return s.Factors.listDevices(ctx, userID)
 }
 
-func (s *Service) listDevices(ctx context.Context, userID string) ([]Device, error) {
+func (s *Factors) listDevices(ctx context.Context, userID string) ([]Device, error) {
 	p, err := s.Store.LoadProfile(ctx, userID)
 	if err != nil {
 		return nil, unavailable(err)
@@ -96,7 +96,7 @@ func liveDevices(all []Device, now time.Time) []Device {
 
 // RevokeDevice stops one device from skipping MFA, for the user or a service. Revoking only
 // takes access away, so it needs no step-up.
-func (s *Service) RevokeDevice(ctx context.Context, c Caller, userID, deviceID string) error {
+func (s *Factors) RevokeDevice(ctx context.Context, c Caller, userID, deviceID string) error {
 	if err := authorize(c, userID); err != nil {
 		return err
 	}
@@ -104,14 +104,14 @@ func (s *Service) RevokeDevice(ctx context.Context, c Caller, userID, deviceID s
 }
 
 // AdminRevokeDevice revokes one device for an admin.
-func (s *Service) AdminRevokeDevice(ctx context.Context, c Caller, userID, deviceID string) error {
+func (s *Administration) AdminRevokeDevice(ctx context.Context, c Caller, userID, deviceID string) error {
 	if err := authorizeAdmin(c, userID); err != nil {
 		return err
 	}
-	return s.revokeDevice(ctx, c, userID, deviceID)
+	return s.Factors.revokeDevice(ctx, c, userID, deviceID)
 }
 
-func (s *Service) revokeDevice(ctx context.Context, c Caller, userID, deviceID string) error {
+func (s *Factors) revokeDevice(ctx context.Context, c Caller, userID, deviceID string) error {
 	if !ValidID(deviceID) {
 		return Invalid(CodeInvalidRequest, "deviceId", "deviceId is malformed")
 	}
@@ -127,7 +127,7 @@ func (s *Service) revokeDevice(ctx context.Context, c Caller, userID, deviceID s
 }
 
 // RevokeAllDevices revokes every trusted device of a user (admins).
-func (s *Service) RevokeAllDevices(ctx context.Context, c Caller, userID string) error {
+func (s *Administration) RevokeAllDevices(ctx context.Context, c Caller, userID string) error {
 	if err := authorizeAdmin(c, userID); err != nil {
 		return err
 	}

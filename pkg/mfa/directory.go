@@ -56,7 +56,7 @@ type DirectoryUser struct {
 }
 
 // Directory pages the users the service knows (admin only).
-func (s *Service) Directory(ctx context.Context, c Caller, req DirectoryRequest) ([]DirectoryUser, string, error) {
+func (s *Administration) Directory(ctx context.Context, c Caller, req DirectoryRequest) ([]DirectoryUser, string, error) {
 	if c.Kind != CallerAdmin {
 		return nil, "", forbidden(CodeAdminRequired, "this route needs a token with the mfa/admin scope")
 	}
@@ -125,7 +125,7 @@ func (s *Service) Directory(ctx context.Context, c Caller, req DirectoryRequest)
 
 // directorySearch reads q: an email address or a phone number (with a leading +) is looked
 // up by its keyed hash, exactly as the factor stores it; anything else is a user id prefix.
-func (s *Service) directorySearch(q *DirectoryQuery, text string) error {
+func (s *Administration) directorySearch(q *DirectoryQuery, text string) error {
 	if text == "" {
 		return nil
 	}
@@ -141,8 +141,8 @@ func (s *Service) directorySearch(q *DirectoryQuery, text string) error {
 			return nil
 		}
 	}
-	if strings.HasPrefix(text, "+") && s.Phones != nil {
-		if e164, _, _, err := s.Phones(text); err == nil {
+	if strings.HasPrefix(text, "+") {
+		if e164, _, _, err := s.Factors.Phones(text); err == nil {
 			q.AddressKey = s.addressKey(e164)
 			return nil
 		}
@@ -157,7 +157,7 @@ func (s *Service) directorySearch(q *DirectoryQuery, text string) error {
 
 // addressKey is the keyed hash under which the directory finds the users of an address. It
 // has its own purpose, so it cannot be matched with the send counters' keys.
-func (s *Service) addressKey(dest string) string {
+func (s *Core) addressKey(dest string) string {
 	return hex.EncodeToString(s.Hasher.Hash("directory-address", []byte(dest)))
 }
 

@@ -69,7 +69,7 @@ var defaultLabels = map[FactorType]string{
 }
 
 // StartEnrollment begins binding a new factor.
-func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, req StartEnrollmentRequest) (EnrollmentStarted, error) {
+func (s *Enrollments) StartEnrollment(ctx context.Context, c Caller, userID string, req StartEnrollmentRequest) (EnrollmentStarted, error) {
 	if err := authorize(c, userID); err != nil {
 		return EnrollmentStarted{}, err
 	}
@@ -138,7 +138,7 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	case TypeWebAuthn:
 		return s.startPasskey(ctx, c, userID, id, label, req.OrganizationID, lang, profile)
 	}
-	dest, masked, region, verified, err := s.destination(c, pol, req)
+	dest, masked, region, verified, err := s.Factors.destination(c, pol, req)
 	if err != nil {
 		return EnrollmentStarted{}, err
 	}
@@ -150,7 +150,7 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	now := s.now()
 	if verified {
 		f := Factor{ID: id, UserID: userID, Type: req.Type, Label: label, CreatedAt: now, Destination: dest, Region: region, Masked: masked, Locale: lang}
-		act, err := s.activate(ctx, c, profile.State, f, "", pol)
+		act, err := s.Factors.activate(ctx, c, profile.State, f, "", pol)
 		if err != nil {
 			return EnrollmentStarted{}, err
 		}
@@ -187,7 +187,7 @@ func (s *Service) StartEnrollment(ctx context.Context, c Caller, userID string, 
 	}, nil
 }
 
-func (s *Service) startTOTP(ctx context.Context, c Caller, userID, id, label, orgID, lang string) (EnrollmentStarted, error) {
+func (s *Enrollments) startTOTP(ctx context.Context, c Caller, userID, id, label, orgID, lang string) (EnrollmentStarted, error) {
 	prov, err := newTOTPSecret(s.Random, s.TOTPIssuer, label)
 	if err != nil {
 		return EnrollmentStarted{}, internal(err)
@@ -209,7 +209,7 @@ func (s *Service) startTOTP(ctx context.Context, c Caller, userID, id, label, or
 // destination parses and checks an enrollment's address or number and says whether it is
 // already verified for this user: the user's own token vouches for it (DESIGN §4), or a
 // service says so.
-func (s *Service) destination(c Caller, pol policy.Policy, req StartEnrollmentRequest) (dest, masked, region string, verified bool, err error) {
+func (s *Factors) destination(c Caller, pol policy.Policy, req StartEnrollmentRequest) (dest, masked, region string, verified bool, err error) {
 	if req.Type == TypeEmail {
 		e, perr := contact.ParseEmail(req.Email)
 		if perr != nil {
@@ -245,7 +245,7 @@ func (s *Service) destination(c Caller, pol policy.Policy, req StartEnrollmentRe
 }
 
 // quota is what one send counts against; text messages use the policy's SMS caps.
-func (s *Service) quota(userID, dest string, now time.Time, channel FactorType, pol policy.Policy) SendQuota {
+func (s *Core) quota(userID, dest string, now time.Time, channel FactorType, pol policy.Policy) SendQuota {
 	lim := s.limits()
 	q := SendQuota{UserID: userID, DestinationKey: s.destinationKey(dest), Window: lim.SendWindow, MaxPerUser: lim.MaxSendsPerUser, MaxPerDest: lim.MaxSendsPerDest, At: now}
 	if channel == TypeSMS && pol.SMS.MaxPerUserPerHour > 0 {
@@ -256,7 +256,7 @@ func (s *Service) quota(userID, dest string, now time.Time, channel FactorType, 
 
 // CompleteEnrollment checks the code of a pending enrollment and binds the factor. For TOTP
 // the step of that code counts as used, so it cannot sign in afterwards.
-func (s *Service) CompleteEnrollment(ctx context.Context, c Caller, userID, enrollmentID string, req CompleteEnrollmentRequest) (Activated, error) {
+func (s *Enrollments) CompleteEnrollment(ctx context.Context, c Caller, userID, enrollmentID string, req CompleteEnrollmentRequest) (Activated, error) {
 	if err := authorize(c, userID); err != nil {
 		return Activated{}, err
 	}
@@ -327,12 +327,12 @@ func (s *Service) CompleteEnrollment(ctx context.Context, c Caller, userID, enro
 	if err != nil {
 		return Activated{}, err
 	}
-	return s.activate(ctx, c, state, f, e.ID, pol)
+	return s.Factors.activate(ctx, c, state, f, e.ID, pol)
 }
 
 // activate binds f, creating the user's first backup code set with the first primary factor
 // when the policy enables backup codes, and tells the user.
-func (s *Service) activate(ctx context.Context, c Caller, state UserState, f Factor, enrollmentID string, pol policy.Policy) (Activated, error) {
+func (s *Factors) activate(ctx context.Context, c Caller, state UserState, f Factor, enrollmentID string, pol policy.Policy) (Activated, error) {
 	var out Activated
 	var backup *Factor
 	if f.Primary() && state.Primaries() == 0 && state.BackupFactorID == "" && pol.BackupCodes {
@@ -373,7 +373,7 @@ func (s *Service) activate(ctx context.Context, c Caller, state UserState, f Fac
 // carries a verified email, that email is bound as a factor too, so losing the device does not
 // lock them out. Users who never enroll are untouched. Best effort: the enrollment stands even
 // if this second binding fails.
-func (s *Service) emailFallback(ctx context.Context, c Caller, state UserState, f Factor, pol policy.Policy) {
+func (s *Factors) emailFallback(ctx context.Context, c Caller, state UserState, f Factor, pol policy.Policy) {
 	if !pol.EmailFallback || (f.Type != TypeTOTP && f.Type != TypeWebAuthn) || !pol.Allows(string(TypeEmail)) {
 		return
 	}

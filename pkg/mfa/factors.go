@@ -13,7 +13,7 @@ type FactorList struct {
 }
 
 // ListFactors lists a user's factors.
-func (s *Service) ListFactors(ctx context.Context, c Caller, userID string) (FactorList, error) {
+func (s *Factors) ListFactors(ctx context.Context, c Caller, userID string) (FactorList, error) {
 	if err := authorize(c, userID); err != nil {
 		return FactorList{}, err
 	}
@@ -32,7 +32,7 @@ func (s *Service) ListFactors(ctx context.Context, c Caller, userID string) (Fac
 
 // DeleteFactor removes one factor. A user token needs a fresh step-up. The user is told at
 // every address known before the removal.
-func (s *Service) DeleteFactor(ctx context.Context, c Caller, userID, factorID string) error {
+func (s *Factors) DeleteFactor(ctx context.Context, c Caller, userID, factorID string) error {
 	if err := authorize(c, userID); err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (s *Service) DeleteFactor(ctx context.Context, c Caller, userID, factorID s
 }
 
 // removeFactor removes a factor for an already authorized caller.
-func (s *Service) removeFactor(ctx context.Context, c Caller, userID, factorID string) error {
+func (s *Factors) removeFactor(ctx context.Context, c Caller, userID, factorID string) error {
 	p, err := s.Store.LoadProfile(ctx, userID)
 	if err != nil {
 		return unavailable(err)
@@ -76,7 +76,7 @@ func (s *Service) removeFactor(ctx context.Context, c Caller, userID, factorID s
 
 // RenameFactor changes a factor's label. A label is no secret and no access, so renaming needs
 // no step-up.
-func (s *Service) RenameFactor(ctx context.Context, c Caller, userID, factorID, label string) (Factor, error) {
+func (s *Factors) RenameFactor(ctx context.Context, c Caller, userID, factorID, label string) (Factor, error) {
 	if err := authorize(c, userID); err != nil {
 		return Factor{}, err
 	}

@@ -124,7 +124,7 @@ func FuzzNormalizeBackupCode(f *testing.F) {
 		}
 
 		// A code as the service generates it, from the fuzzer's random bytes.
-		s := &Service{Random: bytes.NewReader(append(append([]byte{}, random...), make([]byte, 16*backupCodeCount+16)...)), Hasher: fuzzHasher, Now: time.Now}
+		s := &Core{Random: bytes.NewReader(append(append([]byte{}, random...), make([]byte, 16*backupCodeCount+16)...)), Hasher: fuzzHasher, Now: time.Now}
 		set, codes, err := s.newBackupSet("user")
 		if err != nil {
 			t.Fatal(err)

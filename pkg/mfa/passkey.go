@@ -9,7 +9,7 @@ import (
 
 // passkeyUser is the WebAuthn user entity of a user: the handle is a keyed hash of the user
 // id, so it is stable, opaque and says nothing about who the user is.
-func (s *Service) passkeyUser(c Caller, userID string) PasskeyUser {
+func (s *Core) passkeyUser(c Caller, userID string) PasskeyUser {
 	name := userID
 	if c.Kind == CallerUser && c.Subject == userID && c.Email != "" {
 		name = c.Email
@@ -27,16 +27,21 @@ func passkeysOf(factors []Factor) []Factor {
 	return out
 }
 
-func (s *Service) passkeys() (Passkeys, error) {
-	if s.Passkeys == nil {
+// passkeysOn is a service's Passkeys port, or the refusal of a deployment without a relying
+// party (nil Passkeys: passkeys are off).
+func passkeysOn(pk Passkeys) (Passkeys, error) {
+	if pk == nil {
 		return nil, Invalid(CodeUnsupportedType, "type", "passkeys are not configured for this deployment (WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS)")
 	}
-	return s.Passkeys, nil
+	return pk, nil
 }
+
+func (s *Enrollments) passkeys() (Passkeys, error)   { return passkeysOn(s.Passkeys) }
+func (s *Verifications) passkeys() (Passkeys, error) { return passkeysOn(s.Passkeys) }
 
 // startPasskey begins a registration: creation options for the browser, the session kept on
 // the enrollment (server-side, single use, expiring with it).
-func (s *Service) startPasskey(ctx context.Context, c Caller, userID, id, label, orgID, lang string, profile Profile) (EnrollmentStarted, error) {
+func (s *Enrollments) startPasskey(ctx context.Context, c Caller, userID, id, label, orgID, lang string, profile Profile) (EnrollmentStarted, error) {
 	pk, err := s.passkeys()
 	if err != nil {
 		return EnrollmentStarted{}, err
@@ -56,7 +61,7 @@ func (s *Service) startPasskey(ctx context.Context, c Caller, userID, id, label,
 }
 
 // finishPasskey validates the attestation of a pending enrollment into a factor.
-func (s *Service) finishPasskey(c Caller, userID string, e Enrollment, credential []byte, f *Factor) error {
+func (s *Enrollments) finishPasskey(c Caller, userID string, e Enrollment, credential []byte, f *Factor) error {
 	pk, err := s.passkeys()
 	if err != nil {
 		return err
@@ -76,7 +81,7 @@ func (s *Service) finishPasskey(c Caller, userID string, e Enrollment, credentia
 }
 
 // beginPasskeyLogin gives a challenge its assertion options when it offers passkeys.
-func (s *Service) beginPasskeyLogin(c Caller, userID string, offered []Factor, uv string) (json.RawMessage, []byte, error) {
+func (s *Challenges) beginPasskeyLogin(c Caller, userID string, offered []Factor, uv string) (json.RawMessage, []byte, error) {
 	keys := passkeysOf(offered)
 	if len(keys) == 0 || s.Passkeys == nil {
 		return nil, nil, nil
@@ -91,7 +96,7 @@ func (s *Service) beginPasskeyLogin(c Caller, userID string, offered []Factor, u
 // checkPasskey validates an assertion against the passkeys the challenge offered. A sign
 // count that did not grow (when either side counts) means a cloned authenticator: refused,
 // and audited as such.
-func (s *Service) checkPasskey(c Caller, ch Challenge, keys []Factor, credential []byte) (*answer, string, error) {
+func (s *Verifications) checkPasskey(c Caller, ch Challenge, keys []Factor, credential []byte) (*answer, string, error) {
 	pk, err := s.passkeys()
 	if err != nil {
 		return nil, "", err

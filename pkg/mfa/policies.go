@@ -144,7 +144,7 @@ type StoredPolicy struct {
 	Effective policy.Resolved
 }
 
-func (s *Service) policyScope(c Caller, orgID string) (string, error) {
+func (s *PolicyAdmin) policyScope(c Caller, orgID string) (string, error) {
 	if c.Kind != CallerAdmin {
 		return "", forbidden(CodeAdminRequired, "this route needs a token with the mfa/admin scope")
 	}
@@ -160,7 +160,7 @@ func (s *Service) policyScope(c Caller, orgID string) (string, error) {
 // GetPolicy returns the stored global ("" org) or organization overlay and the effective
 // policy. With none stored, the global answer is the default in force and an organization
 // answers 404.
-func (s *Service) GetPolicy(ctx context.Context, c Caller, orgID string) (StoredPolicy, error) {
+func (s *PolicyAdmin) GetPolicy(ctx context.Context, c Caller, orgID string) (StoredPolicy, error) {
 	scope, err := s.policyScope(c, orgID)
 	if err != nil {
 		return StoredPolicy{}, err
@@ -186,7 +186,7 @@ func (s *Service) GetPolicy(ctx context.Context, c Caller, orgID string) (Stored
 // it in this container at once. The global overlay lies on the deployment's default policy,
 // an organization's on the global policy in force; what an overlay leaves out keeps
 // following the layer below it.
-func (s *Service) PutPolicy(ctx context.Context, c Caller, orgID string, o policy.Overlay) (StoredPolicy, error) {
+func (s *PolicyAdmin) PutPolicy(ctx context.Context, c Caller, orgID string, o policy.Overlay) (StoredPolicy, error) {
 	scope, err := s.policyScope(c, orgID)
 	if err != nil {
 		return StoredPolicy{}, err
@@ -224,7 +224,7 @@ func (s *Service) PutPolicy(ctx context.Context, c Caller, orgID string, o polic
 // checkSatisfiable refuses a change after which an effective policy would be required with
 // no factor type its users may enroll: for an organization overlay (o), its own; for the
 // global overlay (o, or nil for its deletion), every organization's, which follow it.
-func (s *Service) checkSatisfiable(ctx context.Context, orgID string, o *policy.Overlay) error {
+func (s *PolicyAdmin) checkSatisfiable(ctx context.Context, orgID string, o *policy.Overlay) error {
 	if orgID != "" {
 		global, err := s.Policies.resolve(ctx, "", true)
 		if err != nil {
@@ -261,7 +261,7 @@ func (s *Service) checkSatisfiable(ctx context.Context, orgID string, o *policy.
 
 // DeletePolicy removes an organization's policy (the global one then applies to it) or the
 // stored global policy (the default then applies).
-func (s *Service) DeletePolicy(ctx context.Context, c Caller, orgID string) error {
+func (s *PolicyAdmin) DeletePolicy(ctx context.Context, c Caller, orgID string) error {
 	scope, err := s.policyScope(c, orgID)
 	if err != nil {
 		return err
@@ -293,7 +293,7 @@ func (s *Service) DeletePolicy(ctx context.Context, c Caller, orgID string) erro
 // reinterprets an old organization policy.
 const policyMigrationActor = "system:policy-migration"
 
-func (s *Service) migratePolicies(ctx context.Context, c Caller) error {
+func (s *PolicyAdmin) migratePolicies(ctx context.Context, c Caller) error {
 	if s.Policies.migrated.Load() {
 		return nil
 	}

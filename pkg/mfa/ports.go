@@ -9,23 +9,20 @@ import (
 	"github.com/mfa-service/mfa/pkg/policy"
 )
 
-// Store keeps users' factors, enrollments, challenges and state. Every method that must happen
-// once is a conditional write; every multi-item change is one transaction.
-type Store interface {
+// The store ports, one per use case (services.go); the DynamoDB adapter implements them all.
+// Every method that must happen once is a conditional write; every multi-item change is one
+// transaction.
+
+// ProfileReader reads a user as the services see them.
+type ProfileReader interface {
 	// LoadProfile reads the user's state and factors in one round trip. A user never seen
 	// has a zero state and no factors.
 	LoadProfile(ctx context.Context, userID string) (Profile, error)
-	// GetFactor returns ErrNotFound when the user has no such factor.
-	GetFactor(ctx context.Context, userID, factorID string) (Factor, error)
+}
 
-	// CreateEnrollment stores a pending enrollment and its audit event; with a send, the send
-	// counters are taken in the same transaction (a *LimitError when one is exhausted).
-	CreateEnrollment(ctx context.Context, e Enrollment, send *SendQuota, ev AuditEvent) error
-	// LoadEnrollment reads an enrollment and the user's state in one round trip; ErrNotFound
-	// when there is no such enrollment for this user.
-	LoadEnrollment(ctx context.Context, userID, enrollmentID string) (Enrollment, UserState, error)
-	// FailEnrollment counts a wrong enrollment code; ErrExhausted once max is reached.
-	FailEnrollment(ctx context.Context, userID, enrollmentID string, max int) error
+// FactorStore binds, renames and removes factors, replaces backup codes and revokes devices.
+type FactorStore interface {
+	ProfileReader
 	// ActivateFactor binds a factor in one transaction: the enrollment it came from (if any) is
 	// consumed (ErrNotFound if already gone), the factor created, the user's factor count raised,
 	// a first backup code set created alongside when given (ErrConflict if one exists), and the
@@ -40,20 +37,55 @@ type Store interface {
 	// DeleteFactor removes a factor and lowers the factor count (ErrNotFound if absent). A
 	// step-up use is consumed with it (ErrStepUpUsed).
 	DeleteFactor(ctx context.Context, f Factor, ev AuditEvent, use *StepUpUse) error
+	// DeleteDevice revokes one trusted device (ErrNotFound if absent).
+	DeleteDevice(ctx context.Context, userID, deviceID string, ev AuditEvent) error
+}
+
+// EnrollmentStore keeps pending enrollments.
+type EnrollmentStore interface {
+	ProfileReader
+	// CreateEnrollment stores a pending enrollment and its audit event; with a send, the send
+	// counters are taken in the same transaction (a *LimitError when one is exhausted).
+	CreateEnrollment(ctx context.Context, e Enrollment, send *SendQuota, ev AuditEvent) error
+	// LoadEnrollment reads an enrollment and the user's state in one round trip; ErrNotFound
+	// when there is no such enrollment for this user.
+	LoadEnrollment(ctx context.Context, userID, enrollmentID string) (Enrollment, UserState, error)
+	// FailEnrollment counts a wrong enrollment code; ErrExhausted once max is reached.
+	FailEnrollment(ctx context.Context, userID, enrollmentID string, max int) error
 	// StepUpUsed reports whether a step-up mfaToken's jti was consumed by an earlier change, so
 	// a change that shows a secret before it is written (an enrollment's start) is refused too.
 	StepUpUsed(ctx context.Context, userID, tokenID string) (bool, error)
+}
 
-	// RecordDelivery stores the code sent for a challenge (one per challenge: a send replaces
-	// the earlier code), counting the challenge's sends and cool-down on the code record, and
-	// takes the send counters. A *LimitError says which limit refused it.
-	RecordDelivery(ctx context.Context, d Delivery) error
-
+// ChallengeStore opens challenges.
+type ChallengeStore interface {
+	ProfileReader
 	// OpenChallenge records what opening a challenge must keep, in one transaction: the
 	// passkey session of a challenge that offers passkeys, the user's first contact and
 	// activity, a trusted device's last use (when trustedDevice is set), and the event. A
 	// challenge needing none of these is not stored at all (challengetoken.go).
 	OpenChallenge(ctx context.Context, c Challenge, trustedDevice string, ev AuditEvent) error
+	// SkipPrompt records that the user skipped the optional enrollment prompt.
+	SkipPrompt(ctx context.Context, userID string, ev AuditEvent) error
+}
+
+// DeliveryStore records the codes sent for challenges, within the send counters.
+type DeliveryStore interface {
+	// LoadVerification reads, in one round trip, what answering challenge ch needs: the
+	// user's state (with the tally of ch's answers), the user's factors (or, when ch stores a
+	// passkey session, the passkeys it offers) and the code sent for ch. ErrNotFound when ch
+	// stores a session that is gone.
+	LoadVerification(ctx context.Context, ch Challenge) (Verification, error)
+	// RecordDelivery stores the code sent for a challenge (one per challenge: a send replaces
+	// the earlier code), counting the challenge's sends and cool-down on the code record, and
+	// takes the send counters. A *LimitError says which limit refused it.
+	RecordDelivery(ctx context.Context, d Delivery) error
+}
+
+// VerificationStore reads what an answer is checked against and records its outcome: the
+// regulator's counting is the store's atomic conditional writes.
+type VerificationStore interface {
+	ProfileReader
 	// LoadVerification reads, in one round trip, what answering challenge ch needs: the
 	// user's state (with the tally of ch's answers), the user's factors (or, when ch stores a
 	// passkey session, the passkeys it offers) and the code sent for ch. ErrNotFound when ch
@@ -65,8 +97,20 @@ type Store interface {
 	// ErrLocked (the user's state is in none of s.Open) when the matching condition no longer
 	// holds.
 	RecordSuccess(ctx context.Context, s Success) error
-	// DeleteDevice revokes one trusted device (ErrNotFound if absent).
-	DeleteDevice(ctx context.Context, userID, deviceID string, ev AuditEvent) error
+	// RecordFailure counts one wrong answer on the challenge and on the user, with one
+	// conditional write on the user's state, exactly once under concurrency. It counts nothing and fails with ErrLocked
+	// when the user's state is in none of f.Open, or ErrChallengeClosed when the challenge is
+	// no longer open.
+	RecordFailure(ctx context.Context, f Failure) error
+	// RecordRefusal audits an answer refused unchecked, unless another refusal of the user was
+	// audited within r.Every (ErrThrottled).
+	RecordRefusal(ctx context.Context, r Refusal) error
+}
+
+// AdminStore is what the admin routes on users read and change beyond Factors.
+type AdminStore interface {
+	ProfileReader
+	DirectoryStore
 	// DeleteDevices revokes the given trusted devices in one transaction.
 	DeleteDevices(ctx context.Context, userID string, deviceIDs []string, ev AuditEvent) error
 	// ResetUser removes every given factor and device and clears the user's failures, lock,
@@ -77,20 +121,6 @@ type Store interface {
 	// ListEvents pages the user's audit events, newest first; cursor "" starts at the newest.
 	// ErrBadCursor for a cursor this store did not hand out.
 	ListEvents(ctx context.Context, userID string, limit int, cursor string) ([]AuditEvent, string, error)
-
-	// SkipPrompt records that the user skipped the optional enrollment prompt.
-	SkipPrompt(ctx context.Context, userID string, ev AuditEvent) error
-
-	// RecordFailure counts one wrong answer on the challenge and on the user, with one
-	// conditional write on the user's state, exactly once under concurrency. It counts nothing and fails with ErrLocked
-	// when the user's state is in none of f.Open, or ErrChallengeClosed when the challenge is
-	// no longer open.
-	RecordFailure(ctx context.Context, f Failure) error
-	// RecordRefusal audits an answer refused unchecked, unless another refusal of the user was
-	// audited within r.Every (ErrThrottled).
-	RecordRefusal(ctx context.Context, r Refusal) error
-
-	DirectoryStore
 }
 
 // Verification is what answering a challenge reads.

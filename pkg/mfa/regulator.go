@@ -19,7 +19,7 @@ import (
 
 // mayTry asks whether an answer to ch may be compared: not while the user is locked, not on a
 // challenge that is closed or expired. A refusal is audited (rate-limited) and not counted.
-func (s *Service) mayTry(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time) error {
+func (s *Verifications) mayTry(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time) error {
 	if lock, locked := s.Regulation.LockAt(state, now); locked {
 		return s.refuse(ctx, c, ch, state, req, now, "locked", tooManyAttempts(lock, now))
 	}
@@ -33,7 +33,7 @@ func (s *Service) mayTry(ctx context.Context, c Caller, ch Challenge, state User
 // locked or the challenge closed since they were read: then the answer is refused like one that
 // came later, uncounted. If the store cannot count, the caller gets a 503, not a retry that
 // escapes the count.
-func (s *Service) markFailure(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time, reason string) error {
+func (s *Verifications) markFailure(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time, reason string) error {
 	ev := s.event(c, ch.UserID, ActionVerificationFailure, "failed")
 	// One instant for the answer: the event's time is the failure's time on the user's state,
 	// from which a lock it starts is dated (securityevents.LockStarted), so the lock never
@@ -61,7 +61,7 @@ func (s *Service) markFailure(ctx context.Context, c Caller, ch Challenge, state
 
 // refuseLockedAtWrite answers an answer whose write found the user locked (a failure counted
 // since the read began a lock): 429 until the end of that lock, as the write found it.
-func (s *Service) refuseLockedAtWrite(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time, err error) error {
+func (s *Verifications) refuseLockedAtWrite(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time, err error) error {
 	var le *LockedError
 	if errors.As(err, &le) {
 		state = le.State
@@ -84,7 +84,7 @@ func (s *Service) refuseLockedAtWrite(ctx context.Context, c Caller, ch Challeng
 // refuse answers an answer that is not compared and not counted. It is audited, at most once
 // per user per Regulation.RefusalAuditEvery, so a flood of refused answers cannot flood the
 // audit log; every refusal is still counted in the metrics.
-func (s *Service) refuse(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time, reason string, refusal *Error) error {
+func (s *Verifications) refuse(ctx context.Context, c Caller, ch Challenge, state UserState, req VerifyRequest, now time.Time, reason string, refusal *Error) error {
 	s.count("Verifications", map[string]string{"FactorType": string(req.Type), "Outcome": map[bool]string{true: "locked", false: "refused"}[reason == "locked"]})
 	every := s.Regulation.refusalAuditEvery()
 	if !state.LastRefusalAt.IsZero() && now.Sub(state.LastRefusalAt) < every {
@@ -129,4 +129,4 @@ func tooManyAttempts(lock Lock, now time.Time) *Error {
 
 // MaxWrongAnswers is how many wrong answers one challenge — or one Cognito sign-in, whose
 // rounds are challenges — takes before it is dead.
-func (s *Service) MaxWrongAnswers() int { return s.Regulation.MaxChallengeFailures }
+func (s *Core) MaxWrongAnswers() int { return s.Regulation.MaxChallengeFailures }

@@ -21,22 +21,17 @@ import (
 // PolicySource returns the policy in force for an organization ("" for none).
 type PolicySource func(ctx context.Context, organizationID string) (policy.Policy, error)
 
-// Service is the MFA domain: enrollment, challenges and verification, with the rules of
-// DESIGN §3, §5 and §6 applied here rather than in any transport.
-type Service struct {
-	Store      Store
-	Sealer     Sealer
+// Core is the rules every use case shares: the clock, randomness and ids, keyed hashes, the
+// policy in force, the regulation of attempts and sends, step-up and audit events. Each use-case
+// service (services.go) holds the one Core of its process, so a change here (a test's clock)
+// applies to all of them.
+type Core struct {
 	Hasher     Hasher
-	Tokens     TokenIssuer
-	Notifier   Notifier
-	Phones     PhoneParser // nil in functions that never take a new phone number
-	Passkeys   Passkeys    // nil in functions that run no WebAuthn ceremony
-	Metrics    Metrics     // nil: no metrics
 	Policy     PolicySource
-	Policies   *Policies // the stored policies, for the admin routes (Policy reads through it)
 	Regulation Regulation
 	Limits     Limits
 	TOTPIssuer string
+	Metrics    Metrics // optional: nil counts nothing
 	Now        func() time.Time
 	Random     io.Reader
 	Log        *slog.Logger
@@ -46,7 +41,13 @@ type Service struct {
 	StepUpMaxAge  time.Duration
 }
 
-// Defaults used when a Service field is zero.
+// NewCore is the shared core with the default regulation and limits, the system clock and
+// crypto/rand. Hasher and policy are required.
+func NewCore(hasher Hasher, policy PolicySource, log *slog.Logger) *Core {
+	return &Core{Hasher: hasher, Policy: policy, Regulation: DefaultRegulation, TOTPIssuer: "MFA Service", Now: time.Now, Random: rand.Reader, Log: log}
+}
+
+// Defaults used when a Core field is zero.
 const (
 	defaultEnrollmentTTL = 10 * time.Minute
 	defaultChallengeTTL  = 10 * time.Minute
@@ -55,13 +56,13 @@ const (
 )
 
 // now is millisecond-precise, as stored, so what a response shows equals what a later read gives.
-func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
+func (s *Core) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
 
-func (s *Service) enrollmentTTL() time.Duration {
+func (s *Core) enrollmentTTL() time.Duration {
 	return orDefault(s.EnrollmentTTL, defaultEnrollmentTTL)
 }
-func (s *Service) challengeTTL() time.Duration { return orDefault(s.ChallengeTTL, defaultChallengeTTL) }
-func (s *Service) stepUpMaxAge() time.Duration { return orDefault(s.StepUpMaxAge, defaultStepUpMaxAge) }
+func (s *Core) challengeTTL() time.Duration { return orDefault(s.ChallengeTTL, defaultChallengeTTL) }
+func (s *Core) stepUpMaxAge() time.Duration { return orDefault(s.StepUpMaxAge, defaultStepUpMaxAge) }
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
@@ -73,7 +74,7 @@ func orDefault(d, def time.Duration) time.Duration {
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // newID returns 128 random bits as 26 lower-case base32 characters.
-func (s *Service) newID() (string, error) {
+func (s *Core) newID() (string, error) {
 	b := make([]byte, 16)
 	if _, err := io.ReadFull(s.Random, b); err != nil {
 		return "", err
@@ -99,7 +100,7 @@ func authorize(c Caller, userID string) error {
 
 // hasFreshStepUp reports whether the caller presented an mfaToken for this user that is
 // recent enough to change factors.
-func (s *Service) hasFreshStepUp(c Caller, userID string) bool {
+func (s *Core) hasFreshStepUp(c Caller, userID string) bool {
 	if c.StepUp == nil || c.StepUp.Subject != userID || c.StepUp.TokenID == "" {
 		return false
 	}
@@ -109,13 +110,13 @@ func (s *Service) hasFreshStepUp(c Caller, userID string) bool {
 
 // needsStepUp is the step-up rule: only user tokens are asked; services and admins act on
 // their own authority.
-func (s *Service) needsStepUp(c Caller, userID string) bool {
+func (s *Core) needsStepUp(c Caller, userID string) bool {
 	return c.Kind == CallerUser && !s.hasFreshStepUp(c, userID)
 }
 
 // stepUpUse is what a user's change authorized by its step-up consumes: the mfaToken's jti.
 // Services and admins act on their own authority and consume nothing.
-func (s *Service) stepUpUse(c Caller, userID string) *StepUpUse {
+func (s *Core) stepUpUse(c Caller, userID string) *StepUpUse {
 	if c.Kind != CallerUser || !s.hasFreshStepUp(c, userID) {
 		return nil
 	}
@@ -130,7 +131,7 @@ func stepUpRequired() *Error {
 	return forbidden(CodeStepUpRequired, "this change needs a recent second factor: send an mfaToken in X-MFA-Token")
 }
 
-func (s *Service) event(c Caller, userID, action, outcome string) AuditEvent {
+func (s *Core) event(c Caller, userID, action, outcome string) AuditEvent {
 	return AuditEvent{UserID: userID, Action: action, Actor: c.actor(), Outcome: outcome, IP: c.IP, UserAgent: c.UserAgent, At: s.now()}
 }
 
@@ -185,7 +186,7 @@ type Limits struct {
 	MaxEnrollmentTries   int // wrong codes one enrollment takes
 }
 
-// DefaultLimits are the limits used when Service.Limits is zero.
+// DefaultLimits are the limits used when Core.Limits is zero.
 var DefaultLimits = Limits{
 	CodeTTL:              10 * time.Minute,
 	ResendCooldown:       30 * time.Second,
@@ -196,7 +197,7 @@ var DefaultLimits = Limits{
 	MaxEnrollmentTries:   5,
 }
 
-func (s *Service) limits() Limits {
+func (s *Core) limits() Limits {
 	if s.Limits.CodeTTL == 0 {
 		return DefaultLimits
 	}
@@ -204,7 +205,7 @@ func (s *Service) limits() Limits {
 }
 
 // policyFor returns the effective policy, failing closed when it cannot be read.
-func (s *Service) policyFor(ctx context.Context, orgID string) (policy.Policy, error) {
+func (s *Core) policyFor(ctx context.Context, orgID string) (policy.Policy, error) {
 	p, err := s.Policy(ctx, orgID)
 	if err != nil {
 		return policy.Policy{}, unavailable(err)
@@ -213,7 +214,7 @@ func (s *Service) policyFor(ctx context.Context, orgID string) (policy.Policy, e
 }
 
 // newCode returns a uniformly random 6-digit code.
-func (s *Service) newCode() (string, error) {
+func (s *Core) newCode() (string, error) {
 	n, err := rand.Int(s.Random, big.NewInt(1_000_000))
 	if err != nil {
 		return "", err
@@ -223,12 +224,12 @@ func (s *Service) newCode() (string, error) {
 
 // codeHash binds a code to its user and to what it was sent for, so a code is worth nothing
 // anywhere else even before its single use.
-func (s *Service) codeHash(userID, scope, code string) []byte {
+func (s *Core) codeHash(userID, scope, code string) []byte {
 	return s.Hasher.Hash("otp-code", []byte(userID+"\x00"+scope+"\x00"+code))
 }
 
 // destinationKey is the keyed hash that names a destination in send counters.
-func (s *Service) destinationKey(dest string) string {
+func (s *Core) destinationKey(dest string) string {
 	return hex.EncodeToString(s.Hasher.Hash("destination", []byte(dest)))
 }
 
@@ -246,10 +247,7 @@ func sendLimited(l *LimitError, now time.Time) *Error {
 
 // notify sends a security notice to every address known for the user, best effort: a failed
 // notice is logged, never a reason to undo the change it reports.
-func (s *Service) notify(ctx context.Context, c Caller, userID string, factors []Factor, n Notice) {
-	if s.Notifier == nil {
-		return
-	}
+func (s *Factors) notify(ctx context.Context, c Caller, userID string, factors []Factor, n Notice) {
 	// Each address in the language of the request, else the one stored with its factor,
 	// else the hint the caller put in n.Locale (the user's newest choice).
 	asked := requestLocale(c, "")
@@ -276,7 +274,7 @@ func (s *Service) notify(ctx context.Context, c Caller, userID string, factors [
 }
 
 // count emits a metric when metrics are wired.
-func (s *Service) count(name string, dims map[string]string) {
+func (s *Core) count(name string, dims map[string]string) {
 	if s.Metrics != nil {
 		s.Metrics.Count(name, dims)
 	}

@@ -40,7 +40,7 @@ type answer struct {
 // Verify checks an answer to an open challenge. Wrong answers count against the challenge and
 // against the user across all factors; while the user is locked even a right answer is
 // refused, unchecked and uncounted (regulator.go); if the store cannot count, nothing verifies.
-func (s *Service) Verify(ctx context.Context, c Caller, userID, challengeID string, req VerifyRequest) (VerifyResult, error) {
+func (s *Verifications) Verify(ctx context.Context, c Caller, userID, challengeID string, req VerifyRequest) (VerifyResult, error) {
 	if err := authorize(c, userID); err != nil {
 		return VerifyResult{}, err
 	}
@@ -163,7 +163,7 @@ func candidates(ch Challenge, req VerifyRequest, loaded []Factor) ([]Factor, err
 
 // check compares one answer with one factor in constant time. nil means wrong; an error is
 // a refusal that does not count as a wrong answer (nothing was compared).
-func (s *Service) check(userID string, ch Challenge, f Factor, record *CodeRecord, code string, now time.Time) (*answer, error) {
+func (s *Verifications) check(userID string, ch Challenge, f Factor, record *CodeRecord, code string, now time.Time) (*answer, error) {
 	switch f.Type {
 	case TypeTOTP:
 		secret, err := s.Sealer.Open(f.SealedSecret, userID, f.ID)
@@ -203,7 +203,7 @@ func (s *Service) check(userID string, ch Challenge, f Factor, record *CodeRecor
 	return nil, nil
 }
 
-func (s *Service) succeed(ctx context.Context, c Caller, ch Challenge, state UserState, a answer, remember bool, now time.Time) (VerifyResult, error) {
+func (s *Verifications) succeed(ctx context.Context, c Caller, ch Challenge, state UserState, a answer, remember bool, now time.Time) (VerifyResult, error) {
 	f := a.factor
 	var device *Device
 	var deviceToken string

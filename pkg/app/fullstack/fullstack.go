@@ -1,6 +1,6 @@
-// Package fullstack gives app.New every optional adapter, for processes that serve all the
-// functions at once: the local stack and the tests. A deployed function links only the
-// adapters its own main passes.
+// Package fullstack gives app.New every adapter, for processes that serve all the functions
+// at once: the local stack, the tests and the bench. A deployed function builds only the
+// adapters its own main uses.
 package fullstack
 
 import (
@@ -14,14 +14,22 @@ import (
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/contact/phone"
 	"github.com/mfa-service/mfa/pkg/httpapi"
+	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/notify"
 	"github.com/mfa-service/mfa/pkg/passkey"
 	"github.com/mfa-service/mfa/pkg/webui"
 )
 
-// Options is every optional adapter.
+// Options is every adapter, the notifier configured from the environment (EMAIL_SENDER,
+// PRODUCT_NAME, SMS_SENDER_ID, WEBOTP_DOMAIN, …) as in the functions that send.
 func Options() []app.Option {
-	return []app.Option{app.WithAWSConfig(defaultChain), app.WithNotifier(notify.FromAWS), app.WithPhoneParser(phone.ParseE164), app.WithPasskeys(passkey.Build)}
+	return []app.Option{app.WithAWSConfig(defaultChain), WithNotify(notify.ConfigFromEnv(os.Getenv)), app.WithPhoneParser(phone.ParseE164), app.WithPasskeys(passkey.Build)}
+}
+
+// WithNotify sends codes and notices through SES and SNS with cfg (after Options, it replaces
+// the notifier configured from the environment).
+func WithNotify(cfg notify.Config) app.Option {
+	return app.WithNotifier(func(c aws.Config) (mfa.Notifier, error) { return notify.Domain(c, cfg) })
 }
 
 // defaultChain is the SDK's full chain (environment, profiles, shared files, SSO, IMDS).

@@ -1,0 +1,62 @@
+package infra_test
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Each function's main builds only what it uses, with the builders of pkg/app, so what it
+// imports (directly or not) says what it does: a function that sends nothing links no SES or
+// SNS client, one that never takes a new number no phone metadata, one that runs no WebAuthn
+// ceremony no go-webauthn, and the public ones no KMS and no domain. The packages each
+// function must import prove the lists are read at all.
+func TestFunctionsImportWhatTheyUse(t *testing.T) {
+	const (
+		sesv2    = "github.com/aws/aws-sdk-go-v2/service/sesv2"
+		sns      = "github.com/aws/aws-sdk-go-v2/service/sns"
+		kms      = "github.com/aws/aws-sdk-go-v2/service/kms"
+		notify   = "github.com/mfa-service/mfa/pkg/notify"
+		phone    = "github.com/mfa-service/mfa/pkg/contact/phone"
+		webauthn = "github.com/go-webauthn/webauthn/webauthn"
+		domain   = "github.com/mfa-service/mfa/pkg/mfa"
+		dynamo   = "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	)
+	tests := []struct {
+		function  string
+		must, not []string
+	}{
+		{"verify", []string{domain, kms, webauthn}, []string{sesv2, sns, notify, phone}},
+		{"cognito-verify", []string{domain, kms, webauthn}, []string{sesv2, sns, notify, phone}},
+		{"cognito-define", []string{domain, kms}, []string{sesv2, sns, notify, phone, webauthn}},
+		{"cognito-create", []string{notify, sesv2, sns, webauthn}, []string{phone}},
+		{"challenge", []string{notify, sesv2, sns, webauthn}, []string{phone}},
+		{"enrollment", []string{notify, phone, webauthn}, nil},
+		{"admin", []string{notify, phone}, []string{webauthn}},
+		{"jwks", []string{dynamo}, []string{kms, domain, sesv2, sns, webauthn}},
+		{"ui", nil, []string{kms, domain, dynamo, sesv2, sns, webauthn}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.function, func(t *testing.T) {
+			cmd := exec.Command("go", "list", "-tags", "lambda.norpc", "-deps", "./functions/"+tc.function)
+			cmd.Dir = ".."
+			cmd.Env = append(cmd.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("go list: %v", err)
+			}
+			deps := strings.Fields(string(out))
+			for _, p := range tc.must {
+				if !slices.Contains(deps, p) {
+					t.Errorf("functions/%s does not import %s", tc.function, p)
+				}
+			}
+			for _, p := range tc.not {
+				if slices.Contains(deps, p) {
+					t.Errorf("functions/%s imports %s, which it never uses", tc.function, p)
+				}
+			}
+		})
+	}
+}
