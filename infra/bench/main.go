@@ -20,6 +20,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,9 +184,13 @@ func run(o options) int {
 		return fatal(err)
 	}
 	// The first container creates the data key and the signing key; every later one finds them.
-	if _, err := app.New(ctx, cfg, fullstack.Options()...); err != nil {
+	seeded, err := app.New(ctx, cfg, fullstack.Options()...)
+	if err != nil {
 		return fatal(err)
 	}
+	// It also makes the verify cold starts' sign-ins (verifyColdStartEvent): quietly.
+	quiet := httpapi.NewLogger(io.Discard, cfg.LogLevel)
+	seeded.Log, seeded.API.Log, seeded.Core.Log = quiet, quiet, quiet
 
 	// 4. Cold starts, while the table is still small.
 	if !skip["coldstart"] {
@@ -205,7 +210,11 @@ func run(o options) int {
 		defer proxy.Close()
 		for _, fn := range fns {
 			logf("cold start: %s…", fn.Dir)
-			c := coldStart(ctx, root, fn, routes, hostBins[fn.Dir], functionEnv(fn, proxy.URL(), res, home), proxy, o.coldRuns)
+			var prepare *eventMaker
+			if fn.Dir == "verify" {
+				prepare = verifyColdStartEvent(seeded)
+			}
+			c := coldStart(ctx, root, fn, routes, hostBins[fn.Dir], functionEnv(fn, proxy.URL(), res, home), proxy, o.coldRuns, prepare)
 			r.ColdStarts = append(r.ColdStarts, c)
 		}
 	}
