@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/mfa-service/mfa/infra/bench/runtimeapi"
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/localaws"
@@ -374,36 +376,64 @@ type eventMaker struct {
 	make func() ([]byte, error)
 }
 
+// freshTOTPSignIn is a sign-in waiting for its answer: through the in-process app, a new user
+// (so the time step answered is unused) binds an authenticator and a sign-in challenge is
+// opened; code is the answer for the next time step (the enrollment used this one).
+func freshTOTPSignIn(a *app.App, n int) (uid, challengeID, factorID, code string, err error) {
+	uid = fmt.Sprintf("cold-verify-%d-%d", time.Now().UnixNano(), n)
+	out, err := call(a.API.Enrollment(), apiEvent(userToken(uid), "POST /v1/users/{userId}/enrollments", map[string]string{"userId": uid}, map[string]any{"type": "totp", "label": "Phone"}), 201)
+	if err != nil {
+		return "", "", "", "", err
+	}
+	secret, err := decodeSecret(str(out, "totp", "secret"))
+	if err != nil {
+		return "", "", "", "", err
+	}
+	out, err = call(a.API.Enrollment(), completeEvent(uid, str(out, "enrollmentId"), map[string]any{"code": totpCode(secret, time.Now())}), 200)
+	if err != nil {
+		return "", "", "", "", err
+	}
+	ch, err := call(a.API.Challenge(), apiEvent(userToken(uid), "POST /v1/users/{userId}/challenges", map[string]string{"userId": uid}, map[string]any{"purpose": "sign_in"}), 201)
+	if err != nil {
+		return "", "", "", "", err
+	}
+	// ±1 step is accepted, and the next one is unused.
+	return uid, str(ch, "challengeId"), str(out, "factor", "id"), totpCode(secret, time.Now().Add(30*time.Second)), nil
+}
+
 // verifyColdStartEvent makes the verify function's first event a real TOTP answer. Its sample
 // event (events/verify-totp.json) cannot carry a challenge id this deployment's key signed,
-// so answering it measures a 404 with no request-time AWS call. Each run gets a new user, so
-// the time step it answers with is unused: through the in-process app, an authenticator is
-// bound and a sign-in challenge opened, and the event answers it with the current code —
-// the function's first request does what a sign-in's verify does.
+// so answering it measures a 404 with no request-time AWS call; each run answers a fresh
+// sign-in instead, so the function's first request does what a sign-in's verify does.
 func verifyColdStartEvent(a *app.App) *eventMaker {
 	n := 0
 	return &eventMaker{name: "a fresh TOTP sign-in's answer (made for each run)", make: func() ([]byte, error) {
 		n++
-		uid := fmt.Sprintf("cold-verify-%d-%d", time.Now().UnixNano(), n)
-		out, err := call(a.API.Enrollment(), apiEvent(userToken(uid), "POST /v1/users/{userId}/enrollments", map[string]string{"userId": uid}, map[string]any{"type": "totp", "label": "Phone"}), 201)
+		uid, cid, fid, code, err := freshTOTPSignIn(a, n)
 		if err != nil {
 			return nil, err
 		}
-		secret, err := decodeSecret(str(out, "totp", "secret"))
+		return json.Marshal(verifyEvent(uid, cid, map[string]any{"type": "totp", "factorId": fid, "code": code}))
+	}}
+}
+
+// cognitoVerifyColdStartEvent is verifyColdStartEvent for the Cognito verify trigger: its
+// sample event (events/cognito-verify.json) with a fresh sign-in's challenge and answer.
+func cognitoVerifyColdStartEvent(a *app.App, sample []byte) *eventMaker {
+	n := 0
+	return &eventMaker{name: "cognito-verify.json answering a fresh TOTP sign-in (made for each run)", make: func() ([]byte, error) {
+		n++
+		uid, cid, fid, code, err := freshTOTPSignIn(a, n)
 		if err != nil {
 			return nil, err
 		}
-		out, err = call(a.API.Enrollment(), completeEvent(uid, str(out, "enrollmentId"), map[string]any{"code": totpCode(secret, time.Now())}), 200)
-		if err != nil {
+		var ev events.CognitoEventUserPoolsVerifyAuthChallenge
+		if err := json.Unmarshal(sample, &ev); err != nil {
 			return nil, err
 		}
-		factorID := str(out, "factor", "id")
-		ch, err := call(a.API.Challenge(), apiEvent(userToken(uid), "POST /v1/users/{userId}/challenges", map[string]string{"userId": uid}, map[string]any{"purpose": "sign_in"}), 201)
-		if err != nil {
-			return nil, err
-		}
-		// The enrollment consumed this step: answer with the next one, accepted (±1 step)
-		// and unused.
-		return json.Marshal(verifyEvent(uid, str(ch, "challengeId"), map[string]any{"type": "totp", "factorId": factorID, "code": totpCode(secret, time.Now().Add(30*time.Second))}))
+		ev.Request.UserAttributes = map[string]string{"sub": uid, "cognito:user_status": "CONFIRMED"}
+		ev.Request.PrivateChallengeParameters = map[string]string{"challengeId": cid, "factorId": fid, "factorType": "totp"}
+		ev.Request.ChallengeAnswer = code
+		return json.Marshal(ev)
 	}}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,14 +15,16 @@ import (
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/app/fullstack"
 	"github.com/mfa-service/mfa/pkg/awstest"
+	"github.com/mfa-service/mfa/pkg/cognito"
 	"github.com/mfa-service/mfa/pkg/notify"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
-// TestVerifyColdStartEventIsARealAnswer: the verify function's cold start answers a real
-// sign-in (200, an mfaToken), each run with a fresh one, where its sample event — whose
-// challenge id no deployment's key signed — answers 404 without doing a verification.
+// TestVerifyColdStartEventIsARealAnswer: the verify function's and the Cognito verify
+// trigger's cold starts answer a real sign-in (200 with an mfaToken; answerCorrect), each run
+// a fresh one, where their sample events — whose challenge ids no deployment's key signed —
+// are refused without a verification.
 func TestVerifyColdStartEventIsARealAnswer(t *testing.T) {
 	ctx := context.Background()
 	cfg := app.Config{
@@ -56,6 +60,35 @@ func TestVerifyColdStartEventIsARealAnswer(t *testing.T) {
 			t.Fatalf("no mfaToken: %v", out)
 		}
 	}
+	// The Cognito verify trigger: the same, through its sample event's shape.
+	cognitoSample, err := os.ReadFile(filepath.Join("..", "..", "events", "cognito-verify.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	triggers := &cognito.Triggers{Service: cognito.Services{Decider: a.Challenges.Decider, Challenges: a.Challenges, Deliveries: a.Deliveries, Verifications: a.Verifications}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	prepareCognito := cognitoVerifyColdStartEvent(a, cognitoSample)
+	for range 2 {
+		b, err := prepareCognito.make()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev events.CognitoEventUserPoolsVerifyAuthChallenge
+		if err := json.Unmarshal(b, &ev); err != nil {
+			t.Fatal(err)
+		}
+		out, err := triggers.Verify(ctx, ev)
+		if err != nil || !out.Response.AnswerCorrect {
+			t.Fatalf("the Cognito cold start's answer: %+v, %v; want correct", out.Response, err)
+		}
+	}
+	var stale events.CognitoEventUserPoolsVerifyAuthChallenge
+	if err := json.Unmarshal(cognitoSample, &stale); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := triggers.Verify(ctx, stale); err != nil || out.Response.AnswerCorrect {
+		t.Fatalf("the Cognito sample event: %+v, %v (if it now answers for real, the bench could use it again)", out.Response, err)
+	}
+
 	sample, err := os.ReadFile(filepath.Join("..", "..", "events", "verify-totp.json"))
 	if err != nil {
 		t.Fatal(err)

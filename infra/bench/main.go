@@ -211,8 +211,15 @@ func run(o options) int {
 		for _, fn := range fns {
 			logf("cold start: %s…", fn.Dir)
 			var prepare *eventMaker
-			if fn.Dir == "verify" {
+			switch fn.Dir {
+			case "verify":
 				prepare = verifyColdStartEvent(seeded)
+			case "cognito-verify":
+				sample, err := os.ReadFile(filepath.Join(root, "events", coldStartEvents[fn.Dir]))
+				if err != nil {
+					return fatal(err)
+				}
+				prepare = cognitoVerifyColdStartEvent(seeded, sample)
 			}
 			c := coldStart(ctx, root, fn, routes, hostBins[fn.Dir], functionEnv(fn, proxy.URL(), res, home), proxy, o.coldRuns, prepare)
 			r.ColdStarts = append(r.ColdStarts, c)
