@@ -25,8 +25,8 @@ import (
 //	byActivity  dirPk = "USERS", dirSk = <13-digit ms of last activity>#<uid>   newest first
 //	byUser      dirPk = "USERS", dirUser = <uid>                               id prefix search
 //
-// Activity is the last challenge (a sign-in or step-up attempt), or for a user never
-// challenged the first time a factor was bound. Binding, removing or resetting factors never
+// Activity is the last answered challenge (a sign-in or step-up), moved at most once per
+// mfa.DirectoryActivityStep, or for a user never challenged the first time a factor was bound. Binding, removing or resetting factors never
 // moves a user, so paging is not disturbed by the support desk's own work. Both indexes project
 // the failure count and the per-type factor counters (ft_<type>) that the filters read.
 //
