@@ -70,23 +70,15 @@ func (s *Store) LoadSigningKeys(ctx context.Context) ([]token.StoredKey, error) 
 		ConsistentRead:            aws.Bool(true),
 	}
 	var keys []token.StoredKey
-	for {
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		for _, item := range out.Items {
-			var it signKeyItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return nil, err
-			}
-			keys = append(keys, token.StoredKey{Generation: it.Generation, KID: it.KID, PublicJWK: []byte(it.PublicJWK), SealedPrivate: it.Sealed, CreatedAt: fromMillis(it.CreatedAt)})
-		}
-		if len(out.LastEvaluatedKey) == 0 {
-			return keys, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
+		k, err := storedKey(item)
+		keys = append(keys, k)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return keys, nil
 }
 
 // CreateSigningKey stores a generation unless it exists.

@@ -70,27 +70,19 @@ func (s *Store) ListPolicies(ctx context.Context) (map[string]policy.Record, err
 		ConsistentRead:            aws.Bool(true),
 	}
 	out := map[string]policy.Record{}
-	for {
-		page, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, err
+	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
+		var it policyItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return err
 		}
-		for _, item := range page.Items {
-			var it policyItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return nil, err
-			}
-			r, err := it.toRecord()
-			if err != nil {
-				return nil, err
-			}
-			out[it.SK] = r
-		}
-		if len(page.LastEvaluatedKey) == 0 {
-			return out, nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
+		r, err := it.toRecord()
+		out[it.SK] = r
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // SavePolicy stores an overlay, raising its version, with the audit event in one transaction.

@@ -60,50 +60,44 @@ func (s *Store) queryProfile(ctx context.Context, uid string) (mfa.Profile, map[
 		},
 		ConsistentRead: aws.Bool(true),
 	}
-	for {
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return mfa.Profile{}, nil, err
-		}
-		for _, item := range out.Items {
-			sk := item["sk"].(*types.AttributeValueMemberS).Value
-			switch {
-			case sk == skState:
-				st, m, err := decodeState(uid, item)
-				if err != nil {
-					return mfa.Profile{}, nil, err
-				}
-				p.State, marks = st, m
-			case strings.HasPrefix(sk, codePrefix):
-				var c codeItem
-				if err := attributevalue.UnmarshalMap(item, &c); err != nil {
-					return mfa.Profile{}, nil, err
-				}
-				codes[strings.TrimPrefix(sk, codePrefix)] = c
-			case strings.HasPrefix(sk, factorPrefix):
-				var f factorItem
-				if err := attributevalue.UnmarshalMap(item, &f); err != nil {
-					return mfa.Profile{}, nil, err
-				}
-				p.Factors = append(p.Factors, f.toDomain(uid))
-			case strings.HasPrefix(sk, seenPrefix):
-				var it seenItem
-				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-					return mfa.Profile{}, nil, err
-				}
-				p.Seen = append(p.Seen, mfa.Seen{Kind: it.Kind, Value: it.Value, At: fromMillis(it.SeenAt)})
-			case strings.HasPrefix(sk, devicePrefix):
-				var d deviceItem
-				if err := attributevalue.UnmarshalMap(item, &d); err != nil {
-					return mfa.Profile{}, nil, err
-				}
-				p.Devices = append(p.Devices, d.toDomain(uid))
+	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
+		sk := item["sk"].(*types.AttributeValueMemberS).Value
+		switch {
+		case sk == skState:
+			st, m, err := decodeState(uid, item)
+			if err != nil {
+				return err
 			}
+			p.State, marks = st, m
+		case strings.HasPrefix(sk, codePrefix):
+			var c codeItem
+			if err := attributevalue.UnmarshalMap(item, &c); err != nil {
+				return err
+			}
+			codes[strings.TrimPrefix(sk, codePrefix)] = c
+		case strings.HasPrefix(sk, factorPrefix):
+			var f factorItem
+			if err := attributevalue.UnmarshalMap(item, &f); err != nil {
+				return err
+			}
+			p.Factors = append(p.Factors, f.toDomain(uid))
+		case strings.HasPrefix(sk, seenPrefix):
+			var it seenItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return err
+			}
+			p.Seen = append(p.Seen, mfa.Seen{Kind: it.Kind, Value: it.Value, At: fromMillis(it.SeenAt)})
+		case strings.HasPrefix(sk, devicePrefix):
+			var d deviceItem
+			if err := attributevalue.UnmarshalMap(item, &d); err != nil {
+				return err
+			}
+			p.Devices = append(p.Devices, d.toDomain(uid))
 		}
-		if len(out.LastEvaluatedKey) == 0 {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+		return nil
+	})
+	if err != nil {
+		return mfa.Profile{}, nil, err
 	}
 	sort.SliceStable(p.Factors, func(i, j int) bool {
 		a, b := p.Factors[i], p.Factors[j]

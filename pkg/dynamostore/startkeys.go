@@ -45,31 +45,24 @@ func (s *Store) LoadStartKeys(ctx context.Context) (*StartKeys, error) {
 		ConsistentRead:   aws.Bool(true),
 	}
 	k := &StartKeys{store: s}
-	for {
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, err
+	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
+		sk := stringAttr(item, "sk")
+		switch {
+		case sk == skDataKey:
+			var err error
+			k.wrapped, err = bytesAttr(item, "wrapped")
+			return err
+		case strings.HasPrefix(sk, signKeyPrefix):
+			key, err := storedKey(item)
+			k.signing = append(k.signing, key)
+			return err
 		}
-		for _, item := range out.Items {
-			sk := stringAttr(item, "sk")
-			switch {
-			case sk == skDataKey:
-				if k.wrapped, err = bytesAttr(item, "wrapped"); err != nil {
-					return nil, err
-				}
-			case strings.HasPrefix(sk, signKeyPrefix):
-				key, err := storedKey(item)
-				if err != nil {
-					return nil, err
-				}
-				k.signing = append(k.signing, key)
-			}
-		}
-		if len(out.LastEvaluatedKey) == 0 {
-			return k, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return k, nil
 }
 
 // storedKey reads a signing-key item (signKeyItem) without reflection: this runs in every

@@ -114,3 +114,23 @@ func (s *Store) commit(ctx context.Context, c change, ev mfa.AuditEvent, use *mf
 	}
 	return reasons, olds, err
 }
+
+// queryAll runs a Query page by page and hands each item read to each, stopping at the first
+// error.
+func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, each func(item map[string]types.AttributeValue) error) error {
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return err
+		}
+		for _, item := range out.Items {
+			if err := each(item); err != nil {
+				return err
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
