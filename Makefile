@@ -13,7 +13,8 @@ FUNCTIONS := \
 	CognitoDefineFunction:cognito-define \
 	CognitoCreateFunction:cognito-create \
 	CognitoVerifyFunction:cognito-verify \
-	EventPublisherFunction:event-publisher
+	EventPublisherFunction:event-publisher \
+	AuditWriterFunction:audit-writer
 
 GO ?= go
 # Ports of the local stack (`make run`); the environment or the command line may override.

@@ -36,6 +36,7 @@ func TestFunctionsImportWhatTheyUse(t *testing.T) {
 		{"admin", []string{notify, phone}, []string{webauthn}},
 		{"jwks", []string{dynamo}, []string{kms, domain, sesv2, sns, webauthn}},
 		{"ui", nil, []string{kms, domain, dynamo, sesv2, sns, webauthn}},
+		{"audit-writer", []string{dynamo}, []string{kms, domain, sesv2, sns, webauthn, phone}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.function, func(t *testing.T) {

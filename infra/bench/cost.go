@@ -64,6 +64,12 @@ type Assumptions struct {
 	// PutEvents call and the decoding; assumed, not measured).
 	PublisherRecordsPerInvocation float64 `json:"publisherRecordsPerInvocation"`
 	PublisherMs                   float64 `json:"publisherDurationMs"`
+	// The audit writer, per audit event riding on a state write: records per invocation
+	// (about one, as for the publisher) and the billed duration of an invocation (one
+	// BatchWriteItem and the decoding; assumed, not measured). Its writes are in the
+	// request's WRU.
+	WriterRecordsPerInvocation float64 `json:"auditWriterRecordsPerInvocation"`
+	WriterMs                   float64 `json:"auditWriterDurationMs"`
 	// AuditRetentionDays is template.yaml's default: how long each audit event is stored
 	// (and backed up) after the request that wrote it.
 	AuditRetentionDays float64 `json:"auditRetentionDays"`
@@ -85,6 +91,8 @@ var defaultAssumptions = Assumptions{
 	PlatformLogBytes:              platformLogBytes("INFO"),
 	PublisherRecordsPerInvocation: 1,
 	PublisherMs:                   30,
+	WriterRecordsPerInvocation:    1,
+	WriterMs:                      20,
 	AuditRetentionDays:            400,
 }
 
@@ -133,6 +141,7 @@ type RouteCost struct {
 	Logs            float64 `json:"logs"`
 	EventBridge     float64 `json:"eventBridge"`    // published audit events
 	EventPublisher  float64 `json:"eventPublisher"` // the publisher's invocations for them
+	AuditWriter     float64 `json:"auditWriter"`    // the audit writer's invocations (its writes are in DynamoDB)
 	PublishedEvents float64 `json:"publishedEventsPerOp"`
 	// Total is what the service costs; the channel's own fee (SES's per email) is apart,
 	// like a verification service's "channel fees extra", and so are the budgets.
@@ -158,6 +167,9 @@ type RouteCost struct {
 //	EventBridge     = published events per op × price per million entries
 //	Event publisher = published events per op / records per invocation × (Lambda request
 //	                  + PublisherMs of duration + PlatformLogBytes of logs)
+//	Audit writer    = carried events per op / records per invocation × (Lambda request
+//	                  + WriterMs of duration + PlatformLogBytes of logs); its puts are in
+//	                  DynamoDB (WRU per op)
 //	SES (apart)     = emails per op × 1 M / 1000 × price per 1000
 //	Audit storage   = audit bytes per op × 1 M / 2^30 × retention months × (storage + PITR)
 //	(apart)           price per GB-month: paid month by month while the events are kept
@@ -184,9 +196,15 @@ func routeCost(h HandlerResult, p Prices, a Assumptions) RouteCost {
 			1e6*a.PublisherMs/1000*float64(a.MemoryMB)/1024*p.LambdaArmGBSecond +
 			a.PlatformLogBytes*1e6/(1<<30)*p.LogsIngestPerGB)
 	}
+	if h.CarriedEventsPerOp > 0 {
+		invocations := h.CarriedEventsPerOp / math.Max(1, a.WriterRecordsPerInvocation)
+		c.AuditWriter = invocations * (p.LambdaRequestsPerMillion +
+			1e6*a.WriterMs/1000*float64(a.MemoryMB)/1024*p.LambdaArmGBSecond +
+			a.PlatformLogBytes*1e6/(1<<30)*p.LogsIngestPerGB)
+	}
 	months := a.AuditRetentionDays / (365.0 / 12)
 	c.AuditStorage = h.AuditBytesPerOp * 1e6 / (1 << 30) * months * (p.DynamoStoragePerGBMonth + p.DynamoPITRPerGBMonth)
-	c.Total = c.LambdaRequests + c.LambdaDuration + c.HTTPAPI + c.DynamoDB + c.Logs + c.EventBridge + c.EventPublisher
+	c.Total = c.LambdaRequests + c.LambdaDuration + c.HTTPAPI + c.DynamoDB + c.Logs + c.EventBridge + c.EventPublisher + c.AuditWriter
 	c.TotalWithChannel = c.Total + c.SES
 	return c
 }
@@ -206,6 +224,7 @@ func sumCosts(name string, parts ...RouteCost) RouteCost {
 		out.Logs += p.Logs
 		out.EventBridge += p.EventBridge
 		out.EventPublisher += p.EventPublisher
+		out.AuditWriter += p.AuditWriter
 		out.PublishedEvents += p.PublishedEvents
 		out.Total += p.Total
 		out.TotalWithChannel += p.TotalWithChannel
@@ -241,6 +260,8 @@ var costFormulas = []string{
 	"Logs = (log bytes/op + platform bytes: 300 at SystemLogLevel INFO, 0 at WARN, template.yaml) x 1M / 2^30 x price per GB ingested",
 	"EventBridge = audit events/op that pass the publisher's stream filter (template.yaml) x price per 1M entries",
 	"Event publisher = those events / records per invocation x (Lambda request + assumed duration + platform logs)",
+	"Audit writer = audit events riding on state writes / records per invocation x (Lambda request + assumed duration + platform logs); its puts (ceil(item/1KB) WRU each) are in WRU/op",
+	"  an update of the user's state is charged on the larger of the item before and after (read around each operation)",
 	"Audit storage (apart, not per request) = audit bytes/op (item + 100 B overhead) x 1M / 2^30 x retention months (AuditRetentionDays / 30.4) x (storage + PITR price per GB-month)",
 	"total = all of the above but audit storage; SES = emails/op x 1M / 1000 x price per 1000 emails is the channel's own fee, shown apart (budgets exclude it)",
 	"Twilio Verify = $0.05 per successful verification = $50,000 per 1M (channel fees extra)",

@@ -11,11 +11,14 @@ import (
 	"github.com/mfa-service/mfa/pkg/samtemplate"
 )
 
-// What a request costs after it answered: the audit events it writes reach the event
-// publisher through the table's stream when the publisher's stream filter (template.yaml,
-// EventPublisherStream) lets them through, and each one it publishes is a PutEvents entry.
-// The model counts, per request, the audit items written and those the filter passes, with
-// the template's own patterns (the local stack's emulation of Lambda's filtering).
+// What a request costs after it answered: the audit events that ride on its writes of the
+// user's state reach the audit writer through the table's stream, which puts each into the
+// audit log (a write, and an invocation per batch); every audit item, written by the request
+// or by the writer, reaches the event publisher when the publisher's stream filter
+// (template.yaml, EventPublisherStream) lets it through, and each one it publishes is a
+// PutEvents entry. The model counts, per request, the audit items written or carried and those
+// the filter passes, with the template's own patterns (the local stack's emulation of
+// Lambda's filtering).
 
 const publisherMappingID = "EventPublisherStream"
 
@@ -99,6 +102,58 @@ func streamValue(v types.AttributeValue) any {
 		return map[string]any{"L": l}
 	}
 	return nil
+}
+
+// carriedEvents returns the audit items a DynamoDB call's writes of users' state carry (the
+// store's outbox: the audit writer puts each one into the audit log from the stream).
+func carriedEvents(in any) []map[string]types.AttributeValue {
+	carried := func(values map[string]types.AttributeValue) []map[string]types.AttributeValue {
+		var out []map[string]types.AttributeValue
+		for _, v := range values {
+			m, ok := v.(*types.AttributeValueMemberM)
+			if !ok {
+				continue
+			}
+			if pk, ok := m.Value["pk"].(*types.AttributeValueMemberS); ok && strings.HasPrefix(pk.Value, "AUDIT#") {
+				out = append(out, m.Value)
+			}
+		}
+		return out
+	}
+	switch in := in.(type) {
+	case *dynamodb.UpdateItemInput:
+		return carried(in.ExpressionAttributeValues)
+	case *dynamodb.TransactWriteItemsInput:
+		var out []map[string]types.AttributeValue
+		for _, ti := range in.TransactItems {
+			if ti.Update != nil {
+				out = append(out, carried(ti.Update.ExpressionAttributeValues)...)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// stateUpdates counts a call's updates of a user's state item: plain, and in a transaction.
+func stateUpdates(in any) (plain, inTransaction int) {
+	isState := func(key map[string]types.AttributeValue) bool {
+		sk, ok := key["sk"].(*types.AttributeValueMemberS)
+		return ok && sk.Value == "U#STATE"
+	}
+	switch in := in.(type) {
+	case *dynamodb.UpdateItemInput:
+		if isState(in.Key) {
+			plain++
+		}
+	case *dynamodb.TransactWriteItemsInput:
+		for _, ti := range in.TransactItems {
+			if ti.Update != nil && isState(ti.Update.Key) {
+				inTransaction++
+			}
+		}
+	}
+	return plain, inTransaction
 }
 
 // auditItems returns the audit items a DynamoDB call writes.

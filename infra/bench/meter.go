@@ -50,7 +50,10 @@ type opStats struct {
 	Emails        int
 	SMS           int
 	TxItems       int                               // actions in transactions
-	Audits        []map[string]types.AttributeValue // audit items written
+	Audits        []map[string]types.AttributeValue // audit items written or carried
+	Carried       []map[string]types.AttributeValue // audit items carried by state writes (outbox)
+	StateUpdates  int                               // plain UpdateItems of the user's state
+	TxStateUpdate int                               // updates of the user's state in transactions
 	Units         units
 	MotoCU        float64 // sum of ConsumedCapacity.CapacityUnits that moto returned
 	MotoCUSeen    int     // DynamoDB calls whose output carried ConsumedCapacity
@@ -236,8 +239,14 @@ func (m *meter) middleware(stack *middleware.Stack) error {
 				c.Dynamo++
 				c.TxItems += txItems
 				if err == nil {
-					c.Audits = append(c.Audits, auditItems(in.Parameters)...)
+					carried := carriedEvents(in.Parameters)
+					c.Audits = append(append(c.Audits, auditItems(in.Parameters)...), carried...)
+					c.Carried = append(c.Carried, carried...)
 				}
+				// A refused conditional write is charged like a successful one.
+				plain, tx := stateUpdates(in.Parameters)
+				c.StateUpdates += plain
+				c.TxStateUpdate += tx
 				c.Units = c.Units.add(u)
 				if cuOK {
 					c.MotoCU += cu

@@ -228,15 +228,15 @@ func (r *Report) render(w io.Writer) {
 		c := r.Cost
 		fmt.Fprintf(w, "\n== Estimated cost per 1M operations, USD (%s list prices as of %s, 128 MB arm64) ==\n", c.Region, c.PricesAsOf)
 		tw := table(w)
-		fmt.Fprintln(tw, "route\test. billed ms\tRRU/op\tWRU/op\tLambda req\tLambda dur\tHTTP API\tDynamoDB\tLogs\tevents\ttotal\tSES fee (apart)\taudit storage (apart)")
+		fmt.Fprintln(tw, "route\test. billed ms\tRRU/op\tWRU/op\tLambda req\tLambda dur\tHTTP API\tDynamoDB\tLogs\tevents\taudit writer\ttotal\tSES fee (apart)\taudit storage (apart)")
 		row := func(rc RouteCost) {
-			fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.1f\t%.2f\t%.3f\t%.2f\t%.3f\t%.3f\t%.2f\t%.2f\t%.2f\t%.2f\n",
-				rc.Name, rc.EstimatedMs, rc.RRU, rc.WRU, rc.LambdaRequests, rc.LambdaDuration, rc.HTTPAPI, rc.DynamoDB, rc.Logs, rc.EventBridge+rc.EventPublisher, rc.Total, rc.SES, rc.AuditStorage)
+			fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.1f\t%.2f\t%.3f\t%.2f\t%.3f\t%.3f\t%.2f\t%.3f\t%.2f\t%.2f\t%.2f\n",
+				rc.Name, rc.EstimatedMs, rc.RRU, rc.WRU, rc.LambdaRequests, rc.LambdaDuration, rc.HTTPAPI, rc.DynamoDB, rc.Logs, rc.EventBridge+rc.EventPublisher, rc.AuditWriter, rc.Total, rc.SES, rc.AuditStorage)
 		}
 		for _, rc := range c.Routes {
 			row(rc)
 		}
-		fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t")
+		fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t")
 		for _, rc := range c.Flows {
 			row(rc)
 		}

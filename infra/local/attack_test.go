@@ -136,7 +136,7 @@ func atkClient(t *testing.T, s *stack, req localapi.TokenRequest) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &client{t: t, base: s.URL, token: tok, hc: atkHTTP}
+	return &client{t: t, base: s.URL, token: tok, hc: atkHTTP, stack: s}
 }
 
 func atkUser(t *testing.T, s *stack, sub string, scope ...string) *client {
@@ -227,6 +227,7 @@ func atkStatus(t *testing.T, admin *client, user string) map[string]any {
 
 func atkEvents(t *testing.T, admin *client, user string) []map[string]any {
 	t.Helper()
+	admin.stack.auditSettled(t)
 	r := atkCall(t, admin, "GET", "/v1/admin/users/"+user+"/events?limit=200", nil)
 	if r.Status != 200 {
 		t.Fatalf("events of %s: %v", user, r)

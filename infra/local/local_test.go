@@ -52,6 +52,18 @@ type client struct {
 	base  string
 	token string
 	hc    *http.Client
+	stack *stack // the stack base is served by, when known
+}
+
+// auditSettled waits until the stack's audit writer has copied every answer's event written
+// so far into the audit log (Lambda's does it from the table's stream within about a second).
+func (s *stack) auditSettled(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := s.audit.settled(ctx); err != nil {
+		t.Fatalf("audit writer: %v", err)
+	}
 }
 
 func (c *client) call(method, path string, body any, headers ...string) (int, map[string]any, http.Header) {

@@ -43,6 +43,7 @@ type stack struct {
 	Gateway  *localapi.Gateway
 	moto     *localaws.Moto
 	events   *securityEvents // nil when the events path is off
+	audit    *streamRunner   // the audit writer's stream mapping
 	server   *http.Server
 	done     chan error
 }
@@ -79,7 +80,10 @@ func startStack(ctx context.Context, o stackOptions) (*stack, error) {
 	}
 
 	var published func(context.Context) ([]localapi.Event, error)
-	if res.StreamARN != "" {
+	if s.audit, err = startAuditWriter(awsCfg, tpl, res, o); err != nil {
+		return fail(fmt.Errorf("audit writer: %w", err))
+	}
+	if res.EventBus != "" {
 		if s.events, err = startSecurityEvents(ctx, awsCfg, tpl, res, o); err != nil {
 			return fail(fmt.Errorf("security events: %w", err))
 		}
@@ -164,6 +168,9 @@ func (s *stack) stop() {
 	}
 	if s.events != nil {
 		s.events.stop()
+	}
+	if s.audit != nil {
+		s.audit.stop()
 	}
 	if s.moto != nil {
 		_ = s.moto.Stop()

@@ -33,29 +33,36 @@ type auditItem struct {
 	TTL         int64  `dynamodbav:"ttl"`
 }
 
-func (s *Store) auditPut(ev mfa.AuditEvent) (types.TransactWriteItem, error) {
+// auditRecord is the audit item of an event, under its own key.
+func (s *Store) auditRecord(ev mfa.AuditEvent) (map[string]types.AttributeValue, error) {
 	suffix := make([]byte, 6)
 	if _, err := rand.Read(suffix); err != nil {
-		return types.TransactWriteItem{}, err
+		return nil, err
 	}
 	ua := ev.UserAgent
 	if len(ua) > 256 {
 		ua = ua[:256]
 	}
-	item, err := attributevalue.MarshalMap(auditItem{
+	return attributevalue.MarshalMap(auditItem{
 		PK: auditPrefix + ev.UserID, SK: fmt.Sprintf("%s%013d#%s", eventPrefix, ev.At.UnixMilli(), hex.EncodeToString(suffix)),
 		Action: ev.Action, Actor: ev.Actor, UserID: ev.UserID, FactorID: ev.FactorID, FactorType: string(ev.FactorType),
 		ChallengeID: ev.ChallengeID, Outcome: ev.Outcome, Reason: ev.Reason, IP: ev.IP, UserAgent: ua,
 		At: ev.At.UnixMilli(), TTL: ev.At.Add(s.auditRetention).Unix(),
 	})
+}
+
+// auditPut is the put of an event's audit item, for a change's transaction.
+func (s *Store) auditPut(ev mfa.AuditEvent) (types.TransactWriteItem, error) {
+	item, err := s.auditRecord(ev)
 	if err != nil {
 		return types.TransactWriteItem{}, err
 	}
 	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}, nil
 }
 
-// ListEvents pages audit events newest first. The cursor is the last returned event's sort
-// key, base64url-encoded: opaque to clients, checked on the way back in.
+// ListEvents pages audit events newest first, the pending event riding on the user's state
+// (outbox.go) included. The cursor is the last returned event's sort key, base64url-encoded:
+// opaque to clients, checked on the way back in.
 func (s *Store) ListEvents(ctx context.Context, uid string, limit int, cursor string) ([]mfa.AuditEvent, string, error) {
 	pk := auditPrefix + uid
 	in := &dynamodb.QueryInput{
@@ -65,19 +72,26 @@ func (s *Store) ListEvents(ctx context.Context, uid string, limit int, cursor st
 		ScanIndexForward:          aws.Bool(false),
 		Limit:                     aws.Int32(int32(limit)),
 	}
+	after := ""
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || !strings.HasPrefix(string(raw), eventPrefix) || len(raw) > 64 {
 			return nil, "", mfa.ErrBadCursor
 		}
-		in.ExclusiveStartKey = key(pk, string(raw))
+		after = string(raw)
+		in.ExclusiveStartKey = key(pk, after)
+	}
+	pending, err := s.pendingEvent(ctx, uid)
+	if err != nil {
+		return nil, "", err
 	}
 	out, err := s.db.Query(ctx, in)
 	if err != nil {
 		return nil, "", err
 	}
-	events := make([]mfa.AuditEvent, 0, len(out.Items))
-	for _, item := range out.Items {
+	items, more := withPending(out.Items, len(out.LastEvaluatedKey) > 0, pending, uid, after, limit)
+	events := make([]mfa.AuditEvent, 0, len(items))
+	for _, item := range items {
 		var it auditItem
 		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 			return nil, "", err
@@ -88,8 +102,8 @@ func (s *Store) ListEvents(ctx context.Context, uid string, limit int, cursor st
 		})
 	}
 	next := ""
-	if sk, ok := out.LastEvaluatedKey["sk"].(*types.AttributeValueMemberS); ok && len(events) == limit {
-		next = base64.RawURLEncoding.EncodeToString([]byte(sk.Value))
+	if more && len(items) == limit {
+		next = base64.RawURLEncoding.EncodeToString([]byte(sortKey(items[len(items)-1])))
 	}
 	return events, next, nil
 }

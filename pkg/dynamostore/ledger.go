@@ -123,7 +123,6 @@ func newAnswerWrite(uid string, c mfa.ChallengeUse, open []mfa.OpenWindow, max i
 	}
 	w := &answerWrite{names: map[string]string{"#c": tallyAttr + c.ID}, values: values}
 	exp := c.ExpiresAt.Unix()
-	values[":cBase"] = num(exp * tallyPerUnit)
 	values[":cLimit"] = num(exp*tallyPerUnit + int64(max))
 	values[":now"] = num(millis(at))
 	values[":chAt"] = num(millis(c.CreatedAt))

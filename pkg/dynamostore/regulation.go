@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -42,7 +43,7 @@ func openCondition(windows []mfa.OpenWindow) (string, map[string]types.Attribute
 }
 
 // RecordFailure counts a wrong answer on the challenge's tally and on the user with one
-// conditional write on the user's state (ledger.go). Nothing is counted when the user is locked
+// conditional write on the user's state (ledger.go), which carries its audit event (outbox.go). Nothing is counted when the user is locked
 // at the write (mfa.ErrLocked) or the challenge is no longer open (mfa.ErrChallengeClosed):
 // such an answer is refused, not counted.
 func (s *Store) RecordFailure(ctx context.Context, f mfa.Failure) error {
@@ -51,13 +52,13 @@ func (s *Store) RecordFailure(ctx context.Context, f mfa.Failure) error {
 		return err
 	}
 	w.values[":one"] = num(1)
+	w.values[":cBase"] = num(f.Challenge.ExpiresAt.Unix() * tallyPerUnit)
 	w.set = append(w.set, "lastFailureAt = :now", "#c = if_not_exists(#c, :cBase) + :one")
 	w.add = append(w.add, "failures :one")
-	audit, err := s.auditPut(f.Event)
-	if err != nil {
+	if err := w.carry(s, f.Event); err != nil {
 		return err
 	}
-	_, old, err := s.writeAnswer(ctx, f.UserID, w, []types.TransactWriteItem{audit})
+	_, old, err := s.writeAnswer(ctx, f.UserID, w, nil)
 	if old != nil {
 		return whyRefused(f.UserID, old, f.Challenge, f.Open, f.MaxFailures, true)
 	}
@@ -74,23 +75,23 @@ func lockedBy(uid string, old map[string]types.AttributeValue) error {
 }
 
 // RecordRefusal writes the audit event of an answer refused unchecked, at most once per user per
-// r.Every (mfa.ErrThrottled otherwise): the state item keeps when the last one was written.
+// r.Every (mfa.ErrThrottled otherwise): the state item keeps when the last one was written, and
+// carries the event (outbox.go).
 func (s *Store) RecordRefusal(ctx context.Context, r mfa.Refusal) error {
-	audit, err := s.auditPut(r.Event)
+	ev, err := s.auditRecord(r.Event)
 	if err != nil {
 		return err
 	}
 	now := millis(r.At)
-	reasons, err := s.transact(ctx, []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(userPK(r.UserID), skState),
-			UpdateExpression:          aws.String("SET lastRefusalAt = :now"),
-			ConditionExpression:       aws.String("attribute_not_exists(lastRefusalAt) OR lastRefusalAt <= :since"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now), ":since": num(now - r.Every.Milliseconds())},
-		}},
-		audit,
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: key(userPK(r.UserID), skState),
+		UpdateExpression:          aws.String("SET lastRefusalAt = :now, #ev = :ev"),
+		ConditionExpression:       aws.String("attribute_not_exists(lastRefusalAt) OR lastRefusalAt <= :since"),
+		ExpressionAttributeNames:  map[string]string{"#ev": pendingEventAttr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now), ":since": num(now - r.Every.Milliseconds()), ":ev": &types.AttributeValueMemberM{Value: ev}},
 	})
-	if failed(reasons, 0) {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
 		return mfa.ErrThrottled
 	}
 	return err

@@ -26,13 +26,14 @@ type suite struct {
 	table string
 	store *dynamostore.Store
 	now   time.Time
+	audit *awstest.AuditLog
 }
 
 func newSuite(t *testing.T) *suite {
 	t.Helper()
 	db := dynamodb.NewFromConfig(awstest.Config(t))
 	table := awstest.NewTable(t)
-	return &suite{db: db, table: table, store: dynamostore.New(db, table, 0), now: time.Now().UTC().Truncate(time.Millisecond)}
+	return &suite{db: db, table: table, store: dynamostore.New(db, table, 0), now: time.Now().UTC().Truncate(time.Millisecond), audit: awstest.WithAuditLog(t, table)}
 }
 
 func (s *suite) event(uid, action string) mfa.AuditEvent {
@@ -85,8 +86,11 @@ func (s *suite) state(t *testing.T, uid string) mfa.Profile {
 	return p
 }
 
+// auditCount counts the user's audit items once the audit writer has copied the events that
+// rode on state writes.
 func (s *suite) auditCount(t *testing.T, uid string) int {
 	t.Helper()
+	s.audit.Copy(t)
 	out, err := s.db.Query(context.Background(), &dynamodb.QueryInput{
 		TableName:                 &s.table,
 		KeyConditionExpression:    aws.String("pk = :pk"),

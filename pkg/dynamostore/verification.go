@@ -73,7 +73,7 @@ func (s *Store) LoadVerification(ctx context.Context, ch mfa.Challenge) (mfa.Ver
 
 // RecordSuccess uses the challenge, consumes what the answer used (a TOTP step, the code
 // record, or one backup code) and clears the user's failures, atomically: a TOTP answer is one
-// conditional write on the state (ledger.go); an answer that consumes another item (a backup
+// conditional write on the state (ledger.go) that also carries its audit event (outbox.go); an answer that consumes another item (a backup
 // code, the code record, a passkey's counter) or remembers a device or address is a
 // transaction of those items with the same state write.
 func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
@@ -131,11 +131,9 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 			ExpressionAttributeValues: map[string]types.AttributeValue{":hash": &types.AttributeValueMemberB{Value: r.CodeHash}, ":fid": str(r.FactorID), ":now": num(now)},
 		}})
 	}
-	audit, err := s.auditPut(r.Event)
-	if err != nil {
+	if err := w.carry(s, r.Event); err != nil {
 		return err
 	}
-	extras = append(extras, audit)
 	for _, seen := range r.Seen {
 		put, err := seenPut(s, r.UserID, seen.Kind, seen.Value, r.At)
 		if err != nil {

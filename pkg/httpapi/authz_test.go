@@ -274,9 +274,9 @@ func TestSampleEventsReplay(t *testing.T) {
 	for _, f := range files {
 		// Cognito trigger events are replayed against the triggers (pkg/cognito), the pages'
 		// against the ui function (pkg/webui), stream batches against the event publisher
-		// (pkg/eventpublisher).
+		// (pkg/eventpublisher) and the audit writer (pkg/auditwriter).
 		if strings.HasPrefix(filepath.Base(f), "cognito-") || strings.HasPrefix(filepath.Base(f), "ui-") ||
-			strings.HasPrefix(filepath.Base(f), "event-publisher-") {
+			strings.HasPrefix(filepath.Base(f), "event-publisher-") || strings.HasPrefix(filepath.Base(f), "audit-writer-") {
 			continue
 		}
 		if !listed[filepath.Base(f)] {

@@ -29,8 +29,8 @@ type Names struct {
 	Table       string // DynamoDB table name
 	KeyAlias    string // KMS alias, with or without the "alias/" prefix
 	SenderEmail string // SES identity the service sends from
-	// EventBus, when set, turns on the security events path: the table's stream (as the
-	// template specifies it) and an EventBridge bus of this name.
+	// EventBus, when set, turns on the security events path: an EventBridge bus of this name
+	// (the table's stream, as the template specifies it, is always on).
 	EventBus string
 }
 
@@ -40,7 +40,7 @@ type Resources struct {
 	KeyID       string
 	KeyArn      string
 	SenderEmail string
-	StreamARN   string // the table's stream, when Names.EventBus is set
+	StreamARN   string // the table's stream
 	EventBus    string
 }
 
@@ -72,10 +72,11 @@ func Bootstrap(ctx context.Context, cfg aws.Config, tpl *samtemplate.Template, n
 		KeyArn:      aws.ToString(key.Arn),
 		SenderEmail: n.SenderEmail,
 	}
+	// The table's stream is always on: the audit writer reads it.
+	if res.StreamARN, err = EnableStream(ctx, dynamodb.NewFromConfig(cfg), n.Table, spec); err != nil {
+		return Resources{}, err
+	}
 	if n.EventBus != "" {
-		if res.StreamARN, err = ensureStream(ctx, dynamodb.NewFromConfig(cfg), n.Table, spec); err != nil {
-			return Resources{}, err
-		}
 		if err := ensureBus(ctx, eventbridge.NewFromConfig(cfg), n.EventBus); err != nil {
 			return Resources{}, err
 		}
@@ -84,10 +85,10 @@ func Bootstrap(ctx context.Context, cfg aws.Config, tpl *samtemplate.Template, n
 	return res, nil
 }
 
-// ensureStream turns on the table's stream with the template's view type (unless it is on)
-// and returns its ARN. Only the security events path needs it, so tables made for other tests
-// do without the cost of a stream.
-func ensureStream(ctx context.Context, db *dynamodb.Client, name string, spec *samtemplate.Table) (string, error) {
+// EnableStream turns on the table's stream with the template's view type (unless it is on)
+// and returns its ARN. The audit writer and the security events path read it; tables made for
+// tests of other packages (awstest.NewTable) do without the cost of a stream.
+func EnableStream(ctx context.Context, db *dynamodb.Client, name string, spec *samtemplate.Table) (string, error) {
 	view := spec.StreamSpecification.StreamViewType
 	if view == "" {
 		return "", fmt.Errorf("localaws: the template's table has no StreamSpecification")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -48,6 +49,8 @@ type StreamMapping struct {
 	OnFailure func(context.Context, FailedBatch) error // nil: log only
 	Log       *slog.Logger
 	Idle      time.Duration // pause when the stream has nothing new; default 100 ms
+
+	idlePasses atomic.Int64 // passes of Run over every shard that found nothing to do
 }
 
 type shardReader struct {
@@ -59,19 +62,9 @@ type shardReader struct {
 
 // Run polls until ctx ends.
 func (m *StreamMapping) Run(ctx context.Context) error {
-	if m.Log == nil {
-		m.Log = slog.New(slog.DiscardHandler)
-	}
-	if m.Idle <= 0 {
-		m.Idle = 100 * time.Millisecond
-	}
-	var patterns []*Pattern
-	for _, src := range m.Config.Patterns() {
-		p, err := ParsePattern(src)
-		if err != nil {
-			return err
-		}
-		patterns = append(patterns, p)
+	patterns, err := m.setUp()
+	if err != nil {
+		return err
 	}
 	shards := map[string]*shardReader{}
 	for {
@@ -89,6 +82,8 @@ func (m *StreamMapping) Run(ctx context.Context) error {
 		pause := m.Idle
 		if busy {
 			pause = 0
+		} else {
+			m.idlePasses.Add(1)
 		}
 		select {
 		case <-ctx.Done():
@@ -96,6 +91,66 @@ func (m *StreamMapping) Run(ctx context.Context) error {
 		case <-time.After(pause):
 		}
 	}
+}
+
+// WaitIdle returns once Run has handled every record written before the call: when a whole
+// pass over the shards that began after the call found nothing to do (tests look at what the
+// handler did only then, where in Lambda they would wait).
+func (m *StreamMapping) WaitIdle(ctx context.Context) error {
+	start := m.idlePasses.Load()
+	for m.idlePasses.Load() < start+2 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// Drain hands the handler every record in the stream now, from the mapping's starting
+// position, and returns when no shard has more (tests use it where Lambda would have invoked
+// the function by the time anyone looks).
+func (m *StreamMapping) Drain(ctx context.Context) error {
+	patterns, err := m.setUp()
+	if err != nil {
+		return err
+	}
+	shards := map[string]*shardReader{}
+	if err := m.discover(ctx, shards); err != nil {
+		return err
+	}
+	for {
+		busy := false
+		for _, sh := range shards {
+			more, err := m.poll(ctx, sh, patterns)
+			if err != nil {
+				return err
+			}
+			busy = busy || more
+		}
+		if !busy {
+			return ctx.Err()
+		}
+	}
+}
+
+func (m *StreamMapping) setUp() ([]*Pattern, error) {
+	if m.Log == nil {
+		m.Log = slog.New(slog.DiscardHandler)
+	}
+	if m.Idle <= 0 {
+		m.Idle = 100 * time.Millisecond
+	}
+	var patterns []*Pattern
+	for _, src := range m.Config.Patterns() {
+		p, err := ParsePattern(src)
+		if err != nil {
+			return nil, err
+		}
+		patterns = append(patterns, p)
+	}
+	return patterns, nil
 }
 
 func (m *StreamMapping) discover(ctx context.Context, shards map[string]*shardReader) error {
@@ -125,12 +180,14 @@ func (m *StreamMapping) discover(ctx context.Context, shards map[string]*shardRe
 // whether there is more to do at once.
 func (m *StreamMapping) poll(ctx context.Context, sh *shardReader, patterns []*Pattern) (bool, error) {
 	batchSize := m.Config.BatchSize
+	read := false
 	if len(sh.pending) < batchSize && sh.iterator != nil {
 		out, err := m.Streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: sh.iterator, Limit: aws.Int32(1000)})
 		if err != nil {
 			return false, err
 		}
 		sh.iterator = out.NextShardIterator
+		read = len(out.Records) > 0
 		for _, r := range out.Records {
 			rec := lambdaRecord(r, m.StreamARN)
 			ok, err := matchesAny(patterns, rec)
@@ -143,7 +200,7 @@ func (m *StreamMapping) poll(ctx context.Context, sh *shardReader, patterns []*P
 		}
 	}
 	if len(sh.pending) == 0 {
-		return false, nil
+		return read, nil // records read but filtered out: there may be more behind them
 	}
 	batch := sh.pending[:min(batchSize, len(sh.pending))]
 	from, err := m.invoke(ctx, batch)

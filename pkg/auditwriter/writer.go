@@ -1,0 +1,249 @@
+// Package auditwriter copies into the audit log the audit events that ride on the writes of
+// the user's state (pkg/dynamostore, outbox.go): the table's DynamoDB stream in, plain puts of
+// the audit items out. An answer to a challenge is one conditional write of one item that
+// carries its event; this writer makes that event an audit item off the request path.
+//
+// A put is idempotent: the event carries its audit item whole (key, fields, expiry), so a
+// batch Lambda retries puts the same items again, and an identical put changes nothing (and
+// writes no stream record, so nothing is published twice).
+package auditwriter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// The parts of the table layout (pkg/dynamostore) the writer reads. The store's own test
+// suite runs the real store into the real stream through this writer, so a change there that
+// is not made here fails a test.
+const (
+	userPrefix   = "USER#"
+	skState      = "U#STATE"
+	pendingAttr  = "ev"
+	auditPrefix  = "AUDIT#"
+	eventPrefix  = "EVENT#"
+	maxBatchPuts = 25 // BatchWriteItem's limit
+)
+
+// DynamoDB is the part of the DynamoDB API the writer uses.
+type DynamoDB interface {
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+}
+
+// Writer puts the pending events of stream batches into one table.
+type Writer struct {
+	db      DynamoDB
+	table   string
+	log     *slog.Logger
+	retries int           // rounds of unprocessed items sent again within one invocation
+	backoff time.Duration // before the first such round; doubles
+}
+
+// Option configures a Writer.
+type Option func(*Writer)
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(w *Writer) { w.log = l } }
+
+// WithRetries sets how often items DynamoDB left unprocessed are sent again before the batch
+// reports a failure, and the first pause.
+func WithRetries(n int, backoff time.Duration) Option {
+	return func(w *Writer) { w.retries, w.backoff = n, backoff }
+}
+
+// New returns a writer of audit items into table.
+func New(db DynamoDB, table string, opts ...Option) *Writer {
+	w := &Writer{db: db, table: table, log: slog.New(slog.DiscardHandler), retries: 3, backoff: 50 * time.Millisecond}
+	for _, o := range opts {
+		o(w)
+	}
+	return w
+}
+
+// put is one audit item to write and the stream record it came from.
+type put struct {
+	record int
+	key    string
+	item   map[string]types.AttributeValue
+}
+
+// Handle writes the pending events of one batch of stream records. A record it cannot read
+// or an item it could not write is reported as the batch's first failure, so Lambda retries
+// from it (and, after the mapping's retries, sends the batch's coordinates to the on-failure
+// queue).
+func (w *Writer) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	var puts []put
+	stop := len(ev.Records)
+	for i, rec := range ev.Records {
+		item, err := PendingEvent(rec)
+		if err != nil {
+			w.log.LogAttrs(ctx, slog.LevelError, "audit writer: unreadable record", slog.String("sequenceNumber", rec.Change.SequenceNumber), slog.String("error", err.Error()))
+			stop = i
+			break
+		}
+		if item != nil {
+			puts = append(puts, put{record: i, key: itemKey(item), item: item})
+		}
+	}
+	first := stop
+	written := 0
+	for start := 0; start < len(puts); {
+		end, keys := start, map[string]bool{}
+		// A batch may not name one key twice: a record retried within the batch ends it.
+		for end < len(puts) && end-start < maxBatchPuts && !keys[puts[end].key] {
+			keys[puts[end].key] = true
+			end++
+		}
+		if err := w.write(ctx, puts[start:end]); err != nil {
+			w.log.LogAttrs(ctx, slog.LevelError, "audit writer: write", slog.String("error", err.Error()))
+			first = min(first, puts[start].record)
+			break
+		}
+		written += end - start
+		start = end
+	}
+	w.log.LogAttrs(ctx, slog.LevelInfo, "audit events", slog.Int("records", len(ev.Records)), slog.Int("written", written))
+	if first >= len(ev.Records) {
+		return events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}, nil
+	}
+	seq := ev.Records[first].Change.SequenceNumber
+	w.log.LogAttrs(ctx, slog.LevelWarn, "audit events left for a retry", slog.String("fromSequenceNumber", seq), slog.Int("records", len(ev.Records)-first))
+	return events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{{ItemIdentifier: seq}}}, nil
+}
+
+// write puts the items, sending again what DynamoDB leaves unprocessed.
+func (w *Writer) write(ctx context.Context, batch []put) error {
+	reqs := make([]types.WriteRequest, len(batch))
+	for i, p := range batch {
+		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: p.item}}
+	}
+	pause := w.backoff
+	for round := 0; ; round++ {
+		out, err := w.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{w.table: reqs}})
+		if err != nil {
+			return err
+		}
+		reqs = out.UnprocessedItems[w.table]
+		if len(reqs) == 0 {
+			return nil
+		}
+		if round >= w.retries {
+			return fmt.Errorf("%d audit items left unprocessed", len(reqs))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause *= 2
+	}
+}
+
+// PendingEvent returns the audit item a stream record brings into the log: the event a write
+// of a user's state carried, when it is new in that write (nil otherwise: another record of
+// the table, a state write that carried none, or one that left the event as it was).
+func PendingEvent(rec events.DynamoDBEventRecord) (map[string]types.AttributeValue, error) {
+	pk, sk := keyOf(rec.Change.Keys, "pk"), keyOf(rec.Change.Keys, "sk")
+	if !strings.HasPrefix(pk, userPrefix) || sk != skState || rec.EventName == string(events.DynamoDBOperationTypeRemove) {
+		return nil, nil
+	}
+	newEv, ok := rec.Change.NewImage[pendingAttr]
+	if !ok {
+		if rec.Change.StreamViewType != "" && !strings.Contains(rec.Change.StreamViewType, "NEW") {
+			return nil, errors.New("the stream must carry NEW_AND_OLD_IMAGES")
+		}
+		return nil, nil
+	}
+	if newEv.DataType() != events.DataTypeMap {
+		return nil, fmt.Errorf("state of %s: %s is not a map", pk, pendingAttr)
+	}
+	newKey := keyOf(newEv.Map(), "sk")
+	if oldEv, ok := rec.Change.OldImage[pendingAttr]; ok && oldEv.DataType() == events.DataTypeMap && keyOf(oldEv.Map(), "sk") == newKey {
+		return nil, nil // the write left the event as it was
+	}
+	item, err := attributeMap(newEv.Map())
+	if err != nil {
+		return nil, fmt.Errorf("state of %s: %w", pk, err)
+	}
+	// Only the user's own audit partition, and only an event's key.
+	uid := strings.TrimPrefix(pk, userPrefix)
+	if keyOf(newEv.Map(), "pk") != auditPrefix+uid || !strings.HasPrefix(newKey, eventPrefix) {
+		return nil, fmt.Errorf("state of %s carries an event under %q/%q", pk, keyOf(newEv.Map(), "pk"), newKey)
+	}
+	return item, nil
+}
+
+func keyOf(m map[string]events.DynamoDBAttributeValue, name string) string {
+	if v, ok := m[name]; ok && v.DataType() == events.DataTypeString {
+		return v.String()
+	}
+	return ""
+}
+
+func itemKey(item map[string]types.AttributeValue) string {
+	pk, _ := item["pk"].(*types.AttributeValueMemberS)
+	sk, _ := item["sk"].(*types.AttributeValueMemberS)
+	if pk == nil || sk == nil {
+		return ""
+	}
+	return pk.Value + "\x00" + sk.Value
+}
+
+// attributeMap converts an image's map as Lambda delivers it into the SDK's attribute values.
+func attributeMap(m map[string]events.DynamoDBAttributeValue) (map[string]types.AttributeValue, error) {
+	out := make(map[string]types.AttributeValue, len(m))
+	for k, v := range m {
+		a, err := attribute(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		out[k] = a
+	}
+	return out, nil
+}
+
+func attribute(v events.DynamoDBAttributeValue) (types.AttributeValue, error) {
+	switch v.DataType() {
+	case events.DataTypeString:
+		return &types.AttributeValueMemberS{Value: v.String()}, nil
+	case events.DataTypeNumber:
+		return &types.AttributeValueMemberN{Value: v.Number()}, nil
+	case events.DataTypeBinary:
+		return &types.AttributeValueMemberB{Value: v.Binary()}, nil
+	case events.DataTypeBoolean:
+		return &types.AttributeValueMemberBOOL{Value: v.Boolean()}, nil
+	case events.DataTypeNull:
+		return &types.AttributeValueMemberNULL{Value: true}, nil
+	case events.DataTypeStringSet:
+		return &types.AttributeValueMemberSS{Value: v.StringSet()}, nil
+	case events.DataTypeNumberSet:
+		return &types.AttributeValueMemberNS{Value: v.NumberSet()}, nil
+	case events.DataTypeBinarySet:
+		return &types.AttributeValueMemberBS{Value: v.BinarySet()}, nil
+	case events.DataTypeList:
+		l := make([]types.AttributeValue, 0, len(v.List()))
+		for _, x := range v.List() {
+			a, err := attribute(x)
+			if err != nil {
+				return nil, err
+			}
+			l = append(l, a)
+		}
+		return &types.AttributeValueMemberL{Value: l}, nil
+	case events.DataTypeMap:
+		m, err := attributeMap(v.Map())
+		if err != nil {
+			return nil, err
+		}
+		return &types.AttributeValueMemberM{Value: m}, nil
+	}
+	return nil, fmt.Errorf("attribute of unknown type %v", v.DataType())
+}
