@@ -181,7 +181,11 @@ func (r *Report) render(w io.Writer) {
 			if !h.SameCalls {
 				same = "  (varies between operations; first shown)"
 			}
-			fmt.Fprintf(w, "  %-28s %s%s%s\n", h.Name, strings.Join(h.Calls, " → "), tx, same)
+			state := ""
+			if h.StateBytes > 0 {
+				state = fmt.Sprintf("  [user's state item %.0f B]", h.StateBytes)
+			}
+			fmt.Fprintf(w, "  %-28s %s%s%s%s\n", h.Name, strings.Join(h.Calls, " → "), tx, same, state)
 		}
 		fmt.Fprintln(w, "wall-SDK = handler CPU excluding AWS: the handler's wall time minus the wall time inside SDK calls (SDK middleware,")
 		fmt.Fprintln(w, "  Initialize step to return), per operation; the TOTP verify budget is on its mean.")
