@@ -93,6 +93,9 @@ type ColdStartResult struct {
 	// PageFaults is the median of the runs' minor page faults (runtimeapi.ColdStart): the
 	// pages a cold start touched, which unlike its times do not vary with the machine's load.
 	PageFaults int64 `json:"pageFaults"`
+	// FreshPageMicros is what a fresh page cost on this machine just before the runs
+	// (freshPageMicros): it varies with the host's load, and times with it.
+	FreshPageMicros float64 `json:"freshPageMicros"`
 	// AWS calls of one cold start (through the timing proxy in front of moto), the median of
 	// the time spent in them, and the median of each run's total minus that time.
 	AWSCalls int `json:"awsCalls"`
@@ -155,6 +158,7 @@ func coldStart(ctx context.Context, root string, fn function, routes []samtempla
 		return r
 	}
 	r.Event = name
+	r.FreshPageMicros = freshPageMicros()
 	inv := runtimeapi.Invocation{
 		Event:       event,
 		FunctionARN: "arn:aws:lambda:" + localaws.Region + ":123456789012:function:" + fn.LogicalID,

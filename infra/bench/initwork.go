@@ -121,4 +121,13 @@ func renderInitWork(w io.Writer, cs []ColdStartResult) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", c.Function, pkgs, heaviest, c.PageFaults, callList(c.InitWork), callList(c.RequestWork))
 	}
 	tw.Flush()
+	var costs []float64
+	for _, c := range cs {
+		if c.FreshPageMicros > 0 {
+			costs = append(costs, c.FreshPageMicros)
+		}
+	}
+	if len(costs) > 0 {
+		fmt.Fprintf(w, "A fresh page cost %.1f–%.1f µs on this machine during these runs (mmap and first touch, before each function's runs).\n", minOf(costs), maxOf(costs))
+	}
 }
