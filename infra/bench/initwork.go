@@ -130,4 +130,5 @@ func renderInitWork(w io.Writer, cs []ColdStartResult) {
 	if len(costs) > 0 {
 		fmt.Fprintf(w, "A fresh page cost %.1f–%.1f µs on this machine during these runs (mmap and first touch, before each function's runs).\n", minOf(costs), maxOf(costs))
 	}
+	renderComparison(w, cs)
 }
