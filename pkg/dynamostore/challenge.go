@@ -22,23 +22,6 @@ type challengeItem struct {
 	TTL            int64  `dynamodbav:"ttl"`
 }
 
-// codeItem is the code sent for a challenge (U#CODE#<cid>): the newest send replaces the code
-// and counts the challenge's sends and cool-down.
-type codeItem struct {
-	PK         string `dynamodbav:"pk"`
-	SK         string `dynamodbav:"sk"`
-	FactorID   string `dynamodbav:"factorId"`
-	Hash       []byte `dynamodbav:"codeHash"`
-	ExpiresAt  int64  `dynamodbav:"expiresAt"`
-	Sends      int    `dynamodbav:"sends"`
-	LastSendAt int64  `dynamodbav:"lastSendAt"`
-	TTL        int64  `dynamodbav:"ttl"`
-}
-
-func (c codeItem) toDomain(cid string) *mfa.CodeRecord {
-	return &mfa.CodeRecord{ChallengeID: cid, FactorID: c.FactorID, Hash: c.Hash, ExpiresAt: fromMillis(c.ExpiresAt), Sends: c.Sends, LastSendAt: fromMillis(c.LastSendAt)}
-}
-
 // OpenChallenge records what a challenge must keep (see mfa.ChallengeStore) in one transaction.
 func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevice string, ev mfa.AuditEvent) error {
 	pk := userPK(c.UserID)
@@ -86,36 +69,52 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 }
 
 // RecordDelivery stores the code sent for a challenge and takes every send counter in one
-// transaction: the challenge's own count and cool-down (on the code record), the user's and
-// the destination's.
+// transaction: the challenge's own count and cool-down are conditions on its code, kept on the
+// user's state (ledger.go), whose write also carries the send's audit event (outbox.go); the
+// user's and the destination's window counters are their own items.
 func (s *Store) RecordDelivery(ctx context.Context, d mfa.Delivery) error {
 	pk := userPK(d.UserID)
 	now := millis(d.Quota.At)
-	audit, err := s.auditPut(d.Event)
+	ev, err := s.auditRecord(d.Event)
 	if err != nil {
 		return err
 	}
+	sends := 1
+	if d.Resent != nil {
+		sends = d.Resent.Sends + 1
+	}
+	code, err := attributevalue.MarshalMap(codeEntry{
+		FactorID: d.Code.FactorID, Hash: d.Code.Hash, ExpiresAt: millis(d.Code.ExpiresAt), Sends: sends, LastSendAt: now,
+		Until: (millis(maxTime(d.Code.ExpiresAt, d.ChallengeEnds)) + 999) / 1000, // never before it ends
+	})
+	if err != nil {
+		return err
+	}
+	names := map[string]string{"#k": codeAttr + d.Code.ChallengeID, "#ev": pendingEventAttr}
+	values := map[string]types.AttributeValue{":code": &types.AttributeValueMemberM{Value: code}, ":ev": &types.AttributeValueMemberM{Value: ev}}
+	// A resend replaces exactly the code it read, within the challenge's limits: of two
+	// concurrent sends one wins, the other meets the cool-down.
+	cond := "attribute_not_exists(#k)"
+	if r := d.Resent; r != nil {
+		cond = "#k.n = :prevSends AND #k.l = :prevAt AND #k.n < :max AND #k.l <= :cool"
+		values[":prevSends"], values[":prevAt"] = num(int64(r.Sends)), num(millis(r.LastSendAt))
+		values[":max"], values[":cool"] = num(int64(d.MaxSends)), num(now-d.Cooldown.Milliseconds())
+	}
+	update := "SET #k = :code, #ev = :ev"
+	if remove := removeExpired(d.Code.ChallengeID, d.Expired, names); len(remove) > 0 {
+		update += " REMOVE " + strings.Join(remove, ", ")
+	}
 	counters, ends := s.sendCounters(d.Quota)
-	items := append([]types.TransactWriteItem{
-		// A resend replaces the earlier code: only the newest one is valid.
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(pk, codePrefix+d.Code.ChallengeID),
-			UpdateExpression:         aws.String("SET factorId = :fid, codeHash = :hash, expiresAt = :exp, lastSendAt = :now, #ttl = :ttl ADD sends :one"),
-			ConditionExpression:      aws.String("(attribute_not_exists(sends) OR sends < :max) AND (attribute_not_exists(lastSendAt) OR lastSendAt <= :cool)"),
-			ExpressionAttributeNames: map[string]string{"#ttl": "ttl"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":fid": str(d.Code.FactorID), ":hash": &types.AttributeValueMemberB{Value: d.Code.Hash}, ":exp": num(millis(d.Code.ExpiresAt)),
-				":now": num(now), ":one": num(1), ":ttl": num(maxTime(d.Code.ExpiresAt, d.ChallengeEnds).Add(ttlGraceOnGone).Unix()),
-				":max": num(int64(d.MaxSends)), ":cool": num(now - d.Cooldown.Milliseconds()),
-			},
-		}},
-		audit,
-	}, counters...)
+	items := append([]types.TransactWriteItem{{Update: &types.Update{
+		TableName: &s.table, Key: key(pk, skState),
+		UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	}}}, counters...)
 	reasons, err := s.transact(ctx, items)
 	if failed(reasons, 0) {
 		return &mfa.LimitError{Limit: "cooldown", RetryAt: d.Quota.At.Add(d.Cooldown)}
 	}
-	if limit := limitFrom(reasons, 2, 3, ends); limit != nil {
+	if limit := limitFrom(reasons, 1, 2, ends); limit != nil {
 		return limit
 	}
 	return err

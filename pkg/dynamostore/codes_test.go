@@ -76,11 +76,56 @@ func TestBackupCodeUsedExactlyOnceUnderConcurrency(t *testing.T) {
 	}
 }
 
+// delivery is a send for challenge c as the domain makes it: with the challenge's code record
+// as read just before (the one the send replaces).
 func (s *suite) delivery(c mfa.Challenge, fid string, hash []byte, quota mfa.SendQuota) mfa.Delivery {
+	v, err := s.store.LoadVerification(context.Background(), c)
+	if err != nil {
+		panic(err)
+	}
 	return mfa.Delivery{
 		Code:   mfa.CodeRecord{ChallengeID: c.ID, FactorID: fid, Hash: hash, ExpiresAt: s.now.Add(10 * time.Minute)},
-		UserID: c.UserID, Quota: quota, MaxSends: 3, Cooldown: 30 * time.Second, ChallengeEnds: c.ExpiresAt,
+		Resent: v.Code, UserID: c.UserID, Quota: quota, MaxSends: 3, Cooldown: 30 * time.Second, ChallengeEnds: c.ExpiresAt,
 		Event: s.event(c.UserID, mfa.ActionCodeSent),
+	}
+}
+
+// Concurrent sends for one challenge, each replacing the record it read: exactly one goes
+// out, the others meet the cool-down; the code stored is the winner's.
+func TestConcurrentSendsForOneChallenge(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	c := s.openChallenge(t, "alice")
+	quota := mfa.SendQuota{UserID: "alice", DestinationKey: "d", Window: time.Hour, MaxPerUser: 100, MaxPerDest: 100, At: s.now}
+	const n = 10
+	ds := make([]mfa.Delivery, n)
+	for i := range ds {
+		ds[i] = s.delivery(c, "f1", []byte{byte('a' + i)}, quota) // all read before any is written
+	}
+	var sent, cooled atomic.Int64
+	var winner atomic.Int64
+	var wg sync.WaitGroup
+	for i := range ds {
+		wg.Go(func() {
+			var le *mfa.LimitError
+			switch err := s.store.RecordDelivery(ctx, ds[i]); {
+			case err == nil:
+				sent.Add(1)
+				winner.Store(int64(i))
+			case errors.As(err, &le) && le.Limit == "cooldown":
+				cooled.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if sent.Load() != 1 || cooled.Load() != n-1 {
+		t.Fatalf("sent %d, cooled %d: want exactly 1 and %d", sent.Load(), cooled.Load(), n-1)
+	}
+	v, err := s.store.LoadVerification(ctx, c)
+	if err != nil || v.Code == nil || v.Code.Sends != 1 || v.Code.Hash[0] != byte('a'+winner.Load()) {
+		t.Fatalf("code record %+v, %v: want the winner's, sent once", v.Code, err)
 	}
 }
 

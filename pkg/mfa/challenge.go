@@ -270,7 +270,7 @@ func (s *Deliveries) SendChallengeCode(ctx context.Context, c Caller, userID, ch
 		UserID:   userID,
 		Quota:    s.quota(userID, f.Destination, now, f.Type, pol),
 		MaxSends: lim.MaxSendsPerChallenge, Cooldown: lim.ResendCooldown, ChallengeEnds: ch.ExpiresAt,
-		Event: ev,
+		Event: ev, Resent: sent, Expired: state.expired(ch.ID, now),
 	}
 	if err := s.Store.RecordDelivery(ctx, d); err != nil {
 		var le *LimitError

@@ -111,8 +111,8 @@ type CodeRecord struct {
 	LastSendAt  time.Time
 }
 
-// Tally is what the user's state keeps of one challenge answered at least once: its wrong
-// answers and whether a right one used it, until it expires.
+// Tally is what the user's state keeps of one challenge answered at least once or sent a code:
+// its wrong answers and whether a right one used it, until it expires.
 type Tally struct {
 	ChallengeID string
 	Failures    int
