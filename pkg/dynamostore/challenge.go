@@ -69,9 +69,9 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 }
 
 // RecordDelivery stores the code sent for a challenge and takes every send counter in one
-// transaction: the challenge's own count and cool-down are conditions on its code, kept on the
-// user's state (ledger.go), whose write also carries the send's audit event (outbox.go); the
-// user's and the destination's window counters are their own items.
+// transaction of two writes: one of the user's state (ledger.go), where the challenge's own
+// count and cool-down are conditions on its code, the user's count is an ADD guarded by its
+// cap (sends.go), and the send's audit event rides (outbox.go); and the destination's count.
 func (s *Store) RecordDelivery(ctx context.Context, d mfa.Delivery) error {
 	pk := userPK(d.UserID)
 	now := millis(d.Quota.At)
@@ -100,22 +100,26 @@ func (s *Store) RecordDelivery(ctx context.Context, d mfa.Delivery) error {
 		values[":prevSends"], values[":prevAt"] = num(int64(r.Sends)), num(millis(r.LastSendAt))
 		values[":max"], values[":cool"] = num(int64(d.MaxSends)), num(now-d.Cooldown.Milliseconds())
 	}
-	update := "SET #k = :code, #ev = :ev"
-	if remove := removeExpired(d.Code.ChallengeID, d.Expired, names); len(remove) > 0 {
+	add, userCond, removeWindows := userSendCount(d.Quota, names, values)
+	update := "SET #k = :code, #ev = :ev ADD " + add
+	if remove := append(removeExpired(d.Code.ChallengeID, d.Expired, names), removeWindows...); len(remove) > 0 {
 		update += " REMOVE " + strings.Join(remove, ", ")
 	}
-	counters, ends := s.sendCounters(d.Quota)
-	items := append([]types.TransactWriteItem{{Update: &types.Update{
+	dest, ends := s.destCounter(d.Quota)
+	reasons, olds, err := s.transactOld(ctx, []types.TransactWriteItem{{Update: &types.Update{
 		TableName: &s.table, Key: key(pk, skState),
-		UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond),
+		UpdateExpression: aws.String(update), ConditionExpression: aws.String("(" + cond + ") AND " + userCond),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
-	}}}, counters...)
-	reasons, err := s.transact(ctx, items)
-	if failed(reasons, 0) {
+		// A refusal says which limit from the state that refused it.
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}, dest})
+	switch {
+	case failed(reasons, 0) && userSendsIn(d.Quota, olds[0]) >= d.Quota.MaxPerUser:
+		return &mfa.LimitError{Limit: "user", RetryAt: ends}
+	case failed(reasons, 0):
 		return &mfa.LimitError{Limit: "cooldown", RetryAt: d.Quota.At.Add(d.Cooldown)}
-	}
-	if limit := limitFrom(reasons, 1, 2, ends); limit != nil {
-		return limit
+	case failed(reasons, 1):
+		return &mfa.LimitError{Limit: "destination", RetryAt: ends}
 	}
 	return err
 }

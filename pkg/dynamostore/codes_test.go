@@ -77,12 +77,13 @@ func TestBackupCodeUsedExactlyOnceUnderConcurrency(t *testing.T) {
 }
 
 // delivery is a send for challenge c as the domain makes it: with the challenge's code record
-// as read just before (the one the send replaces).
+// as read just before (the one the send replaces) and the user's send windows.
 func (s *suite) delivery(c mfa.Challenge, fid string, hash []byte, quota mfa.SendQuota) mfa.Delivery {
 	v, err := s.store.LoadVerification(context.Background(), c)
 	if err != nil {
 		panic(err)
 	}
+	quota.Windows = v.State.SendWindows
 	return mfa.Delivery{
 		Code:   mfa.CodeRecord{ChallengeID: c.ID, FactorID: fid, Hash: hash, ExpiresAt: s.now.Add(10 * time.Minute)},
 		Resent: v.Code, UserID: c.UserID, Quota: quota, MaxSends: 3, Cooldown: 30 * time.Second, ChallengeEnds: c.ExpiresAt,
@@ -236,5 +237,34 @@ func TestCodeRecordConsumedOnce(t *testing.T) {
 	}
 	if v, _ := s.store.LoadVerification(ctx, c1); v.Code != nil {
 		t.Fatal("the code record survives its use")
+	}
+}
+
+// The user's count of sends lives on the state, one attribute per window; a send in a later
+// window removes the windows that ended, so the state does not grow with the user's history.
+func TestEndedSendWindowsArePruned(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	quota := mfa.SendQuota{UserID: "alice", DestinationKey: "d", Window: time.Hour, MaxPerUser: 2, MaxPerDest: 100, At: s.now}
+	for range 2 {
+		if err := s.store.RecordDelivery(ctx, s.delivery(s.openChallenge(t, "alice"), "f1", []byte("h"), quota)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var le *mfa.LimitError
+	if err := s.store.RecordDelivery(ctx, s.delivery(s.openChallenge(t, "alice"), "f1", []byte("h"), quota)); !errors.As(err, &le) || le.Limit != "user" {
+		t.Fatalf("a third send in the window: %v, want the user limit", err)
+	}
+	first := s.state(t, "alice").State.SendWindows
+	if len(first) != 1 || !first[0].Equal(s.now.Truncate(time.Hour)) {
+		t.Fatalf("send windows %v", first)
+	}
+	s.now = s.now.Add(time.Hour)
+	quota.At = s.now
+	if err := s.store.RecordDelivery(ctx, s.delivery(s.openChallenge(t, "alice"), "f1", []byte("h"), quota)); err != nil {
+		t.Fatalf("the next window: %v", err)
+	}
+	if got := s.state(t, "alice").State.SendWindows; len(got) != 1 || !got[0].Equal(s.now.Truncate(time.Hour)) {
+		t.Fatalf("send windows after a send in the next window: %v, want only the current one", got)
 	}
 }

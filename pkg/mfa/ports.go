@@ -206,6 +206,7 @@ type SendQuota struct {
 	MaxPerUser     int
 	MaxPerDest     int
 	At             time.Time
+	Windows        []time.Time // the user's send windows as read (UserState.SendWindows): the write removes those that ended
 }
 
 // Delivery is one code sent for a challenge.

@@ -129,13 +129,14 @@ type UserState struct {
 	LastVerifiedAt      time.Time
 	LastFactorID        string
 	FirstSeenAt         time.Time
-	FactorCount         int       // every bound factor, backup codes included
-	BackupFactorID      string    // the user's backup code set, if any
-	Emails              []string  // addresses of email factors: where security notices go
-	PromptSkippedAt     time.Time // the optional enrollment prompt was skipped
-	LastRefusalAt       time.Time // the last audited refusal of an unchecked answer
-	Tallies             []Tally   // challenges answered and not yet expired
-	ListedAt            time.Time // the activity time of the user's place in the admin directory
+	FactorCount         int         // every bound factor, backup codes included
+	BackupFactorID      string      // the user's backup code set, if any
+	Emails              []string    // addresses of email factors: where security notices go
+	PromptSkippedAt     time.Time   // the optional enrollment prompt was skipped
+	LastRefusalAt       time.Time   // the last audited refusal of an unchecked answer
+	SendWindows         []time.Time // starts of the windows the user's sends are counted in
+	Tallies             []Tally     // challenges answered and not yet expired
+	ListedAt            time.Time   // the activity time of the user's place in the admin directory
 
 	// TypeCounts are the bound factors by type, kept for the admin directory.
 	TypeCounts map[FactorType]int
