@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -22,14 +23,16 @@ type challengeItem struct {
 	TTL            int64  `dynamodbav:"ttl"`
 }
 
-// OpenChallenge records what a challenge must keep (see mfa.ChallengeStore) in one transaction.
+// OpenChallenge records what a challenge must keep (see mfa.ChallengeStore): the user's
+// state, which carries the challenge's audit event (outbox.go), alone as one UpdateItem, or in a
+// transaction with the WebAuthn session and the trusted device's use.
 func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevice string, ev mfa.AuditEvent) error {
 	pk := userPK(c.UserID)
-	audit, err := s.auditPut(ev)
+	audit, err := s.auditRecord(ev)
 	if err != nil {
 		return err
 	}
-	values := map[string]types.AttributeValue{":now": num(millis(c.CreatedAt))}
+	values := map[string]types.AttributeValue{":now": num(millis(c.CreatedAt)), ":ev": &types.AttributeValueMemberM{Value: audit}}
 	directory := directoryMove
 	if c.MovesInDirectory {
 		directoryMoveValues(c.UserID, c.CreatedAt, values)
@@ -37,14 +40,13 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 		// In place (moved within the day): an unchanged index key costs no index write.
 		directory = strings.Join(directorySet(c.UserID, c.CreatedAt, values), ", ")
 	}
-	items := []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(pk, skState),
-			UpdateExpression:          aws.String("SET lastChallengeAt = :now, firstSeenAt = if_not_exists(firstSeenAt, :now), " + directory),
-			ExpressionAttributeValues: values,
-		}},
-		audit,
+	state := &types.Update{
+		TableName: &s.table, Key: key(pk, skState),
+		UpdateExpression:          aws.String("SET lastChallengeAt = :now, firstSeenAt = if_not_exists(firstSeenAt, :now), #ev = :ev, " + directory),
+		ExpressionAttributeNames:  map[string]string{"#ev": pendingEventAttr},
+		ExpressionAttributeValues: values,
 	}
+	items := []types.TransactWriteItem{{Update: state}}
 	if len(c.PasskeySession) > 0 {
 		item, err := attributevalue.MarshalMap(challengeItem{
 			PK: pk, SK: challengePfx + c.ID, PasskeySession: c.PasskeySession,
@@ -63,6 +65,13 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 			ConditionExpression:       aws.String("attribute_exists(pk)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(millis(c.CreatedAt))},
 		}})
+	}
+	if len(items) == 1 {
+		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: state.TableName, Key: state.Key, UpdateExpression: state.UpdateExpression,
+			ExpressionAttributeNames: state.ExpressionAttributeNames, ExpressionAttributeValues: state.ExpressionAttributeValues,
+		})
+		return err
 	}
 	_, err = s.transact(ctx, items)
 	return err
