@@ -3,6 +3,7 @@ package dynamostore_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -240,8 +241,9 @@ func TestCodeRecordConsumedOnce(t *testing.T) {
 	}
 }
 
-// The user's count of sends lives on the state, one attribute per window; a send in a later
-// window removes the windows that ended, so the state does not grow with the user's history.
+// The user's count of sends lives on the state, one attribute per window (named by its end);
+// a send in a later window removes the windows that ended, so the state does not grow with the
+// user's history, and a window of another length that has not ended stays.
 func TestEndedSendWindowsArePruned(t *testing.T) {
 	s := newSuite(t)
 	ctx := context.Background()
@@ -256,7 +258,7 @@ func TestEndedSendWindowsArePruned(t *testing.T) {
 		t.Fatalf("a third send in the window: %v, want the user limit", err)
 	}
 	first := s.state(t, "alice").State.SendWindows
-	if len(first) != 1 || !first[0].Equal(s.now.Truncate(time.Hour)) {
+	if len(first) != 1 || !first[0].Equal(s.now.Truncate(time.Hour).Add(time.Hour)) {
 		t.Fatalf("send windows %v", first)
 	}
 	s.now = s.now.Add(time.Hour)
@@ -264,7 +266,22 @@ func TestEndedSendWindowsArePruned(t *testing.T) {
 	if err := s.store.RecordDelivery(ctx, s.delivery(s.openChallenge(t, "alice"), "f1", []byte("h"), quota)); err != nil {
 		t.Fatalf("the next window: %v", err)
 	}
-	if got := s.state(t, "alice").State.SendWindows; len(got) != 1 || !got[0].Equal(s.now.Truncate(time.Hour)) {
+	if got := s.state(t, "alice").State.SendWindows; len(got) != 1 || !got[0].Equal(s.now.Truncate(time.Hour).Add(time.Hour)) {
 		t.Fatalf("send windows after a send in the next window: %v, want only the current one", got)
+	}
+	// A day-long window (another channel's) is not ended by the next hour's send.
+	day := quota
+	day.Window, day.MaxPerUser = 24*time.Hour, 100
+	if err := s.store.RecordDelivery(ctx, s.delivery(s.openChallenge(t, "alice"), "f1", []byte("h"), day)); err != nil {
+		t.Fatal(err)
+	}
+	s.now = s.now.Add(time.Hour)
+	quota.At = s.now
+	if err := s.store.RecordDelivery(ctx, s.delivery(s.openChallenge(t, "alice"), "f1", []byte("h"), quota)); err != nil {
+		t.Fatal(err)
+	}
+	got := s.state(t, "alice").State.SendWindows
+	if !slices.ContainsFunc(got, func(end time.Time) bool { return end.Equal(day.At.Truncate(24 * time.Hour).Add(24 * time.Hour)) }) {
+		t.Errorf("the day's window was removed by an hour's send: %v", got)
 	}
 }

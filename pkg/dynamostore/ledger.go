@@ -32,7 +32,7 @@ import (
 //	u_<fid>  when the factor was last used (ms).
 //	k_<cid>  the code sent for a challenge (codeEntry): the newest send replaces it, and the
 //	         answer that uses it removes it, in the same write that uses the challenge.
-//	w_<ms>   the user's sends in the window starting then (sends.go).
+//	w_<ms>   the user's sends in the window ending then (sends.go).
 //
 // The lock rule (Regulation.OpenAt), the challenge's tally and the TOTP step are conditions of
 // the same write, so N concurrent answers are counted exactly and one valid code succeeds once.
@@ -126,11 +126,11 @@ func decodeState(uid string, item map[string]types.AttributeValue) (mfa.UserStat
 		case usedAttr:
 			marks.used[id] = x
 		case sendWindowAttr:
-			start, err := strconv.ParseInt(id, 10, 64)
+			end, err := strconv.ParseInt(id, 10, 64)
 			if err != nil {
 				return mfa.UserState{}, answerMarks{}, fmt.Errorf("state %s: %w", name, err)
 			}
-			state.SendWindows = append(state.SendWindows, fromMillis(start))
+			state.SendWindows = append(state.SendWindows, fromMillis(end))
 		}
 	}
 	// A challenge sent a code but not yet answered has a tally of nothing, so that the code

@@ -12,22 +12,26 @@ import (
 )
 
 // A send is counted twice, each count an atomic ADD guarded by its cap, so concurrent sends
-// are counted exactly: per user on the user's state (w_<window start ms>, in the same write
-// as the rest of what a send changes there), and per destination on an item of the
-// destination's (DEST#<keyed hash>, SEND#<window start ms>), shared by every user who sends to
-// it.
+// are counted exactly: per user on the user's state (w_<window end ms>, in the same write as
+// the rest of what a send changes there), and per destination on an item of the destination's
+// (DEST#<keyed hash>, SEND#<window start ms>), shared by every user who sends to it. A user's
+// window is named by its end, so whether it ended is known whatever its length (SMS policies
+// set their own).
 const sendWindowAttr = "w_"
+
+func userWindowAttr(q mfa.SendQuota) string {
+	return fmt.Sprintf("%s%013d", sendWindowAttr, q.At.Truncate(q.Window).Add(q.Window).UnixMilli())
+}
 
 // userSendCount adds the user's count of a send to a write of the state: what to ADD, its
 // condition, and what to REMOVE (the windows that ended).
 func userSendCount(q mfa.SendQuota, names map[string]string, values map[string]types.AttributeValue) (add, cond string, remove []string) {
-	window := q.At.Truncate(q.Window)
-	names["#w"] = fmt.Sprintf("%s%013d", sendWindowAttr, window.UnixMilli())
+	names["#w"] = userWindowAttr(q)
 	values[":one"], values[":maxUser"] = num(1), num(int64(q.MaxPerUser))
-	for i, start := range q.Windows {
-		if start.Before(window) {
+	for i, end := range q.Windows {
+		if !end.After(q.At) {
 			n := fmt.Sprintf("#ow%d", i)
-			names[n] = fmt.Sprintf("%s%013d", sendWindowAttr, start.UnixMilli())
+			names[n] = fmt.Sprintf("%s%013d", sendWindowAttr, end.UnixMilli())
 			remove = append(remove, n)
 		}
 	}
@@ -36,7 +40,7 @@ func userSendCount(q mfa.SendQuota, names map[string]string, values map[string]t
 
 // userSendsIn reads, from a state item, the user's count in the window of q.
 func userSendsIn(q mfa.SendQuota, state map[string]types.AttributeValue) int {
-	n, _ := state[fmt.Sprintf("%s%013d", sendWindowAttr, q.At.Truncate(q.Window).UnixMilli())].(*types.AttributeValueMemberN)
+	n, _ := state[userWindowAttr(q)].(*types.AttributeValueMemberN)
 	if n == nil {
 		return 0
 	}

@@ -206,7 +206,7 @@ type SendQuota struct {
 	MaxPerUser     int
 	MaxPerDest     int
 	At             time.Time
-	Windows        []time.Time // the user's send windows as read (UserState.SendWindows): the write removes those that ended
+	Windows        []time.Time // the ends of the user's send windows as read (UserState.SendWindows): the write removes those that ended
 }
 
 // Delivery is one code sent for a challenge.

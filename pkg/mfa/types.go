@@ -134,7 +134,7 @@ type UserState struct {
 	Emails              []string    // addresses of email factors: where security notices go
 	PromptSkippedAt     time.Time   // the optional enrollment prompt was skipped
 	LastRefusalAt       time.Time   // the last audited refusal of an unchecked answer
-	SendWindows         []time.Time // starts of the windows the user's sends are counted in
+	SendWindows         []time.Time // ends of the windows the user's sends are counted in
 	Tallies             []Tally     // challenges answered and not yet expired
 	ListedAt            time.Time   // the activity time of the user's place in the admin directory
 
