@@ -287,7 +287,7 @@ func buildCost(handlers []HandlerResult, a Assumptions) CostReport {
 		r.Flows = append(r.Flows, sumCosts(name, cs...))
 	}
 	flow("TOTP sign-in (challenge + verify)", "challenge (create)", "verify (totp)")
-	flow("passkey sign-in (challenge + verify)", "challenge (create)", "verify (webauthn)")
+	flow("passkey sign-in (challenge + verify)", "challenge (create, passkey)", "verify (webauthn)")
 	flow("email sign-in (challenge + delivery + verify)", "challenge (create)", "challenge delivery (email)", "verify (email)")
 	flow("backup-code sign-in (challenge + verify)", "challenge (create)", "verify (backup_codes)")
 	r.TwilioPerMillion = 1e6 * r.Prices.TwilioVerifyPerSuccess

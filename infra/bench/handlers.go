@@ -305,6 +305,15 @@ func cases() []benchCase {
 			},
 		},
 		{
+			// A challenge that offers a passkey stores its WebAuthn session (DESIGN §6.6).
+			Name: "challenge (create, passkey)", Route: "POST /v1/users/{userId}/challenges", Budget: 2,
+			handler: (*httpapi.API).Challenge, want: 201,
+			setup: func(f *fixture) (events.APIGatewayV2HTTPRequest, error) {
+				f.clock.Advance(betweenSignIns)
+				return apiEvent(userToken(f.passkey.id), "POST /v1/users/{userId}/challenges", map[string]string{"userId": f.passkey.id}, map[string]any{"purpose": "sign_in"}), nil
+			},
+		},
+		{
 			Name: "challenge delivery (email)", Route: "POST /v1/users/{userId}/challenges/{challengeId}/deliveries", Budget: 2,
 			handler: (*httpapi.API).Challenge, want: 202,
 			setup: func(f *fixture) (events.APIGatewayV2HTTPRequest, error) {

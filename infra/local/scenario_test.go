@@ -23,7 +23,7 @@ func TestEmailFallbackScenario(t *testing.T) {
 	// B enrolls TOTP.
 	_, enr, _ := b.call("POST", "/v1/users/me/enrollments", map[string]any{"type": "totp"})
 	secret := decodeB32(t, enr["totp"].(map[string]any)["secret"].(string))
-	if status, out, _ := b.call("POST", "/v1/users/me/enrollments/"+enr["enrollmentId"].(string)+"/complete", map[string]any{"code": code(secret, time.Now(), -1)}); status != 200 {
+	if status, out, _ := b.call("POST", "/v1/users/me/enrollments/"+enr["enrollmentId"].(string)+"/complete", map[string]any{"code": code(secret, time.Now(), 0)}); status != 200 {
 		t.Fatalf("B's totp: %d %v", status, out)
 	}
 

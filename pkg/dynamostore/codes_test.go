@@ -3,6 +3,7 @@ package dynamostore_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -76,11 +77,57 @@ func TestBackupCodeUsedExactlyOnceUnderConcurrency(t *testing.T) {
 	}
 }
 
+// delivery is a send for challenge c as the domain makes it: with the challenge's code record
+// as read just before (the one the send replaces) and the user's send windows.
 func (s *suite) delivery(c mfa.Challenge, fid string, hash []byte, quota mfa.SendQuota) mfa.Delivery {
+	v, err := s.store.LoadVerification(context.Background(), c)
+	if err != nil {
+		panic(err)
+	}
+	quota.Windows = v.State.SendWindows
 	return mfa.Delivery{
 		Code:   mfa.CodeRecord{ChallengeID: c.ID, FactorID: fid, Hash: hash, ExpiresAt: s.now.Add(10 * time.Minute)},
-		UserID: c.UserID, Quota: quota, MaxSends: 3, Cooldown: 30 * time.Second, ChallengeEnds: c.ExpiresAt,
+		Resent: v.Code, UserID: c.UserID, Quota: quota, MaxSends: 3, Cooldown: 30 * time.Second, ChallengeEnds: c.ExpiresAt,
 		Event: s.event(c.UserID, mfa.ActionCodeSent),
+	}
+}
+
+// Concurrent sends for one challenge, each replacing the record it read: exactly one goes
+// out, the others meet the cool-down; the code stored is the winner's.
+func TestConcurrentSendsForOneChallenge(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	c := s.openChallenge(t, "alice")
+	quota := mfa.SendQuota{UserID: "alice", DestinationKey: "d", Window: time.Hour, MaxPerUser: 100, MaxPerDest: 100, At: s.now}
+	const n = 10
+	ds := make([]mfa.Delivery, n)
+	for i := range ds {
+		ds[i] = s.delivery(c, "f1", []byte{byte('a' + i)}, quota) // all read before any is written
+	}
+	var sent, cooled atomic.Int64
+	var winner atomic.Int64
+	var wg sync.WaitGroup
+	for i := range ds {
+		wg.Go(func() {
+			var le *mfa.LimitError
+			switch err := s.store.RecordDelivery(ctx, ds[i]); {
+			case err == nil:
+				sent.Add(1)
+				winner.Store(int64(i))
+			case errors.As(err, &le) && le.Limit == "cooldown":
+				cooled.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if sent.Load() != 1 || cooled.Load() != n-1 {
+		t.Fatalf("sent %d, cooled %d: want exactly 1 and %d", sent.Load(), cooled.Load(), n-1)
+	}
+	v, err := s.store.LoadVerification(ctx, c)
+	if err != nil || v.Code == nil || v.Code.Sends != 1 || v.Code.Hash[0] != byte('a'+winner.Load()) {
+		t.Fatalf("code record %+v, %v: want the winner's, sent once", v.Code, err)
 	}
 }
 
@@ -191,5 +238,50 @@ func TestCodeRecordConsumedOnce(t *testing.T) {
 	}
 	if v, _ := s.store.LoadVerification(ctx, c1); v.Code != nil {
 		t.Fatal("the code record survives its use")
+	}
+}
+
+// The user's count of sends lives on the state, one attribute per window (named by its end);
+// a send in a later window removes the windows that ended, so the state does not grow with the
+// user's history, and a window of another length that has not ended stays.
+func TestEndedSendWindowsArePruned(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	quota := mfa.SendQuota{UserID: "alice", DestinationKey: "d", Window: time.Hour, MaxPerUser: 2, MaxPerDest: 100, At: s.now}
+	for range 2 {
+		if err := s.store.RecordDelivery(ctx, s.delivery(s.openChallenge(t, "alice"), "f1", []byte("h"), quota)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var le *mfa.LimitError
+	if err := s.store.RecordDelivery(ctx, s.delivery(s.openChallenge(t, "alice"), "f1", []byte("h"), quota)); !errors.As(err, &le) || le.Limit != "user" {
+		t.Fatalf("a third send in the window: %v, want the user limit", err)
+	}
+	first := s.state(t, "alice").State.SendWindows
+	if len(first) != 1 || !first[0].Equal(s.now.Truncate(time.Hour).Add(time.Hour)) {
+		t.Fatalf("send windows %v", first)
+	}
+	s.now = s.now.Add(time.Hour)
+	quota.At = s.now
+	if err := s.store.RecordDelivery(ctx, s.delivery(s.openChallenge(t, "alice"), "f1", []byte("h"), quota)); err != nil {
+		t.Fatalf("the next window: %v", err)
+	}
+	if got := s.state(t, "alice").State.SendWindows; len(got) != 1 || !got[0].Equal(s.now.Truncate(time.Hour).Add(time.Hour)) {
+		t.Fatalf("send windows after a send in the next window: %v, want only the current one", got)
+	}
+	// A day-long window (another channel's) is not ended by the next hour's send.
+	day := quota
+	day.Window, day.MaxPerUser = 24*time.Hour, 100
+	if err := s.store.RecordDelivery(ctx, s.delivery(s.openChallenge(t, "alice"), "f1", []byte("h"), day)); err != nil {
+		t.Fatal(err)
+	}
+	s.now = s.now.Add(time.Hour)
+	quota.At = s.now
+	if err := s.store.RecordDelivery(ctx, s.delivery(s.openChallenge(t, "alice"), "f1", []byte("h"), quota)); err != nil {
+		t.Fatal(err)
+	}
+	got := s.state(t, "alice").State.SendWindows
+	if !slices.ContainsFunc(got, func(end time.Time) bool { return end.Equal(day.At.Truncate(24 * time.Hour).Add(24 * time.Hour)) }) {
+		t.Errorf("the day's window was removed by an hour's send: %v", got)
 	}
 }

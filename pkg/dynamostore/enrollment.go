@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -62,8 +63,8 @@ func (s *Store) LoadEnrollment(ctx context.Context, uid, eid string) (mfa.Enroll
 	}, state, nil
 }
 
-// LoadVerification reads challenge, state, factor and code record with one BatchGetItem.
-
+// CreateEnrollment stores a pending enrollment with its event and, when it sends a code, takes
+// the user's and the destination's send counts, in one transaction.
 func (s *Store) CreateEnrollment(ctx context.Context, e mfa.Enrollment, send *mfa.SendQuota, ev mfa.AuditEvent) error {
 	item, err := attributevalue.MarshalMap(enrollmentItem{
 		PK: userPK(e.UserID), SK: enrollPrefix + e.ID, ID: e.ID, Type: string(e.Type), Label: e.Label,
@@ -78,9 +79,19 @@ func (s *Store) CreateEnrollment(ctx context.Context, e mfa.Enrollment, send *mf
 	var c change
 	c.add(nil, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	if send != nil {
-		counters, ends := s.sendCounters(*send)
-		c.add(&mfa.LimitError{Limit: "user", RetryAt: ends}, counters[0])
-		c.add(&mfa.LimitError{Limit: "destination", RetryAt: ends}, counters[1])
+		names, values := map[string]string{}, map[string]types.AttributeValue{}
+		add, cond, remove := userSendCount(*send, names, values)
+		update := "ADD " + add
+		if len(remove) > 0 {
+			update += " REMOVE " + strings.Join(remove, ", ")
+		}
+		dest, ends := s.destCounter(*send)
+		c.add(&mfa.LimitError{Limit: "user", RetryAt: ends}, types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: key(userPK(e.UserID), skState),
+			UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond),
+			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		}})
+		c.add(&mfa.LimitError{Limit: "destination", RetryAt: ends}, dest)
 	}
 	_, _, err = s.commit(ctx, c, ev, nil)
 	return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,10 +30,14 @@ import (
 //	         item keeps the enrollment's step, and is not written again): a step is accepted
 //	         only above both.
 //	u_<fid>  when the factor was last used (ms).
+//	k_<cid>  the code sent for a challenge (codeEntry): the newest send replaces it, and the
+//	         answer that uses it removes it, in the same write that uses the challenge.
+//	w_<ms>   the user's sends in the window ending then (sends.go).
 //
 // The lock rule (Regulation.OpenAt), the challenge's tally and the TOTP step are conditions of
 // the same write, so N concurrent answers are counted exactly and one valid code succeeds once.
 const (
+	codeAttr     = "k_"
 	tallyAttr    = "c_"
 	stepAttr     = "s_"
 	usedAttr     = "u_"
@@ -40,10 +45,26 @@ const (
 	tallyPerUnit = 100
 )
 
-// answerMarks are the per-factor marks of a state item, merged into the factors read with it.
+// answerMarks are the per-factor marks of a state item, merged into the factors read with it,
+// and the codes it keeps by challenge.
 type answerMarks struct {
 	steps map[string]int64
 	used  map[string]int64
+	codes map[string]*mfa.CodeRecord
+}
+
+// codeEntry is the code sent for a challenge (k_<cid>): short names keep the state small.
+type codeEntry struct {
+	FactorID   string `dynamodbav:"f"`
+	Hash       []byte `dynamodbav:"h"`
+	ExpiresAt  int64  `dynamodbav:"e"` // ms
+	Sends      int    `dynamodbav:"n"`
+	LastSendAt int64  `dynamodbav:"l"` // ms
+	Until      int64  `dynamodbav:"x"` // unix seconds: when the entry may go (the code's or the challenge's end)
+}
+
+func (c codeEntry) toDomain(cid string) *mfa.CodeRecord {
+	return &mfa.CodeRecord{ChallengeID: cid, FactorID: c.FactorID, Hash: c.Hash, ExpiresAt: fromMillis(c.ExpiresAt), Sends: c.Sends, LastSendAt: fromMillis(c.LastSendAt)}
 }
 
 func (m answerMarks) apply(factors []mfa.Factor) {
@@ -70,8 +91,18 @@ func decodeState(uid string, item map[string]types.AttributeValue) (mfa.UserStat
 			state.ListedAt = fromMillis(ms)
 		}
 	}
-	marks := answerMarks{steps: map[string]int64{}, used: map[string]int64{}}
+	marks := answerMarks{steps: map[string]int64{}, used: map[string]int64{}, codes: map[string]*mfa.CodeRecord{}}
+	codeUntil := map[string]time.Time{}
 	for name, v := range item {
+		if m, ok := v.(*types.AttributeValueMemberM); ok && strings.HasPrefix(name, codeAttr) {
+			var c codeEntry
+			if err := attributevalue.UnmarshalMap(m.Value, &c); err != nil {
+				return mfa.UserState{}, answerMarks{}, fmt.Errorf("state %s: %w", name, err)
+			}
+			id := name[len(codeAttr):]
+			marks.codes[id], codeUntil[id] = c.toDomain(id), time.Unix(c.Until, 0).UTC()
+			continue
+		}
 		n, ok := v.(*types.AttributeValueMemberN)
 		if !ok || len(name) < 3 || name[1] != '_' {
 			continue
@@ -94,6 +125,19 @@ func decodeState(uid string, item map[string]types.AttributeValue) (mfa.UserStat
 			marks.steps[id] = x
 		case usedAttr:
 			marks.used[id] = x
+		case sendWindowAttr:
+			end, err := strconv.ParseInt(id, 10, 64)
+			if err != nil {
+				return mfa.UserState{}, answerMarks{}, fmt.Errorf("state %s: %w", name, err)
+			}
+			state.SendWindows = append(state.SendWindows, fromMillis(end))
+		}
+	}
+	// A challenge sent a code but not yet answered has a tally of nothing, so that the code
+	// is removed with the tallies once it expired.
+	for id, until := range codeUntil {
+		if !slices.ContainsFunc(state.Tallies, func(t mfa.Tally) bool { return t.ChallengeID == id }) {
+			state.Tallies = append(state.Tallies, mfa.Tally{ChallengeID: id, ExpiresAt: until})
 		}
 	}
 	return state, marks, nil
@@ -135,15 +179,23 @@ func newAnswerWrite(uid string, c mfa.ChallengeUse, open []mfa.OpenWindow, max i
 		// In place: an index key that does not change costs no index write.
 		w.set = append(w.set, directorySet(uid, c.CreatedAt, values)...)
 	}
-	for i, id := range c.Expired {
-		if id == c.ID {
+	w.remove = append(w.remove, removeExpired(c.ID, c.Expired, w.names)...)
+	return w, nil
+}
+
+// removeExpired names, for a write's REMOVE, the tallies and codes of expired challenges other
+// than the one written.
+func removeExpired(except string, expired []string, names map[string]string) []string {
+	var out []string
+	for i, id := range expired {
+		if id == except {
 			continue
 		}
-		n := fmt.Sprintf("#x%d", i)
-		w.names[n] = tallyAttr + id
-		w.remove = append(w.remove, n)
+		t, k := fmt.Sprintf("#x%d", i), fmt.Sprintf("#y%d", i)
+		names[t], names[k] = tallyAttr+id, codeAttr+id
+		out = append(out, t, k)
 	}
-	return w, nil
+	return out
 }
 
 func (w *answerWrite) update(table string, pk string) *types.Update {

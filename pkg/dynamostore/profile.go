@@ -46,12 +46,11 @@ func (s *Store) LoadProfile(ctx context.Context, uid string) (mfa.Profile, error
 	return p, err
 }
 
-// queryProfile is LoadProfile that also returns the user's code records (U#CODE#<cid>) by
-// challenge id.
-func (s *Store) queryProfile(ctx context.Context, uid string) (mfa.Profile, map[string]codeItem, error) {
+// queryProfile is LoadProfile that also returns the codes sent for the user's challenges (on
+// the state item, ledger.go) by challenge id.
+func (s *Store) queryProfile(ctx context.Context, uid string) (mfa.Profile, map[string]*mfa.CodeRecord, error) {
 	p := mfa.Profile{State: mfa.UserState{UserID: uid}}
 	var marks answerMarks
-	codes := map[string]codeItem{}
 	in := &dynamodb.QueryInput{
 		TableName:              &s.table,
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
@@ -69,12 +68,6 @@ func (s *Store) queryProfile(ctx context.Context, uid string) (mfa.Profile, map[
 				return err
 			}
 			p.State, marks = st, m
-		case strings.HasPrefix(sk, codePrefix):
-			var c codeItem
-			if err := attributevalue.UnmarshalMap(item, &c); err != nil {
-				return err
-			}
-			codes[strings.TrimPrefix(sk, codePrefix)] = c
 		case strings.HasPrefix(sk, factorPrefix):
 			var f factorItem
 			if err := attributevalue.UnmarshalMap(item, &f); err != nil {
@@ -110,7 +103,7 @@ func (s *Store) queryProfile(ctx context.Context, uid string) (mfa.Profile, map[
 		return a.ID < b.ID
 	})
 	marks.apply(p.Factors)
-	return p, codes, nil
+	return p, marks.codes, nil
 }
 
 func (s *Store) getItem(ctx context.Context, pk, sk string, out any) error {

@@ -85,7 +85,6 @@ const (
 	seenPrefix     = "U#SEEN#"
 	enrollPrefix   = "ENROLLMENT#"
 	challengePfx   = "CHALLENGE#"
-	codePrefix     = "U#CODE#"
 	sendPrefix     = "SEND#"
 	destPrefix     = "DEST#"
 	auditPrefix    = "AUDIT#"

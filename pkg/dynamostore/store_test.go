@@ -276,6 +276,36 @@ func TestExpiredTalliesArePruned(t *testing.T) {
 	}
 }
 
+// A code sent for a challenge that was never answered stays on the state until the challenge
+// expired; then the next write removes it (the domain lists it with the expired tallies).
+func TestExpiredCodesArePruned(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	quota := mfa.SendQuota{UserID: "alice", DestinationKey: "d", Window: time.Hour, MaxPerUser: 100, MaxPerDest: 100, At: s.now}
+	abandoned := s.openChallenge(t, "alice")
+	if err := s.store.RecordDelivery(ctx, s.delivery(abandoned, "f1", []byte("old"), quota)); err != nil {
+		t.Fatal(err)
+	}
+	st := s.state(t, "alice").State
+	if len(st.Tallies) != 1 || st.Tallies[0].ChallengeID != abandoned.ID || st.Tallies[0].Failures != 0 || st.Tallies[0].Used || st.Tallies[0].ExpiresAt.Before(abandoned.ExpiresAt) || st.Tallies[0].ExpiresAt.After(abandoned.ExpiresAt.Add(time.Second)) {
+		t.Fatalf("a challenge sent a code has an empty tally until it expires: %+v", st.Tallies)
+	}
+	s.now = s.now.Add(11 * time.Minute)
+	quota.At = s.now
+	c := s.openChallenge(t, "alice")
+	d := s.delivery(c, "f1", []byte("new"), quota)
+	d.Expired = []string{abandoned.ID}
+	if err := s.store.RecordDelivery(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.store.LoadVerification(ctx, abandoned); err != nil || v.Code != nil {
+		t.Fatalf("the abandoned challenge's code survived: %+v %v", v.Code, err)
+	}
+	if st := s.state(t, "alice").State; len(st.Tallies) != 1 || st.Tallies[0].ChallengeID != c.ID {
+		t.Fatalf("after the next send: %+v", st.Tallies)
+	}
+}
+
 // TestFailuresCountedExactlyUnderConcurrency: a burst of wrong answers, all read before any
 // lock, counts exactly up to the lock and not one past it (DESIGN §6.4): whether the user is
 // locked is decided inside the write.

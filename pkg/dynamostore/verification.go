@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -11,23 +12,19 @@ import (
 )
 
 // LoadVerification reads what answering a challenge needs in one round trip: one Query of the
-// user's "U#" items (state with its ledger, factors, the challenge's code record), or, for a
-// challenge that stores a passkey session, one BatchGetItem of the state, the session, the
-// code record and the factors the challenge offers.
+// user's "U#" items (state with its ledger and codes, factors), or, for a challenge that
+// stores a passkey session, one BatchGetItem of the state, the session and the factors the
+// challenge offers.
 func (s *Store) LoadVerification(ctx context.Context, ch mfa.Challenge) (mfa.Verification, error) {
 	if !ch.HasPasskeySession {
 		p, codes, err := s.queryProfile(ctx, ch.UserID)
 		if err != nil {
 			return mfa.Verification{}, err
 		}
-		v := mfa.Verification{Challenge: ch, State: p.State, Factors: p.Factors}
-		if c, ok := codes[ch.ID]; ok {
-			v.Code = c.toDomain(ch.ID)
-		}
-		return v, nil
+		return mfa.Verification{Challenge: ch, State: p.State, Factors: p.Factors, Code: codes[ch.ID]}, nil
 	}
 	pk := userPK(ch.UserID)
-	keys := []map[string]types.AttributeValue{key(pk, skState), key(pk, challengePfx+ch.ID), key(pk, codePrefix+ch.ID)}
+	keys := []map[string]types.AttributeValue{key(pk, skState), key(pk, challengePfx+ch.ID)}
 	for _, o := range ch.Offered {
 		keys = append(keys, key(pk, factorPrefix+o.ID))
 	}
@@ -61,24 +58,18 @@ func (s *Store) LoadVerification(ctx context.Context, ch mfa.Challenge) (mfa.Ver
 		}
 	}
 	marks.apply(v.Factors)
-	if raw, ok := items[codePrefix+ch.ID]; ok {
-		var c codeItem
-		if err := attributevalue.UnmarshalMap(raw, &c); err != nil {
-			return mfa.Verification{}, err
-		}
-		v.Code = c.toDomain(ch.ID)
-	}
+	v.Code = marks.codes[ch.ID]
 	return v, nil
 }
 
-// RecordSuccess uses the challenge, consumes what the answer used (a TOTP step, the code
-// record, or one backup code) and clears the user's failures, atomically: a TOTP answer is one
-// conditional write on the state (ledger.go) that also carries its audit event (outbox.go); an answer that consumes another item (a backup
-// code, the code record, a passkey's counter) or remembers a device or address is a
-// transaction of those items with the same state write.
+// RecordSuccess uses the challenge, consumes what the answer used (a TOTP step, the code sent,
+// or one backup code) and clears the user's failures, atomically: a TOTP or email/SMS code
+// answer is one conditional write on the state (ledger.go: the step and the code are kept
+// there), which also carries its audit event (outbox.go); an answer that consumes another item
+// (a backup code, a passkey's counter) or remembers a device or address is a transaction of
+// those items with the same state write.
 func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 	pk := userPK(r.UserID)
-	now := millis(r.At)
 	w, err := newAnswerWrite(r.UserID, r.Challenge, r.Open, r.MaxFailures, r.At)
 	if err != nil {
 		return err
@@ -94,7 +85,7 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 		w.set = append(w.set, "#s = :step")
 	}
 	var extras []types.TransactWriteItem
-	factorAt, codeAt := -1, -1
+	factorAt := -1
 	switch {
 	case r.SignCount != nil:
 		// DESIGN §6.6: the counter must grow (an authenticator that does not count sends 0 and
@@ -123,13 +114,12 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 		}})
 	}
 	if r.CodeHash != nil {
-		// DESIGN §6.2: the code is single use; a resend in between replaced it.
-		codeAt = len(extras)
-		extras = append(extras, types.TransactWriteItem{Delete: &types.Delete{
-			TableName: &s.table, Key: key(pk, codePrefix+r.ChallengeID),
-			ConditionExpression:       aws.String("codeHash = :hash AND factorId = :fid AND expiresAt > :now"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":hash": &types.AttributeValueMemberB{Value: r.CodeHash}, ":fid": str(r.FactorID), ":now": num(now)},
-		}})
+		// DESIGN §6.2: the code is single use (the write removes it, and uses the challenge),
+		// and a resend in between replaced it.
+		w.names["#k"] = codeAttr + r.ChallengeID
+		w.values[":hash"] = &types.AttributeValueMemberB{Value: r.CodeHash}
+		w.cond = append(w.cond, "(#k.h = :hash AND #k.f = :fid AND #k.e > :now)")
+		w.remove = append(w.remove, "#k")
 	}
 	if err := w.carry(s, r.Event); err != nil {
 		return err
@@ -155,11 +145,16 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 	reasons, old, err := s.writeAnswer(ctx, r.UserID, w, extras)
 	switch {
 	case old != nil:
-		// The challenge closed first for an answer that lost a race to itself; else the lock.
-		return whyRefused(r.UserID, old, r.Challenge, r.Open, r.MaxFailures, false)
+		// The challenge closed first for an answer that lost a race to itself; else the lock;
+		// else the code (used or replaced) or the TOTP step.
+		err := whyRefused(r.UserID, old, r.Challenge, r.Open, r.MaxFailures, false)
+		if errors.Is(err, mfa.ErrStepReused) && r.CodeHash != nil {
+			return mfa.ErrCodeUsed
+		}
+		return err
 	case factorAt >= 0 && failed(reasons, 1+factorAt) && r.SignCount != nil:
 		return mfa.ErrStepReused
-	case factorAt >= 0 && failed(reasons, 1+factorAt), codeAt >= 0 && failed(reasons, 1+codeAt):
+	case factorAt >= 0 && failed(reasons, 1+factorAt):
 		return mfa.ErrCodeUsed
 	}
 	return err

@@ -68,13 +68,16 @@ func (m *StreamMapping) Run(ctx context.Context) error {
 	}
 	shards := map[string]*shardReader{}
 	for {
+		failed := false // a pass that could not read everything is not an idle one
 		if err := m.discover(ctx, shards); err != nil && ctx.Err() == nil {
+			failed = true
 			m.Log.LogAttrs(ctx, slog.LevelWarn, "describe stream", slog.String("error", err.Error()))
 		}
 		busy := false
 		for _, sh := range shards {
 			more, err := m.poll(ctx, sh, patterns)
 			if err != nil && ctx.Err() == nil {
+				failed = true
 				m.Log.LogAttrs(ctx, slog.LevelWarn, "read stream", slog.String("shard", sh.id), slog.String("error", err.Error()))
 			}
 			busy = busy || more
@@ -82,7 +85,7 @@ func (m *StreamMapping) Run(ctx context.Context) error {
 		pause := m.Idle
 		if busy {
 			pause = 0
-		} else {
+		} else if !failed {
 			m.idlePasses.Add(1)
 		}
 		select {

@@ -342,4 +342,53 @@ func TestStreamMapping(t *testing.T) {
 			t.Errorf("records %s, want only the item written after the cancelled transaction", got)
 		}
 	})
+
+	t.Run("wait until idle: every record written before is handled", func(t *testing.T) {
+		e := newStreamEnv(t, m, 5)
+		r := &recorder{}
+		mapping := &StreamMapping{Streams: e.streams, StreamARN: e.arn, Config: e.esm, Handler: r.handle, Idle: 30 * time.Millisecond}
+		runMapping(t, mapping)
+		for round := range 3 {
+			for i := range 7 {
+				e.putAudit(t, "erin", round*7+i)
+			}
+			if err := mapping.WaitIdle(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, b := range r.seen() {
+				n += len(b)
+			}
+			if n != (round+1)*7 {
+				t.Fatalf("round %d: %d records handled when idle, want %d", round, n, (round+1)*7)
+			}
+		}
+	})
+
+	t.Run("drain hands over what is there and returns", func(t *testing.T) {
+		e := newStreamEnv(t, m, 6)
+		e.esm.BatchSize = 4
+		for i := range 10 {
+			e.putAudit(t, "frank", i)
+		}
+		r := &recorder{failAt: func(n int, batch []events.DynamoDBEventRecord) string {
+			if n == 2 { // the second batch fails from its second record once
+				return batch[1].Change.SequenceNumber
+			}
+			return ""
+		}}
+		mapping := &StreamMapping{Streams: e.streams, StreamARN: e.arn, Config: e.esm, Handler: r.handle}
+		if err := mapping.Drain(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, b := range r.seen() {
+			for _, sk := range b {
+				seen[sk] = true
+			}
+		}
+		if len(seen) != 10 {
+			t.Fatalf("drain handled %d distinct records, want 10: %v", len(seen), r.seen())
+		}
+	})
 }

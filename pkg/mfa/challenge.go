@@ -265,12 +265,14 @@ func (s *Deliveries) SendChallengeCode(ctx context.Context, c Caller, userID, ch
 	expires := now.Add(lim.CodeTTL)
 	ev := s.event(c, userID, ActionCodeSent, "ok")
 	ev.FactorID, ev.FactorType, ev.ChallengeID = f.ID, f.Type, ch.ID
+	quota := s.quota(userID, f.Destination, now, f.Type, pol)
+	quota.Windows = state.SendWindows
 	d := Delivery{
 		Code:     CodeRecord{ChallengeID: ch.ID, FactorID: f.ID, Hash: s.codeHash(userID, "challenge:"+ch.ID+":"+f.ID, code), ExpiresAt: expires},
 		UserID:   userID,
-		Quota:    s.quota(userID, f.Destination, now, f.Type, pol),
+		Quota:    quota,
 		MaxSends: lim.MaxSendsPerChallenge, Cooldown: lim.ResendCooldown, ChallengeEnds: ch.ExpiresAt,
-		Event: ev,
+		Event: ev, Resent: sent, Expired: state.expired(ch.ID, now),
 	}
 	if err := s.Store.RecordDelivery(ctx, d); err != nil {
 		var le *LimitError

@@ -135,14 +135,21 @@ func (st UserState) tally(id string) Tally {
 
 // use is the challenge an answer counts on, with the expired tallies the write removes.
 func (st UserState) use(ch Challenge, now time.Time) ChallengeUse {
-	u := ChallengeUse{ID: ch.ID, CreatedAt: ch.CreatedAt, ExpiresAt: ch.ExpiresAt,
-		MovesInDirectory: st.ListedAt.IsZero() || ch.CreatedAt.Sub(st.ListedAt) >= DirectoryActivityStep}
+	return ChallengeUse{ID: ch.ID, CreatedAt: ch.CreatedAt, ExpiresAt: ch.ExpiresAt,
+		MovesInDirectory: st.ListedAt.IsZero() || ch.CreatedAt.Sub(st.ListedAt) >= DirectoryActivityStep,
+		Expired:          st.expired(ch.ID, now)}
+}
+
+// expired lists the challenges, other than except, whose tallies (and codes) have expired:
+// the next write of the state removes them.
+func (st UserState) expired(except string, now time.Time) []string {
+	var out []string
 	for _, t := range st.Tallies {
-		if t.ChallengeID != ch.ID && !now.Before(t.ExpiresAt) {
-			u.Expired = append(u.Expired, t.ChallengeID)
+		if t.ChallengeID != except && !now.Before(t.ExpiresAt) {
+			out = append(out, t.ChallengeID)
 		}
 	}
-	return u
+	return out
 }
 
 // withTally is ch as its tally on the user's state leaves it.

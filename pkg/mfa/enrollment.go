@@ -167,6 +167,7 @@ func (s *Enrollments) StartEnrollment(ctx context.Context, c Caller, userID stri
 		CodeHash: s.codeHash(userID, "enrollment:"+id, code), CreatedAt: now, ExpiresAt: now.Add(lim.CodeTTL), Locale: lang,
 	}
 	quota := s.quota(userID, dest, now, req.Type, pol)
+	quota.Windows = profile.State.SendWindows
 	ev := s.event(c, userID, ActionEnrollmentStarted, "ok")
 	ev.FactorID, ev.FactorType = id, req.Type
 	if err := s.Store.CreateEnrollment(ctx, e, &quota, ev); err != nil {

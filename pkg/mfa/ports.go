@@ -147,7 +147,7 @@ type ChallengeUse struct {
 	ID        string
 	CreatedAt time.Time
 	ExpiresAt time.Time
-	Expired   []string // tallies of expired challenges to remove (UserState.Tallies)
+	Expired   []string // challenges whose tallies and codes have expired, to remove (UserState.Tallies)
 	// MovesInDirectory: the answer moves the user to the challenge's time in the admin
 	// directory's activity order. Moving changes an index key (two index writes, as much as
 	// the answer's own write), so a user is moved at most once per DirectoryActivityStep.
@@ -206,11 +206,16 @@ type SendQuota struct {
 	MaxPerUser     int
 	MaxPerDest     int
 	At             time.Time
+	Windows        []time.Time // the ends of the user's send windows as read (UserState.SendWindows): the write removes those that ended
 }
 
 // Delivery is one code sent for a challenge.
 type Delivery struct {
-	Code          CodeRecord
+	Code CodeRecord
+	// Resent is the challenge's code record as read before this send (nil: the first send):
+	// the write replaces exactly it, so concurrent sends for one challenge are counted exactly.
+	Resent        *CodeRecord
+	Expired       []string // challenges whose tallies and codes the write removes (UserState.Tallies)
 	UserID        string
 	Quota         SendQuota
 	MaxSends      int           // per challenge

@@ -111,8 +111,8 @@ type CodeRecord struct {
 	LastSendAt  time.Time
 }
 
-// Tally is what the user's state keeps of one challenge answered at least once: its wrong
-// answers and whether a right one used it, until it expires.
+// Tally is what the user's state keeps of one challenge answered at least once or sent a code:
+// its wrong answers and whether a right one used it, until it expires.
 type Tally struct {
 	ChallengeID string
 	Failures    int
@@ -129,13 +129,14 @@ type UserState struct {
 	LastVerifiedAt      time.Time
 	LastFactorID        string
 	FirstSeenAt         time.Time
-	FactorCount         int       // every bound factor, backup codes included
-	BackupFactorID      string    // the user's backup code set, if any
-	Emails              []string  // addresses of email factors: where security notices go
-	PromptSkippedAt     time.Time // the optional enrollment prompt was skipped
-	LastRefusalAt       time.Time // the last audited refusal of an unchecked answer
-	Tallies             []Tally   // challenges answered and not yet expired
-	ListedAt            time.Time // the activity time of the user's place in the admin directory
+	FactorCount         int         // every bound factor, backup codes included
+	BackupFactorID      string      // the user's backup code set, if any
+	Emails              []string    // addresses of email factors: where security notices go
+	PromptSkippedAt     time.Time   // the optional enrollment prompt was skipped
+	LastRefusalAt       time.Time   // the last audited refusal of an unchecked answer
+	SendWindows         []time.Time // ends of the windows the user's sends are counted in
+	Tallies             []Tally     // challenges answered and not yet expired
+	ListedAt            time.Time   // the activity time of the user's place in the admin directory
 
 	// TypeCounts are the bound factors by type, kept for the admin directory.
 	TypeCounts map[FactorType]int
