@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -90,6 +91,12 @@ type ColdStartResult struct {
 	MinMs        float64   `json:"minMs"`
 	MaxMs        float64   `json:"maxMs"`
 	InitMedianMs float64   `json:"initMedianMs"` // process start → first poll for an event
+	// PageFaults is the median of the runs' minor page faults (runtimeapi.ColdStart): the
+	// pages a cold start touched, which unlike its times do not vary with the machine's load.
+	PageFaults int64 `json:"pageFaults"`
+	// FreshPageMicros is what a fresh page cost on this machine just before the runs
+	// (freshPageMicros): it varies with the host's load, and times with it.
+	FreshPageMicros float64 `json:"freshPageMicros"`
 	// AWS calls of one cold start (through the timing proxy in front of moto), the median of
 	// the time spent in them, and the median of each run's total minus that time.
 	AWSCalls int `json:"awsCalls"`
@@ -103,6 +110,9 @@ type ColdStartResult struct {
 	Outcome         string   `json:"outcome"` // what the function answered, e.g. "HTTP 200"
 	Error           string   `json:"error,omitempty"`
 	NotMeasured     bool     `json:"notMeasured,omitempty"` // no event to send it
+
+	// Compared is another build of the function measured alternately (-coldstart-compare).
+	Compared *ComparedStart `json:"compared,omitempty"`
 
 	// PackageInit is the binary's package initialisers (before main), from one more,
 	// untimed start with GODEBUG=inittrace=1 (initwork.go).
@@ -141,7 +151,11 @@ func functionEnv(fn function, endpoint string, res localaws.Resources, home stri
 //
 // prepare, when set, makes each run's event (untimed) in place of the sample event: for a
 // function whose sample cannot be answered for real (see verifyColdStartEvent).
-func coldStart(ctx context.Context, root string, fn function, routes []samtemplate.Route, bin string, env []string, proxy *awsProxy, runs int, prepare *eventMaker) ColdStartResult {
+//
+// compare, when set, is another build of the function (e.g. with other dependency versions):
+// it is cold-started as often, alternating with bin run by run (and which goes first), so
+// that both see the same host; its figures go to Compared.
+func coldStart(ctx context.Context, root string, fn function, routes []samtemplate.Route, bin string, env []string, proxy *awsProxy, runs int, prepare *eventMaker, compare string) ColdStartResult {
 	r := ColdStartResult{Function: fn.Dir}
 	name, event, err := firstEvent(root, fn, routes)
 	if prepare != nil {
@@ -152,55 +166,123 @@ func coldStart(ctx context.Context, root string, fn function, routes []samtempla
 		return r
 	}
 	r.Event = name
+	r.FreshPageMicros = freshPageMicros()
 	inv := runtimeapi.Invocation{
 		Event:       event,
 		FunctionARN: "arn:aws:lambda:" + localaws.Region + ":123456789012:function:" + fn.LogicalID,
 		Timeout:     10 * time.Second, // template.yaml Globals.Function.Timeout
 	}
-	var totals, inits, aws, exclAWS []float64
+	var own, other coldSamples
+	var otherOutcome string
 	for i := 0; i <= runs; i++ {
-		if prepare != nil {
-			if inv.Event, err = prepare.make(); err != nil {
-				r.Error = "preparing the event: " + err.Error()
+		order := []string{bin}
+		switch {
+		case compare != "" && i%2 == 0:
+			order = []string{bin, compare}
+		case compare != "":
+			order = []string{compare, bin}
+		}
+		for _, path := range order {
+			if prepare != nil {
+				if inv.Event, err = prepare.make(); err != nil {
+					r.Error = "preparing the event: " + err.Error()
+					return r
+				}
+			}
+			runCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			proxy.reset()
+			started := time.Now()
+			cs, err := runtimeapi.RunColdStart(runCtx, runtimeapi.Process{Path: path, Env: env}, inv)
+			cancel()
+			inAWS, calls := proxy.take()
+			initWork, requestWork := proxy.split(started.Add(cs.Init))
+			if err == nil && cs.Result.InitError {
+				err = errors.New("init error: " + string(cs.Result.Payload))
+			}
+			if err != nil {
+				if path != bin {
+					err = fmt.Errorf("compared build %s: %w", path, err)
+				}
+				r.Error = err.Error()
 				return r
 			}
+			if path != bin {
+				otherOutcome = outcome(cs.Result)
+				if i > 0 {
+					other.add(cs, inAWS)
+				}
+				continue
+			}
+			r.Outcome = outcome(cs.Result)
+			if i > 0 {
+				own.add(cs, inAWS)
+				r.AWSCalls = calls
+				r.InitWork, r.RequestWork = initWork, requestWork
+			}
 		}
-		runCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		proxy.reset()
-		started := time.Now()
-		cs, err := runtimeapi.RunColdStart(runCtx, runtimeapi.Process{Path: bin, Env: env}, inv)
-		cancel()
-		inAWS, calls := proxy.take()
-		initWork, requestWork := proxy.split(started.Add(cs.Init))
-		if err != nil {
-			r.Error = err.Error()
-			return r
-		}
-		if cs.Result.InitError {
-			r.Error = "init error: " + string(cs.Result.Payload)
-			return r
-		}
-		r.Outcome = outcome(cs.Result)
-		if i == 0 {
-			continue
-		}
-		totals = append(totals, ms(cs.Total))
-		inits = append(inits, ms(cs.Init))
-		aws = append(aws, ms(inAWS))
-		exclAWS = append(exclAWS, ms(cs.Total-inAWS))
-		r.AWSCalls = calls
-		r.InitWork, r.RequestWork = initWork, requestWork
 	}
 	if pi, err := tracePackageInit(ctx, runtimeapi.Process{Path: bin, Env: env}, inv); err != nil {
 		r.PackageInitError = err.Error()
 	} else {
 		r.PackageInit = &pi
 	}
-	r.RunsMs = totals
-	r.MedianMs, r.MinMs, r.MaxMs = median(totals), minOf(totals), maxOf(totals)
-	r.InitMedianMs = median(inits)
-	r.AWSMedianMs, r.ExclAWSMedianMs = median(aws), median(exclAWS)
+	r.RunsMs = own.totals
+	r.MedianMs, r.MinMs, r.MaxMs = median(own.totals), minOf(own.totals), maxOf(own.totals)
+	r.InitMedianMs = median(own.inits)
+	r.PageFaults = int64(median(own.faults))
+	r.AWSMedianMs, r.ExclAWSMedianMs = median(own.aws), median(own.exclAWS)
+	if compare != "" {
+		r.Compared = &ComparedStart{
+			Binary: compare, MedianMs: median(other.totals), MinMs: minOf(other.totals),
+			AWSMedianMs: median(other.aws), ExclAWSMedianMs: median(other.exclAWS),
+			PageFaults: int64(median(other.faults)), Outcome: otherOutcome,
+		}
+	}
 	return r
+}
+
+// ComparedStart is the cold start of another build of a function, measured alternately with
+// the tree's (make bench's -coldstart-compare).
+type ComparedStart struct {
+	Binary          string  `json:"binary"`
+	MedianMs        float64 `json:"medianMs"`
+	MinMs           float64 `json:"minMs"`
+	AWSMedianMs     float64 `json:"awsMedianMs"`
+	ExclAWSMedianMs float64 `json:"exclAwsMedianMs"`
+	PageFaults      int64   `json:"pageFaults"`
+	Outcome         string  `json:"outcome"`
+}
+
+// coldSamples are the measured runs of one binary.
+type coldSamples struct {
+	totals, inits, aws, exclAWS, faults []float64
+}
+
+func (s *coldSamples) add(cs runtimeapi.ColdStart, inAWS time.Duration) {
+	s.totals = append(s.totals, ms(cs.Total))
+	s.inits = append(s.inits, ms(cs.Init))
+	s.aws = append(s.aws, ms(inAWS))
+	s.exclAWS = append(s.exclAWS, ms(cs.Total-inAWS))
+	s.faults = append(s.faults, float64(cs.PageFaults))
+}
+
+// renderComparison prints each function's cold start next to that of its compared build.
+func renderComparison(w io.Writer, cs []ColdStartResult) {
+	tw := table(w)
+	header := false
+	for _, c := range cs {
+		o := c.Compared
+		if c.Error != "" || o == nil {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w, "\nCompared builds (-coldstart-compare), cold-started alternately with the tree's, run by run: tree → compared.")
+			fmt.Fprintln(tw, "function\tmedian\texcl AWS\tpage faults\tcompared answer\tcompared build")
+			header = true
+		}
+		fmt.Fprintf(tw, "%s\t%.1f → %.1f ms\t%.1f → %.1f ms\t%d → %d\t%s\t%s\n", c.Function, c.MedianMs, o.MedianMs, c.ExclAWSMedianMs, o.ExclAWSMedianMs, c.PageFaults, o.PageFaults, trimOutcome(o.Outcome), o.Binary)
+	}
+	tw.Flush()
 }
 
 // awsProxy sits between the cold-started functions and moto and times every AWS call, so a

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,5 +100,31 @@ func TestVerifyColdStartEventIsARealAnswer(t *testing.T) {
 	}
 	if _, err := call(a.API.Verify(), ev, 404); err != nil {
 		t.Fatalf("the sample event: %v (if it now answers for real, the bench could use it again)", err)
+	}
+}
+
+// The comparison table names each compared function with both builds' figures, and is left
+// out when nothing was compared.
+func TestRenderComparison(t *testing.T) {
+	var none strings.Builder
+	renderComparison(&none, []ColdStartResult{{Function: "verify", MedianMs: 50}})
+	if none.Len() != 0 {
+		t.Errorf("printed %q without a compared build", none.String())
+	}
+	var out strings.Builder
+	renderComparison(&out, []ColdStartResult{
+		{Function: "verify", MedianMs: 57.8, ExclAWSMedianMs: 31, PageFaults: 998,
+			Compared: &ComparedStart{Binary: "/tmp/old/verify", MedianMs: 55.1, ExclAWSMedianMs: 27.6, PageFaults: 739, Outcome: "HTTP 200"}},
+		{Function: "ui", MedianMs: 19},
+		{Function: "jwks", Error: "boom", Compared: &ComparedStart{Binary: "/tmp/old/jwks"}},
+	})
+	got := out.String()
+	for _, want := range []string{"57.8 → 55.1 ms", "31.0 → 27.6 ms", "998 → 739", "HTTP 200", "/tmp/old/verify"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("comparison lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "jwks") || strings.Contains(got, "\nui") {
+		t.Errorf("comparison lists a function without a measured comparison:\n%s", got)
 	}
 }

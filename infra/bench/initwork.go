@@ -105,9 +105,10 @@ func renderInitWork(w io.Writer, cs []ColdStartResult) {
 	fmt.Fprintln(w, "\nInit work per function. Built at init, once per container: the package initialisers (before main:")
 	fmt.Fprintln(w, "package-level variables and init functions, GODEBUG=inittrace=1, summed wall clock and heap), then main's AWS calls")
 	fmt.Fprintln(w, "before its first poll (clients, the unwrapped data key, the signing keys). Built lazily: the AWS calls of the first")
-	fmt.Fprintln(w, "request (per-container caches such as the policy or the key set fill there).")
+	fmt.Fprintln(w, "request (per-container caches such as the policy or the key set fill there). Page faults: the median cold start's")
+	fmt.Fprintln(w, "minor faults, start to first response: the pages it touched (heap first), which the load does not change.")
 	tw := table(w)
-	fmt.Fprintln(tw, "function\tpackage init\theaviest initialisers\tinit AWS calls\tfirst request AWS calls")
+	fmt.Fprintln(tw, "function\tpackage init\theaviest initialisers\tpage faults\tinit AWS calls\tfirst request AWS calls")
 	for _, c := range cs {
 		if c.Error != "" {
 			continue
@@ -117,7 +118,17 @@ func renderInitWork(w io.Writer, cs []ColdStartResult) {
 			pkgs = fmt.Sprintf("%d pkgs, %.1f ms, %d KB", p.Packages, p.Ms, p.Bytes/1000)
 			heaviest = strings.Join(p.Heaviest, "; ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Function, pkgs, heaviest, callList(c.InitWork), callList(c.RequestWork))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", c.Function, pkgs, heaviest, c.PageFaults, callList(c.InitWork), callList(c.RequestWork))
 	}
 	tw.Flush()
+	var costs []float64
+	for _, c := range cs {
+		if c.FreshPageMicros > 0 {
+			costs = append(costs, c.FreshPageMicros)
+		}
+	}
+	if len(costs) > 0 {
+		fmt.Fprintf(w, "A fresh page cost %.1f–%.1f µs on this machine during these runs (mmap and first touch, before each function's runs).\n", minOf(costs), maxOf(costs))
+	}
+	renderComparison(w, cs)
 }

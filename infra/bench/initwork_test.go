@@ -60,3 +60,10 @@ func TestSummarizeInitAddsUpAndNamesTheHeaviest(t *testing.T) {
 		t.Errorf("heaviest %q, want %q", p.Heaviest, want)
 	}
 }
+
+// The calibration that prices the page faults measures something: a fresh page costs time.
+func TestFreshPageMicrosMeasures(t *testing.T) {
+	if us := freshPageMicros(); us <= 0 || us > 10_000 {
+		t.Fatalf("a fresh page cost %g µs", us)
+	}
+}

@@ -48,6 +48,7 @@ type options struct {
 	build     bool
 	benchtime string
 	coldRuns  int
+	compare   string
 	out       string
 	strict    bool
 	skip      string
@@ -63,6 +64,7 @@ func main() {
 	flag.BoolVar(&o.build, "build", true, "run `make build` first (make bench has done it already and passes -build=false)")
 	flag.StringVar(&o.benchtime, "benchtime", "1s", "testing benchtime of each handler benchmark (a duration, or Nx)")
 	flag.IntVar(&o.coldRuns, "coldstart-runs", 5, "measured cold starts per function (after one unmeasured)")
+	flag.StringVar(&o.compare, "coldstart-compare", "", "a `dir`ectory of other host builds of the functions (dir/<function>, e.g. from CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o dir/ ./functions/... on another tree or go.mod), cold-started alternately with the tree's")
 	flag.StringVar(&o.out, "out", filepath.Join("build", "bench", "report.json"), "where to write the JSON report")
 	flag.BoolVar(&o.strict, "strict", false, "also fail on timing budgets (handler CPU, cold start), not only round trips and sizes")
 	flag.StringVar(&o.skip, "skip", "", "comma-separated sections to skip: sizes, coldstart, handlers")
@@ -221,7 +223,11 @@ func run(o options) int {
 				}
 				prepare = cognitoVerifyColdStartEvent(seeded, sample)
 			}
-			c := coldStart(ctx, root, fn, routes, hostBins[fn.Dir], functionEnv(fn, proxy.URL(), res, home), proxy, o.coldRuns, prepare)
+			compare := ""
+			if o.compare != "" {
+				compare = filepath.Join(o.compare, fn.Dir)
+			}
+			c := coldStart(ctx, root, fn, routes, hostBins[fn.Dir], functionEnv(fn, proxy.URL(), res, home), proxy, o.coldRuns, prepare, compare)
 			r.ColdStarts = append(r.ColdStarts, c)
 		}
 	}

@@ -29,6 +29,11 @@ type ColdStart struct {
 	Total time.Duration
 	// Output is what the process wrote to stdout and stderr (its logs).
 	Output string
+	// PageFaults is the process's minor page faults, start to kill (0 where the platform
+	// does not count them): every page it touched for the first time, its heap above all.
+	// On a VM where a fresh page costs microseconds, this is what an init pays for, and
+	// unlike the times it does not vary with the machine's load.
+	PageFaults int64
 }
 
 // RunColdStart starts p against a fresh Runtime API, hands it inv as its first event, and
@@ -65,7 +70,7 @@ func RunColdStart(ctx context.Context, p Process, inv Invocation) (ColdStart, er
 		if !ok {
 			return ColdStart{}, fmt.Errorf("runtimeapi: %s: runtime API closed before an answer", p.Path)
 		}
-		cs := ColdStart{Result: r, Total: r.DoneAt.Sub(start), Output: out.String()}
+		cs := ColdStart{Result: r, Total: r.DoneAt.Sub(start), Output: out.String(), PageFaults: minorFaults(cmd.ProcessState)}
 		if fp := srv.FirstPoll(); !fp.IsZero() {
 			cs.Init = fp.Sub(start)
 		}

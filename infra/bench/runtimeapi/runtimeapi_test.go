@@ -29,6 +29,13 @@ func TestMain(m *testing.M) {
 	case "exit":
 		fmt.Fprintln(os.Stderr, "helper: failing at init")
 		os.Exit(3)
+	case "touch":
+		// An init that touches touchedBytes of fresh memory, one byte a page.
+		touched := make([]byte, touchedBytes)
+		for i := 0; i < len(touched); i += os.Getpagesize() {
+			touched[i] = 1
+		}
+		lambda.Start(func(context.Context, map[string]any) (int, error) { return len(touched), nil })
 	default:
 		lambda.Start(func(ctx context.Context, ev map[string]any) (map[string]any, error) {
 			if ev["fail"] == true {
@@ -231,6 +238,30 @@ func TestRealRuntimeClient(t *testing.T) {
 	}
 	if !cs.Result.Failed || !strings.Contains(string(cs.Result.Payload), "asked to fail") {
 		t.Fatalf("error result %+v %q", cs.Result, cs.Result.Payload)
+	}
+}
+
+const touchedBytes = 8 << 20
+
+// A cold start reports the process's page faults, and they grow with the fresh memory its init
+// touches.
+func TestColdStartCountsPageFaults(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	plain, err := RunColdStart(ctx, helper("function"), Invocation{Event: []byte(`{"msg":"hi"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	touching, err := RunColdStart(ctx, helper("touch"), Invocation{Event: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(touching.Result.Payload) != strconv.Itoa(touchedBytes) {
+		t.Fatalf("touching helper answered %q", touching.Result.Payload)
+	}
+	pages := int64(touchedBytes / os.Getpagesize())
+	if plain.PageFaults <= 0 || touching.PageFaults-plain.PageFaults < pages*8/10 {
+		t.Fatalf("page faults: %d plain, %d after touching %d more pages", plain.PageFaults, touching.PageFaults, pages)
 	}
 }
 
