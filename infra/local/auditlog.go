@@ -50,17 +50,21 @@ func startAuditWriter(cfg aws.Config, tpl *samtemplate.Template, res localaws.Re
 		return nil, fmt.Errorf("the table %s has no stream", res.TableName)
 	}
 	writer := auditwriter.New(dynamodb.NewFromConfig(cfg), res.TableName, auditwriter.WithLogger(o.Log))
-	ctx, cancel := context.WithCancel(context.Background())
-	mapping := &localaws.StreamMapping{
+	return runMapping(&localaws.StreamMapping{
 		Streams: dynamodbstreams.NewFromConfig(cfg), StreamARN: res.StreamARN, Config: *esm,
 		Handler: writer.Handle, Log: o.Log,
-	}
-	r := &streamRunner{mapping: mapping, cancel: cancel, done: make(chan struct{})}
+	}, auditWriterMappingID, o.Log), nil
+}
+
+// runMapping runs an emulated event source mapping until stopped.
+func runMapping(m *localaws.StreamMapping, id string, log *slog.Logger) *streamRunner {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &streamRunner{mapping: m, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		if err := mapping.Run(ctx); err != nil {
-			o.Log.LogAttrs(ctx, slog.LevelError, "event source mapping", slog.String("mapping", auditWriterMappingID), slog.String("error", err.Error()))
+		if err := m.Run(ctx); err != nil {
+			log.LogAttrs(ctx, slog.LevelError, "event source mapping", slog.String("mapping", id), slog.String("error", err.Error()))
 		}
 	}()
-	return r, nil
+	return r
 }

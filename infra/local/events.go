@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
@@ -28,9 +27,8 @@ const (
 // source mapping (emulated) → the real publisher handler → EventBridge in moto → a rule → an
 // SQS queue that GET /local/events reads.
 type securityEvents struct {
-	tap    *localaws.EventTap
-	cancel context.CancelFunc
-	done   chan struct{}
+	tap     *localaws.EventTap
+	mapping *streamRunner
 }
 
 func startSecurityEvents(ctx context.Context, cfg aws.Config, tpl *samtemplate.Template, res localaws.Resources, o stackOptions) (*securityEvents, error) {
@@ -57,8 +55,6 @@ func startSecurityEvents(ctx context.Context, cfg aws.Config, tpl *samtemplate.T
 	if err != nil {
 		return nil, err
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	e := &securityEvents{tap: tap, cancel: cancel, done: make(chan struct{})}
 	mapping := &localaws.StreamMapping{
 		Streams: dynamodbstreams.NewFromConfig(cfg), StreamARN: res.StreamARN, Config: *esm,
 		Handler: publisher.Handle, Log: o.Log,
@@ -71,13 +67,7 @@ func startSecurityEvents(ctx context.Context, cfg aws.Config, tpl *samtemplate.T
 			return err
 		},
 	}
-	go func() {
-		defer close(e.done)
-		if err := mapping.Run(runCtx); err != nil {
-			o.Log.LogAttrs(runCtx, slog.LevelError, "event source mapping", slog.String("error", err.Error()))
-		}
-	}()
-	return e, nil
+	return &securityEvents{tap: tap, mapping: runMapping(mapping, eventSourceMappingID, o.Log)}, nil
 }
 
 // published lists what the rule delivered so far, for GET /local/events.
@@ -93,7 +83,4 @@ func (e *securityEvents) published(ctx context.Context) ([]localapi.Event, error
 	return out, nil
 }
 
-func (e *securityEvents) stop() {
-	e.cancel()
-	<-e.done
-}
+func (e *securityEvents) stop() { e.mapping.stop() }

@@ -231,6 +231,9 @@ func (s *Store) writeAnswer(ctx context.Context, uid string, w *answerWrite, ext
 		})
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
+			if alreadyWritten(ccf.Item, w.values) {
+				return nil, nil, nil
+			}
 			return []string{"ConditionalCheckFailed"}, oldOrEmpty(ccf.Item), fmt.Errorf("%w: state", errConditionFailed)
 		}
 		return nil, nil, err

@@ -36,8 +36,27 @@ func (w *answerWrite) carry(s *Store, ev mfa.AuditEvent) error {
 	}
 	w.names["#ev"] = pendingEventAttr
 	w.values[":ev"] = &types.AttributeValueMemberM{Value: item}
+	w.values[":evKey"] = item["sk"]
 	w.set = append(w.set, "#ev = :ev")
+	// The same write sent again (an SDK retry of one whose answer was lost) is refused here,
+	// and its refusal read as its success (alreadyWritten): an answer is counted once.
+	w.cond = append(w.cond, "(attribute_not_exists(#ev) OR #ev.sk <> :evKey)")
 	return nil
+}
+
+// alreadyWritten reports whether a state item, as a refused conditional write found it, carries
+// the event that write carried: the write had gone through on an earlier attempt (an SDK retry
+// after a response lost with its connection), so its refusal is its own success. Each event's
+// key is unique, so no other write carries it.
+func alreadyWritten(found map[string]types.AttributeValue, values map[string]types.AttributeValue) bool {
+	ours, _ := values[":ev"].(*types.AttributeValueMemberM)
+	have, _ := found[pendingEventAttr].(*types.AttributeValueMemberM)
+	if ours == nil || have == nil {
+		return false
+	}
+	a, _ := ours.Value["sk"].(*types.AttributeValueMemberS)
+	b, _ := have.Value["sk"].(*types.AttributeValueMemberS)
+	return a != nil && b != nil && a.Value == b.Value
 }
 
 // pendingEvent reads the audit item riding on the user's state (nil when there is none).

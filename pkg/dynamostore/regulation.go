@@ -83,15 +83,20 @@ func (s *Store) RecordRefusal(ctx context.Context, r mfa.Refusal) error {
 		return err
 	}
 	now := millis(r.At)
+	values := map[string]types.AttributeValue{":now": num(now), ":since": num(now - r.Every.Milliseconds()), ":ev": &types.AttributeValueMemberM{Value: ev}, ":evKey": ev["sk"]}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: key(userPK(r.UserID), skState),
-		UpdateExpression:          aws.String("SET lastRefusalAt = :now, #ev = :ev"),
-		ConditionExpression:       aws.String("attribute_not_exists(lastRefusalAt) OR lastRefusalAt <= :since"),
-		ExpressionAttributeNames:  map[string]string{"#ev": pendingEventAttr},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now), ":since": num(now - r.Every.Milliseconds()), ":ev": &types.AttributeValueMemberM{Value: ev}},
+		UpdateExpression:                    aws.String("SET lastRefusalAt = :now, #ev = :ev"),
+		ConditionExpression:                 aws.String("(attribute_not_exists(lastRefusalAt) OR lastRefusalAt <= :since) AND (attribute_not_exists(#ev) OR #ev.sk <> :evKey)"),
+		ExpressionAttributeNames:            map[string]string{"#ev": pendingEventAttr},
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
+		if alreadyWritten(ccf.Item, values) {
+			return nil
+		}
 		return mfa.ErrThrottled
 	}
 	return err

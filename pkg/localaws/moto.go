@@ -50,6 +50,12 @@ import (
 // same lock, so that nobody reads a record of a transaction that is then undone. Real DynamoDB
 // streams only what a transaction committed; the event publisher relies on it.
 //
+// A TransactWriteItems with a ClientRequestToken (the SDK fills one in for every call, and
+// sends it again on its retries) is idempotent for ten minutes, as in DynamoDB: the same token
+// with the same items answers what the first call answered and changes nothing. moto ignores
+// the token, so an SDK retry of a transaction that had gone through (a connection that broke
+// while its answer was read) failed its own conditions.
+//
 // EventBridge's delivery to a rule's targets parses the default input paths with jsonpath_ng
 // for every event and target, and jsonpath_ng builds its parser tables on each parse: half a
 // second per event. The parses are cached; each expression parses to the same tree.
@@ -144,6 +150,26 @@ def _undo_logged_transact_write_items(self, transact_items):
         _in_transaction.on = False
 
 DynamoDBBackend.transact_write_items = _undo_logged_transact_write_items
+
+_transact_handler = DynamoHandler.transact_write_items
+_client_tokens = {}
+
+def _idempotent_transact_write_items(self):
+    token = self.body.get("ClientRequestToken")
+    if not token:
+        return _transact_handler(self)
+    now = time.time()
+    for old in [k for k, v in _client_tokens.items() if now - v[0] > 600]:
+        del _client_tokens[old]
+    items = repr(self.body.get("TransactItems"))  # a retry sends the same body, parsed alike
+    seen = _client_tokens.get(token)
+    if seen is not None and seen[1] == items:
+        return seen[2]
+    result = _transact_handler(self)
+    _client_tokens[token] = (now, items, result)
+    return result
+
+DynamoHandler.transact_write_items = _idempotent_transact_write_items
 
 _query = Table.query
 _query_params = inspect.signature(_query)

@@ -196,3 +196,36 @@ func TestLauncherTransactionDoesNotCopyTheTable(t *testing.T) {
 		t.Fatalf("query of one partition: %v, want %v", got, want)
 	}
 }
+
+// A transaction sent again with its ClientRequestToken (an SDK retry of one whose answer was
+// lost) answers as the first did and changes nothing, as in DynamoDB; another token is another
+// transaction.
+func TestLauncherTransactionTokenIsIdempotent(t *testing.T) {
+	_, db, table := launcherTable(t)
+	ctx := t.Context()
+	put := func(token string) error {
+		_, err := db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+			ClientRequestToken: aws.String(token),
+			TransactItems: []dbtypes.TransactWriteItem{
+				{Put: &dbtypes.Put{TableName: &table, Item: txItem("T", "once", map[string]dbtypes.AttributeValue{"hash": &dbtypes.AttributeValueMemberB{Value: []byte{0, 1, 2}}}), ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+				{Update: &dbtypes.Update{TableName: &table, Key: txKey("T", "count"), UpdateExpression: aws.String("ADD n :one"),
+					ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":one": &dbtypes.AttributeValueMemberN{Value: "1"}}}},
+			},
+		})
+		return err
+	}
+	if err := put("token-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("token-1"); err != nil {
+		t.Fatalf("the same transaction sent again with its token: %v", err)
+	}
+	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: txKey("T", "count"), ConsistentRead: aws.Bool(true)})
+	if err != nil || out.Item["n"].(*dbtypes.AttributeValueMemberN).Value != "1" {
+		t.Fatalf("count %v, %v: the repeat wrote again", out.Item, err)
+	}
+	var cancelled *dbtypes.TransactionCanceledException
+	if err := put("token-2"); !errors.As(err, &cancelled) {
+		t.Fatalf("another token: %v, want its condition to fail", err)
+	}
+}
