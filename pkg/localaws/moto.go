@@ -69,6 +69,7 @@ const motoLauncher = `
 import os, sys, threading, time
 try:
     import copy
+    import json
     import inspect
     import moto.server
     import moto.dynamodb.models as dynamodb_models
@@ -161,7 +162,9 @@ def _idempotent_transact_write_items(self):
     now = time.time()
     for old in [k for k, v in _client_tokens.items() if now - v[0] > 600]:
         del _client_tokens[old]
-    items = repr(self.body.get("TransactItems"))  # a retry sends the same body, parsed alike
+    # The items, whatever the order of their attributes (DynamoDB compares the request).
+    items = json.dumps(self.body.get("TransactItems"), sort_keys=True,
+                       default=lambda v: v.hex() if isinstance(v, (bytes, bytearray)) else str(v))
     seen = _client_tokens.get(token)
     if seen is not None and seen[1] == items:
         return seen[2]
