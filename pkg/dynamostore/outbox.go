@@ -12,7 +12,8 @@ import (
 )
 
 // An answer's audit event rides on the write that records the answer (DESIGN §6.9, §6.10: the
-// event and the change it records are one atomic write of one item). The user's state item
+// event and the change it records are one atomic write of one item), and so do a code sent's
+// and a challenge opened's, whose writes are of the user's state too. The user's state item
 // keeps, in pendingEventAttr, the audit item of the latest write that carried one, under the
 // audit item's own key; the table's stream carries every version of it, and the audit writer
 // (pkg/auditwriter, the AuditWriterFunction) puts each new one into the audit log. An answer
@@ -24,6 +25,7 @@ import (
 // its write succeeds; an earlier one that a later write replaced before the writer copied it
 // is in the log as soon as the writer has (Lambda polls the stream continuously, batching for
 // at most a second).
+
 // pendingEventAttr is the state item's attribute that carries the event (pkg/auditwriter reads
 // it by the same name; its tests run this store into the stream).
 const pendingEventAttr = "ev"
