@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -224,11 +223,7 @@ func (w *answerWrite) update(table string, pk string) *types.Update {
 func (s *Store) writeAnswer(ctx context.Context, uid string, w *answerWrite, extras []types.TransactWriteItem) (reasons []string, refusedState map[string]types.AttributeValue, err error) {
 	u := w.update(s.table, userPK(uid))
 	if len(extras) == 0 {
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
-			ConditionExpression: u.ConditionExpression, ExpressionAttributeNames: u.ExpressionAttributeNames,
-			ExpressionAttributeValues: u.ExpressionAttributeValues, ReturnValuesOnConditionCheckFailure: u.ReturnValuesOnConditionCheckFailure,
-		})
+		_, err := s.updateItem(ctx, u)
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
 			if alreadyWritten(ccf.Item, w.values) {

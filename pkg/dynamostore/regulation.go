@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -78,25 +76,18 @@ func lockedBy(uid string, old map[string]types.AttributeValue) error {
 // r.Every (mfa.ErrThrottled otherwise): the state item keeps when the last one was written, and
 // carries the event (outbox.go).
 func (s *Store) RecordRefusal(ctx context.Context, r mfa.Refusal) error {
-	ev, err := s.auditRecord(r.Event)
-	if err != nil {
+	now := millis(r.At)
+	w := &answerWrite{
+		names:  map[string]string{},
+		values: map[string]types.AttributeValue{":now": num(now), ":since": num(now - r.Every.Milliseconds())},
+		set:    []string{"lastRefusalAt = :now"},
+		cond:   []string{"(attribute_not_exists(lastRefusalAt) OR lastRefusalAt <= :since)"},
+	}
+	if err := w.carry(s, r.Event); err != nil {
 		return err
 	}
-	now := millis(r.At)
-	values := map[string]types.AttributeValue{":now": num(now), ":since": num(now - r.Every.Milliseconds()), ":ev": &types.AttributeValueMemberM{Value: ev}, ":evKey": ev["sk"]}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.table, Key: key(userPK(r.UserID), skState),
-		UpdateExpression:                    aws.String("SET lastRefusalAt = :now, #ev = :ev"),
-		ConditionExpression:                 aws.String("(attribute_not_exists(lastRefusalAt) OR lastRefusalAt <= :since) AND (attribute_not_exists(#ev) OR #ev.sk <> :evKey)"),
-		ExpressionAttributeNames:            map[string]string{"#ev": pendingEventAttr},
-		ExpressionAttributeValues:           values,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		if alreadyWritten(ccf.Item, values) {
-			return nil
-		}
+	_, old, err := s.writeAnswer(ctx, r.UserID, w, nil)
+	if old != nil {
 		return mfa.ErrThrottled
 	}
 	return err

@@ -134,3 +134,12 @@ func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, each func
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
 }
+
+// updateItem runs a transaction's Update alone, as one UpdateItem.
+func (s *Store) updateItem(ctx context.Context, u *types.Update) (*dynamodb.UpdateItemOutput, error) {
+	return s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
+		ConditionExpression: u.ConditionExpression, ExpressionAttributeNames: u.ExpressionAttributeNames,
+		ExpressionAttributeValues: u.ExpressionAttributeValues, ReturnValuesOnConditionCheckFailure: u.ReturnValuesOnConditionCheckFailure,
+	})
+}
