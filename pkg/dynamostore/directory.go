@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -100,8 +99,6 @@ type directoryCursor struct {
 	User  string `json:"u"`
 }
 
-var activitySortPattern = regexp.MustCompile(`^[0-9]{13}#`)
-
 func encodeCursor(c directoryCursor) string {
 	raw, _ := json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(raw)
@@ -124,7 +121,7 @@ func decodeCursor(s, index, prefix string) (map[string]types.AttributeValue, err
 	sortAttr := "dirUser"
 	switch index {
 	case indexByActivity:
-		if !activitySortPattern.MatchString(c.Sort) || c.Sort[14:] != c.User {
+		if !isActivitySort(c.Sort) || c.Sort[14:] != c.User {
 			return nil, mfa.ErrBadCursor
 		}
 		sortAttr = "dirSk"

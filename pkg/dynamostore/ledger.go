@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -80,12 +79,12 @@ func (m answerMarks) apply(factors []mfa.Factor) {
 
 // decodeState reads a state item with its ledger.
 func decodeState(uid string, item map[string]types.AttributeValue) (mfa.UserState, answerMarks, error) {
-	var st stateItem
-	if err := attributevalue.UnmarshalMap(item, &st); err != nil {
+	st, err := readStateItem(item)
+	if err != nil {
 		return mfa.UserState{}, answerMarks{}, err
 	}
 	state := st.toDomain(uid)
-	if activitySortPattern.MatchString(st.DirSK) {
+	if isActivitySort(st.DirSK) {
 		if ms, err := strconv.ParseInt(st.DirSK[:13], 10, 64); err == nil {
 			state.ListedAt = fromMillis(ms)
 		}
@@ -94,8 +93,8 @@ func decodeState(uid string, item map[string]types.AttributeValue) (mfa.UserStat
 	codeUntil := map[string]time.Time{}
 	for name, v := range item {
 		if m, ok := v.(*types.AttributeValueMemberM); ok && strings.HasPrefix(name, codeAttr) {
-			var c codeEntry
-			if err := attributevalue.UnmarshalMap(m.Value, &c); err != nil {
+			c, err := readCodeEntry(m.Value)
+			if err != nil {
 				return mfa.UserState{}, answerMarks{}, fmt.Errorf("state %s: %w", name, err)
 			}
 			id := name[len(codeAttr):]

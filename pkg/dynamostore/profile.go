@@ -69,8 +69,8 @@ func (s *Store) queryProfile(ctx context.Context, uid string) (mfa.Profile, map[
 			}
 			p.State, marks = st, m
 		case strings.HasPrefix(sk, factorPrefix):
-			var f factorItem
-			if err := attributevalue.UnmarshalMap(item, &f); err != nil {
+			f, err := readFactorItem(item)
+			if err != nil {
 				return err
 			}
 			p.Factors = append(p.Factors, f.toDomain(uid))

@@ -50,8 +50,8 @@ func (s *Store) LoadVerification(ctx context.Context, ch mfa.Challenge) (mfa.Ver
 	}
 	for _, o := range ch.Offered {
 		if raw, ok := items[factorPrefix+o.ID]; ok {
-			var it factorItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			it, err := readFactorItem(raw)
+			if err != nil {
 				return mfa.Verification{}, err
 			}
 			v.Factors = append(v.Factors, it.toDomain(ch.UserID))

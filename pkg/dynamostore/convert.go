@@ -1,0 +1,169 @@
+package dynamostore
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Hand-written readers of the items every verification reads (the user's state, its code
+// entries, the factors): attributevalue.UnmarshalMap walks each struct by reflection on every
+// request, which was a tenth of a warm verification's CPU. Each reader reads what
+// UnmarshalMap reads from the same item (convert_internal_test.go holds them to it, field by
+// field): a missing or NULL attribute is the zero value, an attribute of the wrong type is an
+// error, unknown attributes are ignored. They are stricter in one way: a list, which no writer
+// of these items makes, is an error where UnmarshalMap would read a list of numbers as bytes.
+
+// itemReader reads typed attributes of one item, keeping the first error.
+type itemReader struct {
+	item map[string]types.AttributeValue
+	err  error
+}
+
+func (r *itemReader) fail(name, want string, v types.AttributeValue) {
+	if r.err == nil {
+		r.err = fmt.Errorf("dynamostore: attribute %s is %T, want %s", name, v, want)
+	}
+}
+
+// absent reports whether the attribute is missing or NULL: the zero value.
+func absent(v types.AttributeValue) bool {
+	if v == nil {
+		return true
+	}
+	_, null := v.(*types.AttributeValueMemberNULL)
+	return null
+}
+
+// str reads a string (a number is read as its text, as UnmarshalMap does).
+func (r *itemReader) str(name string) string {
+	switch v := r.item[name].(type) {
+	case *types.AttributeValueMemberS:
+		return v.Value
+	case *types.AttributeValueMemberN:
+		return v.Value
+	default:
+		if !absent(v) {
+			r.fail(name, "a string", v)
+		}
+		return ""
+	}
+}
+
+// number reads the text of a number.
+func (r *itemReader) number(name string) (string, bool) {
+	v := r.item[name]
+	if n, ok := v.(*types.AttributeValueMemberN); ok {
+		return n.Value, true
+	}
+	if !absent(v) {
+		r.fail(name, "a number", v)
+	}
+	return "", false
+}
+
+func (r *itemReader) int64(name string) int64 {
+	n, ok := r.number(name)
+	if !ok {
+		return 0
+	}
+	x, err := strconv.ParseInt(n, 10, 64)
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("dynamostore: attribute %s: %w", name, err)
+	}
+	return x
+}
+
+func (r *itemReader) int(name string) int { return int(r.int64(name)) }
+
+func (r *itemReader) uint32(name string) uint32 {
+	n, ok := r.number(name)
+	if !ok {
+		return 0
+	}
+	x, err := strconv.ParseUint(n, 10, 32)
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("dynamostore: attribute %s: %w", name, err)
+	}
+	return uint32(x)
+}
+
+func (r *itemReader) bytes(name string) []byte {
+	v := r.item[name]
+	if b, ok := v.(*types.AttributeValueMemberB); ok {
+		return b.Value
+	}
+	if !absent(v) {
+		r.fail(name, "binary", v)
+	}
+	return nil
+}
+
+// stringSet reads a string set.
+func (r *itemReader) stringSet(name string) []string {
+	v := r.item[name]
+	if ss, ok := v.(*types.AttributeValueMemberSS); ok {
+		return ss.Value
+	}
+	if !absent(v) {
+		r.fail(name, "a string set", v)
+	}
+	return nil
+}
+
+// readStateItem reads the user's state item (stateItem).
+func readStateItem(item map[string]types.AttributeValue) (stateItem, error) {
+	r := itemReader{item: item}
+	st := stateItem{
+		PK: r.str("pk"), SK: r.str("sk"),
+		Failures: r.int("failures"), LastFailureAt: r.int64("lastFailureAt"), LastChallengeAt: r.int64("lastChallengeAt"),
+		LastVerifiedAt: r.int64("lastVerifiedAt"), LastFactorID: r.str("lastFactorId"), FirstSeenAt: r.int64("firstSeenAt"),
+		FactorCount: r.int("factorCount"), BackupFactorID: r.str("backupFactorId"), Emails: r.stringSet("emails"),
+		PromptSkippedAt: r.int64("promptSkippedAt"), LastRefusalAt: r.int64("lastRefusalAt"),
+		directoryFields: directoryFields{
+			DirPK: r.str("dirPk"), DirSK: r.str("dirSk"), DirUser: r.str("dirUser"),
+			TOTP: r.int("ft_totp"), WebAuthn: r.int("ft_webauthn"), Email: r.int("ft_email"), SMS: r.int("ft_sms"),
+			BackupCode: r.int("ft_backup_codes"),
+		},
+	}
+	return st, r.err
+}
+
+// readCodeEntry reads a code entry of the state item (codeEntry).
+func readCodeEntry(item map[string]types.AttributeValue) (codeEntry, error) {
+	r := itemReader{item: item}
+	c := codeEntry{
+		FactorID: r.str("f"), Hash: r.bytes("h"), ExpiresAt: r.int64("e"), Sends: r.int("n"),
+		LastSendAt: r.int64("l"), Until: r.int64("x"),
+	}
+	return c, r.err
+}
+
+// readFactorItem reads a factor item (factorItem).
+func readFactorItem(item map[string]types.AttributeValue) (factorItem, error) {
+	r := itemReader{item: item}
+	f := factorItem{
+		PK: r.str("pk"), SK: r.str("sk"), ID: r.str("id"), Type: r.str("factorType"), Label: r.str("label"),
+		CreatedAt: r.int64("createdAt"), LastUsedAt: r.int64("lastUsedAt"), Secret: r.bytes("secret"),
+		LastStep: r.int64("lastStep"), Destination: r.str("destination"), Region: r.str("region"),
+		Masked: r.str("masked"), AddrKey: r.str("addrKey"), Codes: r.stringSet("codes"),
+		CredentialID: r.bytes("credentialId"), Credential: r.bytes("credential"), SignCount: r.uint32("signCount"),
+		Locale: r.str("locale"),
+	}
+	return f, r.err
+}
+
+// isActivitySort reports whether s begins like a by-activity sort key: 13 digits of
+// milliseconds and "#" (what ^[0-9]{13}# says).
+func isActivitySort(s string) bool {
+	if len(s) < 14 || s[13] != '#' {
+		return false
+	}
+	for i := 0; i < 13; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
