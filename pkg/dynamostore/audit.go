@@ -43,12 +43,12 @@ func (s *Store) auditRecord(ev mfa.AuditEvent) (map[string]types.AttributeValue,
 	if len(ua) > 256 {
 		ua = ua[:256]
 	}
-	return attributevalue.MarshalMap(auditItem{
+	return auditItem{
 		PK: auditPrefix + ev.UserID, SK: fmt.Sprintf("%s%013d#%s", eventPrefix, ev.At.UnixMilli(), hex.EncodeToString(suffix)),
 		Action: ev.Action, Actor: ev.Actor, UserID: ev.UserID, FactorID: ev.FactorID, FactorType: string(ev.FactorType),
 		ChallengeID: ev.ChallengeID, Outcome: ev.Outcome, Reason: ev.Reason, IP: ev.IP, UserAgent: ua,
 		At: ev.At.UnixMilli(), TTL: ev.At.Add(s.auditRetention).Unix(),
-	})
+	}.attributes(), nil
 }
 
 // auditPut is the put of an event's audit item, for a change's transaction.

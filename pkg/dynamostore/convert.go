@@ -167,3 +167,20 @@ func isActivitySort(s string) bool {
 	}
 	return true
 }
+
+// attributes is the audit item as attributevalue.MarshalMap makes it (convert_internal_test.go
+// holds it to that), without reflection: every answer's write carries one.
+func (it auditItem) attributes() map[string]types.AttributeValue {
+	m := make(map[string]types.AttributeValue, 14)
+	m["pk"], m["sk"], m["action"], m["actor"], m["userId"], m["outcome"] = str(it.PK), str(it.SK), str(it.Action), str(it.Actor), str(it.UserID), str(it.Outcome)
+	m["at"], m["ttl"] = num(it.At), num(it.TTL)
+	for _, a := range [...]struct{ name, value string }{
+		{"factorId", it.FactorID}, {"factorType", it.FactorType}, {"challengeId", it.ChallengeID},
+		{"reason", it.Reason}, {"ip", it.IP}, {"userAgent", it.UserAgent},
+	} {
+		if a.value != "" { // omitempty
+			m[a.name] = str(a.value)
+		}
+	}
+	return m
+}

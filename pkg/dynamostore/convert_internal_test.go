@@ -161,3 +161,27 @@ func TestIsActivitySortAgreesWithItsPattern(t *testing.T) {
 		t.Errorf("only %d inputs accepted: the comparison proves little", accepted)
 	}
 }
+
+// The audit item's hand-written attributes are what attributevalue.MarshalMap makes of it:
+// with every field set, with each one empty in turn (omitempty), and with all empty.
+func TestAuditItemAttributesAgreeWithAttributeValue(t *testing.T) {
+	var full auditItem
+	n := 0
+	fill(t, reflect.ValueOf(&full).Elem(), &n)
+	items := []auditItem{full, {}}
+	for i := 0; i < reflect.TypeFor[auditItem]().NumField(); i++ {
+		it := full
+		f := reflect.ValueOf(&it).Elem().Field(i)
+		f.Set(reflect.Zero(f.Type()))
+		items = append(items, it)
+	}
+	for _, it := range items {
+		want, err := attributevalue.MarshalMap(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := it.attributes(); !reflect.DeepEqual(got, want) {
+			t.Errorf("%+v:\n got %v\nwant %v", it, got, want)
+		}
+	}
+}

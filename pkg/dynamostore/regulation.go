@@ -23,21 +23,40 @@ func openCondition(windows []mfa.OpenWindow) (string, map[string]types.Attribute
 	if len(windows) == 0 {
 		return "", nil, errors.New("dynamostore: no open windows given: the lock rule is missing")
 	}
-	parts := []string{"attribute_not_exists(failures)"}
-	values := map[string]types.AttributeValue{}
+	var expr strings.Builder
+	expr.Grow(32 + 64*len(windows))
+	expr.WriteString("attribute_not_exists(failures)")
+	// Room for the answer write's other values too, which it adds to this map.
+	values := make(map[string]types.AttributeValue, 3*len(windows)+16)
 	for i, w := range windows {
-		lo, hi := fmt.Sprintf(":open%dlo", i), fmt.Sprintf(":open%dhi", i)
+		lo, hi, by := openValueNames(i)
 		values[lo], values[hi] = num(int64(w.MinFailures)), num(int64(w.MaxFailures))
 		// Two comparisons, not BETWEEN: moto's BETWEEN is false for a value of 0.
-		part := "failures >= " + lo + " AND failures <= " + hi
+		expr.WriteString(" OR (failures >= " + lo + " AND failures <= " + hi)
 		if !w.LastFailureBy.IsZero() {
-			by := fmt.Sprintf(":open%dby", i)
 			values[by] = num(millis(w.LastFailureBy))
-			part += " AND lastFailureAt <= " + by
+			expr.WriteString(" AND lastFailureAt <= " + by)
 		}
-		parts = append(parts, "("+part+")")
+		expr.WriteByte(')')
 	}
-	return strings.Join(parts, " OR "), values, nil
+	return expr.String(), values, nil
+}
+
+// openNames are the value names of the first open windows, made once: every answer's write
+// names them (the default regulation has 6 windows).
+var openNames = func() (names [16][3]string) {
+	for i := range names {
+		names[i] = [3]string{fmt.Sprintf(":open%dlo", i), fmt.Sprintf(":open%dhi", i), fmt.Sprintf(":open%dby", i)}
+	}
+	return names
+}()
+
+// openValueNames are the names of window i's bounds and time in the condition's values.
+func openValueNames(i int) (lo, hi, by string) {
+	if i < len(openNames) {
+		return openNames[i][0], openNames[i][1], openNames[i][2]
+	}
+	return fmt.Sprintf(":open%dlo", i), fmt.Sprintf(":open%dhi", i), fmt.Sprintf(":open%dby", i)
 }
 
 // RecordFailure counts a wrong answer on the challenge's tally and on the user with one
