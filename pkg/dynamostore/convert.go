@@ -8,7 +8,7 @@ import (
 )
 
 // Hand-written readers of the items every verification reads (the user's state, its code
-// entries, the factors): attributevalue.UnmarshalMap walks each struct by reflection on every
+// entries, the factors, known devices and addresses, trusted devices): attributevalue.UnmarshalMap walks each struct by reflection on every
 // request, which was a tenth of a warm verification's CPU. Each reader reads what
 // UnmarshalMap reads from the same item (convert_internal_test.go holds them to it, field by
 // field): a missing or NULL attribute is the zero value, an attribute of the wrong type is an
@@ -152,6 +152,23 @@ func readFactorItem(item map[string]types.AttributeValue) (factorItem, error) {
 		Locale: r.str("locale"),
 	}
 	return f, r.err
+}
+
+// readSeenItem reads a known device or address (seenItem).
+func readSeenItem(item map[string]types.AttributeValue) (seenItem, error) {
+	r := itemReader{item: item}
+	it := seenItem{PK: r.str("pk"), SK: r.str("sk"), Kind: r.str("kind"), Value: r.str("value"), SeenAt: r.int64("seenAt"), TTL: r.int64("ttl")}
+	return it, r.err
+}
+
+// readDeviceItem reads a trusted device (deviceItem).
+func readDeviceItem(item map[string]types.AttributeValue) (deviceItem, error) {
+	r := itemReader{item: item}
+	d := deviceItem{
+		PK: r.str("pk"), SK: r.str("sk"), ID: r.str("id"), TokenHash: r.bytes("tokenHash"), Label: r.str("label"), IP: r.str("ip"),
+		CreatedAt: r.int64("createdAt"), LastUsedAt: r.int64("lastUsedAt"), ExpiresAt: r.int64("expiresAt"), TTL: r.int64("ttl"),
+	}
+	return d, r.err
 }
 
 // isActivitySort reports whether s begins like a by-activity sort key: 13 digits of

@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/mfa"
 )
 
 // fill gives every field of the struct v points to a distinct non-zero value, embedded
@@ -56,6 +58,8 @@ func TestItemReadersAgreeWithAttributeValue(t *testing.T) {
 		{"state", reflect.TypeFor[stateItem](), func(m map[string]types.AttributeValue) (any, error) { return readStateItem(m) }},
 		{"code entry", reflect.TypeFor[codeEntry](), func(m map[string]types.AttributeValue) (any, error) { return readCodeEntry(m) }},
 		{"factor", reflect.TypeFor[factorItem](), func(m map[string]types.AttributeValue) (any, error) { return readFactorItem(m) }},
+		{"seen", reflect.TypeFor[seenItem](), func(m map[string]types.AttributeValue) (any, error) { return readSeenItem(m) }},
+		{"device", reflect.TypeFor[deviceItem](), func(m map[string]types.AttributeValue) (any, error) { return readDeviceItem(m) }},
 	}
 	for _, r := range readers {
 		t.Run(r.name, func(t *testing.T) {
@@ -183,5 +187,17 @@ func TestAuditItemAttributesAgreeWithAttributeValue(t *testing.T) {
 		if got := it.attributes(); !reflect.DeepEqual(got, want) {
 			t.Errorf("%+v:\n got %v\nwant %v", it, got, want)
 		}
+	}
+}
+
+// Each factor-type counter of the state counts its own type; zero counts are left out.
+func TestTypeCountsNameEachCounter(t *testing.T) {
+	got := directoryFields{TOTP: 1, WebAuthn: 2, Email: 3, SMS: 4, BackupCode: 5}.typeCounts()
+	want := map[mfa.FactorType]int{mfa.TypeTOTP: 1, mfa.TypeWebAuthn: 2, mfa.TypeEmail: 3, mfa.TypeSMS: 4, mfa.TypeBackupCodes: 5}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if got := (directoryFields{SMS: 2}).typeCounts(); !reflect.DeepEqual(got, map[mfa.FactorType]int{mfa.TypeSMS: 2}) {
+		t.Errorf("only SMS: got %v", got)
 	}
 }

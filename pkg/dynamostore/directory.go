@@ -57,12 +57,13 @@ type directoryFields struct {
 }
 
 func (d directoryFields) typeCounts() map[mfa.FactorType]int {
-	out := map[mfa.FactorType]int{}
-	for t, n := range map[mfa.FactorType]int{
-		mfa.TypeTOTP: d.TOTP, mfa.TypeWebAuthn: d.WebAuthn, mfa.TypeEmail: d.Email, mfa.TypeSMS: d.SMS, mfa.TypeBackupCodes: d.BackupCode,
-	} {
-		if n > 0 {
-			out[t] = n
+	out := make(map[mfa.FactorType]int, 5)
+	for _, c := range [...]struct {
+		t mfa.FactorType
+		n int
+	}{{mfa.TypeTOTP, d.TOTP}, {mfa.TypeWebAuthn, d.WebAuthn}, {mfa.TypeEmail, d.Email}, {mfa.TypeSMS, d.SMS}, {mfa.TypeBackupCodes, d.BackupCode}} {
+		if c.n > 0 {
+			out[c.t] = c.n
 		}
 	}
 	return out

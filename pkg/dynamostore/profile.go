@@ -75,14 +75,14 @@ func (s *Store) queryProfile(ctx context.Context, uid string) (mfa.Profile, map[
 			}
 			p.Factors = append(p.Factors, f.toDomain(uid))
 		case strings.HasPrefix(sk, seenPrefix):
-			var it seenItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			it, err := readSeenItem(item)
+			if err != nil {
 				return err
 			}
 			p.Seen = append(p.Seen, mfa.Seen{Kind: it.Kind, Value: it.Value, At: fromMillis(it.SeenAt)})
 		case strings.HasPrefix(sk, devicePrefix):
-			var d deviceItem
-			if err := attributevalue.UnmarshalMap(item, &d); err != nil {
+			d, err := readDeviceItem(item)
+			if err != nil {
 				return err
 			}
 			p.Devices = append(p.Devices, d.toDomain(uid))

@@ -16,6 +16,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -46,6 +48,9 @@ const version byte = 1
 type Keyring struct {
 	aead    cipher.AEAD
 	hashKey []byte
+	// hashes are keyed HMACs ready for reuse: keying one (hashing the key, two digests) cost
+	// more than the hash itself of the short values hashed on every verification.
+	hashes sync.Pool
 }
 
 // Open loads the wrapped data key, creating it with KMS on first use, and unwraps it once.
@@ -110,9 +115,8 @@ func New(dataKey []byte) (*Keyring, error) {
 	return &Keyring{aead: aead, hashKey: hashKey}, nil
 }
 
-// associatedData encodes the ids unambiguously (length-prefixed), so ("ab","c") ≠ ("a","bc").
-func associatedData(parts []string) []byte {
-	var b []byte
+// associatedData appends the ids to b unambiguously (length-prefixed), so ("ab","c") ≠ ("a","bc").
+func associatedData(b []byte, parts []string) []byte {
 	b = append(b, version)
 	for _, p := range parts {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
@@ -128,7 +132,7 @@ func (k *Keyring) Seal(plaintext []byte, associated ...string) ([]byte, error) {
 		return nil, err
 	}
 	out := append([]byte{version}, nonce...)
-	return k.aead.Seal(out, nonce, plaintext, associatedData(associated)), nil
+	return k.aead.Seal(out, nonce, plaintext, associatedData(nil, associated)), nil
 }
 
 // ErrOpen is returned for a sealed value that was tampered with or belongs to other ids.
@@ -140,7 +144,7 @@ func (k *Keyring) Open(sealed []byte, associated ...string) ([]byte, error) {
 	if len(sealed) < 1+n+k.aead.Overhead() || sealed[0] != version {
 		return nil, ErrOpen
 	}
-	plain, err := k.aead.Open(nil, sealed[1:1+n], sealed[1+n:], associatedData(associated))
+	plain, err := k.aead.Open(nil, sealed[1:1+n], sealed[1+n:], associatedData(nil, associated))
 	if err != nil {
 		return nil, ErrOpen
 	}
@@ -149,8 +153,15 @@ func (k *Keyring) Open(sealed []byte, associated ...string) ([]byte, error) {
 
 // Hash is a keyed hash of value for one purpose; compare results with hmac.Equal.
 func (k *Keyring) Hash(purpose string, value []byte) []byte {
-	m := hmac.New(sha256.New, k.hashKey)
-	m.Write(associatedData([]string{purpose}))
+	m, ok := k.hashes.Get().(hash.Hash)
+	if ok {
+		m.Reset() // back to the keyed initial state
+	} else {
+		m = hmac.New(sha256.New, k.hashKey)
+	}
+	m.Write(associatedData(nil, []string{purpose}))
 	m.Write(value)
-	return m.Sum(nil)
+	sum := m.Sum(nil)
+	k.hashes.Put(m)
+	return sum
 }
