@@ -174,10 +174,17 @@ type RouteCost struct {
 //	Audit storage   = audit bytes per op × 1 M / 2^30 × retention months × (storage + PITR)
 //	(apart)           price per GB-month: paid month by month while the events are kept
 func routeCost(h HandlerResult, p Prices, a Assumptions) RouteCost {
-	latency := 0.0
+	// Calls made while the previous one was in flight wait together: the longest counts.
+	latency, group := 0.0, 0.0
 	for _, c := range h.Calls {
-		latency += a.latency(c)
+		if op, ok := strings.CutPrefix(c, overlapMark); ok {
+			group = max(group, a.latency(op))
+			continue
+		}
+		latency += group
+		group = a.latency(c)
 	}
+	latency += group
 	d := math.Ceil(h.ProcessCPU*a.CPUScale + latency)
 	c := RouteCost{
 		Name: h.Name, EstimatedMs: d, RRU: h.Units.RRU, WRU: h.Units.WRU, LambdaInvocation: 1,
@@ -288,7 +295,8 @@ func buildCost(handlers []HandlerResult, a Assumptions) CostReport {
 	}
 	flow("TOTP sign-in (challenge + verify)", "challenge (create)", "verify (totp)")
 	flow("passkey sign-in (challenge + verify)", "challenge (create, passkey)", "verify (webauthn)")
-	flow("email sign-in (challenge + delivery + verify)", "challenge (create)", "challenge delivery (email)", "verify (email)")
+	flow("email sign-in (challenge sending the code + verify)", "challenge (create, email code sent)", "verify (email)")
+	flow("email sign-in, email picked (challenge + delivery + verify)", "challenge (create)", "challenge delivery (email)", "verify (email)")
 	flow("backup-code sign-in (challenge + verify)", "challenge (create)", "verify (backup_codes)")
 	r.TwilioPerMillion = 1e6 * r.Prices.TwilioVerifyPerSuccess
 	if len(r.Flows) > 0 && r.Flows[0].Name == "TOTP sign-in (challenge + verify)" {

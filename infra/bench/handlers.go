@@ -59,6 +59,7 @@ type fixture struct {
 	totp    totpUser
 	email   emailUser
 	deliver emailUser
+	sendNow emailUser // asks for the code with the challenge (sendCode)
 	passkey passkeyUser
 }
 
@@ -215,7 +216,7 @@ func (f *fixture) setupUsers() error {
 	}
 
 	// Users whose factor is an email address, bound at once (a service token vouches for it).
-	for _, u := range []*emailUser{{id: "bench-email", address: "ann@example.com"}, {id: "bench-delivery", address: "bob@example.com"}} {
+	for _, u := range []*emailUser{{id: "bench-email", address: "ann@example.com"}, {id: "bench-delivery", address: "bob@example.com"}, {id: "bench-sendcode", address: "cy@example.com"}} {
 		out, err := call(f.app.API.Enrollment(), apiEvent(serviceToken(), "POST /v1/users/{userId}/enrollments", map[string]string{"userId": u.id}, map[string]any{"type": "email", "email": u.address, "preVerified": true}), 201)
 		if err != nil {
 			return err
@@ -224,10 +225,13 @@ func (f *fixture) setupUsers() error {
 		if u.factorID == "" {
 			return fmt.Errorf("email enrollment did not bind at once: %v", out)
 		}
-		if u.id == "bench-email" {
+		switch u.id {
+		case "bench-email":
 			f.email = *u
-		} else {
+		case "bench-delivery":
 			f.deliver = *u
+		default:
+			f.sendNow = *u
 		}
 	}
 
@@ -285,6 +289,7 @@ type benchCase struct {
 	handler func(*httpapi.API) httpapi.Handler
 	want    int
 	setup   func(f *fixture) (events.APIGatewayV2HTTPRequest, error)
+	check   func(resp events.APIGatewayV2HTTPResponse) error // nil: the status is enough
 }
 
 // betweenSignIns is how far the clock moves between two sign-ins of one case's user: past the
@@ -311,6 +316,26 @@ func cases() []benchCase {
 			setup: func(f *fixture) (events.APIGatewayV2HTTPRequest, error) {
 				f.clock.Advance(betweenSignIns)
 				return apiEvent(userToken(f.passkey.id), "POST /v1/users/{userId}/challenges", map[string]string{"userId": f.passkey.id}, map[string]any{"purpose": "sign_in"}), nil
+			},
+		},
+		{
+			// The challenge of an email user's sign-in, with the code sent at once (sendCode).
+			Name: "challenge (create, email code sent)", Route: "POST /v1/users/{userId}/challenges", Budget: 2,
+			handler: (*httpapi.API).Challenge, want: 201,
+			setup: func(f *fixture) (events.APIGatewayV2HTTPRequest, error) {
+				// 7 minutes a send keeps under 10 sends per user and per address an hour.
+				f.clock.Advance(7 * time.Minute)
+				return apiEvent(userToken(f.sendNow.id), "POST /v1/users/{userId}/challenges", map[string]string{"userId": f.sendNow.id}, map[string]any{"purpose": "sign_in", "sendCode": true}), nil
+			},
+			check: func(resp events.APIGatewayV2HTTPResponse) error {
+				var out struct {
+					Delivery      *struct{ Channel string }
+					DeliveryError string
+				}
+				if err := json.Unmarshal([]byte(resp.Body), &out); err != nil || out.Delivery == nil || out.Delivery.Channel != "email" {
+					return fmt.Errorf("no email code sent with the challenge: %s", resp.Body)
+				}
+				return nil
 			},
 		},
 		{
@@ -525,6 +550,9 @@ func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 			logBytes += f.logs.n.Load() - logsBefore
 			if err == nil && resp.StatusCode != c.want {
 				err = fmt.Errorf("status %d, want %d: %s", resp.StatusCode, c.want, resp.Body)
+			}
+			if err == nil && c.check != nil {
+				err = c.check(resp)
 			}
 			if err != nil {
 				setupErr = fmt.Errorf("%s: %w", c.Name, err)

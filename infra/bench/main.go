@@ -227,7 +227,7 @@ func run(o options) int {
 			if o.compare != "" {
 				compare = filepath.Join(o.compare, fn.Dir)
 			}
-			c := coldStart(ctx, root, fn, routes, hostBins[fn.Dir], functionEnv(fn, proxy.URL(), res, home), proxy, o.coldRuns, prepare, compare)
+			c := coldStart(ctx, root, fn, routes, hostBins[fn.Dir], functionEnv(fn, endpoint, res, home), functionEnv(fn, proxy.URL(), res, home), proxy, o.coldRuns, prepare, compare)
 			r.ColdStarts = append(r.ColdStarts, c)
 		}
 	}

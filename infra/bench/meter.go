@@ -42,10 +42,13 @@ type meter struct {
 	emailCount int
 }
 
+// overlapMark starts the name of a call made while another was in flight (opStats.Calls).
+const overlapMark = "∥ "
+
 // opStats is what one recorded request did.
 type opStats struct {
-	Calls         []string // Service.Operation, in call order
-	Dynamo        int
+	Calls         []string // Service.Operation, in the order they started; overlapMark first when made while another was in flight
+	Dynamo        int      // DynamoDB round trips: calls made while none was in flight
 	KMS           int
 	Emails        int
 	SMS           int
@@ -193,11 +196,21 @@ func (m *meter) middleware(stack *middleware.Stack) error {
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			// The meter's own work happens inside the timed span, so that it is subtracted
 			// with the SDK's time rather than counted as the handler's.
-			m.mu.Lock()
-			m.spanStart()
-			m.mu.Unlock()
 			service := awsmiddleware.GetServiceID(ctx)
 			op := service + "." + awsmiddleware.GetOperationName(ctx)
+			m.mu.Lock()
+			// A call made while another is in flight is no round trip of its own: the request
+			// waits for the longer of the two. Calls are listed in the order they start.
+			overlaps := m.sdk.inflight > 0
+			m.spanStart()
+			if m.recording {
+				if overlaps {
+					m.cur.Calls = append(m.cur.Calls, overlapMark+op)
+				} else {
+					m.cur.Calls = append(m.cur.Calls, op)
+				}
+			}
+			m.mu.Unlock()
 			if service == "DynamoDB" {
 				setReturnConsumedCapacity(in.Parameters)
 			}
@@ -233,10 +246,11 @@ func (m *meter) middleware(stack *middleware.Stack) error {
 				return out, md, err
 			}
 			c := &m.cur
-			c.Calls = append(c.Calls, op)
 			switch {
 			case isDynamo:
-				c.Dynamo++
+				if !overlaps {
+					c.Dynamo++
+				}
 				c.TxItems += txItems
 				if err == nil {
 					carried := carriedEvents(in.Parameters)

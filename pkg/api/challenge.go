@@ -22,6 +22,9 @@ type ChallengeRequest struct {
 	Context        *ChallengeContext `json:"context,omitempty"`
 	RegisteredAt   time.Time         `json:"registeredAt,omitzero"` // starts the grace period
 	Locale         string            `json:"locale,omitempty"`      // language of the codes its deliveries send
+	// SendCode asks for the default factor's code with the challenge, when that factor is an
+	// email or SMS factor: the send of POST …/deliveries, without a second request.
+	SendCode bool `json:"sendCode,omitempty"`
 }
 
 // OfferedFactor is a factor a challenge offers: what the user needs to pick it.
@@ -47,6 +50,11 @@ type Challenge struct {
 	// WebAuthn holds the assertion options, {"publicKey": …}, when a passkey is offered.
 	WebAuthn json.RawMessage `json:"webauthn,omitempty"`
 	Signals  []string        `json:"signals,omitempty"` // adaptive risk signals that fired
+	// Delivery is the code sent to the default factor when the request said sendCode; when
+	// that send was refused or failed, DeliveryError is its problem's code (the challenge
+	// stands: POST …/deliveries sends later, or another factor answers).
+	Delivery      *Delivery `json:"delivery,omitempty"`
+	DeliveryError string    `json:"deliveryError,omitempty"`
 }
 
 // DeliveryRequest is the body of POST …/challenges/{challengeId}/deliveries.

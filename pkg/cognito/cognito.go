@@ -239,7 +239,7 @@ func (t *Triggers) Create(ctx context.Context, ev events.CognitoEventUserPoolsCr
 			if _, err := locale.Parse(lang); err != nil {
 				lang = "" // a malformed tag from the app must not cost the user their code
 			}
-			d, err := t.Service.SendChallengeCode(ctx, caller, sub, res.ChallengeID, mfa.DeliveryRequest{FactorID: round.ID, Locale: lang})
+			d, err := t.Service.SendOpenedCode(ctx, caller, res, mfa.DeliveryRequest{FactorID: round.ID, Locale: lang})
 			if err == nil {
 				public["codeSent"], public["maskedDestination"] = "true", d.MaskedDestination
 			} else {

@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -73,10 +74,16 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 	return err
 }
 
-// RecordDelivery stores the code sent for a challenge and takes every send counter in one
-// transaction of two writes: one of the user's state (ledger.go), where the challenge's own
-// count and cool-down are conditions on its code, the user's count is an ADD guarded by its
-// cap (sends.go), and the send's audit event rides (outbox.go); and the destination's count.
+// RecordDelivery stores the code sent for a challenge and takes both send counters with two
+// conditional writes sent at once (one round trip, 1 WRU each where a transaction of the two
+// cost 4): the user's state (ledger.go), where the challenge's own count and cool-down are
+// conditions on its code, the user's count is an ADD guarded by its cap (sends.go) and the
+// send's audit event rides (outbox.go); and the destination's count, shared by every user who
+// sends to it. Each undoes the other when only it went through: a state that took the code
+// while the destination's cap refused it gets the code withdrawn, its count back and the
+// withdrawal's event (d.Withdrawn); a destination count taken for a send the user's limits
+// refused is given back. Whatever cannot be told (a write whose answer was lost) stays
+// counted: the caps fail closed, and no code goes out.
 func (s *Store) RecordDelivery(ctx context.Context, d mfa.Delivery) error {
 	pk := userPK(d.UserID)
 	now := millis(d.Quota.At)
@@ -96,7 +103,7 @@ func (s *Store) RecordDelivery(ctx context.Context, d mfa.Delivery) error {
 		return err
 	}
 	names := map[string]string{"#k": codeAttr + d.Code.ChallengeID, "#ev": pendingEventAttr}
-	values := map[string]types.AttributeValue{":code": &types.AttributeValueMemberM{Value: code}, ":ev": &types.AttributeValueMemberM{Value: ev}}
+	values := map[string]types.AttributeValue{":code": &types.AttributeValueMemberM{Value: code}, ":ev": &types.AttributeValueMemberM{Value: ev}, ":evKey": ev["sk"]}
 	// A resend replaces exactly the code it read, within the challenge's limits: of two
 	// concurrent sends one wins, the other meets the cool-down.
 	cond := "attribute_not_exists(#k)"
@@ -110,21 +117,78 @@ func (s *Store) RecordDelivery(ctx context.Context, d mfa.Delivery) error {
 	if remove := append(removeExpired(d.Code.ChallengeID, d.Expired, names), removeWindows...); len(remove) > 0 {
 		update += " REMOVE " + strings.Join(remove, ", ")
 	}
-	dest, ends := s.destCounter(d.Quota)
-	reasons, olds, err := s.transactOld(ctx, []types.TransactWriteItem{{Update: &types.Update{
+	state := &types.Update{
 		TableName: &s.table, Key: key(pk, skState),
-		UpdateExpression: aws.String(update), ConditionExpression: aws.String("(" + cond + ") AND " + userCond),
+		UpdateExpression: aws.String(update),
+		// The same write sent again (an SDK retry) finds its own event: its refusal is its success.
+		ConditionExpression:      aws.String("(attribute_not_exists(#ev) OR #ev.sk <> :evKey) AND (" + cond + ") AND " + userCond),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 		// A refusal says which limit from the state that refused it.
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}}, dest})
+	}
+	dest, ends := s.destCounter(d.Quota)
+
+	destDone := make(chan error, 1)
+	go func() { _, err := s.updateItem(ctx, dest.Update); destDone <- err }()
+	_, stateErr := s.updateItem(ctx, state)
+	destErr := <-destDone
+
+	var ccf, destCCF *types.ConditionalCheckFailedException
+	stateRefused := errors.As(stateErr, &ccf) && !alreadyWritten(ccf.Item, values)
+	if errors.As(stateErr, &ccf) && !stateRefused {
+		stateErr = nil // an earlier attempt of this write went through
+	}
+	destRefused := errors.As(destErr, &destCCF)
 	switch {
-	case failed(reasons, 0) && userSendsIn(d.Quota, olds[0]) >= d.Quota.MaxPerUser:
-		return &mfa.LimitError{Limit: "user", RetryAt: ends}
-	case failed(reasons, 0):
+	case stateRefused:
+		if destErr == nil {
+			s.giveBackDestination(ctx, dest.Update)
+		}
+		if userSendsIn(d.Quota, ccf.Item) >= d.Quota.MaxPerUser {
+			return &mfa.LimitError{Limit: "user", RetryAt: ends}
+		}
 		return &mfa.LimitError{Limit: "cooldown", RetryAt: d.Quota.At.Add(d.Cooldown)}
-	case failed(reasons, 1):
+	case destRefused:
+		if stateErr == nil {
+			if err := s.withdrawCode(ctx, d, names["#w"]); err != nil {
+				return errors.Join(&mfa.LimitError{Limit: "destination", RetryAt: ends}, err)
+			}
+		}
 		return &mfa.LimitError{Limit: "destination", RetryAt: ends}
+	}
+	return errors.Join(stateErr, destErr)
+}
+
+// giveBackDestination takes back one send from a destination's count, for a send the user's
+// own limits refused. Not done (an error), the count stays one higher until its window ends:
+// the cap errs on the closed side.
+func (s *Store) giveBackDestination(ctx context.Context, count *types.Update) {
+	_, _ = s.updateItem(ctx, &types.Update{
+		TableName: count.TableName, Key: count.Key,
+		UpdateExpression:          aws.String("ADD sent :minusOne"),
+		ConditionExpression:       aws.String("sent > :zero"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":minusOne": num(-1), ":zero": num(0)},
+	})
+}
+
+// withdrawCode takes back, unsent, the code a delivery stored on the user's state when the
+// destination's cap refused the send: the code goes (if it is still the one stored), the
+// user's count of the send is given back, and the withdrawal's event rides.
+func (s *Store) withdrawCode(ctx context.Context, d mfa.Delivery, userWindow string) error {
+	ev, err := s.auditRecord(d.Withdrawn)
+	if err != nil {
+		return err
+	}
+	_, err = s.updateItem(ctx, &types.Update{
+		TableName: &s.table, Key: key(userPK(d.UserID), skState),
+		UpdateExpression:          aws.String("SET #ev = :ev REMOVE #k ADD #w :minusOne"),
+		ConditionExpression:       aws.String("#k.h = :hash AND #w > :zero AND (attribute_not_exists(#ev) OR #ev.sk <> :evKey)"),
+		ExpressionAttributeNames:  map[string]string{"#k": codeAttr + d.Code.ChallengeID, "#w": userWindow, "#ev": pendingEventAttr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":ev": &types.AttributeValueMemberM{Value: ev}, ":evKey": ev["sk"], ":hash": &types.AttributeValueMemberB{Value: d.Code.Hash}, ":minusOne": num(-1), ":zero": num(0)},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil // another send replaced the code since (or this withdrawal went through already)
 	}
 	return err
 }

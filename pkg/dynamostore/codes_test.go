@@ -88,7 +88,7 @@ func (s *suite) delivery(c mfa.Challenge, fid string, hash []byte, quota mfa.Sen
 	return mfa.Delivery{
 		Code:   mfa.CodeRecord{ChallengeID: c.ID, FactorID: fid, Hash: hash, ExpiresAt: s.now.Add(10 * time.Minute)},
 		Resent: v.Code, UserID: c.UserID, Quota: quota, MaxSends: 3, Cooldown: 30 * time.Second, ChallengeEnds: c.ExpiresAt,
-		Event: s.event(c.UserID, mfa.ActionCodeSent),
+		Event: s.event(c.UserID, mfa.ActionCodeSent), Withdrawn: s.event(c.UserID, mfa.ActionCodeRefused),
 	}
 }
 
@@ -283,5 +283,64 @@ func TestEndedSendWindowsArePruned(t *testing.T) {
 	got := s.state(t, "alice").State.SendWindows
 	if !slices.ContainsFunc(got, func(end time.Time) bool { return end.Equal(day.At.Truncate(24 * time.Hour).Add(24 * time.Hour)) }) {
 		t.Errorf("the day's window was removed by an hour's send: %v", got)
+	}
+}
+
+// The state and the destination's count are written at once; when only one of them takes the
+// send, the other is undone: a code the destination's cap refused is withdrawn (its count on
+// the user given back, the withdrawal audited), and a destination count taken for a send the
+// user's limits refused is given back.
+func TestOneSidedSendIsUndone(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	q := func(uid, dest string, maxUser, maxDest int) mfa.SendQuota {
+		return mfa.SendQuota{UserID: uid, DestinationKey: dest, Window: time.Hour, MaxPerUser: maxUser, MaxPerDest: maxDest, At: s.now}
+	}
+	// alice takes the only send dest-w allows; bob's send to it is refused by the destination.
+	if err := s.store.RecordDelivery(ctx, s.delivery(s.openChallenge(t, "alice"), "f1", []byte("a"), q("alice", "dest-w", 5, 1))); err != nil {
+		t.Fatal(err)
+	}
+	before := s.auditCount(t, "bob")
+	c := s.openChallenge(t, "bob")
+	var le *mfa.LimitError
+	if err := s.store.RecordDelivery(ctx, s.delivery(c, "f1", []byte("b"), q("bob", "dest-w", 1, 1))); !errors.As(err, &le) || le.Limit != "destination" {
+		t.Fatalf("send past the destination's cap: %v", err)
+	}
+	if v, err := s.store.LoadVerification(ctx, c); err != nil || v.Code != nil {
+		t.Fatalf("the refused send left a code: %+v %v", v.Code, err)
+	}
+	// Bob's count was given back: his one send an hour is still his.
+	if err := s.store.RecordDelivery(ctx, s.delivery(s.openChallenge(t, "bob"), "f1", []byte("c"), q("bob", "dest-x", 1, 5))); err != nil {
+		t.Fatalf("bob's own send after the withdrawal: %v", err)
+	}
+	if got := s.auditCount(t, "bob") - before; got != 3 {
+		t.Fatalf("%d events for bob's two sends, want the refused one's issue and withdrawal and the other's", got)
+	}
+	evs, _, err := s.store.ListEvents(ctx, "bob", 10, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range evs {
+		actions = append(actions, e.Action)
+	}
+	if !slices.Contains(actions, mfa.ActionCodeRefused) {
+		t.Fatalf("bob's events %v: no withdrawal", actions)
+	}
+
+	// carol's cool-down refuses her resend: the destination's count it took is given back,
+	// so dave still gets the destination's second send.
+	cc := s.openChallenge(t, "carol")
+	if err := s.store.RecordDelivery(ctx, s.delivery(cc, "f1", []byte("d"), q("carol", "dest-y", 5, 2))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.RecordDelivery(ctx, s.delivery(cc, "f1", []byte("e"), q("carol", "dest-y", 5, 2))); !errors.As(err, &le) || le.Limit != "cooldown" {
+		t.Fatalf("resend inside the cool-down: %v", err)
+	}
+	if err := s.store.RecordDelivery(ctx, s.delivery(s.openChallenge(t, "dave"), "f1", []byte("f"), q("dave", "dest-y", 5, 2))); err != nil {
+		t.Fatalf("the destination's second send: %v", err)
+	}
+	if err := s.store.RecordDelivery(ctx, s.delivery(s.openChallenge(t, "erin"), "f1", []byte("g"), q("erin", "dest-y", 5, 2))); !errors.As(err, &le) || le.Limit != "destination" {
+		t.Fatalf("the destination's third send: %v", err)
 	}
 }

@@ -402,7 +402,30 @@ func (a *API) createChallenge(ctx context.Context, req events.APIGatewayV2HTTPRe
 		}
 		out.Factors = append(out.Factors, of)
 	}
+	if body.SendCode && res.MFARequired {
+		out.Delivery, out.DeliveryError = a.sendDefaultCode(ctx, c, res, body.Locale)
+	}
 	return http.StatusCreated, out, nil
+}
+
+// sendDefaultCode sends the code of a new challenge's default factor when it is an email or
+// SMS factor. A refused or failed send leaves the challenge as it is: its problem's code is
+// in the response beside it.
+func (a *API) sendDefaultCode(ctx context.Context, c mfa.Caller, res mfa.ChallengeResult, locale string) (*api.Delivery, string) {
+	for _, f := range res.Factors {
+		if f.ID != res.DefaultFactorID || (f.Type != mfa.TypeEmail && f.Type != mfa.TypeSMS) {
+			continue
+		}
+		d, err := a.Service.SendOpenedCode(ctx, c, res, mfa.DeliveryRequest{FactorID: f.ID, Locale: locale})
+		if err != nil {
+			// The response is a 201: the request log line does not show this problem.
+			e := mfa.AsError(err)
+			a.Log.LogAttrs(ctx, slog.LevelWarn, "code not sent with the challenge", slog.String("problem", e.Code))
+			return nil, e.Code
+		}
+		return toDelivery(d), ""
+	}
+	return nil, ""
 }
 
 func (a *API) sendCode(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {

@@ -254,6 +254,7 @@ func TestSampleEventsReplay(t *testing.T) {
 		// so regenerating them works.
 		{"enrollment-start-email-preverified.json", 201},
 		{"enrollment-regenerate-backup-codes.json", 201},
+		{"challenge-create-send-code.json", 201}, // the bound address is the default factor: its code goes out
 		{"enrollment-list-devices.json", 200},
 		{"admin-status.json", 200},
 		{"admin-bind-email.json", 409}, // the address the service bound above
@@ -299,6 +300,9 @@ func TestSampleEventsReplay(t *testing.T) {
 		r := e.send(ev.RouteKey, ev)
 		if r.status != w.status {
 			t.Errorf("%s: %d %s, want %d", w.file, r.status, r.raw, w.status)
+		}
+		if w.file == "challenge-create-send-code.json" && (r.body["delivery"] == nil || r.str("deliveryError") != "") {
+			t.Errorf("%s: no code sent with the challenge: %s", w.file, r.raw)
 		}
 		if w.file == "admin-list-users.json" && !strings.Contains(r.raw, `"userId":"user-123"`) {
 			t.Errorf("%s: user-123 not found by its address: %s", w.file, r.raw)

@@ -406,3 +406,78 @@ func TestResendDoesNotResetFailures(t *testing.T) {
 		t.Fatalf("send during a lock: %d %s", r.status, r.raw)
 	}
 }
+
+// An app may ask for the default factor's code with the challenge (sendCode): one request
+// instead of two, under the same caps, cool-down and single use as POST …/deliveries.
+func TestCodeSentWithTheChallenge(t *testing.T) {
+	e := newEnv(t)
+	carol := user("carol")
+	const addr = "carol.sendcode@example.com"
+	fid, _ := e.enrollEmail(carol, "carol", addr)
+	before := len(e.inbox(addr)) // the enrollment's code and the notice of the new factor
+	open := func(as who, uid string) response {
+		return e.do(as, "POST /v1/users/{userId}/challenges", map[string]string{"userId": uid}, map[string]any{"sendCode": true})
+	}
+
+	ch := open(carol, "carol")
+	d, _ := ch.body["delivery"].(map[string]any)
+	if ch.status != 201 || ch.str("defaultFactorId") != fid || d == nil || d["channel"] != "email" ||
+		d["maskedDestination"] != "c•••e@example.com" || d["expiresAt"] == nil || d["resendAfter"] == nil || ch.str("deliveryError") != "" {
+		t.Fatalf("challenge with its code: %d %s", ch.status, ch.raw)
+	}
+	if n := len(e.inbox(addr)); n != before+1 {
+		t.Fatalf("%d messages to %s, want %d and the challenge's", n, addr, before)
+	}
+	code := e.lastCode(addr)
+	if strings.Contains(ch.raw, code) || strings.Contains(e.logs.String(), code) {
+		t.Fatal("the code reached the response or the logs")
+	}
+	cid := ch.str("challengeId")
+	// The send counted on the challenge: a resend waits for the cool-down.
+	if r := e.deliver(carol, "carol", cid, fid); r.status != 429 || r.str("code") != "send_limited" {
+		t.Fatalf("resend inside the cool-down: %d %s", r.status, r.raw)
+	}
+	if r := e.verify(carol, "carol", cid, map[string]any{"type": "email", "factorId": fid, "code": code}); r.status != 200 {
+		t.Fatalf("verify the code sent with the challenge: %d %s", r.status, r.raw)
+	}
+	if r := e.verify(carol, "carol", cid, map[string]any{"type": "email", "factorId": fid, "code": code}); r.status == 200 {
+		t.Fatal("the code verified twice")
+	}
+
+	// Another user's token opens nothing and sends nothing.
+	if r := open(user("mallory"), "carol"); r.status != 403 || len(e.inbox(addr)) != before+1 {
+		t.Fatalf("mallory asking for carol's code: %d %s", r.status, r.raw)
+	}
+
+	// The user's cap counts these sends: 10 an hour, the enrollment's included. Past it the
+	// challenge still opens, without a code, and says why.
+	sent := 2 // the enrollment's and the first challenge's
+	for i := 0; i < 12; i++ {
+		e.clock.Advance(time.Second)
+		r := open(carol, "carol")
+		if r.status != 201 || r.str("challengeId") == "" {
+			t.Fatalf("challenge %d: %d %s", i, r.status, r.raw)
+		}
+		if r.body["delivery"] != nil {
+			sent++
+			continue
+		}
+		if r.str("deliveryError") != "send_limited" {
+			t.Fatalf("challenge past the cap: %s", r.raw)
+		}
+		if r := e.deliver(carol, "carol", r.str("challengeId"), fid); r.status != 429 || r.str("code") != "send_limited" {
+			t.Fatalf("a delivery past the cap: %d %s", r.status, r.raw)
+		}
+		break
+	}
+	if got := len(e.inbox(addr)) - before + 1; sent != 10 || got != 10 {
+		t.Fatalf("%d sends counted, %d messages: want 10 of each (the user's cap)", sent, got)
+	}
+
+	// A default factor that receives no code: nothing is sent, nothing is wrong.
+	dave := user("dave")
+	e.enrollTOTP(dave, "dave")
+	if r := open(dave, "dave"); r.status != 201 || r.body["delivery"] != nil || r.str("deliveryError") != "" {
+		t.Fatalf("sendCode for a TOTP user: %d %s", r.status, r.raw)
+	}
+}

@@ -34,6 +34,14 @@ type ChallengeResult struct {
 	ExpiresAt           time.Time
 	WebAuthn            json.RawMessage // assertion options when passkeys are offered
 	Signals             []string        // the risk signals that fired (adaptive mode)
+
+	opened *openedChallenge // set by CreateChallenge: what SendOpenedCode sends from
+}
+
+// openedChallenge is a challenge CreateChallenge opened and the user's state it read.
+type openedChallenge struct {
+	ch    Challenge
+	state UserState
 }
 
 // Purposes of a challenge.
@@ -55,6 +63,7 @@ type decided struct {
 	now        time.Time
 	seen       []Seen
 	firstSeen  time.Time // zero: the service has never seen the user
+	state      UserState
 	listedAt   time.Time // the user's place in the admin directory's activity order
 }
 
@@ -93,7 +102,7 @@ func (s *Decider) decide(ctx context.Context, c Caller, userID string, req Chall
 	if err != nil {
 		return decided{}, err
 	}
-	x := decided{pol: pol, byID: make(map[string]Factor, len(profile.Factors)), purpose: purpose, ip: ip, device: device, now: now, seen: profile.Seen, firstSeen: profile.State.FirstSeenAt, listedAt: profile.State.ListedAt}
+	x := decided{pol: pol, byID: make(map[string]Factor, len(profile.Factors)), purpose: purpose, ip: ip, device: device, now: now, seen: profile.Seen, firstSeen: profile.State.FirstSeenAt, listedAt: profile.State.ListedAt, state: profile.State}
 	in := policy.Input{
 		Policy: pol, LastFactorID: profile.State.LastFactorID, MinStrength: req.MinStrength,
 		StepUp: purpose == PurposeStepUp, Now: now, RegisteredAt: req.RegisteredAt,
@@ -184,6 +193,7 @@ func (s *Challenges) CreateChallenge(ctx context.Context, c Caller, userID strin
 			return ChallengeResult{}, unavailable(err)
 		}
 	}
+	res.opened = &openedChallenge{ch: ch, state: x.state}
 	return res, nil
 }
 
@@ -226,7 +236,38 @@ func (s *Deliveries) SendChallengeCode(ctx context.Context, c Caller, userID, ch
 	if err != nil {
 		return DeliveryInfo{}, unavailable(err)
 	}
-	ch, state, f, sent := withTally(v.Challenge, v.State), v.State, v.Factor(req.FactorID), v.Code
+	return s.send(ctx, c, userID, withTally(v.Challenge, v.State), v.State, v.Factor(req.FactorID), v.Code, explicit)
+}
+
+// SendOpenedCode sends the code of one factor that a challenge CreateChallenge just opened
+// offers, from what CreateChallenge read: the checks and limits of SendChallengeCode without
+// reading the user again (the challenge is new: no code was sent for it yet). An app asks
+// for it with the challenge (sendCode), as the Cognito create trigger does for the factor of
+// its round.
+func (s *Deliveries) SendOpenedCode(ctx context.Context, c Caller, res ChallengeResult, req DeliveryRequest) (DeliveryInfo, error) {
+	if res.opened == nil {
+		return DeliveryInfo{}, internal(errors.New("mfa: the challenge was not opened by CreateChallenge"))
+	}
+	userID := res.opened.ch.UserID
+	if err := authorize(c, userID); err != nil {
+		return DeliveryInfo{}, err
+	}
+	explicit, err := explicitLocale(req.Locale)
+	if err != nil {
+		return DeliveryInfo{}, err
+	}
+	var f *Factor
+	for i := range res.Factors {
+		if res.Factors[i].ID == req.FactorID {
+			f = &res.Factors[i]
+		}
+	}
+	return s.send(ctx, c, userID, res.opened.ch, res.opened.state, f, nil, explicit)
+}
+
+// send sends the code of factor f (nil: not the user's) for challenge ch, given the user's
+// state and the code already sent for ch (nil: none), as read in this request.
+func (s *Deliveries) send(ctx context.Context, c Caller, userID string, ch Challenge, state UserState, f *Factor, sent *CodeRecord, explicit string) (DeliveryInfo, error) {
 	now := s.now()
 	if lock, locked := s.Regulation.LockAt(state, now); locked {
 		return DeliveryInfo{}, tooManyAttempts(lock, now)
@@ -274,6 +315,8 @@ func (s *Deliveries) SendChallengeCode(ctx context.Context, c Caller, userID, ch
 		MaxSends: lim.MaxSendsPerChallenge, Cooldown: lim.ResendCooldown, ChallengeEnds: ch.ExpiresAt,
 		Event: ev, Resent: sent, Expired: state.expired(ch.ID, now),
 	}
+	d.Withdrawn = s.event(c, userID, ActionCodeRefused, "refused")
+	d.Withdrawn.FactorID, d.Withdrawn.FactorType, d.Withdrawn.ChallengeID, d.Withdrawn.Reason = f.ID, f.Type, ch.ID, "limit:destination"
 	if err := s.Store.RecordDelivery(ctx, d); err != nil {
 		var le *LimitError
 		if errors.As(err, &le) {

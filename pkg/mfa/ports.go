@@ -222,6 +222,9 @@ type Delivery struct {
 	Cooldown      time.Duration // between sends for one challenge
 	ChallengeEnds time.Time
 	Event         AuditEvent
+	// Withdrawn is the event of the code taken back unsent when the destination's count
+	// refused the send after the user's state had taken it (the two are written at once).
+	Withdrawn AuditEvent
 }
 
 // LimitError says which send limit refused a send and when it frees up.

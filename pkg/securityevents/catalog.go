@@ -41,7 +41,7 @@ var Catalog = []Kind{
 	{mfa.ActionBackupCodesRenewed, "Backup Codes Regenerated", "a new set of backup codes replaced the old one, asked for by the user or an admin (the first set comes with the first factor's Factor Bound)"},
 	{mfa.ActionChallengeOpened, "Challenge Opened", "routine, opt-in: a challenge stored something when it opened (the user's first contact, a passkey session, a trusted device's use); reason says why MFA was or was not asked. A challenge that stores nothing is no state change and writes no event: its answer does"},
 	{mfa.ActionCodeSent, "Code Sent", "routine, opt-in: an email or SMS code went out for a challenge (never the code itself)"},
-	{mfa.ActionCodeRefused, "Code Refused", "reserved for a code refused by the send limits; not written yet (refusals show in the SendsRefused metric)"},
+	{mfa.ActionCodeRefused, "Code Refused", "a code taken back unsent: the destination's send cap refused it after the user's state had taken it (reason limit:destination; other refusals show in the SendsRefused metric)"},
 	{mfa.ActionVerificationSuccess, "Verification Succeeded", "routine, opt-in: a challenge was answered correctly"},
 	{mfa.ActionVerificationFailure, "Verification Failed", "a wrong answer, compared and counted (outcome failed, reason e.g. wrong_code or replayed)"},
 	{mfa.ActionVerificationRefused, "Verification Refused", "an answer refused unchecked and not counted (outcome refused): the user was locked (reason locked) or the challenge was used, dead or expired (reason challenge_closed, challenge_expired); at most one a minute per user"},
