@@ -19,6 +19,9 @@ type Writer struct {
 	mu  sync.Mutex
 	out io.Writer
 	now func() time.Time
+	// lines are the encoded lines by metric and dimensions, split around the timestamp, the
+	// one part that changes: a metric's line is encoded once per container (lines.go).
+	lines map[string]lineTemplate
 }
 
 // New writes to out (os.Stdout in Lambda).
@@ -38,6 +41,18 @@ type metric struct {
 // Count records one occurrence of name with the given dimensions (low-cardinality values
 // only: factor types, outcomes, channels, limits — never user ids).
 func (w *Writer) Count(name string, dims map[string]string) {
+	at := w.now().UnixMilli()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	line, ok := w.line(name, dims, at)
+	if !ok {
+		return
+	}
+	_, _ = w.out.Write(line)
+}
+
+// encodeLine is the EMF line of one count, without its newline.
+func encodeLine(name string, dims map[string]string, at int64) ([]byte, error) {
 	keys := make([]string, 0, len(dims))
 	line := map[string]any{}
 	for k, v := range dims {
@@ -46,15 +61,9 @@ func (w *Writer) Count(name string, dims map[string]string) {
 	}
 	sort.Strings(keys)
 	line["_aws"] = map[string]any{
-		"Timestamp":         w.now().UnixMilli(),
+		"Timestamp":         at,
 		"CloudWatchMetrics": []directive{{Namespace: Namespace, Dimensions: [][]string{keys}, Metrics: []metric{{Name: name, Unit: "Count"}}}},
 	}
 	line[name] = 1
-	raw, err := json.Marshal(line)
-	if err != nil {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	_, _ = w.out.Write(append(raw, '\n'))
+	return json.Marshal(line)
 }

@@ -1,8 +1,12 @@
 package mfa
 
 import (
+	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/base32"
+	"encoding/binary"
+	"hash"
 	"io"
 	"strings"
 	"time"
@@ -78,17 +82,40 @@ func matchTOTP(secret []byte, code string, now time.Time, lastStep int64) (int64
 	current := totpStep(now)
 	var matched int64
 	found := false
+	h := newHOTP(secret)
 	for s := current - totpSkew; s <= current+totpSkew; s++ {
-		want, err := totpCode(secret, s, totpDigits)
-		if err != nil {
-			return 0, false, err
-		}
-		eq := subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1
+		want := h.code(s)
+		eq := subtle.ConstantTimeCompare(want[:], []byte(code)) == 1
 		if eq && s > lastStep {
 			matched, found = s, true
 		}
 	}
 	return matched, found, nil
+}
+
+// hotpKey computes RFC 4226 codes of one secret (HMAC-SHA1, dynamic truncation, 6 digits), the
+// HMAC keyed once for the steps a check compares: what totpCode (pquerna/otp) gives, without
+// encoding the secret to base32 and back and keying a new HMAC for every step
+// (TestHOTPIsPquernaOTP holds them together).
+type hotpKey struct{ mac hash.Hash }
+
+func newHOTP(secret []byte) hotpKey { return hotpKey{hmac.New(sha1.New, secret)} }
+
+func (h hotpKey) code(step int64) [6]byte {
+	var counter [8]byte
+	binary.BigEndian.PutUint64(counter[:], uint64(step))
+	h.mac.Reset()
+	h.mac.Write(counter[:])
+	var sum [sha1.Size]byte
+	mac := h.mac.Sum(sum[:0])
+	off := mac[len(mac)-1] & 0x0f
+	v := (binary.BigEndian.Uint32(mac[off:off+4]) & 0x7fffffff) % 1_000_000
+	var out [6]byte
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return out
 }
 
 // normalizeOTP strips the spaces and dashes people type or paste and checks the shape.

@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"testing"
@@ -105,5 +106,31 @@ func TestNewTOTPSecretProvisioning(t *testing.T) {
 	q := u.Query()
 	if q.Get("secret") != p.Secret || q.Get("issuer") != "Acme MFA" || q.Get("digits") != "6" || q.Get("period") != "30" || !strings.EqualFold(q.Get("algorithm"), "SHA1") {
 		t.Errorf("uri parameters %v", q)
+	}
+}
+
+// The verification's HOTP codes are pquerna/otp's, for secrets of every length around the
+// HMAC block size and steps across the range (the RFC vectors above check both against the RFC).
+func TestHOTPIsPquernaOTP(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	steps := []int64{0, 1, 59 / 30, 1 << 31, 1<<32 + 5, 1<<62 - 1}
+	for i := 0; i < 500; i++ {
+		steps = append(steps, rng.Int64N(1<<40))
+	}
+	for _, n := range []int{1, 10, 20, 32, 63, 64, 65, 100} {
+		secret := make([]byte, n)
+		for j := range secret {
+			secret[j] = byte(rng.IntN(256))
+		}
+		h := newHOTP(secret)
+		for _, s := range steps {
+			want, err := totpCode(secret, s, totpDigits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := h.code(s); string(got[:]) != want {
+				t.Fatalf("secret of %d bytes, step %d: %s, pquerna/otp %s", n, s, got[:], want)
+			}
+		}
 	}
 }
