@@ -111,8 +111,8 @@ func (s *Core) parseChallenge(userID, id string) (Challenge, error) {
 	if err != nil {
 		return Challenge{}, notFound(CodeChallengeNotFound, "no such challenge")
 	}
-	var c challengeClaims
-	if err := json.Unmarshal(raw, &c); err != nil || !ValidID(c.ID) {
+	c, err := decodeChallengeClaims(raw)
+	if err != nil || !ValidID(c.ID) {
 		return Challenge{}, notFound(CodeChallengeNotFound, "no such challenge")
 	}
 	ch := Challenge{
