@@ -443,7 +443,7 @@ func (a *API) sendCode(ctx context.Context, req events.APIGatewayV2HTTPRequest, 
 // ---- verify ----
 
 func (a *API) verify(ctx context.Context, req events.APIGatewayV2HTTPRequest, c mfa.Caller) (int, any, error) {
-	var body api.VerifyRequest
+	var body verifyBody
 	if err := decodeBody(req, &body); err != nil {
 		return 0, nil, err
 	}
@@ -456,10 +456,10 @@ func (a *API) verify(ctx context.Context, req events.APIGatewayV2HTTPRequest, c 
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, api.Verification{
+	return http.StatusOK, verificationJSON(api.Verification{
 		Verified: true, MFAToken: res.MFAToken, Factor: api.FactorRef{ID: res.Factor.ID, Type: string(res.Factor.Type)},
 		DeviceToken: res.DeviceToken, BackupCodesRemaining: res.BackupCodesRemaining, EnrollmentRequired: res.EnrollmentRequired,
-	}, nil
+	}), nil
 }
 
 // ---- jwks ----

@@ -52,6 +52,9 @@ func decodeBody(req events.APIGatewayV2HTTPRequest, dst any) error {
 	if trimmed[0] != '{' {
 		return &transportError{http.StatusBadRequest, codeInvalidJSON, "the body must be a JSON object"}
 	}
+	if p, ok := dst.(plainBody); ok && p.readPlain(raw) {
+		return nil // the plain form, read as the decoder reads it (verifybody.go)
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
