@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,7 +43,7 @@ func (s *Store) auditRecord(ev mfa.AuditEvent) (map[string]types.AttributeValue,
 		ua = ua[:256]
 	}
 	return auditItem{
-		PK: auditPrefix + ev.UserID, SK: fmt.Sprintf("%s%013d#%s", eventPrefix, ev.At.UnixMilli(), hex.EncodeToString(suffix)),
+		PK: auditPrefix + ev.UserID, SK: string(hex.AppendEncode(append(appendMillis13([]byte(eventPrefix), ev.At.UnixMilli()), '#'), suffix)),
 		Action: ev.Action, Actor: ev.Actor, UserID: ev.UserID, FactorID: ev.FactorID, FactorType: string(ev.FactorType),
 		ChallengeID: ev.ChallengeID, Outcome: ev.Outcome, Reason: ev.Reason, IP: ev.IP, UserAgent: ua,
 		At: ev.At.UnixMilli(), TTL: ev.At.Add(s.auditRetention).Unix(),

@@ -171,6 +171,19 @@ func readDeviceItem(item map[string]types.AttributeValue) (deviceItem, error) {
 	return d, r.err
 }
 
+// appendMillis13 appends ms as fmt's %013d does (the sort keys' 13-digit milliseconds).
+func appendMillis13(b []byte, ms int64) []byte {
+	if ms < 0 || ms >= 1e13 {
+		return fmt.Appendf(b, "%013d", ms)
+	}
+	var d [13]byte
+	for i := len(d) - 1; i >= 0; i-- {
+		d[i] = byte('0' + ms%10)
+		ms /= 10
+	}
+	return append(b, d[:]...)
+}
+
 // isActivitySort reports whether s begins like a by-activity sort key: 13 digits of
 // milliseconds and "#" (what ^[0-9]{13}# says).
 func isActivitySort(s string) bool {

@@ -5,8 +5,10 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -199,5 +201,38 @@ func TestTypeCountsNameEachCounter(t *testing.T) {
 	}
 	if got := (directoryFields{SMS: 2}).typeCounts(); !reflect.DeepEqual(got, map[mfa.FactorType]int{mfa.TypeSMS: 2}) {
 		t.Errorf("only SMS: got %v", got)
+	}
+}
+
+// A user's factors come primary ones first, oldest first, then by id; backup codes last.
+func TestFactorOrder(t *testing.T) {
+	t0 := time.UnixMilli(1_796_000_000_000)
+	factors := []mfa.Factor{
+		{ID: "backup", Type: mfa.TypeBackupCodes, CreatedAt: t0},
+		{ID: "b", Type: mfa.TypeTOTP, CreatedAt: t0.Add(time.Minute)},
+		{ID: "c", Type: mfa.TypeEmail, CreatedAt: t0.Add(2 * time.Minute)},
+		{ID: "a", Type: mfa.TypeWebAuthn, CreatedAt: t0.Add(time.Minute)},
+		{ID: "z", Type: mfa.TypeSMS, CreatedAt: t0},
+	}
+	slices.SortStableFunc(factors, factorOrder)
+	var got []string
+	for _, f := range factors {
+		got = append(got, f.ID)
+	}
+	if want := []string{"z", "a", "b", "c", "backup"}; !slices.Equal(got, want) {
+		t.Errorf("order %v, want %v", got, want)
+	}
+}
+
+// The sort keys' milliseconds are written as %013d writes them, on either side of its range.
+func TestAppendMillis13IsSprintf(t *testing.T) {
+	for _, ms := range []int64{0, 1, 42, 1_796_000_000_123, 9_999_999_999_999, 10_000_000_000_000, -1, -1_796_000_000_123, 1 << 62} {
+		if got, want := string(appendMillis13([]byte("x"), ms)), "x"+fmt.Sprintf("%013d", ms); got != want {
+			t.Errorf("%d: %s, want %s", ms, got, want)
+		}
+	}
+	at := time.UnixMilli(1_796_000_000_123)
+	if got := activityKey("alice", at); got != "1796000000123#alice" {
+		t.Errorf("activity key %s", got)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -75,7 +74,9 @@ func typeCountAttr(t mfa.FactorType) string { return "ft_" + string(t) }
 // typeCountAttrs lists every counter, for a REMOVE.
 const typeCountAttrs = "ft_totp, ft_webauthn, ft_email, ft_sms, ft_backup_codes"
 
-func activityKey(uid string, at time.Time) string { return fmt.Sprintf("%013d#%s", millis(at), uid) }
+func activityKey(uid string, at time.Time) string {
+	return string(append(append(appendMillis13(make([]byte, 0, 14+len(uid)), millis(at)), '#'), uid...))
+}
 
 // directorySet puts a user in the directory without moving one already there (a bind).
 func directorySet(uid string, at time.Time, values map[string]types.AttributeValue) []string {

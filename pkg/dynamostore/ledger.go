@@ -89,8 +89,10 @@ func decodeState(uid string, item map[string]types.AttributeValue) (mfa.UserStat
 			state.ListedAt = fromMillis(ms)
 		}
 	}
-	marks := answerMarks{steps: map[string]int64{}, used: map[string]int64{}, codes: map[string]*mfa.CodeRecord{}}
-	codeUntil := map[string]time.Time{}
+	// Made when first written: most states hold no code (marks.codes and codeUntil are then
+	// nil, which reads as empty).
+	var marks answerMarks
+	var codeUntil map[string]time.Time
 	for name, v := range item {
 		if m, ok := v.(*types.AttributeValueMemberM); ok && strings.HasPrefix(name, codeAttr) {
 			c, err := readCodeEntry(m.Value)
@@ -98,6 +100,9 @@ func decodeState(uid string, item map[string]types.AttributeValue) (mfa.UserStat
 				return mfa.UserState{}, answerMarks{}, fmt.Errorf("state %s: %w", name, err)
 			}
 			id := name[len(codeAttr):]
+			if marks.codes == nil {
+				marks.codes, codeUntil = map[string]*mfa.CodeRecord{}, map[string]time.Time{}
+			}
 			marks.codes[id], codeUntil[id] = c.toDomain(id), time.Unix(c.Until, 0).UTC()
 			continue
 		}
@@ -120,8 +125,14 @@ func decodeState(uid string, item map[string]types.AttributeValue) (mfa.UserStat
 			}
 			state.Tallies = append(state.Tallies, t)
 		case stepAttr:
+			if marks.steps == nil {
+				marks.steps = map[string]int64{}
+			}
 			marks.steps[id] = x
 		case usedAttr:
+			if marks.used == nil {
+				marks.used = map[string]int64{}
+			}
 			marks.used[id] = x
 		case sendWindowAttr:
 			end, err := strconv.ParseInt(id, 10, 64)

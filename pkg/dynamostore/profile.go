@@ -2,7 +2,7 @@ package dynamostore
 
 import (
 	"context"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -92,18 +92,24 @@ func (s *Store) queryProfile(ctx context.Context, uid string) (mfa.Profile, map[
 	if err != nil {
 		return mfa.Profile{}, nil, err
 	}
-	sort.SliceStable(p.Factors, func(i, j int) bool {
-		a, b := p.Factors[i], p.Factors[j]
-		if a.Primary() != b.Primary() {
-			return a.Primary() // backup codes last
-		}
-		if !a.CreatedAt.Equal(b.CreatedAt) {
-			return a.CreatedAt.Before(b.CreatedAt)
-		}
-		return a.ID < b.ID
-	})
+	slices.SortStableFunc(p.Factors, factorOrder)
 	marks.apply(p.Factors)
 	return p, marks.codes, nil
+}
+
+// factorOrder is the order of a user's factors: primary factors before backup codes, then
+// oldest first, then by id.
+func factorOrder(a, b mfa.Factor) int {
+	if a.Primary() != b.Primary() {
+		if a.Primary() {
+			return -1
+		}
+		return 1
+	}
+	if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
 }
 
 func (s *Store) getItem(ctx context.Context, pk, sk string, out any) error {

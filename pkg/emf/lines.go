@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // A count's line differs from the last count of the same metric and dimensions only in its
@@ -25,8 +24,9 @@ const timestampMark = math.MinInt64
 
 // line returns the line of a count (w.mu held), with its newline.
 func (w *Writer) line(name string, dims map[string]string, at int64) ([]byte, bool) {
-	key := lineKey(name, dims)
-	t, ok := w.lines[key]
+	var kb [128]byte
+	key := appendLineKey(kb[:0], name, dims)
+	t, ok := w.lines[string(key)] // a look-up by string(bytes) copies nothing
 	if !ok {
 		raw, err := encodeLine(name, dims, timestampMark)
 		if err != nil {
@@ -46,7 +46,7 @@ func (w *Writer) line(name string, dims map[string]string, at int64) ([]byte, bo
 		if w.lines == nil {
 			w.lines = map[string]lineTemplate{}
 		}
-		w.lines[key] = t
+		w.lines[string(key)] = t
 	}
 	out := make([]byte, 0, len(t.head)+20+len(t.tail))
 	out = append(out, t.head...)
@@ -54,24 +54,22 @@ func (w *Writer) line(name string, dims map[string]string, at int64) ([]byte, bo
 	return append(out, t.tail...), true
 }
 
-// lineKey names a metric and its dimensions unambiguously (lengths before each part).
-func lineKey(name string, dims map[string]string) string {
+// appendLineKey appends a name for a metric and its dimensions, unambiguous (the length
+// before each part).
+func appendLineKey(b []byte, name string, dims map[string]string) []byte {
 	var keys [8]string
 	ks := keys[:0]
 	for k := range dims {
 		ks = append(ks, k)
 	}
 	slices.Sort(ks)
-	var b strings.Builder
-	part := func(s string) {
-		b.WriteString(strconv.Itoa(len(s)))
-		b.WriteByte(':')
-		b.WriteString(s)
+	part := func(b []byte, s string) []byte {
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		return append(append(b, ':'), s...)
 	}
-	part(name)
+	b = part(b, name)
 	for _, k := range ks {
-		part(k)
-		part(dims[k])
+		b = part(part(b, k), dims[k])
 	}
-	return b.String()
+	return b
 }

@@ -49,7 +49,7 @@ func TestCountWritesTheEncodedLineEveryTime(t *testing.T) {
 			check(c.name, c.dims)
 		}
 	}
-	if _, ok := w.lines[lineKey("Marked", map[string]string{"Value": mark})]; ok {
+	if _, ok := w.lines[string(appendLineKey(nil, "Marked", map[string]string{"Value": mark}))]; ok {
 		t.Error("a line whose value holds the timestamp mark was kept")
 	}
 	if len(w.lines) != len(cases)-2 { // the two orders of one map are one line; the marked one is not kept
