@@ -104,10 +104,15 @@ func (c *Client) RevokeDevice(ctx context.Context, userID, deviceID string, opts
 // ---- challenge and verify ----
 
 // CreateChallenge opens a challenge and returns the policy's decision. Retried: an
-// unanswered challenge expires and counts nothing.
+// unanswered challenge expires and counts nothing, unless req.SendCode asks for the default
+// factor's code with it: a send is capped, so that request is never retried (as SendCode).
 func (c *Client) CreateChallenge(ctx context.Context, userID string, req ChallengeRequest, opts ...CallOption) (*Challenge, error) {
 	var out Challenge
-	if err := c.send(ctx, "POST /v1/users/{userId}/challenges", ids(userID), req, retrySafe, opts, &out); err != nil {
+	retry := retrySafe
+	if req.SendCode {
+		retry = single
+	}
+	if err := c.send(ctx, "POST /v1/users/{userId}/challenges", ids(userID), req, retry, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -68,14 +68,15 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 //
 //   - GET, PUT and DELETE requests (reads, policy writes, removals) and RenameFactor;
 //   - the POSTs that create nothing single use and count nothing: CreateChallenge (an
-//     unanswered challenge just expires), SkipEnrollmentPrompt and AdminUnlock.
+//     unanswered challenge just expires) unless it asks for a code (SendCode),
+//     SkipEnrollmentPrompt and AdminUnlock.
 //
 // These are never retried, whatever the answer:
 //
 //   - Verify and CompleteEnrollment: an answer is single use and every failure is counted
 //     towards the user's lock-out;
-//   - SendCode, and StartEnrollment (which may send a code): sends are capped per
-//     challenge, user and destination;
+//   - SendCode, CreateChallenge with SendCode and StartEnrollment (which may send a code):
+//     sends are capped per challenge, user and destination;
 //   - RegenerateBackupCodes and AdminBind: they mint codes or secrets shown only once.
 //
 // A DELETE retried after its first attempt succeeded unseen answers 404 (factor_not_found,

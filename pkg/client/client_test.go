@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -188,5 +189,27 @@ func TestTokenSourceIsAskedPerAttempt(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != "Bearer t1" || got[1] != "Bearer t2" {
 		t.Fatalf("tokens: %v", got)
+	}
+}
+
+// Opening a challenge is retried, unless it also sends a code: a send is capped.
+func TestChallengeThatSendsACodeIsNotRetried(t *testing.T) {
+	for _, sendCode := range []bool{false, true} {
+		var calls atomic.Int32
+		srv := loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprint(w, `{"challengeId":"c","mfaRequired":true,"reason":"user_has_factors","factors":[]}`)
+		}))
+		c, _ := New(srv.URL, WithRetry(RetryPolicy{BaseDelay: time.Millisecond}), WithToken("t"))
+		_, err := c.CreateChallenge(t.Context(), "u", ChallengeRequest{SendCode: sendCode})
+		switch {
+		case sendCode && (err == nil || calls.Load() != 1):
+			t.Errorf("sendCode: %d calls, %v: want one call and its 503", calls.Load(), err)
+		case !sendCode && (err != nil || calls.Load() != 2):
+			t.Errorf("plain challenge: %d calls, %v: want a retry that succeeds", calls.Load(), err)
+		}
 	}
 }
