@@ -32,10 +32,13 @@ func openCondition(windows []mfa.OpenWindow) (string, map[string]types.Attribute
 		lo, hi, by := openValueNames(i)
 		values[lo], values[hi] = num(int64(w.MinFailures)), num(int64(w.MaxFailures))
 		// Two comparisons, not BETWEEN: moto's BETWEEN is false for a value of 0.
-		expr.WriteString(" OR (failures >= " + lo + " AND failures <= " + hi)
+		for _, s := range [...]string{" OR (failures >= ", lo, " AND failures <= ", hi} {
+			expr.WriteString(s)
+		}
 		if !w.LastFailureBy.IsZero() {
 			values[by] = num(millis(w.LastFailureBy))
-			expr.WriteString(" AND lastFailureAt <= " + by)
+			expr.WriteString(" AND lastFailureAt <= ")
+			expr.WriteString(by)
 		}
 		expr.WriteByte(')')
 	}

@@ -94,3 +94,19 @@ func TestDecodeChallengeClaimsIsJSONUnmarshal(t *testing.T) {
 		t.Errorf("%d plain claims, %d read by hand: the comparison proves little", plainTaken, accepted)
 	}
 }
+
+func TestTypeOfLetterInvertsTypeLetters(t *testing.T) {
+	for typ, l := range typeLetters {
+		if got, ok := typeOfLetter(l); !ok || got != typ {
+			t.Errorf("letter %q: %q %v, want %q", l, got, ok, typ)
+		}
+	}
+	for _, l := range []string{"", "x", "T", "tt", "o"} {
+		if got, ok := typeOfLetter(l); ok {
+			t.Errorf("letter %q: %q", l, got)
+		}
+	}
+	if len(typeLetters) != 5 {
+		t.Errorf("%d factor types have letters: typeOfLetter knows 5", len(typeLetters))
+	}
+}
