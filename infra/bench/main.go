@@ -37,6 +37,7 @@ import (
 
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/app/fullstack"
+	"github.com/mfa-service/mfa/pkg/dynamostore"
 	"github.com/mfa-service/mfa/pkg/emf"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/localaws"
@@ -339,7 +340,8 @@ func benchHandlers(ctx context.Context, cfg app.Config, awsCfg aws.Config, tpl *
 // newFixture wires a metered app on cfg's table: logs counted, not printed; the service on a
 // clock the cases move; the policy cache warm.
 func newFixture(ctx context.Context, cfg app.Config, m *meter) (*fixture, error) {
-	a, err := app.New(ctx, cfg, append(fullstack.Options(), app.WithAPIOptions(m.middleware))...)
+	a, err := app.New(ctx, cfg, append(fullstack.Options(), app.WithAPIOptions(m.middleware),
+		app.WithStoreClient(func(db dynamostore.DynamoDB) dynamostore.DynamoDB { return storeClient{db, m} }))...)
 	if err != nil {
 		return nil, err
 	}

@@ -188,7 +188,8 @@ func (r *Report) render(w io.Writer) {
 			}
 			fmt.Fprintf(w, "  %-28s %s%s%s%s\n", h.Name, strings.ReplaceAll(strings.Join(h.Calls, " → "), " → "+overlapMark, " "+overlapMark), tx, same, state)
 		}
-		fmt.Fprintln(w, "wall-SDK = handler CPU excluding AWS: the handler's wall time minus the wall time inside SDK calls (SDK middleware,")
+		fmt.Fprintln(w, "wall-SDK = handler CPU excluding AWS: the handler's wall time minus the wall time inside SDK calls (a DynamoDB call from")
+		fmt.Fprintln(w, "  the store's call of the client to its return, the SDK's building of the call included; other services' from their")
 		fmt.Fprintln(w, "  Initialize step to return), per operation; the TOTP verify budget is on its mean.")
 		fmt.Fprintln(w, "CPU outside SDK = process CPU time (getrusage) outside SDK calls: the same quantity, immune to the OS running moto instead.")
 		fmt.Fprintln(w, "CPU per req = process CPU time over the whole request, SDK work (marshalling, signing) and GC included: the cost model uses it.")

@@ -127,6 +127,7 @@ type options struct {
 	passkeys   PasskeyBuilder
 	metrics    mfa.Metrics
 	setMetrics bool
+	wrapDB     func(dynamostore.DynamoDB) dynamostore.DynamoDB
 }
 
 // WithMetrics sends the service's metrics to m (nil: none). Without it, a function running in
@@ -160,6 +161,12 @@ func WithAPIOptions(fns ...func(*middleware.Stack) error) Option {
 	return func(o *options) { o.apiOptions = append(o.apiOptions, fns...) }
 }
 
+// WithStoreClient wraps the DynamoDB client the store calls, e.g. to time whole calls from
+// the caller's side (the SDK builds each call's middleware before any middleware runs).
+func WithStoreClient(wrap func(dynamostore.DynamoDB) dynamostore.DynamoDB) Option {
+	return func(o *options) { o.wrapDB = wrap }
+}
+
 // WithNotifier gives New its notifier of codes and notices, built from the same AWS config as
 // every other client (fullstack passes SES and SNS through notify.Domain).
 func WithNotifier(build func(aws.Config) (mfa.Notifier, error)) Option {
@@ -191,6 +198,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.WrapDB = o.wrapDB
 	notifier, err := o.notifier(b.AWS)
 	if err != nil {
 		return nil, err

@@ -29,6 +29,8 @@ type Base struct {
 	Config Config
 	AWS    aws.Config
 	Log    *slog.Logger
+	// WrapDB, when set before Store is first called, wraps the client the store calls.
+	WrapDB func(dynamostore.DynamoDB) dynamostore.DynamoDB
 
 	db       *dynamodb.Client
 	store    *dynamostore.Store
@@ -70,7 +72,11 @@ func (b *Base) DB() *dynamodb.Client {
 // the keyring and the signer.
 func (b *Base) Store() *dynamostore.Store {
 	if b.store == nil {
-		b.store = dynamostore.New(b.DB(), b.Config.TableName, b.Config.AuditRetention)
+		var db dynamostore.DynamoDB = b.DB()
+		if b.WrapDB != nil {
+			db = b.WrapDB(db)
+		}
+		b.store = dynamostore.New(db, b.Config.TableName, b.Config.AuditRetention)
 	}
 	return b.store
 }
