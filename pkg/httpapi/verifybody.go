@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/mfa-service/mfa/pkg/api"
+	"github.com/mfa-service/mfa/pkg/plainjson"
 )
 
 // Every sign-in's verification reads a small body and answers a small one. Both are handled
@@ -32,91 +33,27 @@ func plainString(s string) bool {
 	return true
 }
 
-// bodyScanner reads the plain form of a flat JSON object; ok turns false at the first thing it
-// does not read.
-type bodyScanner struct {
-	raw []byte
-	i   int
-	ok  bool
-}
-
-func (s *bodyScanner) next(b byte) bool {
-	if s.ok && s.i < len(s.raw) && s.raw[s.i] == b {
-		s.i++
-		return true
-	}
-	return false
-}
-
-func (s *bodyScanner) string() string {
-	if !s.next('"') {
-		s.ok = false
-		return ""
-	}
-	start := s.i
-	for ; s.i < len(s.raw); s.i++ {
-		switch c := s.raw[s.i]; {
-		case c == '"':
-			s.i++
-			return string(s.raw[start : s.i-1])
-		case c < 0x20 || c >= 0x7f || c == '\\':
-			s.ok = false
-			return ""
-		}
-	}
-	s.ok = false
-	return ""
-}
-
-func (s *bodyScanner) bool() bool {
-	rest := s.raw[s.i:]
-	switch {
-	case len(rest) >= 4 && string(rest[:4]) == "true":
-		s.i += 4
-		return true
-	case len(rest) >= 5 && string(rest[:5]) == "false":
-		s.i += 5
-		return false
-	}
-	s.ok = false
-	return false
-}
-
 func (b *verifyBody) readPlain(raw []byte) bool {
 	var v verifyBody
-	s := bodyScanner{raw: raw, ok: true}
-	if !s.next('{') {
-		return false
+	s := plainjson.New(raw)
+	if string(raw) == "{}" {
+		return false // left to the decoder
 	}
-	if s.next('}') {
-		return false // {} is left to the decoder
-	}
-	for s.ok {
-		name := s.string()
-		if !s.next(':') {
-			return false
-		}
+	s.Fields(func(name string) {
 		switch name {
 		case "type":
-			v.Type = s.string()
+			v.Type = s.String()
 		case "factorId":
-			v.FactorID = s.string()
+			v.FactorID = s.String()
 		case "code":
-			v.Code = s.string()
+			v.Code = s.String()
 		case "rememberDevice":
-			v.RememberDevice = s.bool()
+			v.RememberDevice = s.Bool()
 		default: // credential (raw JSON), and names the decoder matches or refuses
-			return false
+			s.Fail()
 		}
-		if s.next(',') {
-			continue
-		}
-		if !s.next('}') {
-			return false
-		}
-		break
-	}
-	if !s.ok || s.i != len(raw) {
+	})
+	if !s.Done() {
 		return false
 	}
 	*b = v

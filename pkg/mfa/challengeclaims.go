@@ -2,7 +2,8 @@ package mfa
 
 import (
 	"encoding/json"
-	"strconv"
+
+	"github.com/mfa-service/mfa/pkg/plainjson"
 )
 
 // decodeChallengeClaims reads a challenge id's claims (already checked by their MAC: JSON
@@ -20,141 +21,36 @@ func decodeChallengeClaims(raw []byte) (challengeClaims, error) {
 	return c, err
 }
 
-// claimsScanner reads the plain form of the claims; ok turns false at the first thing it
-// does not read (the caller then hands the claims to json.Unmarshal).
-type claimsScanner struct {
-	raw []byte
-	i   int
-	ok  bool
-}
-
-func (s *claimsScanner) next(b byte) {
-	if s.ok && s.i < len(s.raw) && s.raw[s.i] == b {
-		s.i++
-		return
-	}
-	s.ok = false
-}
-
-// string reads an ASCII string without escapes or control characters.
-func (s *claimsScanner) string() string {
-	s.next('"')
-	start := s.i
-	for s.ok && s.i < len(s.raw) {
-		switch c := s.raw[s.i]; {
-		case c == '"':
-			s.i++
-			return string(s.raw[start : s.i-1])
-		case c < 0x20 || c == '\\' || c >= 0x80:
-			s.ok = false
-		default:
-			s.i++
-		}
-	}
-	s.ok = false
-	return ""
-}
-
-// int reads an integer: -?(0|[1-9][0-9]*), within int64.
-func (s *claimsScanner) int() int64 {
-	start := s.i
-	if s.i < len(s.raw) && s.raw[s.i] == '-' {
-		s.i++
-	}
-	digits := s.i
-	for s.i < len(s.raw) && s.raw[s.i] >= '0' && s.raw[s.i] <= '9' {
-		s.i++
-	}
-	if s.i == digits || (s.raw[digits] == '0' && s.i > digits+1) {
-		s.ok = false
-		return 0
-	}
-	n, err := strconv.ParseInt(string(s.raw[start:s.i]), 10, 64)
-	if err != nil {
-		s.ok = false
-	}
-	return n
-}
-
-func (s *claimsScanner) bool() bool {
-	rest := s.raw[s.i:]
-	switch {
-	case len(rest) >= 4 && string(rest[:4]) == "true":
-		s.i += 4
-		return true
-	case len(rest) >= 5 && string(rest[:5]) == "false":
-		s.i += 5
-		return false
-	}
-	s.ok = false
-	return false
-}
-
-func (s *claimsScanner) strings() []string {
-	s.next('[')
-	out := []string{} // json.Unmarshal makes an empty array an empty slice, not nil
-	if s.ok && s.i < len(s.raw) && s.raw[s.i] == ']' {
-		s.i++
-		return out
-	}
-	for s.ok {
-		out = append(out, s.string())
-		if s.ok && s.i < len(s.raw) && s.raw[s.i] == ',' {
-			s.i++
-			continue
-		}
-		s.next(']')
-		break
-	}
-	return out
-}
-
 func scanChallengeClaims(raw []byte) (challengeClaims, bool) {
 	var c challengeClaims
-	s := claimsScanner{raw: raw, ok: true}
-	s.next('{')
-	if s.ok && s.i < len(raw) && raw[s.i] == '}' {
-		s.i++
-		return c, s.i == len(raw)
-	}
-	for s.ok {
-		name := s.string()
-		s.next(':')
-		if !s.ok {
-			break
-		}
+	s := plainjson.New(raw)
+	s.Fields(func(name string) {
 		switch name {
 		case "r":
-			c.ID = s.string()
+			c.ID = s.String()
 		case "p":
-			c.Purpose = s.string()
+			c.Purpose = s.String()
 		case "o":
-			c.Org = s.string()
+			c.Org = s.String()
 		case "f":
-			c.Offered = s.strings()
+			c.Offered = s.Strings()
 		case "d":
-			c.Default = s.string()
+			c.Default = s.String()
 		case "c":
-			c.Created = s.int()
+			c.Created = s.Int()
 		case "e":
-			c.Expires = s.int()
+			c.Expires = s.Int()
 		case "l":
-			c.Locale = s.string()
+			c.Locale = s.String()
 		case "i":
-			c.IP = s.string()
+			c.IP = s.String()
 		case "v":
-			c.Device = s.string()
+			c.Device = s.String()
 		case "k":
-			c.Passkeys = s.bool()
+			c.Passkeys = s.Bool()
 		default:
-			s.ok = false
+			s.Fail()
 		}
-		if s.ok && s.i < len(raw) && raw[s.i] == ',' {
-			s.i++
-			continue
-		}
-		s.next('}')
-		break
-	}
-	return c, s.ok && s.i == len(raw)
+	})
+	return c, s.Done()
 }
