@@ -180,12 +180,16 @@ func newAnswerWrite(uid string, c mfa.ChallengeUse, open []mfa.OpenWindow, max i
 	values[":now"] = num(millis(at))
 	values[":chAt"] = num(millis(c.CreatedAt))
 	w.cond = append(w.cond, "("+lock+")", "(attribute_not_exists(#c) OR #c < :cLimit)")
-	w.set = append(w.set, "lastChallengeAt = :chAt", "firstSeenAt = if_not_exists(firstSeenAt, :chAt)")
-	if c.MovesInDirectory {
-		w.set = append(w.set, directoryMove)
+	w.set = append(w.set, "lastChallengeAt = :chAt")
+	switch {
+	case c.Settled:
+		// Already first seen and listed, and not moving: nothing of either to write.
+	case c.MovesInDirectory:
+		w.set = append(w.set, "firstSeenAt = if_not_exists(firstSeenAt, :chAt)", directoryMove)
 		directoryMoveValues(uid, c.CreatedAt, values)
-	} else {
+	default:
 		// In place: an index key that does not change costs no index write.
+		w.set = append(w.set, "firstSeenAt = if_not_exists(firstSeenAt, :chAt)")
 		w.set = append(w.set, directorySet(uid, c.CreatedAt, values)...)
 	}
 	w.remove = append(w.remove, removeExpired(c.ID, c.Expired, w.names)...)

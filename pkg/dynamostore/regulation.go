@@ -30,10 +30,20 @@ func openCondition(windows []mfa.OpenWindow) (string, map[string]types.Attribute
 	values := make(map[string]types.AttributeValue, 3*len(windows)+16)
 	for i, w := range windows {
 		lo, hi, by := openValueNames(i)
-		values[lo], values[hi] = num(int64(w.MinFailures)), num(int64(w.MaxFailures))
-		// Two comparisons, not BETWEEN: moto's BETWEEN is false for a value of 0.
-		for _, s := range [...]string{" OR (failures >= ", lo, " AND failures <= ", hi} {
-			expr.WriteString(s)
+		expr.WriteString(" OR (")
+		// As few comparisons as say it (each is work for the table on every answer): a count is
+		// never negative, and a window of one count is an equality. Two comparisons, not
+		// BETWEEN, for a range: moto's BETWEEN is false for a value of 0.
+		switch {
+		case w.MinFailures == w.MaxFailures:
+			values[lo] = num(int64(w.MinFailures))
+			expr.WriteString("failures = " + lo)
+		case w.MinFailures <= 0:
+			values[hi] = num(int64(w.MaxFailures))
+			expr.WriteString("failures <= " + hi)
+		default:
+			values[lo], values[hi] = num(int64(w.MinFailures)), num(int64(w.MaxFailures))
+			expr.WriteString("failures >= " + lo + " AND failures <= " + hi)
 		}
 		if !w.LastFailureBy.IsZero() {
 			values[by] = num(millis(w.LastFailureBy))

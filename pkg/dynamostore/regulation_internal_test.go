@@ -19,8 +19,18 @@ func openConditionByHand(windows []mfa.OpenWindow) (string, map[string]types.Att
 	values := map[string]types.AttributeValue{}
 	for i, w := range windows {
 		lo, hi := fmt.Sprintf(":open%dlo", i), fmt.Sprintf(":open%dhi", i)
-		values[lo], values[hi] = num(int64(w.MinFailures)), num(int64(w.MaxFailures))
-		part := "failures >= " + lo + " AND failures <= " + hi
+		var part string
+		switch {
+		case w.MinFailures == w.MaxFailures:
+			values[lo] = num(int64(w.MinFailures))
+			part = "failures = " + lo
+		case w.MinFailures == 0:
+			values[hi] = num(int64(w.MaxFailures))
+			part = "failures <= " + hi
+		default:
+			values[lo], values[hi] = num(int64(w.MinFailures)), num(int64(w.MaxFailures))
+			part = "failures >= " + lo + " AND failures <= " + hi
+		}
 		if !w.LastFailureBy.IsZero() {
 			by := fmt.Sprintf(":open%dby", i)
 			values[by] = num(millis(w.LastFailureBy))
@@ -37,7 +47,7 @@ func TestOpenConditionSpellsTheLockRule(t *testing.T) {
 	for n := 1; n <= 20; n++ { // past the precomputed names
 		var ws []mfa.OpenWindow
 		for i := 0; i < n; i++ {
-			w := mfa.OpenWindow{MinFailures: i, MaxFailures: i + 1}
+			w := mfa.OpenWindow{MinFailures: i, MaxFailures: i + 1 - i%2} // ranges and single counts
 			if i%3 != 0 {
 				w.LastFailureBy = now.Add(-time.Duration(i) * time.Minute)
 			}

@@ -75,8 +75,16 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 		return err
 	}
 	w.names["#u"] = usedAttr + r.FactorID
-	w.values[":zero"], w.values[":fid"], w.values[":used"] = num(0), str(r.FactorID), num(r.Challenge.ExpiresAt.Unix()*tallyPerUnit+tallyUsed)
-	w.set = append(w.set, "failures = :zero", "lastVerifiedAt = :now", "lastFactorId = :fid", "#c = :used", "#u = :now")
+	w.values[":used"] = num(r.Challenge.ExpiresAt.Unix()*tallyPerUnit + tallyUsed)
+	w.set = append(w.set, "lastVerifiedAt = :now", "#c = :used", "#u = :now")
+	if !r.NoFailures {
+		w.values[":zero"] = num(0)
+		w.set = append(w.set, "failures = :zero")
+	}
+	if !r.SameFactor {
+		w.values[":fid"] = str(r.FactorID)
+		w.set = append(w.set, "lastFactorId = :fid")
+	}
 	if r.Step > 0 {
 		// DESIGN §6.1: a time step is accepted once per factor, whoever asks first.
 		w.names["#s"] = stepAttr + r.FactorID
@@ -117,7 +125,7 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 		// DESIGN §6.2: the code is single use (the write removes it, and uses the challenge),
 		// and a resend in between replaced it.
 		w.names["#k"] = codeAttr + r.ChallengeID
-		w.values[":hash"] = &types.AttributeValueMemberB{Value: r.CodeHash}
+		w.values[":hash"], w.values[":fid"] = &types.AttributeValueMemberB{Value: r.CodeHash}, str(r.FactorID)
 		w.cond = append(w.cond, "(#k.h = :hash AND #k.f = :fid AND #k.e > :now)")
 		w.remove = append(w.remove, "#k")
 	}

@@ -154,9 +154,10 @@ func (st UserState) tally(id string) Tally {
 
 // use is the challenge an answer counts on, with the expired tallies the write removes.
 func (st UserState) use(ch Challenge, now time.Time) ChallengeUse {
+	moves := st.ListedAt.IsZero() || ch.CreatedAt.Sub(st.ListedAt) >= DirectoryActivityStep
 	return ChallengeUse{ID: ch.ID, CreatedAt: ch.CreatedAt, ExpiresAt: ch.ExpiresAt,
-		MovesInDirectory: st.ListedAt.IsZero() || ch.CreatedAt.Sub(st.ListedAt) >= DirectoryActivityStep,
-		Expired:          st.expired(ch.ID, now)}
+		MovesInDirectory: moves, Settled: !moves && !st.FirstSeenAt.IsZero(),
+		Expired: st.expired(ch.ID, now)}
 }
 
 // expired lists the challenges, other than except, whose tallies (and codes) have expired:

@@ -97,13 +97,21 @@ func TestChallengeUse(t *testing.T) {
 	if got := withTally(ch, st); got.Failures != 2 || got.Status != "" {
 		t.Errorf("challenge with its tally: %+v", got)
 	}
+	if u.Settled {
+		t.Error("a user never listed is settled: the answer would not list them")
+	}
 	st.ListedAt = ch.CreatedAt.Add(-DirectoryActivityStep + time.Second)
-	if st.use(ch, now).MovesInDirectory {
-		t.Error("moved again within the step")
+	if u := st.use(ch, now); u.MovesInDirectory || u.Settled {
+		t.Errorf("moved again within the step, or settled without a first-seen time: %+v", u)
+	}
+	// Listed, first seen and not moving: the answer's write leaves both alone.
+	st.FirstSeenAt = ch.CreatedAt.Add(-48 * time.Hour)
+	if u := st.use(ch, now); u.MovesInDirectory || !u.Settled {
+		t.Errorf("a listed user within the step: %+v, want settled", u)
 	}
 	st.ListedAt = ch.CreatedAt.Add(-DirectoryActivityStep)
-	if !st.use(ch, now).MovesInDirectory {
-		t.Error("not moved after the step")
+	if u := st.use(ch, now); !u.MovesInDirectory || u.Settled {
+		t.Errorf("not moved after the step: %+v", u)
 	}
 	st.Tallies[0].Used = true
 	if got := withTally(ch, st); got.Status != ChallengeVerified {

@@ -152,6 +152,10 @@ type ChallengeUse struct {
 	// directory's activity order. Moving changes an index key (two index writes, as much as
 	// the answer's own write), so a user is moved at most once per DirectoryActivityStep.
 	MovesInDirectory bool
+	// Settled: the state as read holds the user's first-seen time and place in the directory
+	// (no write removes them) and the answer does not move it, so the answer's write leaves
+	// them out. An answer is the hottest write: it sends only what it changes.
+	Settled bool
 }
 
 // DirectoryActivityStep is how far the admin directory's activity order may lag a user's
@@ -176,6 +180,11 @@ type Success struct {
 	Seen        []Seen       // devices and addresses to remember as known
 	At          time.Time
 	Event       AuditEvent
+	// Unchanged facts of the state as read, which the write then leaves out. NoFailures: it
+	// counted no consecutive failures, so there is none to reset; a failure counted between
+	// the read and the write then stands, as if it came after this success (the count errs on
+	// the closed side). SameFactor: it names FactorID as the factor last verified with.
+	NoFailures, SameFactor bool
 }
 
 // Activation is a factor being bound.

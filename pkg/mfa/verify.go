@@ -242,6 +242,7 @@ func (s *Verifications) succeed(ctx context.Context, c Caller, ch Challenge, sta
 		Step: a.step, CodeHash: a.codeHash, BackupHash: a.backupHash, SignCount: a.signCount,
 		Open: s.Regulation.OpenAt(now), MaxFailures: s.Regulation.MaxChallengeFailures,
 		Seen: seenOf(ch, now), Device: device, DeviceEvent: deviceEvent(s.event(c, ch.UserID, ActionDeviceTrusted, "ok"), device), At: now, Event: ev,
+		NoFailures: state.ConsecutiveFailures == 0, SameFactor: state.LastFactorID == f.ID,
 	})
 	switch {
 	case err == nil:
