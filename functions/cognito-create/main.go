@@ -16,16 +16,19 @@ import (
 
 func main() {
 	ctx := context.Background()
-	// Built once, at cold start: the table, the unwrapped data key (code and device hashes),
-	// the notifier (codes) and the passkey relying party (assertion options). No signing key:
-	// this trigger issues and checks no mfaToken.
+	// Built once, at cold start (while the runtime takes the first event: app.Prepare): the
+	// table, the unwrapped data key (code and device hashes), the notifier (codes) and the
+	// passkey relying party (assertion options). No signing key: this trigger issues and
+	// checks no mfaToken.
 	b := app.Must(app.Load(ctx, app.Must(app.ConfigFromEnv()), app.FromEnvironment))
-	store := b.Store()
-	policyRead := b.ReadPolicyAhead(ctx) // alongside the keys: every request decides by it
-	keyring := app.Must(b.Keyring(ctx))
-	core := b.Core(keyring)
-	challenges := mfa.NewChallenges(core, store, app.Must(b.Passkeys(passkey.Build)))
-	deliveries := mfa.NewDeliveries(core, store, app.Must(notify.Domain(b.AWS, notify.ConfigFromEnv(os.Getenv))))
-	policyRead()
-	lambda.Start(cognito.ForCreate(challenges, deliveries, b.Log).Create)
+	lambda.Start(app.Prepare(func() cognito.CreateHandler {
+		store := b.Store()
+		policyRead := b.ReadPolicyAhead(ctx) // alongside the keys: every request decides by it
+		keyring := app.Must(b.Keyring(ctx))
+		core := b.Core(keyring)
+		challenges := mfa.NewChallenges(core, store, app.Must(b.Passkeys(passkey.Build)))
+		deliveries := mfa.NewDeliveries(core, store, app.Must(notify.Domain(b.AWS, notify.ConfigFromEnv(os.Getenv))))
+		policyRead()
+		return cognito.ForCreate(challenges, deliveries, b.Log).Create
+	}))
 }

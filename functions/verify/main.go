@@ -14,13 +14,15 @@ import (
 
 func main() {
 	ctx := context.Background()
-	// Built once, at cold start: the table, the unwrapped data key (TOTP secrets, code
-	// hashes), the signing key (mfaTokens) and the passkey relying party. No notifier: this
-	// function sends nothing.
+	// Built once, at cold start (while the runtime takes the first event: app.Prepare): the
+	// table, the unwrapped data key (TOTP secrets, code hashes), the signing key (mfaTokens)
+	// and the passkey relying party. No notifier: this function sends nothing.
 	b := app.Must(app.Load(ctx, app.Must(app.ConfigFromEnv()), app.FromEnvironment))
-	store := b.Store()
-	keyring := app.Must(b.Keyring(ctx))
-	signer := app.Must(b.Signer(ctx, keyring))
-	verification := mfa.NewVerifications(b.Core(keyring), store, keyring, signer, app.Must(b.Passkeys(passkey.Build)))
-	lambda.Start(httpapi.ForVerify(verification, signer, b.Log).Verify())
+	lambda.Start(app.Prepare(func() httpapi.Handler {
+		store := b.Store()
+		keyring := app.Must(b.Keyring(ctx))
+		signer := app.Must(b.Signer(ctx, keyring))
+		verification := mfa.NewVerifications(b.Core(keyring), store, keyring, signer, app.Must(b.Passkeys(passkey.Build)))
+		return httpapi.ForVerify(verification, signer, b.Log).Verify()
+	}))
 }

@@ -140,6 +140,7 @@ func functionEnv(fn function, endpoint string, res localaws.Resources, home stri
 		"AWS_LAMBDA_FUNCTION_NAME=" + fn.LogicalID,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
+		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand", // a cold start with its invocation waiting
 		"TABLE_NAME=" + res.TableName,
 		"KMS_KEY_ID=" + res.KeyArn,
 		"EMAIL_SENDER=" + res.SenderEmail,

@@ -9,12 +9,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/dynamostore"
 	"github.com/mfa-service/mfa/pkg/emf"
 	"github.com/mfa-service/mfa/pkg/httpapi"
+	"github.com/mfa-service/mfa/pkg/kmsclient"
 	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/policy"
 	"github.com/mfa-service/mfa/pkg/seal"
@@ -102,7 +102,11 @@ func (b *Base) Keyring(ctx context.Context) (*seal.Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	return seal.Open(ctx, kms.NewFromConfig(b.AWS), b.Config.KMSKeyID, keys)
+	k, err := kmsclient.New(b.AWS)
+	if err != nil {
+		return nil, err
+	}
+	return seal.Open(ctx, k, b.Config.KMSKeyID, keys)
 }
 
 // Signer loads the mfaToken signing key, sealed under the keyring: it issues mfaTokens

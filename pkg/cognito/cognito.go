@@ -71,6 +71,13 @@ type Services struct {
 	*mfa.Verifications // Verify
 }
 
+// The triggers' handler types, as the functions hand them to the Lambda runtime.
+type (
+	DefineHandler = func(context.Context, events.CognitoEventUserPoolsDefineAuthChallenge) (events.CognitoEventUserPoolsDefineAuthChallenge, error)
+	CreateHandler = func(context.Context, events.CognitoEventUserPoolsCreateAuthChallenge) (events.CognitoEventUserPoolsCreateAuthChallenge, error)
+	VerifyHandler = func(context.Context, events.CognitoEventUserPoolsVerifyAuthChallenge) (events.CognitoEventUserPoolsVerifyAuthChallenge, error)
+)
+
 // ForDefine is the DefineAuthChallenge trigger (serve its Define): the policy's decision,
 // nothing stored.
 func ForDefine(d *mfa.Decider, log *slog.Logger) *Triggers {

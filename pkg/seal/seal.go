@@ -18,16 +18,14 @@ import (
 	"fmt"
 	"hash"
 	"sync"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
 
-// KMS is the part of the KMS client the keyring uses.
+// KMS makes and unwraps the data key (pkg/kmsclient).
 type KMS interface {
-	GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, opts ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error)
-	Decrypt(ctx context.Context, in *kms.DecryptInput, opts ...func(*kms.Options)) (*kms.DecryptOutput, error)
+	// GenerateDataKey makes a 256-bit key under keyID, bound to the encryption context.
+	GenerateDataKey(ctx context.Context, keyID string, encryptionContext map[string]string) (plaintext, wrapped []byte, err error)
+	// Decrypt unwraps a key wrapped under keyID with the encryption context.
+	Decrypt(ctx context.Context, keyID string, wrapped []byte, encryptionContext map[string]string) ([]byte, error)
 }
 
 // WrappedKeyStore keeps the wrapped data key. Create must be conditional: when two cold starts
@@ -60,35 +58,27 @@ func Open(ctx context.Context, k KMS, keyID string, store WrappedKeyStore) (*Key
 		return nil, fmt.Errorf("seal: load data key: %w", err)
 	}
 	if wrapped == nil {
-		out, err := k.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
-			KeyId:             aws.String(keyID),
-			KeySpec:           types.DataKeySpecAes256,
-			EncryptionContext: encryptionContext,
-		})
+		plaintext, generated, err := k.GenerateDataKey(ctx, keyID, encryptionContext)
 		if err != nil {
 			return nil, fmt.Errorf("seal: generate data key: %w", err)
 		}
-		created, err := store.CreateWrappedKey(ctx, out.CiphertextBlob)
+		created, err := store.CreateWrappedKey(ctx, generated)
 		if err != nil {
 			return nil, fmt.Errorf("seal: store data key: %w", err)
 		}
 		if created {
-			return New(out.Plaintext)
+			return New(plaintext)
 		}
 		// Another cold start stored its key first; use that one.
 		if wrapped, err = store.LoadWrappedKey(ctx); err != nil || wrapped == nil {
 			return nil, fmt.Errorf("seal: reload data key: %v", err)
 		}
 	}
-	out, err := k.Decrypt(ctx, &kms.DecryptInput{
-		CiphertextBlob:    wrapped,
-		KeyId:             aws.String(keyID),
-		EncryptionContext: encryptionContext,
-	})
+	plaintext, err := k.Decrypt(ctx, keyID, wrapped, encryptionContext)
 	if err != nil {
 		return nil, fmt.Errorf("seal: unwrap data key: %w", err)
 	}
-	return New(out.Plaintext)
+	return New(plaintext)
 }
 
 // New derives the keyring from a plaintext 256-bit data key.

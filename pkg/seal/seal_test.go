@@ -9,10 +9,10 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/dynamostore"
+	"github.com/mfa-service/mfa/pkg/kmsclient"
 	"github.com/mfa-service/mfa/pkg/seal"
 )
 
@@ -85,18 +85,27 @@ type countingKMS struct {
 	decrypt  int
 }
 
-func (c *countingKMS) GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, o ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error) {
+func (c *countingKMS) GenerateDataKey(ctx context.Context, keyID string, ec map[string]string) ([]byte, []byte, error) {
 	c.mu.Lock()
 	c.generate++
 	c.mu.Unlock()
-	return c.KMS.GenerateDataKey(ctx, in, o...)
+	return c.KMS.GenerateDataKey(ctx, keyID, ec)
 }
 
-func (c *countingKMS) Decrypt(ctx context.Context, in *kms.DecryptInput, o ...func(*kms.Options)) (*kms.DecryptOutput, error) {
+func (c *countingKMS) Decrypt(ctx context.Context, keyID string, wrapped []byte, ec map[string]string) ([]byte, error) {
 	c.mu.Lock()
 	c.decrypt++
 	c.mu.Unlock()
-	return c.KMS.Decrypt(ctx, in, o...)
+	return c.KMS.Decrypt(ctx, keyID, wrapped, ec)
+}
+
+func newKMS(t *testing.T) *kmsclient.Client {
+	t.Helper()
+	k, err := kmsclient.New(awstest.Config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 func TestOpenWithKMSGeneratesOnceAndUnwrapsThereafter(t *testing.T) {
@@ -104,7 +113,7 @@ func TestOpenWithKMSGeneratesOnceAndUnwrapsThereafter(t *testing.T) {
 	cfg := awstest.Config(t)
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), awstest.NewTable(t), 0)
 	keyID := awstest.NewKey(t)
-	k := &countingKMS{KMS: kms.NewFromConfig(cfg)}
+	k := &countingKMS{KMS: newKMS(t)}
 
 	first, err := seal.Open(ctx, k, keyID, store)
 	if err != nil {
@@ -146,7 +155,7 @@ func TestConcurrentColdStartsAgreeOnOneKey(t *testing.T) {
 	cfg := awstest.Config(t)
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), awstest.NewTable(t), 0)
 	keyID := awstest.NewKey(t)
-	k := kms.NewFromConfig(cfg)
+	k := newKMS(t)
 
 	const n = 8
 	rings := make([]*seal.Keyring, n)
