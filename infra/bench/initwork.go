@@ -102,13 +102,14 @@ func tracePackageInit(ctx context.Context, p runtimeapi.Process, inv runtimeapi.
 // renderInitWork prints, per function, what a cold start builds before its first request and
 // what its first request builds lazily.
 func renderInitWork(w io.Writer, cs []ColdStartResult) {
-	fmt.Fprintln(w, "\nInit work per function. Built at init, once per container: the package initialisers (before main:")
-	fmt.Fprintln(w, "package-level variables and init functions, GODEBUG=inittrace=1, summed wall clock and heap), then main's AWS calls")
-	fmt.Fprintln(w, "before its first poll (clients, the unwrapped data key, the signing keys). Built lazily: the AWS calls of the first")
-	fmt.Fprintln(w, "request (per-container caches such as the policy or the key set fill there). Page faults: the median cold start's")
-	fmt.Fprintln(w, "minor faults, start to first response: the pages it touched (heap first), which the load does not change.")
+	fmt.Fprintln(w, "\nInit work per function. Built once per container: the package initialisers (before main: package-level")
+	fmt.Fprintln(w, "variables and init functions, GODEBUG=inittrace=1, summed wall clock and heap), then the AWS calls of main")
+	fmt.Fprintln(w, "(the unwrapped data key, the signing keys, a policy read): before the first poll for an event, or after it for")
+	fmt.Fprintln(w, "a function that builds its handler while the runtime takes the first event (app.Prepare). Built lazily: the AWS")
+	fmt.Fprintln(w, "calls of the first request itself (per-container caches such as the key set fill there). Page faults: the median")
+	fmt.Fprintln(w, "cold start's minor faults, start to first response: the pages it touched (heap first), which the load does not change.")
 	tw := table(w)
-	fmt.Fprintln(tw, "function\tpackage init\theaviest initialisers\tpage faults\tinit AWS calls\tfirst request AWS calls")
+	fmt.Fprintln(tw, "function\tpackage init\theaviest initialisers\tpage faults\tAWS calls before the first poll\tafter it")
 	for _, c := range cs {
 		if c.Error != "" {
 			continue

@@ -211,6 +211,7 @@ func run(o options) int {
 			return fatal(err)
 		}
 		defer proxy.Close()
+		flushWrites()
 		for _, fn := range fns {
 			logf("cold start: %s…", fn.Dir)
 			var prepare *eventMaker

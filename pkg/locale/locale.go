@@ -10,6 +10,7 @@ package locale
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
@@ -22,17 +23,15 @@ var Supported = []string{"en", "de", "fr", "es", "pt-BR", "ja", "zh-Hans"}
 // Default is the locale when nothing else says which.
 const Default = "en"
 
-var (
-	tags    = make([]language.Tag, len(Supported))
-	matcher language.Matcher
-)
-
-func init() {
+// matcher is built on the first match, not at init: most requests carry no locale to match,
+// and a cold start pays for every page its initialisers touch.
+var matcher = sync.OnceValue(func() language.Matcher {
+	tags := make([]language.Tag, len(Supported))
 	for i, s := range Supported {
 		tags[i] = language.MustParse(s)
 	}
-	matcher = language.NewMatcher(tags)
-}
+	return language.NewMatcher(tags)
+})
 
 // maxCandidate bounds what is parsed: an Accept-Language header or a claim is untrusted input.
 const maxCandidate = 512
@@ -52,7 +51,7 @@ func Match(candidate string) (string, bool) {
 	for _, w := range want {
 		// One tag at a time, in the caller's order of preference: the first the service
 		// has wins, rather than a later one that happens to match more exactly.
-		_, i, conf := matcher.Match(w)
+		_, i, conf := matcher().Match(w)
 		if conf >= language.High {
 			return Supported[i], true
 		}
