@@ -93,23 +93,41 @@ func EnableStream(ctx context.Context, db *dynamodb.Client, name string, spec *s
 	if view == "" {
 		return "", fmt.Errorf("localaws: the template's table has no StreamSpecification")
 	}
-	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
-	if err != nil {
-		return "", fmt.Errorf("localaws: describe table %s: %w", name, err)
-	}
-	if ss := out.Table.StreamSpecification; ss != nil && aws.ToBool(ss.StreamEnabled) {
-		if string(ss.StreamViewType) != view {
-			return "", fmt.Errorf("localaws: table %s streams %s, the template wants %s", name, ss.StreamViewType, view)
-		}
-		return aws.ToString(out.Table.LatestStreamArn), nil
+	if arn, on, err := streamOf(ctx, db, name, view); err != nil || on {
+		return arn, err
 	}
 	up, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: &name, StreamSpecification: &dbtypes.StreamSpecification{
 		StreamEnabled: aws.Bool(true), StreamViewType: dbtypes.StreamViewType(view),
 	}})
+	var inUse *dbtypes.ResourceInUseException
+	if errors.As(err, &inUse) {
+		// Turned on in the meantime: by another caller, or by this call's own first attempt
+		// when the SDK retried it (its answer lost with its connection).
+		if arn, on, derr := streamOf(ctx, db, name, view); derr == nil && on {
+			return arn, nil
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("localaws: turn on the stream of %s: %w", name, err)
 	}
 	return aws.ToString(up.TableDescription.LatestStreamArn), nil
+}
+
+// streamOf says whether table name streams, with view (an error if with another), and its
+// stream's ARN.
+func streamOf(ctx context.Context, db *dynamodb.Client, name, view string) (arn string, on bool, err error) {
+	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
+	if err != nil {
+		return "", false, fmt.Errorf("localaws: describe table %s: %w", name, err)
+	}
+	ss := out.Table.StreamSpecification
+	if ss == nil || !aws.ToBool(ss.StreamEnabled) {
+		return "", false, nil
+	}
+	if string(ss.StreamViewType) != view {
+		return "", false, fmt.Errorf("localaws: table %s streams %s, the template wants %s", name, ss.StreamViewType, view)
+	}
+	return aws.ToString(out.Table.LatestStreamArn), true, nil
 }
 
 // ensureBus creates an event bus unless it exists.

@@ -392,3 +392,35 @@ func TestStreamMapping(t *testing.T) {
 		}
 	})
 }
+
+// Turning the stream on is idempotent, also when callers race or an UpdateTable is retried
+// after its answer was lost: every caller gets the one stream's ARN.
+func TestEnableStreamRacesToOneStream(t *testing.T) {
+	m := runMoto(t)
+	cfg, err := AWSConfig(t.Context(), m.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, _ := templateMapping(t)
+	spec, err := tpl.Table(TableLogicalID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	if err := CreateTable(t.Context(), db, "race", spec); err != nil {
+		t.Fatal(err)
+	}
+	const n = 6
+	arns := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { arns[i], errs[i] = EnableStream(t.Context(), db, "race", spec) })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || arns[i] == "" || arns[i] != arns[0] {
+			t.Errorf("caller %d: %q, %v (caller 0: %q)", i, arns[i], errs[i], arns[0])
+		}
+	}
+}
