@@ -129,7 +129,6 @@ func TestRoundTripBudgets(t *testing.T) {
 		t.Fatalf("bind bob's email: %d %s", r.status, r.raw)
 	}
 	bobFactor := r.body["factor"].(map[string]any)["id"].(string)
-	e.challenge(user("bob"), "bob") // bob's first contact is written: not the case measured
 	e.clock.Advance(time.Minute)
 	ch = e.challenge(user("bob"), "bob")
 	log.take()
@@ -143,4 +142,27 @@ func TestRoundTripBudgets(t *testing.T) {
 		t.Fatalf("challenge with its code: %d %s", r.status, r.raw)
 	}
 	check("challenge (email code sent)", 2)
+
+	// A user whose email a service bound, never challenged: binding recorded the user's first
+	// contact, so the first challenge, with its code, writes only the send's two writes.
+	r = e.do(service(), "POST /v1/users/{userId}/enrollments", map[string]string{"userId": "erin"}, map[string]any{"type": "email", "email": "erin.budget@example.com", "preVerified": true})
+	if r.status != 201 {
+		t.Fatalf("bind erin's email: %d %s", r.status, r.raw)
+	}
+	erinFactor := r.body["factor"].(map[string]any)["id"].(string)
+	e.clock.Advance(time.Minute)
+	log.take()
+	r = e.do(user("erin"), "POST /v1/users/{userId}/challenges", map[string]string{"userId": "erin"}, map[string]any{"sendCode": true})
+	if r.status != 201 || r.body["delivery"] == nil {
+		t.Fatalf("erin's first challenge with its code: %d %s", r.status, r.raw)
+	}
+	check("challenge (never challenged, email code sent)", 2)
+	if v := e.verify(user("erin"), "erin", r.str("challengeId"), map[string]any{"type": "email", "factorId": erinFactor, "code": e.lastCode("erin.budget@example.com")}); v.status != 200 {
+		t.Fatalf("erin answers: %d %s", v.status, v.raw)
+	}
+	// Nor does the next plain challenge write anything.
+	e.clock.Advance(time.Minute)
+	log.take()
+	e.challenge(user("erin"), "erin")
+	check("challenge (erin, seen)", 1)
 }
