@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -71,7 +72,11 @@ func New(cfg aws.Config) (*Client, error) {
 	if cfg.BaseEndpoint != nil {
 		endpoint = *cfg.BaseEndpoint
 	}
-	if v, ok := serviceEndpoint(cfg.ConfigSources); ok {
+	// As the SDK's clients do: AWS_ENDPOINT_URL alone (no AWS_ENDPOINT_URL_KMS) is the base
+	// endpoint, and no other source is asked.
+	_, global := os.LookupEnv("AWS_ENDPOINT_URL")
+	_, own := os.LookupEnv("AWS_ENDPOINT_URL_KMS")
+	if v, ok := serviceEndpoint(cfg.ConfigSources); ok && (own || !global) {
 		endpoint = v
 	}
 	c.endpoint = strings.TrimSuffix(endpoint, "/") + "/"
