@@ -16,6 +16,10 @@ import (
 // managed instances: AWS_LAMBDA_INITIALIZATION_TYPE) builds first, at init, as nothing is
 // waiting there and Lambda may freeze it as soon as it asks for its first invocation.
 //
+// Lambda may also initialise an on-demand environment before an invocation arrives and freeze
+// it at its first poll: the build then finishes when the environment thaws, its calls retried
+// by the SDK (and pkg/kmsclient) if their connections did not survive.
+//
 // build ends the process on a failure (Must), as a failed init does; on demand that happens
 // during the first invocation, which fails, and Lambda starts the function again.
 func Prepare[H ~func(context.Context, E) (R, error), E, R any](build func() H) H {
