@@ -7,12 +7,14 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/mfa-service/mfa/pkg/awsenv"
 )
 
-// The regional endpoint is the one the SDK's KMS endpoint rules give, in every partition.
+// The regional endpoint is the one the SDK's KMS endpoint rules give, in every partition, with
+// and without FIPS and dual stack.
 func TestRegionalEndpointsAreTheSDKs(t *testing.T) {
 	resolver := kms.NewDefaultEndpointResolverV2()
 	for _, region := range []string{
@@ -21,12 +23,14 @@ func TestRegionalEndpointsAreTheSDKs(t *testing.T) {
 		"us-iso-east-1", "us-isob-east-1", "us-isof-south-1", "eu-isoe-west-1", "eusc-de-east-1",
 		"eu-central-9", "ap-south-99", // not yet known to the SDK: by its partition's pattern
 	} {
-		ep, err := resolver.ResolveEndpoint(context.Background(), kms.EndpointParameters{Region: aws.String(region)})
-		if err != nil {
-			t.Fatalf("%s: %v", region, err)
-		}
-		if got := regionalEndpoint(region); got != ep.URI.String() {
-			t.Errorf("%s: %s, the SDK's %s", region, got, ep.URI.String())
+		for _, v := range []struct{ fips, dual bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+			ep, err := resolver.ResolveEndpoint(context.Background(), kms.EndpointParameters{Region: aws.String(region), UseFIPS: aws.Bool(v.fips), UseDualStack: aws.Bool(v.dual)})
+			if err != nil {
+				t.Fatalf("%s %+v: %v", region, v, err)
+			}
+			if got := regionalEndpoint(region, v.fips, v.dual); got != ep.URI.String() {
+				t.Errorf("%s %+v: %s, the SDK's %s", region, v, got, ep.URI.String())
+			}
 		}
 	}
 }
@@ -62,7 +66,7 @@ func TestConfiguredEndpointIsTheSDKs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := regionalEndpoint("eu-west-1")
+		want := regionalEndpoint("eu-west-1", false, false)
 		if base := kms.NewFromConfig(cfg).Options().BaseEndpoint; base != nil {
 			want = *base
 		}
@@ -80,5 +84,49 @@ func TestRegionIsAHostLabel(t *testing.T) {
 	}
 	if _, err := New(aws.Config{Region: "eu-west-1"}); err == nil {
 		t.Error("no credentials accepted")
+	}
+}
+
+// The FIPS and dual-stack settings the SDK's configuration reads (AWS_USE_FIPS_ENDPOINT,
+// AWS_USE_DUALSTACK_ENDPOINT) choose the endpoint variant, as they do for the SDK's client.
+func TestEndpointVariantsFromTheConfig(t *testing.T) {
+	for _, env := range []map[string]string{
+		{},
+		{"AWS_USE_FIPS_ENDPOINT": "true"},
+		{"AWS_USE_DUALSTACK_ENDPOINT": "true"},
+		{"AWS_USE_FIPS_ENDPOINT": "true", "AWS_USE_DUALSTACK_ENDPOINT": "true"},
+	} {
+		for _, name := range []string{"AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"} {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+		for k, v := range env {
+			t.Setenv(k, v)
+		}
+		t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+		t.Setenv("AWS_REGION", "us-gov-west-1")
+		t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+		cfg, err := config.LoadDefaultConfig(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := kms.NewFromConfig(cfg).Options()
+		ep, err := o.EndpointResolverV2.ResolveEndpoint(context.Background(), kms.EndpointParameters{
+			Region:       aws.String(o.Region),
+			UseFIPS:      aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
+			UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := ep.URI.String() + "/"; c.endpoint != want {
+			t.Errorf("%v: endpoint %q, the SDK's %q", env, c.endpoint, want)
+		}
 	}
 }

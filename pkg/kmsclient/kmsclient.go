@@ -51,7 +51,7 @@ type Client struct {
 // New makes a client from cfg: its region, credentials, HTTP client (the SDK's default when
 // unset) and retryer (the SDK's standard one when unset); the endpoint is
 // AWS_ENDPOINT_URL_KMS (through cfg's config sources), else cfg.BaseEndpoint, else KMS's
-// endpoint in the region's partition.
+// endpoint in the region's partition (FIPS or dual-stack when the config says so).
 func New(cfg aws.Config) (*Client, error) {
 	if !validRegion(cfg.Region) {
 		return nil, fmt.Errorf("kmsclient: invalid region %q", cfg.Region)
@@ -68,7 +68,7 @@ func New(cfg aws.Config) (*Client, error) {
 	} else {
 		c.retryer = retry.NewStandard()
 	}
-	endpoint := regionalEndpoint(cfg.Region)
+	endpoint := regionalEndpoint(cfg.Region, useFIPS(cfg.ConfigSources), useDualStack(cfg.ConfigSources))
 	if cfg.BaseEndpoint != nil {
 		endpoint = *cfg.BaseEndpoint
 	}
@@ -98,24 +98,59 @@ func serviceEndpoint(sources []any) (string, bool) {
 	return "", false
 }
 
-// regionalEndpoint is KMS's endpoint in region's partition (FIPS and dual-stack endpoints
-// are set with AWS_ENDPOINT_URL_KMS).
-func regionalEndpoint(region string) string {
-	suffix := "amazonaws.com"
-	for _, p := range [...]struct{ prefix, suffix string }{
-		{"cn-", "amazonaws.com.cn"},
-		{"us-iso-", "c2s.ic.gov"},
-		{"us-isob-", "sc2s.sgov.gov"},
-		{"us-isof-", "csp.hci.ic.gov"},
-		{"eu-isoe-", "cloud.adc-e.uk"},
-		{"eusc-", "amazonaws.eu"},
+// regionalEndpoint is KMS's endpoint in region's partition, its FIPS one (kms-fips) and its
+// dual-stack one as the SDK's endpoint rules give them.
+func regionalEndpoint(region string, fips, dualStack bool) string {
+	suffix, dual := "amazonaws.com", "api.aws"
+	for _, p := range [...]struct{ prefix, suffix, dual string }{
+		{"cn-", "amazonaws.com.cn", "api.amazonwebservices.com.cn"},
+		{"us-iso-", "c2s.ic.gov", "api.aws.ic.gov"},
+		{"us-isob-", "sc2s.sgov.gov", "api.aws.scloud"},
+		{"us-isof-", "csp.hci.ic.gov", "api.aws.hci.ic.gov"},
+		{"eu-isoe-", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk"},
+		{"eusc-", "amazonaws.eu", "api.amazonwebservices.eu"},
 	} {
 		if strings.HasPrefix(region, p.prefix) {
-			suffix = p.suffix
+			suffix, dual = p.suffix, p.dual
 			break
 		}
 	}
-	return "https://kms." + region + "." + suffix
+	host := "kms"
+	if fips {
+		host = "kms-fips"
+	}
+	if dualStack {
+		suffix = dual
+	}
+	return "https://" + host + "." + region + "." + suffix
+}
+
+// useFIPS and useDualStack read the endpoint variants from the config sources (the SDK's
+// AWS_USE_FIPS_ENDPOINT and AWS_USE_DUALSTACK_ENDPOINT, or a profile's settings).
+func useFIPS(sources []any) bool {
+	for _, s := range sources {
+		if r, ok := s.(interface {
+			GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, bool, error)
+		}); ok {
+			if v, found, err := r.GetUseFIPSEndpoint(context.Background()); err == nil && found {
+				return v == aws.FIPSEndpointStateEnabled
+			}
+		}
+	}
+	return false
+}
+
+func useDualStack(sources []any) bool {
+	for _, s := range sources {
+		if r, ok := s.(interface {
+			GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpointState, bool, error)
+		}); ok {
+			if v, found, err := r.GetUseDualStackEndpoint(context.Background()); err == nil && found {
+				return v == aws.DualStackEndpointStateEnabled
+			}
+		}
+	}
+	return false
 }
 
 // validRegion: a region is a host label (letters, digits, hyphens), as the SDK requires.
