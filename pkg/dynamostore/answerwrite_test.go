@@ -3,6 +3,7 @@ package dynamostore_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -169,4 +170,39 @@ func equalAttr(a, b types.AttributeValue) bool {
 		return ok && x.Value == y.Value
 	}
 	return false
+}
+
+// A passkey offer's session is stored alone: one put, which an SDK retry of itself does not
+// refuse, which another session for the same challenge cannot replace, and which the answer's
+// read finds; the user's state is untouched and no event is written.
+func TestPasskeySessionStoredAlone(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	f := s.bindTOTP(t, "alice", 0)
+	before := s.rawState(t, "alice")
+	events := s.auditCount(t, "alice")
+	c := s.openChallenge(t, "alice", f.ID)
+	c.PasskeySession, c.HasPasskeySession = []byte(`{"challenge":"abc"}`), true
+	if err := s.store.StorePasskeySession(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.StorePasskeySession(ctx, c); err != nil {
+		t.Fatalf("the same put again (a retry): %v", err)
+	}
+	other := c
+	other.PasskeySession = []byte(`{"challenge":"forged"}`)
+	if err := s.store.StorePasskeySession(ctx, other); !errors.Is(err, mfa.ErrExists) {
+		t.Fatalf("another session for the challenge: %v, want ErrExists", err)
+	}
+	v, err := s.store.LoadVerification(ctx, c)
+	if err != nil || string(v.Challenge.PasskeySession) != `{"challenge":"abc"}` {
+		t.Fatalf("the answer's read: %q %v", v.Challenge.PasskeySession, err)
+	}
+	after := s.rawState(t, "alice")
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("the state changed: %v → %v", before, after)
+	}
+	if got := s.auditCount(t, "alice"); got != events {
+		t.Errorf("%d audit events after storing a session, %d before", got, events)
+	}
 }

@@ -2,6 +2,9 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +17,7 @@ import (
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/httpapi"
+	"github.com/mfa-service/mfa/pkg/passkey/passkeytest"
 )
 
 // callLog records every AWS API call the service makes, as "Service.Operation", marked
@@ -48,12 +52,21 @@ func (l *callLog) take() []string {
 	return out
 }
 
+// peek is the calls since the last take, left in the log.
+func (l *callLog) peek() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.calls)
+}
+
 // TestRoundTripBudgets proves DESIGN §8: verify, challenge and enrollment completion each make
 // at most two DynamoDB round trips, and no warm request calls KMS.
 func TestRoundTripBudgets(t *testing.T) {
 	log := &callLog{}
 	table := awstest.NewTable(t)
-	a, err := app.New(context.Background(), testConfig(t, table), testOptions(app.WithAPIOptions(log.middleware))...)
+	cfg := testConfig(t, table)
+	cfg.RPID, cfg.RPName, cfg.Origins = "example.com", "Example", []string{budgetOrigin}
+	a, err := app.New(context.Background(), cfg, testOptions(app.WithAPIOptions(log.middleware))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,4 +178,52 @@ func TestRoundTripBudgets(t *testing.T) {
 	log.take()
 	e.challenge(user("erin"), "erin")
 	check("challenge (erin, seen)", 1)
+
+	// A passkey user's challenge stores the WebAuthn session alone (one put: no transaction
+	// with the user's state, no event), and the passkey answers it.
+	auth, err := passkeytest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = e.do(user("dave"), "POST /v1/users/{userId}/enrollments", map[string]string{"userId": "dave"}, map[string]any{"type": "webauthn"})
+	if r.status != 201 {
+		t.Fatalf("passkey enrollment: %d %s", r.status, r.raw)
+	}
+	options, _ := json.Marshal(r.body["webauthn"])
+	var creation struct {
+		PublicKey struct {
+			User struct {
+				ID string `json:"id"`
+			} `json:"user"`
+		} `json:"publicKey"`
+	}
+	if err := json.Unmarshal(options, &creation); err != nil {
+		t.Fatal(err)
+	}
+	handle, _ := base64.RawURLEncoding.DecodeString(creation.PublicKey.User.ID)
+	att, err := auth.Register(options, passkeytest.Honest(budgetOrigin, "example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r = e.do(user("dave"), "POST /v1/users/{userId}/enrollments/{enrollmentId}/complete", map[string]string{"userId": "dave", "enrollmentId": r.str("enrollmentId")}, map[string]any{"credential": json.RawMessage(att)}); r.status != 200 {
+		t.Fatalf("passkey complete: %d %s", r.status, r.raw)
+	}
+	e.clock.Advance(time.Minute)
+	log.take()
+	r = e.challenge(user("dave"), "dave")
+	if calls := log.peek(); !slices.Equal(calls, []string{"DynamoDB.Query", "DynamoDB.PutItem"}) {
+		t.Errorf("a passkey challenge made %v, want a Query and the session's put", calls)
+	}
+	check("challenge (passkey)", 2)
+	request, _ := json.Marshal(r.body["webauthn"])
+	assertion, err := auth.Assert(request, passkeytest.Honest(budgetOrigin, "example.com"), handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := e.verify(user("dave"), "dave", r.str("challengeId"), map[string]any{"type": "webauthn", "credential": json.RawMessage(assertion)}); v.status != 200 {
+		t.Fatalf("the passkey answers: %d %s", v.status, v.raw)
+	}
+	check("verify (passkey)", 2)
 }
+
+const budgetOrigin = "https://app.example.com"

@@ -182,14 +182,21 @@ func (s *Challenges) CreateChallenge(ctx context.Context, c Caller, userID strin
 		return ChallengeResult{}, internal(err)
 	}
 	// The challenge id carries the challenge (challengetoken.go): opening one writes only what
-	// must outlive the response — a passkey session, a trusted device's use, or the user's
-	// first contact (the grace period of required mode counts from it) — with its event.
-	// Otherwise nothing changed, and nothing is written: the answer records the activity.
-	if ch.HasPasskeySession || x.trusted != "" || x.firstSeen.IsZero() {
+	// must outlive the response. A trusted device's use or the user's first contact (the grace
+	// period of required mode counts from it) change the user's state: they are written, with
+	// a passkey session if there is one, and the event. A passkey offer's WebAuthn session
+	// alone is the ceremony's data, not a change of the user's: it is stored by itself, and,
+	// as for any other challenge, the answer records the activity.
+	switch {
+	case x.trusted != "" || x.firstSeen.IsZero():
 		ch.MovesInDirectory = x.listedAt.IsZero() || now.Sub(x.listedAt) >= DirectoryActivityStep
 		ev := s.event(c, userID, ActionChallengeOpened, "ok")
 		ev.ChallengeID, ev.Reason = id, d.Reason
 		if err := s.Store.OpenChallenge(ctx, ch, x.trusted, ev); err != nil {
+			return ChallengeResult{}, unavailable(err)
+		}
+	case ch.HasPasskeySession:
+		if err := s.Store.StorePasskeySession(ctx, ch); err != nil {
 			return ChallengeResult{}, unavailable(err)
 		}
 	}

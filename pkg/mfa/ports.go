@@ -60,11 +60,15 @@ type EnrollmentStore interface {
 // ChallengeStore opens challenges.
 type ChallengeStore interface {
 	ProfileReader
-	// OpenChallenge records what opening a challenge must keep, in one transaction: the
-	// passkey session of a challenge that offers passkeys, the user's first contact and
-	// activity, a trusted device's last use (when trustedDevice is set), and the event. A
-	// challenge needing none of these is not stored at all (challengetoken.go).
+	// OpenChallenge records what opening a challenge must keep when it changes the user's
+	// state, in one transaction: the user's first contact and activity, a trusted device's
+	// last use (when trustedDevice is set), the passkey session of a challenge that offers
+	// passkeys, and the event. A challenge needing none of these is not stored at all
+	// (challengetoken.go).
 	OpenChallenge(ctx context.Context, c Challenge, trustedDevice string, ev AuditEvent) error
+	// StorePasskeySession stores the WebAuthn session of a challenge that offers passkeys and
+	// changes nothing else: the ceremony's server-side data (DESIGN §6.6), until it expires.
+	StorePasskeySession(ctx context.Context, c Challenge) error
 	// SkipPrompt records that the user skipped the optional enrollment prompt.
 	SkipPrompt(ctx context.Context, userID string, ev AuditEvent) error
 }

@@ -39,7 +39,7 @@ var Catalog = []Kind{
 	{mfa.ActionFactorRenamed, "Factor Renamed", "a factor's label changed"},
 	{mfa.ActionFactorRemoved, "Factor Removed", "a factor was removed by its user, a service or an admin"},
 	{mfa.ActionBackupCodesRenewed, "Backup Codes Regenerated", "a new set of backup codes replaced the old one, asked for by the user or an admin (the first set comes with the first factor's Factor Bound)"},
-	{mfa.ActionChallengeOpened, "Challenge Opened", "routine, opt-in: a challenge stored something when it opened (the user's first contact, a passkey session, a trusted device's use); reason says why MFA was or was not asked. A challenge that stores nothing is no state change and writes no event: its answer does"},
+	{mfa.ActionChallengeOpened, "Challenge Opened", "routine, opt-in: a challenge changed the user's state when it opened (the user's first contact, a trusted device's use); reason says why MFA was or was not asked. A challenge that changes nothing of the user's (most, including a passkey offer, whose WebAuthn session is stored alone) writes no event: its answer does"},
 	{mfa.ActionCodeSent, "Code Sent", "routine, opt-in: an email or SMS code went out for a challenge (never the code itself)"},
 	{mfa.ActionCodeRefused, "Code Refused", "a code taken back unsent: the destination's send cap refused it after the user's state had taken it (reason limit:destination; other refusals show in the SendsRefused metric)"},
 	{mfa.ActionVerificationSuccess, "Verification Succeeded", "routine, opt-in: a challenge was answered correctly"},
