@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base32"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -258,18 +257,8 @@ func (f *fixture) setupUsers() error {
 	if err != nil {
 		return err
 	}
-	var creation struct {
-		PublicKey struct {
-			User struct {
-				ID string `json:"id"`
-			} `json:"user"`
-		} `json:"publicKey"`
-	}
 	rawOpts, _ := json.Marshal(out["webauthn"])
-	if err := json.Unmarshal(rawOpts, &creation); err != nil {
-		return err
-	}
-	if f.passkey.handle, err = base64.RawURLEncoding.DecodeString(creation.PublicKey.User.ID); err != nil {
+	if f.passkey.handle, err = passkeytest.UserHandleOf(rawOpts); err != nil {
 		return err
 	}
 	att, err := auth.Register(rawOpts, passkeytest.Honest(rpOrigin, rpID))

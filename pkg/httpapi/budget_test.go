@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"slices"
 	"sort"
@@ -190,17 +189,10 @@ func TestRoundTripBudgets(t *testing.T) {
 		t.Fatalf("passkey enrollment: %d %s", r.status, r.raw)
 	}
 	options, _ := json.Marshal(r.body["webauthn"])
-	var creation struct {
-		PublicKey struct {
-			User struct {
-				ID string `json:"id"`
-			} `json:"user"`
-		} `json:"publicKey"`
-	}
-	if err := json.Unmarshal(options, &creation); err != nil {
+	handle, err := passkeytest.UserHandleOf(options)
+	if err != nil {
 		t.Fatal(err)
 	}
-	handle, _ := base64.RawURLEncoding.DecodeString(creation.PublicKey.User.ID)
 	att, err := auth.Register(options, passkeytest.Honest(budgetOrigin, "example.com"))
 	if err != nil {
 		t.Fatal(err)

@@ -63,6 +63,22 @@ func ChallengeOf(options json.RawMessage) (string, error) {
 	return o.PublicKey.Challenge, nil
 }
 
+// UserHandleOf reads the user handle of creation options ({"publicKey": {"user": {"id": …}}}):
+// what an authenticator returns with its assertions.
+func UserHandleOf(options json.RawMessage) ([]byte, error) {
+	var o struct {
+		PublicKey struct {
+			User struct {
+				ID string `json:"id"`
+			} `json:"user"`
+		} `json:"publicKey"`
+	}
+	if err := json.Unmarshal(options, &o); err != nil || o.PublicKey.User.ID == "" {
+		return nil, errors.New("passkeytest: options without a user handle")
+	}
+	return b64.DecodeString(o.PublicKey.User.ID)
+}
+
 func (a *Authenticator) authData(c Ceremony, attested bool) ([]byte, error) {
 	rp := sha256.Sum256([]byte(c.RPID))
 	flags := byte(0)
