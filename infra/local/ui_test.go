@@ -357,15 +357,21 @@ func TestWebPages(t *testing.T) {
 		do(t, ctx, chromedp.Click(chromedp.CSS("#saved")), chromedp.Click(chromedp.CSS("#codes-continue-btn")))
 		waitFor(t, ctx, visible("done"))
 
-		// Sign in: send the code, see the cool-down, answer with the code from the outbox.
+		// Sign in: email is the default factor, so its code goes out with the challenge (one
+		// request, no Send button); see the cool-down, answer with the code from the outbox.
+		sentBefore := len(outboxTo(t, s, addr))
 		do(t, ctx, chromedp.Navigate(s.URL+"/ui/challenge"+fragment("token", c.token, "return", app)))
-		waitFor(t, ctx, visible("send-panel")+` && document.activeElement.id === "send-btn"`)
-		if got := text(t, ctx, "method-intro"); !strings.HasPrefix(got, "We’ll send a code to ") || !strings.Contains(got, "@") {
-			t.Errorf("intro without the masked address: %q", got)
-		}
-		do(t, ctx, chromedp.Click(chromedp.CSS("#send-btn")))
 		waitFor(t, ctx, visible("code-form")+` && document.activeElement.id === "code"`)
 		waitFor(t, ctx, `document.getElementById("status").textContent.startsWith("We sent a code to")`)
+		if got := text(t, ctx, "method-intro"); !strings.HasPrefix(got, "Enter the code we sent to ") || !strings.Contains(got, "@") {
+			t.Errorf("intro without the masked address: %q", got)
+		}
+		if !eval[bool](t, ctx, `document.getElementById("send-panel").hidden`) {
+			t.Error("the send panel shows beside a code already sent")
+		}
+		if n := len(outboxTo(t, s, addr)) - sentBefore; n != 1 {
+			t.Errorf("%d emails for one sign-in, want 1", n)
+		}
 		cooldown := text(t, ctx, "resend-btn")
 		if !regexp.MustCompile(`^Resend code \(\d+ sec\)$`).MatchString(cooldown) || !eval[bool](t, ctx, `document.getElementById("resend-btn").disabled`) {
 			t.Errorf("resend during the cool-down: %q", cooldown)
@@ -373,6 +379,54 @@ func TestWebPages(t *testing.T) {
 		do(t, ctx, chromedp.SendKeys(chromedp.CSS("#code"), lastOutboxCode(t, s, addr)), chromedp.Click(chromedp.CSS("#verify-btn")))
 		back := returned(t, ctx, app)
 		if back.Get("factorType") != "email" || verifyWithJWKS(t, s, back.Get("mfaToken")).Sub != "ui-email" {
+			t.Fatalf("hand-back %v", back)
+		}
+	})
+
+	t.Run("email picked instead of the default factor", func(t *testing.T) {
+		u.screenshotOnFailure(t, ctx, "email-picked")
+		const user, addr = "ui-picked", "ui-picked@example.com"
+		c := s.client(t, user)
+		secret, _ := enrollTOTPByAPI(t, c)
+		if status, out, _ := admin.call("POST", "/v1/admin/users/"+user+"/factors", map[string]any{"type": "email", "email": addr}); status != 201 {
+			t.Fatalf("bind email: %d %v", status, out)
+		}
+		// The authenticator app, used last, is the default factor.
+		_, ch, _ := c.call("POST", "/v1/users/me/challenges", map[string]any{})
+		if status, out, _ := c.call("POST", "/v1/users/me/challenges/"+ch["challengeId"].(string)+"/verifications",
+			map[string]any{"type": "totp", "code": code(secret, time.Now(), 0)}); status != 200 {
+			t.Fatalf("verify: %d %v", status, out)
+		}
+
+		// (Binding the address sent it a security notice.)
+		sentBefore := len(outboxTo(t, s, addr))
+		do(t, ctx, chromedp.Navigate(s.URL+"/ui/challenge"+fragment("token", c.token, "return", app)))
+		waitFor(t, ctx, visible("code-form")+` && document.activeElement.id === "code"`)
+		if got := text(t, ctx, "verify-title"); got != "Enter the code from your authenticator app" {
+			t.Errorf("default factor's title %q", got)
+		}
+		if n := len(outboxTo(t, s, addr)) - sentBefore; n != 0 {
+			t.Errorf("%d emails sent while the default factor is the authenticator app", n)
+		}
+		// Picked instead: the page offers to send, and sends when asked.
+		do(t, ctx, chromedp.Click(chromedp.CSS("#other-btn")))
+		waitFor(t, ctx, visible("methods"))
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#method-list button[data-type="email"]`)))
+		waitFor(t, ctx, visible("send-panel")+` && document.activeElement.id === "send-btn"`)
+		if got := text(t, ctx, "method-intro"); !strings.HasPrefix(got, "We’ll send a code to ") || !strings.Contains(got, "@") {
+			t.Errorf("intro without the masked address: %q", got)
+		}
+		if got := text(t, ctx, "send-btn"); got != "Email me a code" {
+			t.Errorf("send button %q", got)
+		}
+		do(t, ctx, chromedp.Click(chromedp.CSS("#send-btn")))
+		waitFor(t, ctx, visible("code-form")+` && document.activeElement.id === "code"`)
+		waitFor(t, ctx, `document.getElementById("status").textContent.startsWith("We sent a code to")`)
+		if n := len(outboxTo(t, s, addr)) - sentBefore; n != 1 {
+			t.Errorf("%d emails sent, want 1", n)
+		}
+		do(t, ctx, chromedp.SendKeys(chromedp.CSS("#code"), lastOutboxCode(t, s, addr)), chromedp.Click(chromedp.CSS("#verify-btn")))
+		if back := returned(t, ctx, app); back.Get("factorType") != "email" {
 			t.Fatalf("hand-back %v", back)
 		}
 	})

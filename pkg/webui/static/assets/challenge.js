@@ -17,7 +17,9 @@
     MFA.clear();
     MFA.show("loading");
     ch = null; sent = {}; current = null;
-    var body = { purpose: purpose(), locale: MFA.locale };
+    // sendCode: when the user's default factor is an email or SMS code, it is sent with the
+    // challenge, as users expect of a code factor; picking it later sends it then.
+    var body = { purpose: purpose(), locale: MFA.locale, sendCode: true };
     if (params.org) body.organizationId = params.org;
     if (params.minStrength) body.minStrength = params.minStrength;
     if (params.deviceToken) body.deviceToken = params.deviceToken;
@@ -51,8 +53,12 @@
     $("remember-row").hidden = !(MFA.flag("remember") && purpose() === "sign_in");
     $("remember").checked = false;
     $("restart-btn").hidden = true;
+    // A code that went out with the challenge is the default factor's; a send that was
+    // refused or failed leaves its Send button, whose answer says why.
+    if (c.delivery && def.factorId === c.defaultFactorId) sent[def.factorId] = c.delivery;
     MFA.show("verify");
     select(def, false);
+    if (isSent(def)) MFA.say(MFA.t("common.we_sent", { destination: c.delivery.maskedDestination }));
   }
 
   function isCode(t) { return t === "totp" || t === "backup_codes" || t === "email" || t === "sms"; }
