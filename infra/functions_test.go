@@ -10,19 +10,23 @@ import (
 // Each function's main builds only what it uses, with the builders of pkg/app, so what it
 // imports (directly or not) says what it does: a function that sends nothing links no SES or
 // SNS client, one that never takes a new number no phone metadata, one that runs no WebAuthn
-// ceremony no go-webauthn, and the public ones no KMS and no domain. The packages each
-// function must import prove the lists are read at all.
+// ceremony no go-webauthn, and the public ones no KMS and no domain; none links the SDK's KMS
+// client or attributevalue. The packages each function must import prove the lists are read
+// at all.
 func TestFunctionsImportWhatTheyUse(t *testing.T) {
 	const (
-		sesv2    = "github.com/aws/aws-sdk-go-v2/service/sesv2"
-		sns      = "github.com/aws/aws-sdk-go-v2/service/sns"
-		kms      = "github.com/mfa-service/mfa/pkg/kmsclient"
-		sdkKMS   = "github.com/aws/aws-sdk-go-v2/service/kms" // pkg/kmsclient makes its two calls
-		notify   = "github.com/mfa-service/mfa/pkg/notify"
-		phone    = "github.com/mfa-service/mfa/pkg/contact/phone"
-		webauthn = "github.com/go-webauthn/webauthn/webauthn"
-		domain   = "github.com/mfa-service/mfa/pkg/mfa"
-		dynamo   = "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+		sesv2  = "github.com/aws/aws-sdk-go-v2/service/sesv2"
+		sns    = "github.com/aws/aws-sdk-go-v2/service/sns"
+		kms    = "github.com/mfa-service/mfa/pkg/kmsclient"
+		sdkKMS = "github.com/aws/aws-sdk-go-v2/service/kms" // pkg/kmsclient makes its two calls
+		// pkg/dynamostore reads and writes its items by hand (convert.go): attributevalue
+		// would bring its reflection and the streams API's schemas into every cold start.
+		attributevalue = "github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+		notify         = "github.com/mfa-service/mfa/pkg/notify"
+		phone          = "github.com/mfa-service/mfa/pkg/contact/phone"
+		webauthn       = "github.com/go-webauthn/webauthn/webauthn"
+		domain         = "github.com/mfa-service/mfa/pkg/mfa"
+		dynamo         = "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	)
 	tests := []struct {
 		function  string
@@ -54,7 +58,7 @@ func TestFunctionsImportWhatTheyUse(t *testing.T) {
 					t.Errorf("functions/%s does not import %s", tc.function, p)
 				}
 			}
-			for _, p := range append(tc.not, sdkKMS) {
+			for _, p := range append(tc.not, sdkKMS, attributevalue) {
 				if slices.Contains(deps, p) {
 					t.Errorf("functions/%s imports %s, which it never uses", tc.function, p)
 				}

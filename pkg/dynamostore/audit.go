@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -91,8 +90,8 @@ func (s *Store) ListEvents(ctx context.Context, uid string, limit int, cursor st
 	items, more := withPending(out.Items, len(out.LastEvaluatedKey) > 0, pending, uid, after, limit)
 	events := make([]mfa.AuditEvent, 0, len(items))
 	for _, item := range items {
-		var it auditItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		it, err := readAuditItem(item)
+		if err != nil {
 			return nil, "", err
 		}
 		events = append(events, mfa.AuditEvent{

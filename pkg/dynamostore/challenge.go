@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -50,11 +49,7 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 	}
 	items := []types.TransactWriteItem{{Update: state}}
 	if len(c.PasskeySession) > 0 {
-		put, err := s.passkeySessionPut(c)
-		if err != nil {
-			return err
-		}
-		items = append(items, types.TransactWriteItem{Put: put})
+		items = append(items, types.TransactWriteItem{Put: s.passkeySessionPut(c)})
 	}
 	if trustedDevice != "" {
 		// A device revoked in between makes the whole challenge fail: fail closed.
@@ -78,11 +73,8 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 // 4 and the event's copy into the audit log 1 more. The same put sent again (an SDK retry
 // after its answer was lost) finds its own session: its refusal is its success.
 func (s *Store) StorePasskeySession(ctx context.Context, c mfa.Challenge) error {
-	put, err := s.passkeySessionPut(c)
-	if err != nil {
-		return err
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	put := s.passkeySessionPut(c)
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -98,15 +90,12 @@ func (s *Store) StorePasskeySession(ctx context.Context, c mfa.Challenge) error 
 
 // passkeySessionPut is the conditional put of challenge c's WebAuthn session, kept until the
 // challenge is gone.
-func (s *Store) passkeySessionPut(c mfa.Challenge) (*types.Put, error) {
-	item, err := attributevalue.MarshalMap(challengeItem{
+func (s *Store) passkeySessionPut(c mfa.Challenge) *types.Put {
+	item := challengeItem{
 		PK: userPK(c.UserID), SK: challengePfx + c.ID, PasskeySession: c.PasskeySession,
 		ExpiresAt: millis(c.ExpiresAt), TTL: c.ExpiresAt.Add(ttlGraceOnGone).Unix(),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}, nil
+	}.attributes()
+	return &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}
 }
 
 // RecordDelivery stores the code sent for a challenge and takes both send counters with two
@@ -130,13 +119,10 @@ func (s *Store) RecordDelivery(ctx context.Context, d mfa.Delivery) error {
 	if d.Resent != nil {
 		sends = d.Resent.Sends + 1
 	}
-	code, err := attributevalue.MarshalMap(codeEntry{
+	code := codeEntry{
 		FactorID: d.Code.FactorID, Hash: d.Code.Hash, ExpiresAt: millis(d.Code.ExpiresAt), Sends: sends, LastSendAt: now,
 		Until: (millis(maxTime(d.Code.ExpiresAt, d.ChallengeEnds)) + 999) / 1000, // never before it ends
-	})
-	if err != nil {
-		return err
-	}
+	}.attributes()
 	names := map[string]string{"#k": codeAttr + d.Code.ChallengeID, "#ev": pendingEventAttr}
 	values := map[string]types.AttributeValue{":code": &types.AttributeValueMemberM{Value: code}, ":ev": &types.AttributeValueMemberM{Value: ev}, ":evKey": ev["sk"]}
 	// A resend replaces exactly the code it read, within the challenge's limits: of two

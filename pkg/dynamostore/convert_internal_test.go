@@ -2,7 +2,11 @@ package dynamostore
 
 import (
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"math/rand/v2"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -62,6 +66,11 @@ func TestItemReadersAgreeWithAttributeValue(t *testing.T) {
 		{"factor", reflect.TypeFor[factorItem](), func(m map[string]types.AttributeValue) (any, error) { return readFactorItem(m) }},
 		{"seen", reflect.TypeFor[seenItem](), func(m map[string]types.AttributeValue) (any, error) { return readSeenItem(m) }},
 		{"device", reflect.TypeFor[deviceItem](), func(m map[string]types.AttributeValue) (any, error) { return readDeviceItem(m) }},
+		{"data key", reflect.TypeFor[dataKeyItem](), func(m map[string]types.AttributeValue) (any, error) { return readDataKeyItem(m) }},
+		{"challenge", reflect.TypeFor[challengeItem](), func(m map[string]types.AttributeValue) (any, error) { return readChallengeItem(m) }},
+		{"policy", reflect.TypeFor[policyItem](), func(m map[string]types.AttributeValue) (any, error) { return readPolicyItem(m) }},
+		{"audit", reflect.TypeFor[auditItem](), func(m map[string]types.AttributeValue) (any, error) { return readAuditItem(m) }},
+		{"enrollment", reflect.TypeFor[enrollmentItem](), func(m map[string]types.AttributeValue) (any, error) { return readEnrollmentItem(m) }},
 	}
 	for _, r := range readers {
 		t.Run(r.name, func(t *testing.T) {
@@ -168,27 +177,109 @@ func TestIsActivitySortAgreesWithItsPattern(t *testing.T) {
 	}
 }
 
-// The audit item's hand-written attributes are what attributevalue.MarshalMap makes of it:
-// with every field set, with each one empty in turn (omitempty), and with all empty.
-func TestAuditItemAttributesAgreeWithAttributeValue(t *testing.T) {
-	var full auditItem
-	n := 0
-	fill(t, reflect.ValueOf(&full).Elem(), &n)
-	items := []auditItem{full, {}}
-	for i := 0; i < reflect.TypeFor[auditItem]().NumField(); i++ {
-		it := full
-		f := reflect.ValueOf(&it).Elem().Field(i)
-		f.Set(reflect.Zero(f.Type()))
-		items = append(items, it)
+// Each item's hand-written attributes are what attributevalue.MarshalMap makes of it: with
+// every field set, with all empty, with each one empty in turn (omitempty) and, for slices,
+// empty but not nil.
+func TestItemWritersAgreeWithAttributeValue(t *testing.T) {
+	writers := []struct {
+		name  string
+		typ   reflect.Type
+		write func(any) map[string]types.AttributeValue
+	}{
+		{"factor", reflect.TypeFor[factorItem](), func(v any) map[string]types.AttributeValue { return v.(factorItem).attributes() }},
+		{"data key", reflect.TypeFor[dataKeyItem](), func(v any) map[string]types.AttributeValue { return v.(dataKeyItem).attributes() }},
+		{"signing key", reflect.TypeFor[signKeyItem](), func(v any) map[string]types.AttributeValue { return v.(signKeyItem).attributes() }},
+		{"challenge", reflect.TypeFor[challengeItem](), func(v any) map[string]types.AttributeValue { return v.(challengeItem).attributes() }},
+		{"code entry", reflect.TypeFor[codeEntry](), func(v any) map[string]types.AttributeValue { return v.(codeEntry).attributes() }},
+		{"seen", reflect.TypeFor[seenItem](), func(v any) map[string]types.AttributeValue { return v.(seenItem).attributes() }},
+		{"device", reflect.TypeFor[deviceItem](), func(v any) map[string]types.AttributeValue { return v.(deviceItem).attributes() }},
+		{"step-up", reflect.TypeFor[stepUpItem](), func(v any) map[string]types.AttributeValue { return v.(stepUpItem).attributes() }},
+		{"enrollment", reflect.TypeFor[enrollmentItem](), func(v any) map[string]types.AttributeValue { return v.(enrollmentItem).attributes() }},
+		{"audit", reflect.TypeFor[auditItem](), func(v any) map[string]types.AttributeValue { return v.(auditItem).attributes() }},
 	}
-	for _, it := range items {
-		want, err := attributevalue.MarshalMap(it)
+	for _, w := range writers {
+		t.Run(w.name, func(t *testing.T) {
+			full := reflect.New(w.typ).Elem()
+			n := 0
+			fill(t, full, &n)
+			items := []reflect.Value{full, reflect.New(w.typ).Elem()}
+			for i := 0; i < w.typ.NumField(); i++ {
+				zeroed := reflect.New(w.typ).Elem()
+				zeroed.Set(full)
+				f := zeroed.Field(i)
+				f.Set(reflect.Zero(f.Type()))
+				items = append(items, zeroed)
+				if f.Kind() == reflect.Slice {
+					empty := reflect.New(w.typ).Elem()
+					empty.Set(full)
+					empty.Field(i).Set(reflect.MakeSlice(f.Type(), 0, 0))
+					items = append(items, empty)
+				}
+			}
+			for _, it := range items {
+				want, err := attributevalue.MarshalMap(it.Interface())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := w.write(it.Interface()); !reflect.DeepEqual(got, want) {
+					t.Errorf("%+v:\n got %v\nwant %v", it.Interface(), got, want)
+				}
+			}
+		})
+	}
+}
+
+// Every item struct of the store (a struct with dynamodbav tags) has its writer or reader
+// held to attributevalue above: an item added later cannot slip by.
+func TestEveryItemHasItsConverters(t *testing.T) {
+	covered := map[string]bool{
+		// read and written
+		"factorItem": true, "dataKeyItem": true, "challengeItem": true, "codeEntry": true, "seenItem": true,
+		"deviceItem": true, "enrollmentItem": true, "auditItem": true,
+		// only written
+		"signKeyItem": true, "stepUpItem": true,
+		// only read (written attribute by attribute in update expressions)
+		"stateItem": true, "policyItem": true,
+		// embedded in stateItem
+		"directoryFields": true,
+	}
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := it.attributes(); !reflect.DeepEqual(got, want) {
-			t.Errorf("%+v:\n got %v\nwant %v", it, got, want)
-		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			spec, ok := n.(*ast.TypeSpec)
+			if !ok {
+				return true
+			}
+			st, ok := spec.Type.(*ast.StructType)
+			if !ok {
+				return true
+			}
+			for _, field := range st.Fields.List {
+				if field.Tag != nil && strings.Contains(field.Tag.Value, "dynamodbav:") {
+					found++
+					if !covered[spec.Name.Name] {
+						t.Errorf("%s: %s has dynamodbav tags but no converter test", name, spec.Name.Name)
+					}
+					break
+				}
+			}
+			return true
+		})
+	}
+	if found != len(covered) {
+		t.Errorf("%d item structs found, %d listed: the list is out of date", found, len(covered))
 	}
 }
 

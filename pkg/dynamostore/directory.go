@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -275,8 +274,8 @@ func (s *Store) loadStates(ctx context.Context, uids []string) ([]mfa.UserState,
 			return nil, err
 		}
 		for _, item := range out.Responses[s.table] {
-			var st stateItem
-			if err := attributevalue.UnmarshalMap(item, &st); err != nil {
+			st, err := readStateItem(item)
+			if err != nil {
 				return nil, err
 			}
 			uid := strings.TrimPrefix(st.PK, userPrefix)

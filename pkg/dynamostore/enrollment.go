@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -43,14 +42,14 @@ func (s *Store) LoadEnrollment(ctx context.Context, uid, eid string) (mfa.Enroll
 	if !ok {
 		return mfa.Enrollment{}, mfa.UserState{}, mfa.ErrNotFound
 	}
-	var it enrollmentItem
-	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+	it, err := readEnrollmentItem(raw)
+	if err != nil {
 		return mfa.Enrollment{}, mfa.UserState{}, err
 	}
 	state := mfa.UserState{UserID: uid}
 	if raw, ok := items[skState]; ok {
-		var st stateItem
-		if err := attributevalue.UnmarshalMap(raw, &st); err != nil {
+		st, err := readStateItem(raw)
+		if err != nil {
 			return mfa.Enrollment{}, mfa.UserState{}, err
 		}
 		state = st.toDomain(uid)
@@ -66,16 +65,13 @@ func (s *Store) LoadEnrollment(ctx context.Context, uid, eid string) (mfa.Enroll
 // CreateEnrollment stores a pending enrollment with its event and, when it sends a code, takes
 // the user's and the destination's send counts, in one transaction.
 func (s *Store) CreateEnrollment(ctx context.Context, e mfa.Enrollment, send *mfa.SendQuota, ev mfa.AuditEvent) error {
-	item, err := attributevalue.MarshalMap(enrollmentItem{
+	item := enrollmentItem{
 		PK: userPK(e.UserID), SK: enrollPrefix + e.ID, ID: e.ID, Type: string(e.Type), Label: e.Label,
 		Secret: e.SealedSecret, Destination: e.Destination, Region: e.Region, Masked: e.Masked, CodeHash: e.CodeHash, Session: e.Session,
 		CreatedAt: millis(e.CreatedAt), ExpiresAt: millis(e.ExpiresAt), TTL: e.ExpiresAt.Add(ttlGraceOnGone).Unix(),
 		Org:    e.OrganizationID,
 		Locale: e.Locale,
-	})
-	if err != nil {
-		return err
-	}
+	}.attributes()
 	var c change
 	c.add(nil, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	if send != nil {
@@ -93,7 +89,7 @@ func (s *Store) CreateEnrollment(ctx context.Context, e mfa.Enrollment, send *mf
 		}})
 		c.add(&mfa.LimitError{Limit: "destination", RetryAt: ends}, dest)
 	}
-	_, _, err = s.commit(ctx, c, ev, nil)
+	_, _, err := s.commit(ctx, c, ev, nil)
 	return err
 }
 

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -65,10 +64,7 @@ func (s *Store) ActivateFactor(ctx context.Context, a mfa.Activation) error {
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now)},
 		}})
 	}
-	item, err := attributevalue.MarshalMap(newFactorItem(f))
-	if err != nil {
-		return err
-	}
+	item := newFactorItem(f).attributes()
 	c.add(mfa.ErrExists, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 
 	added := int64(1)
@@ -87,10 +83,7 @@ func (s *Store) ActivateFactor(ctx context.Context, a mfa.Activation) error {
 		set = append(set, "backupFactorId = :backup")
 		values[":backup"] = str(a.Backup.ID)
 		conds = append(conds, "attribute_not_exists(backupFactorId)")
-		backupItem, err := attributevalue.MarshalMap(newFactorItem(*a.Backup))
-		if err != nil {
-			return err
-		}
+		backupItem := newFactorItem(*a.Backup).attributes()
 		backupPut = &types.Put{TableName: &s.table, Item: backupItem, ConditionExpression: aws.String("attribute_not_exists(pk)")}
 	}
 	values[":added"] = num(added)
@@ -113,7 +106,7 @@ func (s *Store) ActivateFactor(ctx context.Context, a mfa.Activation) error {
 	if backupPut != nil {
 		c.add(mfa.ErrConflict, types.TransactWriteItem{Put: backupPut})
 	}
-	_, _, err = s.commit(ctx, c, a.Event, a.StepUp)
+	_, _, err := s.commit(ctx, c, a.Event, a.StepUp)
 	return err
 }
 
@@ -123,10 +116,7 @@ func (s *Store) ReplaceBackupCodes(ctx context.Context, set mfa.Factor, create b
 	var c change
 	if create {
 		backupValues := map[string]types.AttributeValue{":id": str(set.ID), ":zero": num(0), ":one": num(1)}
-		item, err := attributevalue.MarshalMap(newFactorItem(set))
-		if err != nil {
-			return err
-		}
+		item := newFactorItem(set).attributes()
 		c.add(mfa.ErrConflict, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 		c.add(mfa.ErrConflict, types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.table, Key: key(pk, skState),

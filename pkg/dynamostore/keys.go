@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -24,20 +23,20 @@ type dataKeyItem struct {
 
 // LoadWrappedKey returns the wrapped data key, or nil when none exists yet.
 func (s *Store) LoadWrappedKey(ctx context.Context) ([]byte, error) {
-	var it dataKeyItem
-	err := s.getItem(ctx, pkSystem, skDataKey, &it)
+	item, err := s.getItem(ctx, pkSystem, skDataKey)
 	if errors.Is(err, mfa.ErrNotFound) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	it, err := readDataKeyItem(item)
 	return it.Wrapped, err
 }
 
 // CreateWrappedKey stores the wrapped data key unless one exists.
 func (s *Store) CreateWrappedKey(ctx context.Context, wrapped []byte) (bool, error) {
-	item, err := attributevalue.MarshalMap(dataKeyItem{PK: pkSystem, SK: skDataKey, Wrapped: wrapped, CreatedAt: time.Now().UnixMilli()})
-	if err != nil {
-		return false, err
-	}
+	item := dataKeyItem{PK: pkSystem, SK: skDataKey, Wrapped: wrapped, CreatedAt: time.Now().UnixMilli()}.attributes()
 	return s.putIfAbsent(ctx, item)
 }
 
@@ -83,12 +82,9 @@ func (s *Store) LoadSigningKeys(ctx context.Context) ([]token.StoredKey, error) 
 
 // CreateSigningKey stores a generation unless it exists.
 func (s *Store) CreateSigningKey(ctx context.Context, k token.StoredKey) (bool, error) {
-	item, err := attributevalue.MarshalMap(signKeyItem{
+	item := signKeyItem{
 		PK: pkSystem, SK: fmt.Sprintf("%s%08d", signKeyPrefix, k.Generation), Generation: k.Generation,
 		KID: k.KID, PublicJWK: string(k.PublicJWK), Sealed: k.SealedPrivate, CreatedAt: millis(k.CreatedAt),
-	})
-	if err != nil {
-		return false, err
-	}
+	}.attributes()
 	return s.putIfAbsent(ctx, item)
 }

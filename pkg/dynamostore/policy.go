@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -49,11 +48,14 @@ func (it policyItem) toRecord() (policy.Record, error) {
 
 // LoadPolicy reads a stored policy; found is false when none is stored for the scope.
 func (s *Store) LoadPolicy(ctx context.Context, scope string) (policy.Record, bool, error) {
-	var it policyItem
-	err := s.getItem(ctx, pkPolicy, scope, &it)
+	item, err := s.getItem(ctx, pkPolicy, scope)
 	if errors.Is(err, mfa.ErrNotFound) {
 		return policy.Record{}, false, nil
 	}
+	if err != nil {
+		return policy.Record{}, false, err
+	}
+	it, err := readPolicyItem(item)
 	if err != nil {
 		return policy.Record{}, false, err
 	}
@@ -71,8 +73,8 @@ func (s *Store) ListPolicies(ctx context.Context) (map[string]policy.Record, err
 	}
 	out := map[string]policy.Record{}
 	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
-		var it policyItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		it, err := readPolicyItem(item)
+		if err != nil {
 			return err
 		}
 		r, err := it.toRecord()
@@ -156,13 +158,10 @@ type seenItem struct {
 // seenRetention is how long a device or address counts as known.
 const seenRetention = 90 * 24 * time.Hour
 
-func seenPut(s *Store, uid, kind, value string, at time.Time) (types.TransactWriteItem, error) {
-	item, err := attributevalue.MarshalMap(seenItem{
+func seenPut(s *Store, uid, kind, value string, at time.Time) types.TransactWriteItem {
+	item := seenItem{
 		PK: userPK(uid), SK: seenPrefix + kind + "#" + value, Kind: kind, Value: value,
 		SeenAt: millis(at), TTL: at.Add(seenRetention).Unix(),
-	})
-	if err != nil {
-		return types.TransactWriteItem{}, err
-	}
-	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}, nil
+	}.attributes()
+	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -112,21 +111,26 @@ func factorOrder(a, b mfa.Factor) int {
 	return strings.Compare(a.ID, b.ID)
 }
 
-func (s *Store) getItem(ctx context.Context, pk, sk string, out any) error {
+// getItem reads one item with a consistent read; mfa.ErrNotFound when there is none.
+func (s *Store) getItem(ctx context.Context, pk, sk string) (map[string]types.AttributeValue, error) {
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(res.Item) == 0 {
-		return mfa.ErrNotFound
+		return nil, mfa.ErrNotFound
 	}
-	return attributevalue.UnmarshalMap(res.Item, out)
+	return res.Item, nil
 }
 
 // GetFactor reads one factor.
 func (s *Store) GetFactor(ctx context.Context, uid, fid string) (mfa.Factor, error) {
-	var it factorItem
-	if err := s.getItem(ctx, userPK(uid), factorPrefix+fid, &it); err != nil {
+	item, err := s.getItem(ctx, userPK(uid), factorPrefix+fid)
+	if err != nil {
+		return mfa.Factor{}, err
+	}
+	it, err := readFactorItem(item)
+	if err != nil {
 		return mfa.Factor{}, err
 	}
 	return it.toDomain(uid), nil

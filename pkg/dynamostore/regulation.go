@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -97,8 +96,11 @@ func (s *Store) RecordFailure(ctx context.Context, f mfa.Failure) error {
 
 // lockedBy is mfa.ErrLocked with the user's state as the refused write found it.
 func lockedBy(uid string, old map[string]types.AttributeValue) error {
-	var st stateItem
-	if old == nil || attributevalue.UnmarshalMap(old, &st) != nil {
+	if old == nil {
+		return mfa.ErrLocked
+	}
+	st, err := readStateItem(old)
+	if err != nil {
 		return mfa.ErrLocked
 	}
 	return &mfa.LockedError{State: st.toDomain(uid)}

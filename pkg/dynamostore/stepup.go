@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -32,12 +31,9 @@ func withStepUpUse(s *Store, items []types.TransactWriteItem, use *mfa.StepUpUse
 	if use.TokenID == "" || use.ExpiresAt.IsZero() {
 		return nil, -1, errors.New("dynamostore: step-up use without jti or expiry")
 	}
-	item, err := attributevalue.MarshalMap(stepUpItem{
+	item := stepUpItem{
 		PK: userPK(use.UserID), SK: stepUpPrefix + use.TokenID, TTL: use.ExpiresAt.Unix(),
-	})
-	if err != nil {
-		return nil, -1, err
-	}
+	}.attributes()
 	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	return items, len(items) - 1, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -36,8 +35,8 @@ func (s *Store) LoadVerification(ctx context.Context, ch mfa.Challenge) (mfa.Ver
 	if !ok {
 		return mfa.Verification{}, mfa.ErrNotFound
 	}
-	var ci challengeItem
-	if err := attributevalue.UnmarshalMap(raw, &ci); err != nil {
+	ci, err := readChallengeItem(raw)
+	if err != nil {
 		return mfa.Verification{}, err
 	}
 	ch.PasskeySession = ci.PasskeySession
@@ -133,17 +132,10 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 		return err
 	}
 	for _, seen := range r.Seen {
-		put, err := seenPut(s, r.UserID, seen.Kind, seen.Value, r.At)
-		if err != nil {
-			return err
-		}
-		extras = append(extras, put)
+		extras = append(extras, seenPut(s, r.UserID, seen.Kind, seen.Value, r.At))
 	}
 	if r.Device != nil {
-		device, err := attributevalue.MarshalMap(newDeviceItem(*r.Device))
-		if err != nil {
-			return err
-		}
+		device := newDeviceItem(*r.Device).attributes()
 		trusted, err := s.auditPut(r.DeviceEvent)
 		if err != nil {
 			return err
