@@ -11,11 +11,12 @@ import (
 // imports (directly or not) says what it does: a function that sends nothing links no SES or
 // SNS client, one that never takes a new number no phone metadata, one that runs no WebAuthn
 // ceremony no go-webauthn, and the public ones no KMS and no domain; none links the SDK's KMS
-// client or attributevalue. The packages each function must import prove the lists are read
-// at all.
+// or SES v2 client or attributevalue. The packages each function must import prove the lists
+// are read at all.
 func TestFunctionsImportWhatTheyUse(t *testing.T) {
 	const (
-		sesv2  = "github.com/aws/aws-sdk-go-v2/service/sesv2"
+		ses    = "github.com/mfa-service/mfa/pkg/sesclient"
+		sdkSES = "github.com/aws/aws-sdk-go-v2/service/sesv2" // pkg/sesclient makes its one call
 		sns    = "github.com/aws/aws-sdk-go-v2/service/sns"
 		kms    = "github.com/mfa-service/mfa/pkg/kmsclient"
 		sdkKMS = "github.com/aws/aws-sdk-go-v2/service/kms" // pkg/kmsclient makes its two calls
@@ -32,16 +33,16 @@ func TestFunctionsImportWhatTheyUse(t *testing.T) {
 		function  string
 		must, not []string
 	}{
-		{"verify", []string{domain, kms, webauthn}, []string{sesv2, sns, notify, phone}},
-		{"cognito-verify", []string{domain, kms, webauthn}, []string{sesv2, sns, notify, phone}},
-		{"cognito-define", []string{domain, kms}, []string{sesv2, sns, notify, phone, webauthn}},
-		{"cognito-create", []string{notify, sesv2, sns, webauthn}, []string{phone}},
-		{"challenge", []string{notify, sesv2, sns, webauthn}, []string{phone}},
+		{"verify", []string{domain, kms, webauthn}, []string{ses, sns, notify, phone}},
+		{"cognito-verify", []string{domain, kms, webauthn}, []string{ses, sns, notify, phone}},
+		{"cognito-define", []string{domain, kms}, []string{ses, sns, notify, phone, webauthn}},
+		{"cognito-create", []string{notify, ses, sns, webauthn}, []string{phone}},
+		{"challenge", []string{notify, ses, sns, webauthn}, []string{phone}},
 		{"enrollment", []string{notify, phone, webauthn}, nil},
 		{"admin", []string{notify, phone}, []string{webauthn}},
-		{"jwks", []string{dynamo}, []string{kms, domain, sesv2, sns, webauthn}},
-		{"ui", nil, []string{kms, domain, dynamo, sesv2, sns, webauthn}},
-		{"audit-writer", []string{dynamo}, []string{kms, domain, sesv2, sns, webauthn, phone}},
+		{"jwks", []string{dynamo}, []string{kms, domain, ses, sns, webauthn}},
+		{"ui", nil, []string{kms, domain, dynamo, ses, sns, webauthn}},
+		{"audit-writer", []string{dynamo}, []string{kms, domain, ses, sns, webauthn, phone}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.function, func(t *testing.T) {
@@ -58,7 +59,7 @@ func TestFunctionsImportWhatTheyUse(t *testing.T) {
 					t.Errorf("functions/%s does not import %s", tc.function, p)
 				}
 			}
-			for _, p := range append(tc.not, sdkKMS, attributevalue) {
+			for _, p := range append(tc.not, sdkKMS, sdkSES, attributevalue) {
 				if slices.Contains(deps, p) {
 					t.Errorf("functions/%s imports %s, which it never uses", tc.function, p)
 				}

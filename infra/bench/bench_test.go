@@ -20,13 +20,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/infra/bench/runtimeapi"
 	"github.com/mfa-service/mfa/pkg/localaws"
 	"github.com/mfa-service/mfa/pkg/samtemplate"
+	"github.com/mfa-service/mfa/pkg/sesclient"
 )
 
 const repoRoot = "../.."
@@ -120,7 +119,7 @@ func TestEstimateUnits(t *testing.T) {
 			{Put: &types.Put{Item: bigItem(2000)}}, {Update: &types.Update{}}, {ConditionCheck: &types.ConditionCheck{}}, {Delete: &types.Delete{}},
 		}}, nil, 0, 2*2 + 2 + 2 + 2},
 		{"BatchWriteItem", &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{"t": {{PutRequest: &types.PutRequest{Item: bigItem(3000)}}, {DeleteRequest: &types.DeleteRequest{}}}}}, nil, 0, 3 + 1},
-		{"not DynamoDB", &sesv2.SendEmailInput{}, nil, 0, 0},
+		{"not DynamoDB", sesclient.Email{}, nil, 0, 0},
 	}
 	for _, c := range cases {
 		u := estimateUnits(c.in, c.out)
@@ -212,17 +211,22 @@ func TestMeterMiddleware(t *testing.T) {
 		t.Fatalf("note %q", note)
 	}
 
-	// Codes are read out of the emails the service sends.
-	ses := sesv2.New(sesv2.Options{
+	// Codes are read out of the emails the service sends (through sesclient, as pkg/notify
+	// does), and the sends are counted as emails.
+	ses, err := sesclient.New(aws.Config{
 		Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""),
 		BaseEndpoint: aws.String("http://127.0.0.1:1"), HTTPClient: &fakeAWS{body: `{"MessageId":"1"}`}, APIOptions: []func(*middleware.Stack) error{m.middleware},
 	})
-	text := "Your Bench verification code is 012345.\n\nEnter it to finish signing in.\n"
-	if _, err := ses.SendEmail(context.Background(), &sesv2.SendEmailInput{
-		Destination: &sestypes.Destination{ToAddresses: []string{"ann@example.com"}},
-		Content:     &sestypes.EmailContent{Simple: &sestypes.Message{Subject: &sestypes.Content{Data: aws.String("s")}, Body: &sestypes.Body{Text: &sestypes.Content{Data: aws.String(text)}}}},
-	}); err != nil {
+	if err != nil {
 		t.Fatal(err)
+	}
+	text := "Your Bench verification code is 012345.\n\nEnter it to finish signing in.\n"
+	m.begin()
+	if _, err := ses.SendEmail(context.Background(), sesclient.Email{From: "mfa@example.com", To: []string{"ann@example.com"}, Subject: "s", Text: text, HTML: "<p>012345</p>"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.end(); st.Emails != 1 || len(st.Calls) != 1 || st.Calls[0] != "SESv2.SendEmail" {
+		t.Fatalf("an email counted as %+v", st)
 	}
 	if code, n := m.emailCode("ann@example.com"); code != "012345" || n != 1 {
 		t.Fatalf("email code %q (%d emails)", code, n)

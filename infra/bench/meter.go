@@ -10,10 +10,10 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/dynamostore"
+	"github.com/mfa-service/mfa/pkg/sesclient"
 )
 
 // meter is SDK middleware on every client of the app under test. It counts calls, times
@@ -221,7 +221,8 @@ func (m *meter) middleware(stack *middleware.Stack) error {
 			if service == "DynamoDB" {
 				setReturnConsumedCapacity(in.Parameters)
 			}
-			if e, ok := in.Parameters.(*sesv2.SendEmailInput); ok {
+			// sesclient gives middleware the email as the call's parameters.
+			if e, ok := in.Parameters.(sesclient.Email); ok {
 				m.captureEmail(e)
 			}
 
@@ -285,15 +286,15 @@ func (m *meter) middleware(stack *middleware.Stack) error {
 		}), middleware.Before)
 }
 
-func (m *meter) captureEmail(e *sesv2.SendEmailInput) {
-	if e.Destination == nil || e.Content == nil || e.Content.Simple == nil || e.Content.Simple.Body == nil || e.Content.Simple.Body.Text == nil || e.Content.Simple.Body.Text.Data == nil {
+func (m *meter) captureEmail(e sesclient.Email) {
+	if e.Text == "" {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.emailCount++
-	for _, to := range e.Destination.ToAddresses {
-		m.lastEmail[to] = *e.Content.Simple.Body.Text.Data
+	for _, to := range e.To {
+		m.lastEmail[to] = e.Text
 	}
 }
 

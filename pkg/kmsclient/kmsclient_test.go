@@ -64,7 +64,7 @@ func TestGenerateAndDecrypt(t *testing.T) {
 
 	_, err = c.Decrypt(ctx, keyID, wrapped, map[string]string{"service": "mfa", "purpose": "other"})
 	var apiErr *kmsclient.APIError
-	if !errors.As(err, &apiErr) || apiErr.Code != "InvalidCiphertextException" || apiErr.StatusCode != 400 || apiErr.Operation != "Decrypt" {
+	if !errors.As(err, &apiErr) || apiErr.Code != "InvalidCiphertextException" || apiErr.StatusCode != 400 || apiErr.Operation != "Decrypt" || apiErr.Service != "KMS" {
 		t.Errorf("another encryption context: %v, want InvalidCiphertextException", err)
 	}
 	_, _, err = c.GenerateDataKey(ctx, "11111111-2222-3333-4444-555555555555", dataKeyContext)
@@ -142,8 +142,9 @@ type noBackoff struct{}
 func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
 
 // What goes over the wire is what the SDK's KMS client sends for the same call: the target,
-// the content type, the JSON members, a SigV4 signature for kms in the region over the same
-// headers (with the session token); and an answer reads the same, an error with the same code.
+// the content type and length, the JSON members, a SigV4 signature for kms in the region over
+// the same headers (with the session token); and an answer reads the same, an error with the
+// same code.
 func TestRequestsAreTheSDKs(t *testing.T) {
 	ctx := context.Background()
 	rec := newRecorder(t, answer{200, `{"KeyId":"arn:aws:kms:eu-west-1:111122223333:key/k","Plaintext":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=","CiphertextBlob":"d3JhcHBlZA==","EncryptionAlgorithm":"SYMMETRIC_DEFAULT"}`})
@@ -207,7 +208,7 @@ func sameRequest(t *testing.T, reqs []recorded) {
 	if ours.path != sdk.path || !reflect.DeepEqual(ours.body, sdk.body) {
 		t.Errorf("request %s %v, the SDK's %s %v", ours.path, ours.body, sdk.path, sdk.body)
 	}
-	for _, h := range []string{"Content-Type", "X-Amz-Target", "X-Amz-Security-Token"} {
+	for _, h := range []string{"Content-Type", "Content-Length", "X-Amz-Target", "X-Amz-Security-Token"} {
 		if ours.header.Get(h) != sdk.header.Get(h) || ours.header.Get(h) == "" {
 			t.Errorf("%s: %q, the SDK's %q", h, ours.header.Get(h), sdk.header.Get(h))
 		}
@@ -316,5 +317,63 @@ func TestAPIOptionsSeeEachCall(t *testing.T) {
 	}
 	if len(seen) != 1 || seen[0] != "KMS.Decrypt" || len(rec.taken()) != 2 {
 		t.Errorf("middleware saw %v over 2 attempts, want [KMS.Decrypt]", seen)
+	}
+}
+
+// wire is an HTTP client that sends nothing: it keeps where each request went and how it was
+// signed, and answers it from KMS.
+type wire struct {
+	mu   sync.Mutex
+	seen []string // URL and credential scope
+}
+
+func (w *wire) Do(r *http.Request) (*http.Response, error) {
+	_, scope, _ := strings.Cut(r.Header.Get("Authorization"), "Credential=AKIDEXAMPLE/")
+	_, scope, _ = strings.Cut(scope, "/") // without the date
+	scope, _, _ = strings.Cut(scope, ",")
+	w.mu.Lock()
+	w.seen = append(w.seen, r.Method+" "+r.URL.String()+" "+scope)
+	w.mu.Unlock()
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/x-amz-json-1.1"}},
+		Body: io.NopCloser(strings.NewReader(`{"Plaintext":"AA=="}`)), Request: r}, nil
+}
+
+// variants are the endpoint settings of a config (as AWS_USE_FIPS_ENDPOINT and
+// AWS_USE_DUALSTACK_ENDPOINT give them).
+type variants struct{ fips, dual bool }
+
+func (v variants) GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, bool, error) {
+	if v.fips {
+		return aws.FIPSEndpointStateEnabled, true, nil
+	}
+	return aws.FIPSEndpointStateDisabled, true, nil
+}
+
+func (v variants) GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpointState, bool, error) {
+	if v.dual {
+		return aws.DualStackEndpointStateEnabled, true, nil
+	}
+	return aws.DualStackEndpointStateDisabled, true, nil
+}
+
+// With no endpoint configured, a call goes where the SDK's client sends it, signed for the
+// same service and region: KMS's regional endpoints (kms.…, kms-fips.…) in each partition,
+// and the FIPS and dual-stack variants.
+func TestEndpointsAreTheSDKs(t *testing.T) {
+	keyID := "alias/mfa"
+	for _, region := range []string{"eu-west-1", "cn-north-1", "us-gov-west-1", "us-iso-east-1"} {
+		for _, v := range []variants{{}, {fips: true}, {dual: true}, {fips: true, dual: true}} {
+			w := &wire{}
+			cfg := aws.Config{Region: region, Credentials: staticConfig("").Credentials, HTTPClient: w, ConfigSources: []any{v}}
+			if _, err := newClient(t, cfg).Decrypt(context.Background(), keyID, []byte("w"), nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := kms.NewFromConfig(cfg).Decrypt(context.Background(), &kms.DecryptInput{CiphertextBlob: []byte("w"), KeyId: &keyID}); err != nil {
+				t.Fatal(err)
+			}
+			if len(w.seen) != 2 || w.seen[0] != w.seen[1] || !strings.HasSuffix(w.seen[0], " "+region+"/kms/aws4_request") {
+				t.Errorf("%s %+v: ours, then the SDK's: %q", region, v, w.seen)
+			}
+		}
 	}
 }

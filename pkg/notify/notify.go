@@ -1,5 +1,5 @@
-// Package notify delivers one-time codes by email (SES v2) and SMS (SNS), and tells users by
-// email when their sign-in methods change.
+// Package notify delivers one-time codes by email (SES v2, through pkg/sesclient) and SMS
+// (SNS), and tells users by email when their sign-in methods change.
 //
 // A code appears only in the body of the message sent to its destination: never in a subject
 // (which lock screens and mail lists show), a log line or an error. Errors from AWS are
@@ -19,19 +19,19 @@ import (
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/mfa-service/mfa/pkg/brand"
 	"github.com/mfa-service/mfa/pkg/contact"
 	"github.com/mfa-service/mfa/pkg/locale"
+	"github.com/mfa-service/mfa/pkg/sesclient"
 )
 
-// SESAPI is the part of the SES v2 client the Notifier uses.
+// SESAPI is the part of the SES v2 client (sesclient.Client) the Notifier uses: SendEmail
+// sends one email and returns SES's message id.
 type SESAPI interface {
-	SendEmail(ctx context.Context, in *sesv2.SendEmailInput, optFns ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
+	SendEmail(ctx context.Context, m sesclient.Email) (messageID string, err error)
 }
 
 // SNSAPI is the part of the SNS client the Notifier uses.
@@ -247,18 +247,7 @@ func (n *Notifier) SendSecurityNotice(ctx context.Context, to string, notice Not
 }
 
 func (n *Notifier) sendEmail(ctx context.Context, to string, m email) error {
-	utf8 := aws.String("UTF-8")
-	_, err := n.ses.SendEmail(ctx, &sesv2.SendEmailInput{
-		FromEmailAddress: aws.String(n.from),
-		Destination:      &sestypes.Destination{ToAddresses: []string{to}},
-		Content: &sestypes.EmailContent{Simple: &sestypes.Message{
-			Subject: &sestypes.Content{Data: aws.String(m.subject), Charset: utf8},
-			Body: &sestypes.Body{
-				Text: &sestypes.Content{Data: aws.String(m.text), Charset: utf8},
-				Html: &sestypes.Content{Data: aws.String(m.html), Charset: utf8},
-			},
-		}},
-	})
+	_, err := n.ses.SendEmail(ctx, sesclient.Email{From: n.from, To: []string{to}, Subject: m.subject, Text: m.text, HTML: m.html})
 	return err
 }
 
@@ -279,8 +268,8 @@ func checkCode(code, purpose string, ttl time.Duration) error {
 	return nil
 }
 
-// sendError is a failed send. Its text has the code scrubbed out; Unwrap gives the SDK's
-// error for errors.As (smithy.APIError and the service's exception types).
+// sendError is a failed send. Its text has the code scrubbed out; Unwrap gives the client's
+// error for errors.As (smithy.APIError; sesclient.APIError and SNS's exception types).
 type sendError struct {
 	op   string
 	err  error
@@ -304,8 +293,12 @@ func redact(err error, op, code string) error {
 	return &sendError{op: op, err: err, code: code}
 }
 
-// FromAWS builds a Notifier on SES v2 and SNS clients made from one AWS config. Only the
-// functions that send call it, so only their binaries link those clients.
+// FromAWS builds a Notifier on SES v2 (sesclient) and SNS clients made from one AWS config.
+// Only the functions that send call it, so only their binaries link those clients.
 func FromAWS(c aws.Config, cfg Config) (*Notifier, error) {
-	return New(sesv2.NewFromConfig(c), sns.NewFromConfig(c), cfg)
+	ses, err := sesclient.New(c)
+	if err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	return New(ses, sns.NewFromConfig(c), cfg)
 }

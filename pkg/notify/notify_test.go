@@ -23,6 +23,7 @@ import (
 	"github.com/mfa-service/mfa/pkg/localaws"
 	"github.com/mfa-service/mfa/pkg/notify"
 	"github.com/mfa-service/mfa/pkg/notify/notifytest"
+	"github.com/mfa-service/mfa/pkg/sesclient"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -32,17 +33,17 @@ func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 type recordingSES struct {
 	notify.SESAPI
 	mu     sync.Mutex
-	inputs []*sesv2.SendEmailInput
+	inputs []sesclient.Email
 }
 
-func (r *recordingSES) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
+func (r *recordingSES) SendEmail(ctx context.Context, m sesclient.Email) (string, error) {
 	r.mu.Lock()
-	r.inputs = append(r.inputs, in)
+	r.inputs = append(r.inputs, m)
 	r.mu.Unlock()
-	return r.SESAPI.SendEmail(ctx, in, opts...)
+	return r.SESAPI.SendEmail(ctx, m)
 }
 
-func (r *recordingSES) only(t *testing.T) *sesv2.SendEmailInput {
+func (r *recordingSES) only(t *testing.T) sesclient.Email {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -93,12 +94,16 @@ func uniquePhone() string {
 func motoNotifier(t *testing.T, cfg notify.Config) (*notify.Notifier, *recordingSES, *recordingSNS) {
 	t.Helper()
 	awsCfg := awstest.Config(t)
-	ses := sesv2.NewFromConfig(awsCfg)
 	if cfg.Sender == "" {
 		cfg.Sender = uniqueEmail("no-reply")
-		if _, err := ses.CreateEmailIdentity(t.Context(), &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(cfg.Sender)}); err != nil {
+		// The service never creates identities (template.yaml does); the SDK's client does here.
+		if _, err := sesv2.NewFromConfig(awsCfg).CreateEmailIdentity(t.Context(), &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(cfg.Sender)}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	ses, err := sesclient.New(awsCfg)
+	if err != nil {
+		t.Fatal(err)
 	}
 	rs, rn := &recordingSES{SESAPI: ses}, &recordingSNS{SNSAPI: sns.NewFromConfig(awsCfg)}
 	n, err := notify.New(rs, rn, cfg)
@@ -152,25 +157,23 @@ func TestSendEmailCode(t *testing.T) {
 		t.Errorf("LastCode = %q", got)
 	}
 
-	// moto keeps only the HTML body, so the rest of the request is checked as sent.
+	// moto keeps only the HTML body, so the rest of the email is checked as sent (sesclient
+	// sends its texts as UTF-8).
 	in := rs.only(t)
 	// The product name is the sender's name, unless EMAIL_SENDER_NAME says otherwise.
-	if got := aws.ToString(in.FromEmailAddress); !strings.HasPrefix(got, `"Acme <b>" <no-reply-`) {
+	if got := in.From; !strings.HasPrefix(got, `"Acme <b>" <no-reply-`) {
 		t.Errorf("From = %q, want the configured sender with the product's name", got)
 	}
-	simple := in.Content.Simple
-	for name, c := range map[string]*string{"subject": simple.Subject.Charset, "text": simple.Body.Text.Charset, "html": simple.Body.Html.Charset} {
-		if aws.ToString(c) != "UTF-8" {
-			t.Errorf("%s charset = %q, want UTF-8", name, aws.ToString(c))
-		}
+	if len(in.To) != 1 || in.To[0] != to {
+		t.Errorf("To = %q, want [%s]", in.To, to)
 	}
 	wantText := "Your Acme <b> verification code is:\n\n    042917\n\nEnter it to finish signing in.\n\n" +
 		"It expires in 10 minutes. If you did not ask for it, ignore this email and consider changing your password.\n\n" +
 		"Never share this code. Acme <b> will never ask you for it.\n"
-	if got := aws.ToString(simple.Body.Text.Data); got != wantText {
+	if got := in.Text; got != wantText {
 		t.Errorf("text body:\n%s\nwant\n%s", got, wantText)
 	}
-	if strings.Contains(aws.ToString(simple.Subject.Data), "042917") {
+	if strings.Contains(in.Subject, "042917") {
 		t.Error("the subject holds the code")
 	}
 }
@@ -195,7 +198,7 @@ func TestSendEmailCodeWordingPerPurpose(t *testing.T) {
 			if err := n.SendEmailCode(t.Context(), to, "100200", tt.purpose, "en", tt.ttl); err != nil {
 				t.Fatal(err)
 			}
-			text := aws.ToString(rs.only(t).Content.Simple.Body.Text.Data)
+			text := rs.only(t).Text
 			if !strings.Contains(text, "\n\n"+tt.action+"\n\n") || !strings.Contains(text, tt.tail) {
 				t.Errorf("text body:\n%s\nwant %q and %q", text, tt.action, tt.tail)
 			}
@@ -215,7 +218,7 @@ func TestSendEmailCodeToAnInternationalisedDomain(t *testing.T) {
 		t.Fatal(err)
 	}
 	// SES takes no SMTPUTF8, so the domain goes out in Punycode.
-	if got, want := rs.only(t).Destination.ToAddresses, local+"@xn--bcher-kva.example"; len(got) != 1 || got[0] != want {
+	if got, want := rs.only(t).To, local+"@xn--bcher-kva.example"; len(got) != 1 || got[0] != want {
 		t.Errorf("ToAddresses = %q, want [%s]", got, want)
 	}
 	if got := notifytest.LastCode(t, awstest.Endpoint(), local+"@bücher.example"); got != "314159" {
@@ -335,7 +338,7 @@ func TestSendSecurityNotice(t *testing.T) {
 			if strings.Contains(m.HTML, "<b>") || strings.Contains(m.HTML, "<img") {
 				t.Errorf("HTML holds unescaped markup:\n%s", m.HTML)
 			}
-			text := aws.ToString(rs.only(t).Content.Simple.Body.Text.Data)
+			text := rs.only(t).Text
 			if want := tt.what + "\n\nWhen: 2 January 2026, 15:04 UTC" + from + "\n\n" + advice + "\n"; text != want {
 				t.Errorf("text body:\n%s\nwant\n%s", text, want)
 			}
@@ -362,6 +365,10 @@ func TestRefusedEmailErrorHoldsNoCode(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "MessageRejected" {
 		t.Errorf("error = %v, want SES's MessageRejected", err)
 	}
+	var sesErr *sesclient.APIError
+	if !errors.As(err, &sesErr) || sesErr.StatusCode != 400 || sesErr.Operation != "SendEmail" {
+		t.Errorf("error = %v, does not unwrap to sesclient's", err)
+	}
 	if strings.Contains(err.Error(), "918273") {
 		t.Errorf("error holds the code: %v", err)
 	}
@@ -374,9 +381,9 @@ func TestRefusedEmailErrorHoldsNoCode(t *testing.T) {
 // service does today, to prove the code is scrubbed anyway.
 type fakeSES struct{ calls atomic.Int64 }
 
-func (f *fakeSES) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
+func (f *fakeSES) SendEmail(_ context.Context, m sesclient.Email) (string, error) {
 	f.calls.Add(1)
-	return nil, fmt.Errorf("InvalidParameterValue: cannot send %q", aws.ToString(in.Content.Simple.Body.Text.Data))
+	return "", fmt.Errorf("InvalidParameterValue: cannot send %q", m.Text)
 }
 
 type fakeSNS struct{ calls atomic.Int64 }
