@@ -97,12 +97,53 @@ func clearEnv(t *testing.T, names ...string) {
 	}
 }
 
+// environment is where a client's endpoint is compared with the SDK's: the variables it
+// unsets, those it sets after each case's own (with static credentials always), and how a
+// config is read from them.
+type environment struct {
+	unset []string
+	set   map[string]string
+	load  func() (aws.Config, error)
+}
+
+// loadDefaultConfig reads a config as the SDK's default chain does (profiles too).
+func loadDefaultConfig() (aws.Config, error) { return config.LoadDefaultConfig(context.Background()) }
+
+// endpoints sets up e, env's variables before e's own, and returns the endpoint of s's
+// client made from the config e reads, and the SDK's client's endpoint for the same config.
+func (e environment) endpoints(t *testing.T, s sdkService, env map[string]string) (ours, sdks string) {
+	t.Helper()
+	clearEnv(t, e.unset...)
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	for k, v := range e.set {
+		t.Setenv(k, v)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	cfg, err := e.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(cfg, s.Service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.resolveFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.endpoint, want
+}
+
 // The endpoint configured in the environment wins as it does for the SDK's client of each
 // service: its own AWS_ENDPOINT_URL_<ID> over AWS_ENDPOINT_URL over the regional one, the
 // other service's variable not at all, none of them when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
 // is true.
 func TestConfiguredEndpointIsTheSDKs(t *testing.T) {
 	names := []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SESV2", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"}
+	fromEnv := environment{unset: names, set: map[string]string{"AWS_REGION": "eu-west-1"}, load: awsenv.Config}
 	for _, s := range services {
 		own := endpointVariable(s.ID)
 		if !strings.HasPrefix(own, "AWS_ENDPOINT_URL_") || !slices.Contains(names, own) {
@@ -117,27 +158,8 @@ func TestConfiguredEndpointIsTheSDKs(t *testing.T) {
 			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:4568/"},
 			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4567", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:4568", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
 		} {
-			clearEnv(t, names...)
-			for k, v := range env {
-				t.Setenv(k, v)
-			}
-			t.Setenv("AWS_REGION", "eu-west-1")
-			t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-			t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-			cfg, err := awsenv.Config()
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := New(cfg, s.Service)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := s.resolveFor(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.endpoint != strings.TrimSuffix(want, "/") {
-				t.Errorf("%s %v: endpoint %q, the SDK's %q", s.ID, env, c.endpoint, want)
+			if ours, sdks := fromEnv.endpoints(t, s, env); ours != strings.TrimSuffix(sdks, "/") {
+				t.Errorf("%s %v: endpoint %q, the SDK's %q", s.ID, env, ours, sdks)
 			}
 		}
 	}
@@ -153,6 +175,9 @@ func TestProfileEndpointIsTheSDKs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	withProfile := environment{unset: names, load: loadDefaultConfig, set: map[string]string{
+		"AWS_CONFIG_FILE": profile, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_REGION": "eu-west-1",
+	}}
 	for _, s := range services {
 		for _, env := range []map[string]string{
 			{},
@@ -160,29 +185,8 @@ func TestProfileEndpointIsTheSDKs(t *testing.T) {
 			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4567", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:4568"},
 			{"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
 		} {
-			clearEnv(t, names...)
-			for k, v := range env {
-				t.Setenv(k, v)
-			}
-			t.Setenv("AWS_CONFIG_FILE", profile)
-			t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
-			t.Setenv("AWS_REGION", "eu-west-1")
-			t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-			t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-			cfg, err := config.LoadDefaultConfig(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := New(cfg, s.Service)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := s.resolveFor(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.endpoint != strings.TrimSuffix(want, "/") {
-				t.Errorf("%s %v: endpoint %q, the SDK's %q", s.ID, env, c.endpoint, want)
+			if ours, sdks := withProfile.endpoints(t, s, env); ours != strings.TrimSuffix(sdks, "/") {
+				t.Errorf("%s %v: endpoint %q, the SDK's %q", s.ID, env, ours, sdks)
 			}
 		}
 	}
@@ -191,6 +195,11 @@ func TestProfileEndpointIsTheSDKs(t *testing.T) {
 // The FIPS and dual-stack settings the SDK's configuration reads (AWS_USE_FIPS_ENDPOINT,
 // AWS_USE_DUALSTACK_ENDPOINT) choose the endpoint variant, as they do for the SDK's clients.
 func TestEndpointVariantsFromTheConfig(t *testing.T) {
+	withoutProfile := environment{
+		unset: []string{"AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SESV2", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"},
+		set:   map[string]string{"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_REGION": "us-gov-west-1"},
+		load:  loadDefaultConfig,
+	}
 	for _, s := range services {
 		for _, env := range []map[string]string{
 			{},
@@ -198,29 +207,8 @@ func TestEndpointVariantsFromTheConfig(t *testing.T) {
 			{"AWS_USE_DUALSTACK_ENDPOINT": "true"},
 			{"AWS_USE_FIPS_ENDPOINT": "true", "AWS_USE_DUALSTACK_ENDPOINT": "true"},
 		} {
-			clearEnv(t, "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SESV2", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
-			for k, v := range env {
-				t.Setenv(k, v)
-			}
-			t.Setenv("AWS_CONFIG_FILE", os.DevNull)
-			t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
-			t.Setenv("AWS_REGION", "us-gov-west-1")
-			t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-			t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-			cfg, err := config.LoadDefaultConfig(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := New(cfg, s.Service)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := s.resolveFor(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.endpoint != want {
-				t.Errorf("%s %v: endpoint %q, the SDK's %q", s.ID, env, c.endpoint, want)
+			if ours, sdks := withoutProfile.endpoints(t, s, env); ours != sdks {
+				t.Errorf("%s %v: endpoint %q, the SDK's %q", s.ID, env, ours, sdks)
 			}
 		}
 	}
