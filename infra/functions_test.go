@@ -10,14 +10,15 @@ import (
 // Each function's main builds only what it uses, with the builders of pkg/app, so what it
 // imports (directly or not) says what it does: a function that sends nothing links no SES or
 // SNS client, one that never takes a new number no phone metadata, one that runs no WebAuthn
-// ceremony no go-webauthn, and the public ones no KMS and no domain; none links the SDK's KMS
-// or SES v2 client or attributevalue. The packages each function must import prove the lists
+// ceremony no go-webauthn, and the public ones no KMS and no domain; none links the SDK's KMS,
+// SES v2 or SNS client or attributevalue. The packages each function must import prove the lists
 // are read at all.
 func TestFunctionsImportWhatTheyUse(t *testing.T) {
 	const (
 		ses    = "github.com/mfa-service/mfa/pkg/sesclient"
 		sdkSES = "github.com/aws/aws-sdk-go-v2/service/sesv2" // pkg/sesclient makes its one call
-		sns    = "github.com/aws/aws-sdk-go-v2/service/sns"
+		sns    = "github.com/mfa-service/mfa/pkg/snsclient"
+		sdkSNS = "github.com/aws/aws-sdk-go-v2/service/sns" // pkg/snsclient makes its one call
 		kms    = "github.com/mfa-service/mfa/pkg/kmsclient"
 		sdkKMS = "github.com/aws/aws-sdk-go-v2/service/kms" // pkg/kmsclient makes its two calls
 		// pkg/dynamostore reads and writes its items by hand (convert.go): attributevalue
@@ -59,7 +60,7 @@ func TestFunctionsImportWhatTheyUse(t *testing.T) {
 					t.Errorf("functions/%s does not import %s", tc.function, p)
 				}
 			}
-			for _, p := range append(tc.not, sdkKMS, sdkSES, attributevalue) {
+			for _, p := range append(tc.not, sdkKMS, sdkSES, sdkSNS, attributevalue) {
 				if slices.Contains(deps, p) {
 					t.Errorf("functions/%s imports %s, which it never uses", tc.function, p)
 				}

@@ -26,6 +26,7 @@ import (
 	"github.com/mfa-service/mfa/pkg/localaws"
 	"github.com/mfa-service/mfa/pkg/samtemplate"
 	"github.com/mfa-service/mfa/pkg/sesclient"
+	"github.com/mfa-service/mfa/pkg/snsclient"
 )
 
 const repoRoot = "../.."
@@ -233,6 +234,23 @@ func TestMeterMiddleware(t *testing.T) {
 	}
 	if code, _ := m.emailCode("bob@example.com"); code != "" {
 		t.Fatalf("a code for an address nobody wrote to: %q", code)
+	}
+
+	// An SMS (through snsclient, as pkg/notify sends it) is counted as one, not as an email.
+	sns, err := snsclient.New(aws.Config{
+		Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""),
+		BaseEndpoint: aws.String("http://127.0.0.1:1"), HTTPClient: &fakeAWS{body: `<PublishResponse><PublishResult><MessageId>2</MessageId></PublishResult></PublishResponse>`},
+		APIOptions: []func(*middleware.Stack) error{m.middleware},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.begin()
+	if _, err := sns.Publish(context.Background(), snsclient.SMS{PhoneNumber: "+447700900123", Message: "012345 is your code", SMSType: "Transactional"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.end(); st.SMS != 1 || st.Emails != 0 || len(st.Calls) != 1 || st.Calls[0] != "SNS.Publish" {
+		t.Fatalf("an SMS counted as %+v", st)
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/mfa-service/mfa/pkg/awsjson/awsjsontest"
+	"github.com/mfa-service/mfa/pkg/awsapi/awsapitest"
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/kmsclient"
 )
@@ -75,7 +75,7 @@ func TestGenerateAndDecrypt(t *testing.T) {
 }
 
 // kmsJSON is KMS's JSON 1.1 protocol: each operation named by X-Amz-Target.
-var kmsJSON = awsjsontest.Protocol{SigningName: "kms", ContentType: "application/x-amz-json-1.1", Headers: []string{"X-Amz-Target"}}
+var kmsJSON = awsapitest.Protocol{SigningName: "kms", ContentType: "application/x-amz-json-1.1", Headers: []string{"X-Amz-Target"}}
 
 // What goes over the wire is what the SDK's KMS client sends for the same call: the method,
 // path and target, the content type and length, the JSON members, a SigV4 signature for kms
@@ -83,8 +83,8 @@ var kmsJSON = awsjsontest.Protocol{SigningName: "kms", ContentType: "application
 // same, an error with the same code.
 func TestRequestsAreTheSDKs(t *testing.T) {
 	ctx := context.Background()
-	rec := awsjsontest.NewRecorder(t, kmsJSON, awsjsontest.Answer{Status: 200, Body: `{"KeyId":"arn:aws:kms:eu-west-1:111122223333:key/k","Plaintext":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=","CiphertextBlob":"d3JhcHBlZA==","EncryptionAlgorithm":"SYMMETRIC_DEFAULT"}`})
-	cfg := awsjsontest.StaticConfig(rec.URL)
+	rec := awsapitest.NewRecorder(t, kmsJSON, awsapitest.Answer{Status: 200, Body: `{"KeyId":"arn:aws:kms:eu-west-1:111122223333:key/k","Plaintext":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=","CiphertextBlob":"d3JhcHBlZA==","EncryptionAlgorithm":"SYMMETRIC_DEFAULT"}`})
+	cfg := awsapitest.StaticConfig(rec.URL)
 	ours := newClient(t, cfg)
 	sdk := kms.NewFromConfig(cfg)
 	keyID := "alias/mfa"
@@ -116,12 +116,12 @@ func TestRequestsAreTheSDKs(t *testing.T) {
 	kmsJSON.SameRequest(t, rec.Taken())
 
 	for _, tc := range []struct {
-		answer awsjsontest.Answer
+		answer awsapitest.Answer
 		code   string
 	}{
-		{awsjsontest.Answer{Status: 400, Body: `{"__type":"InvalidCiphertextException","message":"no"}`}, "InvalidCiphertextException"},
-		{awsjsontest.Answer{Status: 400, Body: `{"__type":"com.amazonaws.kms#AccessDeniedException","Message":"denied"}`}, "AccessDeniedException"},
-		{awsjsontest.Answer{Status: 404, Body: `{"__type":"NotFoundException:http://internal.amazon.com/","message":"gone"}`}, "NotFoundException"},
+		{awsapitest.Answer{Status: 400, Body: `{"__type":"InvalidCiphertextException","message":"no"}`}, "InvalidCiphertextException"},
+		{awsapitest.Answer{Status: 400, Body: `{"__type":"com.amazonaws.kms#AccessDeniedException","Message":"denied"}`}, "AccessDeniedException"},
+		{awsapitest.Answer{Status: 404, Body: `{"__type":"NotFoundException:http://internal.amazon.com/","message":"gone"}`}, "NotFoundException"},
 	} {
 		rec.SetAnswers(tc.answer)
 		_, err := ours.Decrypt(ctx, keyID, []byte("wrapped"), dataKeyContext)
@@ -138,21 +138,21 @@ func TestRequestsAreTheSDKs(t *testing.T) {
 // attempts; a client error is not; a cancelled context ends the retries.
 func TestRetries(t *testing.T) {
 	ctx := context.Background()
-	ok := awsjsontest.Answer{Status: 200, Body: `{"Plaintext":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}`}
+	ok := awsapitest.Answer{Status: 200, Body: `{"Plaintext":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}`}
 	for _, tc := range []struct {
 		name     string
-		answers  []awsjsontest.Answer
+		answers  []awsapitest.Answer
 		requests int
 		fails    bool
 	}{
-		{"throttled twice", []awsjsontest.Answer{{Status: 400, Body: `{"__type":"ThrottlingException"}`}, {Status: 400, Body: `{"__type":"ThrottlingException"}`}, ok}, 3, false},
-		{"unavailable twice", []awsjsontest.Answer{{Status: 503, Body: `{"__type":"KMSInternalException"}`}, {Status: 500}, ok}, 3, false},
-		{"unavailable throughout", []awsjsontest.Answer{{Status: 503}}, 3, true},
-		{"denied", []awsjsontest.Answer{{Status: 400, Body: `{"__type":"AccessDeniedException"}`}, ok}, 1, true},
+		{"throttled twice", []awsapitest.Answer{{Status: 400, Body: `{"__type":"ThrottlingException"}`}, {Status: 400, Body: `{"__type":"ThrottlingException"}`}, ok}, 3, false},
+		{"unavailable twice", []awsapitest.Answer{{Status: 503, Body: `{"__type":"KMSInternalException"}`}, {Status: 500}, ok}, 3, false},
+		{"unavailable throughout", []awsapitest.Answer{{Status: 503}}, 3, true},
+		{"denied", []awsapitest.Answer{{Status: 400, Body: `{"__type":"AccessDeniedException"}`}, ok}, 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := awsjsontest.NewRecorder(t, kmsJSON, tc.answers...)
-			c := newClient(t, awsjsontest.StaticConfig(rec.URL))
+			rec := awsapitest.NewRecorder(t, kmsJSON, tc.answers...)
+			c := newClient(t, awsapitest.StaticConfig(rec.URL))
 			_, err := c.Decrypt(ctx, "k", []byte("w"), dataKeyContext)
 			if n := len(rec.Taken()); (err != nil) != tc.fails || n != tc.requests {
 				t.Errorf("err %v after %d requests; want failure %v after %d", err, n, tc.fails, tc.requests)
@@ -163,19 +163,19 @@ func TestRetries(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	url := dead.URL
 	dead.Close()
-	cfg := awsjsontest.StaticConfig(url)
+	cfg := awsapitest.StaticConfig(url)
 	var attempts int
 	cfg.Retryer = func() aws.Retryer {
-		return countingRetryer{retry.NewStandard(func(o *retry.StandardOptions) { o.Backoff = awsjsontest.NoBackoff{} }), &attempts}
+		return countingRetryer{retry.NewStandard(func(o *retry.StandardOptions) { o.Backoff = awsapitest.NoBackoff{} }), &attempts}
 	}
 	if _, err := newClient(t, cfg).Decrypt(ctx, "k", []byte("w"), dataKeyContext); err == nil || attempts != 2 {
 		t.Errorf("connection refused: %v after %d retries, want an error after 2", err, attempts)
 	}
 	// A cancelled context is not retried.
-	rec := awsjsontest.NewRecorder(t, kmsJSON, awsjsontest.Answer{Status: 503})
+	rec := awsapitest.NewRecorder(t, kmsJSON, awsapitest.Answer{Status: 503})
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := newClient(t, awsjsontest.StaticConfig(rec.URL)).Decrypt(cancelled, "k", []byte("w"), dataKeyContext); err == nil || len(rec.Taken()) > 1 {
+	if _, err := newClient(t, awsapitest.StaticConfig(rec.URL)).Decrypt(cancelled, "k", []byte("w"), dataKeyContext); err == nil || len(rec.Taken()) > 1 {
 		t.Errorf("cancelled: %v", err)
 	}
 }
@@ -194,8 +194,8 @@ func (c countingRetryer) RetryDelay(attempt int, err error) (time.Duration, erro
 // count calls with them): once per call, however many attempts it took, with the SDK's
 // service id and operation name.
 func TestAPIOptionsSeeEachCall(t *testing.T) {
-	rec := awsjsontest.NewRecorder(t, kmsJSON, awsjsontest.Answer{Status: 503}, awsjsontest.Answer{Status: 200, Body: `{"Plaintext":"AA=="}`})
-	cfg := awsjsontest.StaticConfig(rec.URL)
+	rec := awsapitest.NewRecorder(t, kmsJSON, awsapitest.Answer{Status: 503}, awsapitest.Answer{Status: 200, Body: `{"Plaintext":"AA=="}`})
+	cfg := awsapitest.StaticConfig(rec.URL)
 	var seen []string
 	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("see", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
@@ -217,9 +217,9 @@ func TestAPIOptionsSeeEachCall(t *testing.T) {
 func TestEndpointsAreTheSDKs(t *testing.T) {
 	keyID := "alias/mfa"
 	for _, region := range []string{"eu-west-1", "cn-north-1", "us-gov-west-1", "us-iso-east-1"} {
-		for _, v := range awsjsontest.EveryVariant {
-			w := awsjsontest.NewWire(kmsJSON, `{"Plaintext":"AA=="}`)
-			cfg := aws.Config{Region: region, Credentials: awsjsontest.StaticConfig("").Credentials, HTTPClient: w, ConfigSources: []any{v}}
+		for _, v := range awsapitest.EveryVariant {
+			w := awsapitest.NewWire(kmsJSON, `{"Plaintext":"AA=="}`)
+			cfg := aws.Config{Region: region, Credentials: awsapitest.StaticConfig("").Credentials, HTTPClient: w, ConfigSources: []any{v}}
 			if _, err := newClient(t, cfg).Decrypt(context.Background(), keyID, []byte("w"), nil); err != nil {
 				t.Fatal(err)
 			}

@@ -1,5 +1,5 @@
 // Package notify delivers one-time codes by email (SES v2, through pkg/sesclient) and SMS
-// (SNS), and tells users by email when their sign-in methods change.
+// (SNS, through pkg/snsclient), and tells users by email when their sign-in methods change.
 //
 // A code appears only in the body of the message sent to its destination: never in a subject
 // (which lock screens and mail lists show), a log line or an error. Errors from AWS are
@@ -19,13 +19,12 @@ import (
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/mfa-service/mfa/pkg/brand"
 	"github.com/mfa-service/mfa/pkg/contact"
 	"github.com/mfa-service/mfa/pkg/locale"
 	"github.com/mfa-service/mfa/pkg/sesclient"
+	"github.com/mfa-service/mfa/pkg/snsclient"
 )
 
 // SESAPI is the part of the SES v2 client (sesclient.Client) the Notifier uses: SendEmail
@@ -34,9 +33,10 @@ type SESAPI interface {
 	SendEmail(ctx context.Context, m sesclient.Email) (messageID string, err error)
 }
 
-// SNSAPI is the part of the SNS client the Notifier uses.
+// SNSAPI is the part of the SNS client (snsclient.Client) the Notifier uses: Publish sends
+// one SMS and returns SNS's message id.
 type SNSAPI interface {
-	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+	Publish(ctx context.Context, m snsclient.SMS) (messageID string, err error)
 }
 
 // Config says how messages look and who sends them.
@@ -211,17 +211,12 @@ func (n *Notifier) SendSMSCode(ctx context.Context, toE164, code, purpose, lang 
 	if err != nil {
 		return err
 	}
-	attrs := map[string]snstypes.MessageAttributeValue{
+	_, err = n.sns.Publish(ctx, snsclient.SMS{
+		PhoneNumber: toE164,
+		Message:     text,
 		// Transactional: routed for reliability, not price, and sent outside quiet hours.
-		"AWS.SNS.SMS.SMSType": {DataType: aws.String("String"), StringValue: aws.String("Transactional")},
-	}
-	if n.cfg.SMSSenderID != "" {
-		attrs["AWS.SNS.SMS.SenderID"] = snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(n.cfg.SMSSenderID)}
-	}
-	_, err = n.sns.Publish(ctx, &sns.PublishInput{
-		PhoneNumber:       aws.String(toE164),
-		Message:           aws.String(text),
-		MessageAttributes: attrs,
+		SMSType:  "Transactional",
+		SenderID: n.cfg.SMSSenderID, // none when empty
 	})
 	return redact(err, "send SMS code", code)
 }
@@ -269,7 +264,7 @@ func checkCode(code, purpose string, ttl time.Duration) error {
 }
 
 // sendError is a failed send. Its text has the code scrubbed out; Unwrap gives the client's
-// error for errors.As (smithy.APIError; sesclient.APIError and SNS's exception types).
+// error for errors.As (smithy.APIError; sesclient.APIError and snsclient.APIError).
 type sendError struct {
 	op   string
 	err  error
@@ -293,12 +288,16 @@ func redact(err error, op, code string) error {
 	return &sendError{op: op, err: err, code: code}
 }
 
-// FromAWS builds a Notifier on SES v2 (sesclient) and SNS clients made from one AWS config.
-// Only the functions that send call it, so only their binaries link those clients.
+// FromAWS builds a Notifier on SES v2 (sesclient) and SNS (snsclient) clients made from one
+// AWS config. Only the functions that send call it, so only their binaries link those clients.
 func FromAWS(c aws.Config, cfg Config) (*Notifier, error) {
 	ses, err := sesclient.New(c)
 	if err != nil {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
-	return New(ses, sns.NewFromConfig(c), cfg)
+	sns, err := snsclient.New(c)
+	if err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	return New(ses, sns, cfg)
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/smithy-go"
 
 	"github.com/mfa-service/mfa/pkg/awstest"
@@ -24,6 +23,7 @@ import (
 	"github.com/mfa-service/mfa/pkg/notify"
 	"github.com/mfa-service/mfa/pkg/notify/notifytest"
 	"github.com/mfa-service/mfa/pkg/sesclient"
+	"github.com/mfa-service/mfa/pkg/snsclient"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -56,17 +56,17 @@ func (r *recordingSES) only(t *testing.T) sesclient.Email {
 type recordingSNS struct {
 	notify.SNSAPI
 	mu     sync.Mutex
-	inputs []*sns.PublishInput
+	inputs []snsclient.SMS
 }
 
-func (r *recordingSNS) Publish(ctx context.Context, in *sns.PublishInput, opts ...func(*sns.Options)) (*sns.PublishOutput, error) {
+func (r *recordingSNS) Publish(ctx context.Context, m snsclient.SMS) (string, error) {
 	r.mu.Lock()
-	r.inputs = append(r.inputs, in)
+	r.inputs = append(r.inputs, m)
 	r.mu.Unlock()
-	return r.SNSAPI.Publish(ctx, in, opts...)
+	return r.SNSAPI.Publish(ctx, m)
 }
 
-func (r *recordingSNS) only(t *testing.T) *sns.PublishInput {
+func (r *recordingSNS) only(t *testing.T) snsclient.SMS {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -105,7 +105,11 @@ func motoNotifier(t *testing.T, cfg notify.Config) (*notify.Notifier, *recording
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, rn := &recordingSES{SESAPI: ses}, &recordingSNS{SNSAPI: sns.NewFromConfig(awsCfg)}
+	sns, err := snsclient.New(awsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, rn := &recordingSES{SESAPI: ses}, &recordingSNS{SNSAPI: sns}
 	n, err := notify.New(rs, rn, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -251,19 +255,9 @@ func TestSendSMSCode(t *testing.T) {
 	}
 
 	// moto does not keep SMS attributes; check the request.
-	in := rn.only(t)
-	if aws.ToString(in.PhoneNumber) != parsed.E164 {
-		t.Errorf("PhoneNumber = %q, want %q", aws.ToString(in.PhoneNumber), parsed.E164)
-	}
-	attrs := map[string]string{}
-	for k, v := range in.MessageAttributes {
-		if aws.ToString(v.DataType) != "String" {
-			t.Errorf("attribute %s has type %q", k, aws.ToString(v.DataType))
-		}
-		attrs[k] = aws.ToString(v.StringValue)
-	}
-	if len(attrs) != 2 || attrs["AWS.SNS.SMS.SMSType"] != "Transactional" || attrs["AWS.SNS.SMS.SenderID"] != "Acme2FA" {
-		t.Errorf("attributes = %v", attrs)
+	wantSMS := snsclient.SMS{PhoneNumber: parsed.E164, Message: want.Body, SMSType: "Transactional", SenderID: "Acme2FA"}
+	if in := rn.only(t); in != wantSMS {
+		t.Errorf("published %+v, want %+v", in, wantSMS)
 	}
 }
 
@@ -278,8 +272,8 @@ func TestSendSMSCodeWithWebOTPLine(t *testing.T) {
 	if msgs := sentTo(t, to); len(msgs) != 1 || msgs[0].Body != want {
 		t.Errorf("sent %+v, want one SMS %q", msgs, want)
 	}
-	if _, ok := rn.only(t).MessageAttributes["AWS.SNS.SMS.SenderID"]; ok {
-		t.Error("a sender id was sent though none is configured")
+	if in := rn.only(t); in.SenderID != "" || in.SMSType != "Transactional" {
+		t.Errorf("published %+v, want a transactional SMS without a sender id", in)
 	}
 }
 
@@ -390,9 +384,9 @@ type fakeSNS struct{ calls atomic.Int64 }
 
 var errEcho = errors.New("InvalidParameter")
 
-func (f *fakeSNS) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
+func (f *fakeSNS) Publish(_ context.Context, m snsclient.SMS) (string, error) {
 	f.calls.Add(1)
-	return nil, fmt.Errorf("%w: message %q too long", errEcho, aws.ToString(in.Message))
+	return "", fmt.Errorf("%w: message %q too long", errEcho, m.Message)
 }
 
 func TestSendErrorsAreScrubbedOfTheCode(t *testing.T) {

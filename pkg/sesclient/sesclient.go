@@ -1,12 +1,12 @@
 // Package sesclient makes the one SES v2 call of the service, SendEmail, for pkg/notify. It
-// speaks SES v2's REST-JSON protocol through pkg/awsjson, which signs with the SDK's SigV4
+// speaks SES v2's REST-JSON protocol through pkg/awsapi, which signs with the SDK's SigV4
 // signer, takes the SDK's credentials, HTTP client, retry rules and APIOptions from the
 // aws.Config, and resolves the endpoint as the SDK's SES v2 client does.
 //
 // Why not the SDK's SES v2 client: its package initialisers (the schema of every SES v2
 // shape, its endpoint tables) cost every cold start of a function that sends email about
 // 2.5 ms and 660 KB of heap, for one call in a few of its requests. TestRequestsAreTheSDKs,
-// TestEndpointsAreTheSDKs, awsjson's endpoint tests and the tests against moto hold it to the
+// TestEndpointsAreTheSDKs, awsapi's endpoint tests and the tests against moto hold it to the
 // SDK's client.
 package sesclient
 
@@ -17,24 +17,24 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/mfa-service/mfa/pkg/awsjson"
+	"github.com/mfa-service/mfa/pkg/awsapi"
 )
 
 // service is SES v2 as the SDK's client names it (sesv2.ServiceID, its signing name "ses"
 // and its endpoints email.<region>…).
-var service = awsjson.Service{ID: "SESv2", SigningName: "ses", HostPrefix: "email"}
+var service = awsapi.Service{ID: "SESv2", SigningName: "ses", HostPrefix: "email"}
 
 // sendEmail is SES v2's SendEmail operation (POST /v2/email/outbound-emails).
-var sendEmail = awsjson.Operation{Name: "SendEmail", Method: http.MethodPost, Path: "/v2/email/outbound-emails",
+var sendEmail = awsapi.Operation{Name: "SendEmail", Method: http.MethodPost, Path: "/v2/email/outbound-emails",
 	Header: http.Header{"Content-Type": {"application/json"}}}
 
 // Client calls SES v2.
 type Client struct {
-	c *awsjson.Client
+	c *awsapi.Client
 }
 
 // APIError is an error SES answered (its Service is "SESv2"), e.g. MessageRejected.
-type APIError = awsjson.APIError
+type APIError = awsapi.APIError
 
 // New makes a client from cfg: its region, credentials, HTTP client (the SDK's default when
 // unset) and retryer (the SDK's standard one when unset); the endpoint is
@@ -42,7 +42,7 @@ type APIError = awsjson.APIError
 // cfg.BaseEndpoint, else SES's endpoint in the region's partition (FIPS or dual-stack when
 // the config says so).
 func New(cfg aws.Config) (*Client, error) {
-	c, err := awsjson.New(cfg, service)
+	c, err := awsapi.New(cfg, service)
 	if err != nil {
 		return nil, fmt.Errorf("sesclient: %w", err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/mfa-service/mfa/pkg/awsjson/awsjsontest"
+	"github.com/mfa-service/mfa/pkg/awsapi/awsapitest"
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/localaws"
 	"github.com/mfa-service/mfa/pkg/sesclient"
@@ -93,7 +93,7 @@ func TestSendEmail(t *testing.T) {
 }
 
 // sesRESTJSON is SES v2's REST-JSON protocol: each operation has its own method and path.
-var sesRESTJSON = awsjsontest.Protocol{SigningName: "ses", ContentType: "application/json"}
+var sesRESTJSON = awsapitest.Protocol{SigningName: "ses", ContentType: "application/json"}
 
 // sdkInput is the SDK's input for the email m, as pkg/notify built it when it called the
 // SDK's client.
@@ -122,8 +122,8 @@ func sdkInput(m sesclient.Email) *sesv2.SendEmailInput {
 // the same, an error with the same code and message.
 func TestRequestsAreTheSDKs(t *testing.T) {
 	ctx := context.Background()
-	rec := awsjsontest.NewRecorder(t, sesRESTJSON, awsjsontest.Answer{Status: 200, Body: `{"MessageId":"0100018f-abc"}`})
-	cfg := awsjsontest.StaticConfig(rec.URL)
+	rec := awsapitest.NewRecorder(t, sesRESTJSON, awsapitest.Answer{Status: 200, Body: `{"MessageId":"0100018f-abc"}`})
+	cfg := awsapitest.StaticConfig(rec.URL)
 	ours := newClient(t, cfg)
 	sdk := sesv2.NewFromConfig(cfg)
 
@@ -147,7 +147,7 @@ func TestRequestsAreTheSDKs(t *testing.T) {
 		sesRESTJSON.SameRequest(t, rec.Taken())
 	}
 
-	for _, a := range []awsjsontest.Answer{
+	for _, a := range []awsapitest.Answer{
 		{Status: 400, ErrorType: "MessageRejected:http://internal.amazon.com/coral/com.amazonaws.sesv2/", Body: `{"message":"Email address is not verified."}`},
 		{Status: 400, Body: `{"__type":"com.amazonaws.sesv2#AccountSuspendedException","Message":"suspended"}`},
 		{Status: 404, Body: `{"code":"NotFoundException","message":"gone"}`},
@@ -169,22 +169,22 @@ func TestRequestsAreTheSDKs(t *testing.T) {
 // ends the retries.
 func TestRetries(t *testing.T) {
 	ctx := context.Background()
-	ok := awsjsontest.Answer{Status: 200, Body: `{"MessageId":"m-1"}`}
+	ok := awsapitest.Answer{Status: 200, Body: `{"MessageId":"m-1"}`}
 	m := sesclient.Email{From: "no-reply@example.com", To: []string{"a@example.com"}, Subject: "s", Text: "t"}
 	for _, tc := range []struct {
 		name     string
-		answers  []awsjsontest.Answer
+		answers  []awsapitest.Answer
 		requests int
 		code     string // of the error; "" when the send succeeds
 	}{
-		{"throttled twice", []awsjsontest.Answer{{Status: 429, ErrorType: "TooManyRequestsException", Body: `{"message":"slow down"}`}, {Status: 429, ErrorType: "TooManyRequestsException", Body: `{}`}, ok}, 3, ""},
-		{"unavailable twice", []awsjsontest.Answer{{Status: 500, ErrorType: "InternalFailure"}, {Status: 503}, ok}, 3, ""},
-		{"unavailable throughout", []awsjsontest.Answer{{Status: 500, ErrorType: "InternalFailure", Body: `{"message":"oops"}`}}, 3, "InternalFailure"},
-		{"rejected", []awsjsontest.Answer{{Status: 400, ErrorType: "MessageRejected", Body: `{"message":"Email address is not verified."}`}, ok}, 1, "MessageRejected"},
+		{"throttled twice", []awsapitest.Answer{{Status: 429, ErrorType: "TooManyRequestsException", Body: `{"message":"slow down"}`}, {Status: 429, ErrorType: "TooManyRequestsException", Body: `{}`}, ok}, 3, ""},
+		{"unavailable twice", []awsapitest.Answer{{Status: 500, ErrorType: "InternalFailure"}, {Status: 503}, ok}, 3, ""},
+		{"unavailable throughout", []awsapitest.Answer{{Status: 500, ErrorType: "InternalFailure", Body: `{"message":"oops"}`}}, 3, "InternalFailure"},
+		{"rejected", []awsapitest.Answer{{Status: 400, ErrorType: "MessageRejected", Body: `{"message":"Email address is not verified."}`}, ok}, 1, "MessageRejected"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := awsjsontest.NewRecorder(t, sesRESTJSON, tc.answers...)
-			id, err := newClient(t, awsjsontest.StaticConfig(rec.URL)).SendEmail(ctx, m)
+			rec := awsapitest.NewRecorder(t, sesRESTJSON, tc.answers...)
+			id, err := newClient(t, awsapitest.StaticConfig(rec.URL)).SendEmail(ctx, m)
 			n := len(rec.Taken())
 			var apiErr *sesclient.APIError
 			switch {
@@ -199,10 +199,10 @@ func TestRetries(t *testing.T) {
 		})
 	}
 	// A cancelled context is not retried.
-	rec := awsjsontest.NewRecorder(t, sesRESTJSON, awsjsontest.Answer{Status: 503})
+	rec := awsapitest.NewRecorder(t, sesRESTJSON, awsapitest.Answer{Status: 503})
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := newClient(t, awsjsontest.StaticConfig(rec.URL)).SendEmail(cancelled, m); err == nil || len(rec.Taken()) > 1 {
+	if _, err := newClient(t, awsapitest.StaticConfig(rec.URL)).SendEmail(cancelled, m); err == nil || len(rec.Taken()) > 1 {
 		t.Errorf("cancelled: %v", err)
 	}
 }
@@ -211,8 +211,8 @@ func TestRetries(t *testing.T) {
 // and reads their codes with them): once per call, however many attempts it took, with the
 // SDK's service id and operation name, and the email as the call's parameters.
 func TestAPIOptionsSeeEachCall(t *testing.T) {
-	rec := awsjsontest.NewRecorder(t, sesRESTJSON, awsjsontest.Answer{Status: 503}, awsjsontest.Answer{Status: 200, Body: `{"MessageId":"m-1"}`})
-	cfg := awsjsontest.StaticConfig(rec.URL)
+	rec := awsapitest.NewRecorder(t, sesRESTJSON, awsapitest.Answer{Status: 503}, awsapitest.Answer{Status: 200, Body: `{"MessageId":"m-1"}`})
+	cfg := awsapitest.StaticConfig(rec.URL)
 	var seen []string
 	var params []any
 	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
@@ -248,9 +248,9 @@ func TestAPIOptionsSeeEachCall(t *testing.T) {
 func TestEndpointsAreTheSDKs(t *testing.T) {
 	m := sesclient.Email{From: "no-reply@example.com", To: []string{"a@example.com"}, Subject: "s", Text: "t"}
 	for _, region := range []string{"eu-west-1", "cn-north-1", "us-gov-west-1", "us-iso-east-1"} {
-		for _, v := range awsjsontest.EveryVariant {
-			w := awsjsontest.NewWire(sesRESTJSON, `{"MessageId":"m-1"}`)
-			cfg := aws.Config{Region: region, Credentials: awsjsontest.StaticConfig("").Credentials, HTTPClient: w, ConfigSources: []any{v}}
+		for _, v := range awsapitest.EveryVariant {
+			w := awsapitest.NewWire(sesRESTJSON, `{"MessageId":"m-1"}`)
+			cfg := aws.Config{Region: region, Credentials: awsapitest.StaticConfig("").Credentials, HTTPClient: w, ConfigSources: []any{v}}
 			if _, err := newClient(t, cfg).SendEmail(context.Background(), m); err != nil {
 				t.Fatal(err)
 			}

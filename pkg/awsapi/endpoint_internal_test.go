@@ -1,4 +1,4 @@
-package awsjson
+package awsapi
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/mfa-service/mfa/pkg/awsenv"
 )
@@ -27,8 +28,8 @@ type sdkService struct {
 	resolveFor func(cfg aws.Config) (string, error)
 }
 
-// The services the repository's clients call (pkg/kmsclient, pkg/sesclient), named as they
-// name them.
+// The services the repository's clients call (pkg/kmsclient, pkg/sesclient, pkg/snsclient),
+// named as they name them.
 var services = []sdkService{
 	{
 		Service: Service{ID: kms.ServiceID, SigningName: "kms", HostPrefix: "kms"},
@@ -64,6 +65,23 @@ var services = []sdkService{
 			return ep.URI.String(), err
 		},
 	},
+	{
+		Service: Service{ID: sns.ServiceID, SigningName: "sns", HostPrefix: "sns", RegionalFIPS: []string{"us-gov-east-1", "us-gov-west-1"}},
+		resolve: func(region string, fips, dual bool) (string, error) {
+			ep, err := sns.NewDefaultEndpointResolverV2().ResolveEndpoint(context.Background(), sns.EndpointParameters{Region: aws.String(region), UseFIPS: aws.Bool(fips), UseDualStack: aws.Bool(dual)})
+			return ep.URI.String(), err
+		},
+		resolveFor: func(cfg aws.Config) (string, error) {
+			o := sns.NewFromConfig(cfg).Options()
+			ep, err := o.EndpointResolverV2.ResolveEndpoint(context.Background(), sns.EndpointParameters{
+				Region:       aws.String(o.Region),
+				UseFIPS:      aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
+				UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
+				Endpoint:     o.BaseEndpoint,
+			})
+			return ep.URI.String(), err
+		},
+	},
 }
 
 // The regional endpoint is the one the SDK's endpoint rules give, for each service, in every
@@ -81,7 +99,7 @@ func TestRegionalEndpointsAreTheSDKs(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s %s %+v: %v", s.ID, region, v, err)
 				}
-				if got := regionalEndpoint(s.HostPrefix, region, v.fips, v.dual); got != want {
+				if got := regionalEndpoint(s.Service, region, v.fips, v.dual); got != want {
 					t.Errorf("%s %s %+v: %s, the SDK's %s", s.ID, region, v, got, want)
 				}
 			}
@@ -142,7 +160,7 @@ func (e environment) endpoints(t *testing.T, s sdkService, env map[string]string
 // other service's variable not at all, none of them when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
 // is true.
 func TestConfiguredEndpointIsTheSDKs(t *testing.T) {
-	names := []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SESV2", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"}
+	names := []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL_SNS", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"}
 	fromEnv := environment{unset: names, set: map[string]string{"AWS_REGION": "eu-west-1"}, load: awsenv.Config}
 	for _, s := range services {
 		own := endpointVariable(s.ID)
@@ -154,9 +172,11 @@ func TestConfiguredEndpointIsTheSDKs(t *testing.T) {
 			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566"},
 			{"AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4567"},
 			{"AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:4568"},
+			{"AWS_ENDPOINT_URL_SNS": "http://127.0.0.1:4569"},
 			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4567/"},
 			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:4568/"},
-			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4567", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:4568", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
+			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_SNS": "http://127.0.0.1:4569/"},
+			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4567", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:4568", "AWS_ENDPOINT_URL_SNS": "http://127.0.0.1:4569", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
 		} {
 			if ours, sdks := fromEnv.endpoints(t, s, env); ours != strings.TrimSuffix(sdks, "/") {
 				t.Errorf("%s %v: endpoint %q, the SDK's %q", s.ID, env, ours, sdks)
@@ -168,10 +188,10 @@ func TestConfiguredEndpointIsTheSDKs(t *testing.T) {
 // A profile's services section names each service's endpoint too; AWS_ENDPOINT_URL alone
 // (without the service's own variable) overrides it, as it does for the SDK's clients.
 func TestProfileEndpointIsTheSDKs(t *testing.T) {
-	names := []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SESV2", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"}
+	names := []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL_SNS", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"}
 	profile := filepath.Join(t.TempDir(), "config")
 	err := os.WriteFile(profile, []byte("[default]\nservices = local\n\n[services local]\n"+
-		"kms =\n  endpoint_url = http://127.0.0.1:4571\nsesv2 =\n  endpoint_url = http://127.0.0.1:4572\n"), 0o600)
+		"kms =\n  endpoint_url = http://127.0.0.1:4571\nsesv2 =\n  endpoint_url = http://127.0.0.1:4572\nsns =\n  endpoint_url = http://127.0.0.1:4573\n"), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +202,7 @@ func TestProfileEndpointIsTheSDKs(t *testing.T) {
 		for _, env := range []map[string]string{
 			{},
 			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566"},
-			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4567", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:4568"},
+			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4567", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:4568", "AWS_ENDPOINT_URL_SNS": "http://127.0.0.1:4569"},
 			{"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
 		} {
 			if ours, sdks := withProfile.endpoints(t, s, env); ours != strings.TrimSuffix(sdks, "/") {
@@ -196,7 +216,7 @@ func TestProfileEndpointIsTheSDKs(t *testing.T) {
 // AWS_USE_DUALSTACK_ENDPOINT) choose the endpoint variant, as they do for the SDK's clients.
 func TestEndpointVariantsFromTheConfig(t *testing.T) {
 	withoutProfile := environment{
-		unset: []string{"AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SESV2", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"},
+		unset: []string{"AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL_SNS", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"},
 		set:   map[string]string{"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_REGION": "us-gov-west-1"},
 		load:  loadDefaultConfig,
 	}

@@ -1,8 +1,9 @@
-// Package awsjsontest holds the clients of pkg/awsjson (pkg/kmsclient, pkg/sesclient) to the
+// Package awsapitest holds the clients of pkg/awsapi (pkg/kmsclient, pkg/sesclient,
+// pkg/snsclient) to the
 // SDK's: a stand-in service on the loopback that records what each client sends, a config
 // that points both at it, a check that two recorded requests are the same, and an HTTP
 // client that records where requests would go.
-package awsjsontest
+package awsapitest
 
 import (
 	"context"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -30,8 +32,8 @@ const (
 // Protocol is how a service's calls look on the wire: what the requests are signed for and
 // carry, and the content type of the answers.
 type Protocol struct {
-	SigningName string // the SigV4 service name, e.g. "kms", "ses"
-	ContentType string // of the answers, e.g. "application/x-amz-json-1.1", "application/json"
+	SigningName string // the SigV4 service name, e.g. "kms", "ses", "sns"
+	ContentType string // of the answers, e.g. "application/x-amz-json-1.1", "application/json", "text/xml"
 	// Headers are the protocol's own request headers beyond Content-Type, each set and
 	// signed, e.g. X-Amz-Target in the JSON protocol.
 	Headers []string
@@ -45,11 +47,13 @@ type Answer struct {
 }
 
 // Request is what a Recorder keeps of a request: its method, path, raw query, headers and
-// JSON body (nil when it is not a JSON object).
+// JSON body (nil when it is not a JSON object) or form body (the Query protocol's; nil when
+// the request is not a form).
 type Request struct {
 	Method, Path, Query string
 	Header              http.Header
 	Body                map[string]any
+	Form                url.Values
 }
 
 // Recorder is a stand-in service on the loopback that keeps each request and answers from a
@@ -67,15 +71,19 @@ type Recorder struct {
 func NewRecorder(t testing.TB, p Protocol, answers ...Answer) *Recorder {
 	t.Helper()
 	if len(answers) == 0 {
-		t.Fatal("awsjsontest: a recorder without answers")
+		t.Fatal("awsapitest: a recorder without answers")
 	}
 	r := &Recorder{answers: answers}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		raw, _ := io.ReadAll(req.Body)
 		var body map[string]any
 		_ = json.Unmarshal(raw, &body)
+		var form url.Values
+		if req.Header.Get("Content-Type") == "application/x-www-form-urlencoded" {
+			form, _ = url.ParseQuery(string(raw))
+		}
 		r.mu.Lock()
-		r.requests = append(r.requests, Request{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Header: req.Header.Clone(), Body: body})
+		r.requests = append(r.requests, Request{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Header: req.Header.Clone(), Body: body, Form: form})
 		a := r.answers[min(len(r.requests), len(r.answers))-1]
 		r.mu.Unlock()
 		w.Header().Set("Content-Type", p.ContentType)
@@ -129,7 +137,7 @@ type NoBackoff struct{}
 func (NoBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
 
 // SameRequest fails the test unless reqs are two requests, ours then the SDK's, that are the
-// same on the wire in p: method, path, query and JSON body; Content-Type, Content-Length,
+// same on the wire in p: method, path, query and JSON or form body; Content-Type, Content-Length,
 // the session token and p's headers, none empty; a SigV4 signature for p's service in Region
 // dated X-Amz-Date, over those headers, the host and the date, and over no header the SDK's
 // signature leaves out.
@@ -139,8 +147,9 @@ func (p Protocol) SameRequest(t testing.TB, reqs []Request) {
 		t.Fatalf("%d requests, want ours and the SDK's", len(reqs))
 	}
 	ours, sdk := reqs[0], reqs[1]
-	if ours.Method != sdk.Method || ours.Path != sdk.Path || ours.Query != sdk.Query || !reflect.DeepEqual(ours.Body, sdk.Body) || ours.Body == nil {
-		t.Errorf("request %s %s?%s %v,\nthe SDK's %s %s?%s %v", ours.Method, ours.Path, ours.Query, ours.Body, sdk.Method, sdk.Path, sdk.Query, sdk.Body)
+	if ours.Method != sdk.Method || ours.Path != sdk.Path || ours.Query != sdk.Query || !reflect.DeepEqual(ours.Body, sdk.Body) || !reflect.DeepEqual(ours.Form, sdk.Form) ||
+		ours.Body == nil && ours.Form == nil {
+		t.Errorf("request %s %s?%s %v %v,\nthe SDK's %s %s?%s %v %v", ours.Method, ours.Path, ours.Query, ours.Body, ours.Form, sdk.Method, sdk.Path, sdk.Query, sdk.Body, sdk.Form)
 	}
 	same := append([]string{"Content-Type", "Content-Length", "X-Amz-Security-Token"}, p.Headers...)
 	for _, h := range same {

@@ -1,11 +1,12 @@
-// Package awsjson makes signed calls to AWS's JSON and REST-JSON APIs with the SDK's SigV4
-// signer, credentials, HTTP client, retryer and APIOptions, without the SDK's service
-// clients, whose package initialisers build every shape's schema (and the endpoint rules) in
-// every cold start of a function that links them. A client of one service (pkg/kmsclient,
-// pkg/sesclient) says how its few operations go over the wire; this package resolves the
+// Package awsapi makes signed calls to AWS's JSON and REST-JSON APIs (and, through an
+// operation's Codec, to others such as SNS's Query protocol) with the SDK's SigV4 signer,
+// credentials, HTTP client, retryer and APIOptions, without the SDK's service clients, whose
+// package initialisers build every shape's schema (and the endpoint rules) in every cold start
+// of a function that links them. A client of one service (pkg/kmsclient, pkg/sesclient,
+// pkg/snsclient) says how its few operations go over the wire; this package resolves the
 // endpoint as the SDK's client of that service does, runs each call through the config's
 // middleware, signs, sends, retries and reads AWS's error answers.
-package awsjson
+package awsapi
 
 import (
 	"bytes"
@@ -17,6 +18,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +43,9 @@ type Service struct {
 	// HostPrefix is the first label of the regional endpoint's host, e.g. "kms", "email";
 	// the FIPS endpoint's is HostPrefix + "-fips".
 	HostPrefix string
+	// RegionalFIPS are the regions whose FIPS endpoint (without dual stack) is the regional
+	// one, as the service's endpoint rules say: SNS's us-gov-east-1 and us-gov-west-1.
+	RegionalFIPS []string
 }
 
 // Client calls one service.
@@ -63,10 +68,10 @@ type Client struct {
 // dual-stack when the config says so).
 func New(cfg aws.Config, s Service) (*Client, error) {
 	if !validRegion(cfg.Region) {
-		return nil, fmt.Errorf("awsjson: %s: invalid region %q", s.ID, cfg.Region)
+		return nil, fmt.Errorf("awsapi: %s: invalid region %q", s.ID, cfg.Region)
 	}
 	if cfg.Credentials == nil {
-		return nil, fmt.Errorf("awsjson: %s: no credentials", s.ID)
+		return nil, fmt.Errorf("awsapi: %s: no credentials", s.ID)
 	}
 	c := &Client{service: s, apiOptions: cfg.APIOptions, region: cfg.Region, credentials: cfg.Credentials, http: cfg.HTTPClient, signer: v4.NewSigner(), now: time.Now}
 	if c.http == nil {
@@ -77,7 +82,7 @@ func New(cfg aws.Config, s Service) (*Client, error) {
 	} else {
 		c.retryer = retry.NewStandard()
 	}
-	endpoint := regionalEndpoint(s.HostPrefix, cfg.Region, useFIPS(cfg.ConfigSources), useDualStack(cfg.ConfigSources))
+	endpoint := regionalEndpoint(s, cfg.Region, useFIPS(cfg.ConfigSources), useDualStack(cfg.ConfigSources))
 	if cfg.BaseEndpoint != nil {
 		endpoint = *cfg.BaseEndpoint
 	}
@@ -134,8 +139,9 @@ func serviceEndpoint(sources []any, id string) (string, bool) {
 }
 
 // regionalEndpoint is a service's endpoint in region's partition, its FIPS one
-// (host "<prefix>-fips") and its dual-stack one, as the SDK's endpoint rules give them.
-func regionalEndpoint(hostPrefix, region string, fips, dualStack bool) string {
+// (host "<prefix>-fips", or the regional one in s.RegionalFIPS) and its dual-stack one, as the
+// SDK's endpoint rules give them.
+func regionalEndpoint(s Service, region string, fips, dualStack bool) string {
 	suffix, dual := "amazonaws.com", "api.aws"
 	for _, p := range [...]struct{ prefix, suffix, dual string }{
 		{"cn-", "amazonaws.com.cn", "api.amazonwebservices.com.cn"},
@@ -150,8 +156,8 @@ func regionalEndpoint(hostPrefix, region string, fips, dualStack bool) string {
 			break
 		}
 	}
-	host := hostPrefix
-	if fips {
+	host := s.HostPrefix
+	if fips && !(slices.Contains(s.RegionalFIPS, region) && !dualStack) {
 		host += "-fips"
 	}
 	if dualStack {
@@ -210,14 +216,30 @@ type Operation struct {
 	// (e.g. "/v2/email/outbound-emails").
 	Path   string
 	Header http.Header // the protocol's headers, e.g. Content-Type and X-Amz-Target; signed
+	// Codec carries the operation in a protocol other than JSON; its zero value is JSON's
+	// (and REST-JSON's).
+	Codec Codec
 }
 
-// Call runs op with in as its JSON body and decodes the answer into out, through the
-// config's APIOptions as the SDK's clients do: the SDK middleware they add (to count or trace
-// calls) runs around it at the Initialize step, with the SDK's service id and operation name
-// in the context and params as the call's parameters (what the SDK passes is its input
-// struct; a client passes what its callers gave it). No HTTP request is exposed to later
-// steps: the client builds, signs and retries its requests itself.
+// Codec says how a protocol other than JSON encodes a call's input and reads its answers,
+// e.g. SNS's Query protocol (a form in, XML out). Each nil func means JSON's way.
+type Codec struct {
+	// Encode is the request body for the call's input (its content type is in the
+	// operation's Header).
+	Encode func(in any) ([]byte, error)
+	// Decode reads a successful answer into out.
+	Decode func(data []byte, out any) error
+	// Error reads an error answer's code, message and request id; an empty code is
+	// UnknownError.
+	Error func(header http.Header, data []byte) (code, message, requestID string)
+}
+
+// Call runs op with in as its body (JSON unless op's Codec encodes it) and decodes the answer
+// into out, through the config's APIOptions as the SDK's clients do: the SDK middleware they
+// add (to count or trace calls) runs around it at the Initialize step, with the SDK's service
+// id and operation name in the context and params as the call's parameters (what the SDK
+// passes is its input struct; a client passes what its callers gave it). No HTTP request is
+// exposed to later steps: the client builds, signs and retries its requests itself.
 func (c *Client) Call(ctx context.Context, op Operation, params, in, out any) error {
 	if len(c.apiOptions) == 0 {
 		return c.send(ctx, op, in, out)
@@ -239,15 +261,14 @@ func (c *Client) Call(ctx context.Context, op Operation, params, in, out any) er
 // send sends op with input in and decodes its answer into out, retrying as the retryer says.
 // (The retryer's retry quota is left out: a container makes few such calls.)
 func (c *Client) send(ctx context.Context, op Operation, in, out any) error {
-	// As the SDK's encoder does, <, > and & go out as they are, not as \u003c…: an HTML email
-	// body would grow by a sixth.
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(in); err != nil {
+	encode := op.Codec.Encode
+	if encode == nil {
+		encode = encodeJSON
+	}
+	body, err := encode(in)
+	if err != nil {
 		return fmt.Errorf("%s %s: %w", c.service.ID, op.Name, err)
 	}
-	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	sum := sha256.Sum256(body)
 	payloadHash := hex.EncodeToString(sum[:])
 	for attempt := 1; ; attempt++ {
@@ -270,6 +291,18 @@ func (c *Client) send(ctx context.Context, op Operation, in, out any) error {
 			return err
 		}
 	}
+}
+
+// encodeJSON is in as JSON. As the SDK's encoder does, <, > and & go out as they are, not as
+// \u003c…: an HTML email body would grow by a sixth.
+func encodeJSON(in any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(in); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // maxAnswer bounds what is read of an answer (the calls made through this package get a few
@@ -303,9 +336,21 @@ func (c *Client) attempt(ctx context.Context, op Operation, body []byte, payload
 		return fmt.Errorf("%s %s: read answer: %w", c.service.ID, op.Name, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return answerError(c.service.ID, op.Name, resp, data)
+		read := op.Codec.Error
+		if read == nil {
+			read = jsonError
+		}
+		code, msg, id := read(resp.Header, data)
+		if code == "" {
+			code = "UnknownError"
+		}
+		return &APIError{Service: c.service.ID, Operation: op.Name, Code: code, Message: msg, StatusCode: resp.StatusCode, RequestID: id}
 	}
-	err = json.Unmarshal(data, out)
+	decode := op.Codec.Decode
+	if decode == nil {
+		decode = json.Unmarshal
+	}
+	err = decode(data, out)
 	clear(data) // it may hold a secret: KMS's Decrypt and GenerateDataKey answer the plaintext key
 	if err != nil {
 		return fmt.Errorf("%s %s: answer: %w", c.service.ID, op.Name, err)
@@ -347,10 +392,10 @@ func (e *APIError) ErrorFault() smithy.ErrorFault {
 
 var _ smithy.APIError = (*APIError)(nil)
 
-// answerError reads an error answer of the JSON and REST-JSON protocols: the type from
+// jsonError reads an error answer of the JSON and REST-JSON protocols: the type from
 // X-Amzn-Errortype or the body's __type (or code), without its namespace ("…#") or trailing
 // details (":…").
-func answerError(service, op string, resp *http.Response, data []byte) error {
+func jsonError(header http.Header, data []byte) (code, message, requestID string) {
 	var body struct {
 		Type       string `json:"__type"`
 		Code       string `json:"code"`
@@ -358,7 +403,7 @@ func answerError(service, op string, resp *http.Response, data []byte) error {
 		MessageCap string `json:"Message"`
 	}
 	_ = json.Unmarshal(data, &body)
-	code := resp.Header.Get("X-Amzn-Errortype")
+	code = header.Get("X-Amzn-Errortype")
 	for _, c := range []string{body.Type, body.Code} {
 		if code == "" {
 			code = c
@@ -370,12 +415,9 @@ func answerError(service, op string, resp *http.Response, data []byte) error {
 	if i := strings.LastIndexByte(code, '#'); i >= 0 {
 		code = code[i+1:]
 	}
-	if code == "" {
-		code = "UnknownError"
+	message = body.Message
+	if message == "" {
+		message = body.MessageCap
 	}
-	msg := body.Message
-	if msg == "" {
-		msg = body.MessageCap
-	}
-	return &APIError{Service: service, Operation: op, Code: code, Message: msg, StatusCode: resp.StatusCode, RequestID: resp.Header.Get("X-Amzn-Requestid")}
+	return code, message, header.Get("X-Amzn-Requestid")
 }
