@@ -12,11 +12,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/awsapi/awsapitest"
 	"github.com/mfa-service/mfa/pkg/awstest"
@@ -196,18 +194,12 @@ func (c countingRetryer) RetryDelay(attempt int, err error) (time.Duration, erro
 func TestAPIOptionsSeeEachCall(t *testing.T) {
 	rec := awsapitest.NewRecorder(t, kmsJSON, awsapitest.Answer{Status: 503}, awsapitest.Answer{Status: 200, Body: `{"Plaintext":"AA=="}`})
 	cfg := awsapitest.StaticConfig(rec.URL)
-	var seen []string
-	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("see", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			seen = append(seen, awsmiddleware.GetServiceID(ctx)+"."+awsmiddleware.GetOperationName(ctx))
-			return next.HandleInitialize(ctx, in)
-		}), middleware.Before)
-	})
+	calls := awsapitest.WatchCalls(&cfg)
 	if _, err := newClient(t, cfg).Decrypt(context.Background(), "k", []byte("w"), dataKeyContext); err != nil {
 		t.Fatal(err)
 	}
-	if len(seen) != 1 || seen[0] != "KMS.Decrypt" || len(rec.Taken()) != 2 {
-		t.Errorf("middleware saw %v over 2 attempts, want [KMS.Decrypt]", seen)
+	if len(calls.Names) != 1 || calls.Names[0] != "KMS.Decrypt" || len(rec.Taken()) != 2 {
+		t.Errorf("middleware saw %v over 2 attempts, want [KMS.Decrypt]", calls.Names)
 	}
 }
 

@@ -11,11 +11,9 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/awsapi/awsapitest"
 	"github.com/mfa-service/mfa/pkg/awstest"
@@ -213,32 +211,24 @@ func TestRetries(t *testing.T) {
 func TestAPIOptionsSeeEachCall(t *testing.T) {
 	rec := awsapitest.NewRecorder(t, sesRESTJSON, awsapitest.Answer{Status: 503}, awsapitest.Answer{Status: 200, Body: `{"MessageId":"m-1"}`})
 	cfg := awsapitest.StaticConfig(rec.URL)
-	var seen []string
-	var params []any
-	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("see", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			seen = append(seen, awsmiddleware.GetServiceID(ctx)+"."+awsmiddleware.GetOperationName(ctx))
-			params = append(params, in.Parameters)
-			return next.HandleInitialize(ctx, in)
-		}), middleware.Before)
-	})
+	calls := awsapitest.WatchCalls(&cfg)
 	m := sesclient.Email{From: "no-reply@example.com", To: []string{"a@example.com"}, Subject: "s", Text: "code 123456"}
 	if _, err := newClient(t, cfg).SendEmail(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	if len(seen) != 1 || seen[0] != "SESv2.SendEmail" || len(rec.Taken()) != 2 {
-		t.Errorf("middleware saw %v over 2 attempts, want [SESv2.SendEmail]", seen)
+	if len(calls.Names) != 1 || calls.Names[0] != "SESv2.SendEmail" || len(rec.Taken()) != 2 {
+		t.Errorf("middleware saw %v over 2 attempts, want [SESv2.SendEmail]", calls.Names)
 	}
-	if len(params) != 1 || !reflect.DeepEqual(params[0], m) {
-		t.Errorf("middleware saw parameters %#v, want the email", params)
+	if len(calls.Params) != 1 || !reflect.DeepEqual(calls.Params[0], m) {
+		t.Errorf("middleware saw parameters %#v, want the email", calls.Params)
 	}
 	// The SDK's client names the call the same.
-	seen = nil
+	calls.Names, calls.Params = nil, nil
 	if _, err := sesv2.NewFromConfig(cfg).SendEmail(context.Background(), sdkInput(m)); err != nil {
 		t.Fatal(err)
 	}
-	if len(seen) != 1 || seen[0] != "SESv2.SendEmail" {
-		t.Errorf("the SDK's client is seen as %v", seen)
+	if len(calls.Names) != 1 || calls.Names[0] != "SESv2.SendEmail" {
+		t.Errorf("the SDK's client is seen as %v", calls.Names)
 	}
 }
 

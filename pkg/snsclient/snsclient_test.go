@@ -10,11 +10,9 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/awsapi/awsapitest"
 	"github.com/mfa-service/mfa/pkg/awstest"
@@ -209,32 +207,24 @@ func TestRetries(t *testing.T) {
 func TestAPIOptionsSeeEachCall(t *testing.T) {
 	rec := awsapitest.NewRecorder(t, snsQuery, awsapitest.Answer{Status: 503}, awsapitest.Answer{Status: 200, Body: published("m-1")})
 	cfg := awsapitest.StaticConfig(rec.URL)
-	var seen []string
-	var params []any
-	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("see", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			seen = append(seen, awsmiddleware.GetServiceID(ctx)+"."+awsmiddleware.GetOperationName(ctx))
-			params = append(params, in.Parameters)
-			return next.HandleInitialize(ctx, in)
-		}), middleware.Before)
-	})
+	calls := awsapitest.WatchCalls(&cfg)
 	m := snsclient.SMS{PhoneNumber: "+447700900123", Message: "code 123456", SMSType: "Transactional"}
 	if _, err := newClient(t, cfg).Publish(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	if len(seen) != 1 || seen[0] != "SNS.Publish" || len(rec.Taken()) != 2 {
-		t.Errorf("middleware saw %v over 2 attempts, want [SNS.Publish]", seen)
+	if len(calls.Names) != 1 || calls.Names[0] != "SNS.Publish" || len(rec.Taken()) != 2 {
+		t.Errorf("middleware saw %v over 2 attempts, want [SNS.Publish]", calls.Names)
 	}
-	if len(params) != 1 || !reflect.DeepEqual(params[0], m) {
-		t.Errorf("middleware saw parameters %#v, want the SMS", params)
+	if len(calls.Params) != 1 || !reflect.DeepEqual(calls.Params[0], m) {
+		t.Errorf("middleware saw parameters %#v, want the SMS", calls.Params)
 	}
 	// The SDK's client names the call the same.
-	seen = nil
+	calls.Names, calls.Params = nil, nil
 	if _, err := sns.NewFromConfig(cfg).Publish(context.Background(), sdkInput(m)); err != nil {
 		t.Fatal(err)
 	}
-	if len(seen) != 1 || seen[0] != "SNS.Publish" {
-		t.Errorf("the SDK's client is seen as %v", seen)
+	if len(calls.Names) != 1 || calls.Names[0] != "SNS.Publish" {
+		t.Errorf("the SDK's client is seen as %v", calls.Names)
 	}
 }
 

@@ -1,8 +1,8 @@
 // Package awsapitest holds the clients of pkg/awsapi (pkg/kmsclient, pkg/sesclient,
-// pkg/snsclient) to the
-// SDK's: a stand-in service on the loopback that records what each client sends, a config
-// that points both at it, a check that two recorded requests are the same, and an HTTP
-// client that records where requests would go.
+// pkg/snsclient) to the SDK's: a stand-in service on the loopback that records what each
+// client sends, a config that points both at it, a check that two recorded requests are the
+// same, an HTTP client that records where requests would go, and middleware that records the
+// calls it sees.
 package awsapitest
 
 import (
@@ -20,7 +20,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // Region and AccessKeyID are those of StaticConfig, which requests are signed with.
@@ -253,4 +255,25 @@ func (v Variants) GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpoin
 		return aws.DualStackEndpointStateEnabled, true, nil
 	}
 	return aws.DualStackEndpointStateDisabled, true, nil
+}
+
+// Calls records the calls the middleware of a config sees (WatchCalls), as the bench's meter
+// does: each as "<service id>.<operation>", with its parameters.
+type Calls struct {
+	Names  []string
+	Params []any
+}
+
+// WatchCalls adds to cfg's APIOptions a middleware that records each call into the Calls it
+// returns (one client at a time: it takes no lock).
+func WatchCalls(cfg *aws.Config) *Calls {
+	c := &Calls{}
+	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("watch", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			c.Names = append(c.Names, awsmiddleware.GetServiceID(ctx)+"."+awsmiddleware.GetOperationName(ctx))
+			c.Params = append(c.Params, in.Parameters)
+			return next.HandleInitialize(ctx, in)
+		}), middleware.Before)
+	})
+	return c
 }
