@@ -46,6 +46,11 @@ type Service struct {
 	// RegionalFIPS are the regions whose FIPS endpoint (without dual stack) is the regional
 	// one, as the service's endpoint rules say: SNS's us-gov-east-1 and us-gov-west-1.
 	RegionalFIPS []string
+	// Retryer is the service's retryer when the config sets none, as its SDK client makes it
+	// (DynamoDB's: 4 attempts, a 25 ms base delay); nil: the SDK's standard retryer.
+	Retryer func() aws.Retryer
+	// MaxAnswer bounds what is read of an answer; 0: 1 MiB.
+	MaxAnswer int
 }
 
 // Client calls one service.
@@ -77,10 +82,16 @@ func New(cfg aws.Config, s Service) (*Client, error) {
 	if c.http == nil {
 		c.http = awshttp.NewBuildableClient()
 	}
-	if cfg.Retryer != nil {
+	switch {
+	case cfg.Retryer != nil:
 		c.retryer = cfg.Retryer()
-	} else {
+	case s.Retryer != nil:
+		c.retryer = s.Retryer()
+	default:
 		c.retryer = retry.NewStandard()
+	}
+	if cfg.RetryMaxAttempts != 0 { // as the SDK's clients apply AWS_MAX_ATTEMPTS
+		c.retryer = retry.AddWithMaxAttempts(c.retryer, cfg.RetryMaxAttempts)
 	}
 	endpoint := regionalEndpoint(s, cfg.Region, useFIPS(cfg.ConfigSources), useDualStack(cfg.ConfigSources))
 	if cfg.BaseEndpoint != nil {
@@ -232,6 +243,12 @@ type Codec struct {
 	// Error reads an error answer's code, message and request id; an empty code is
 	// UnknownError.
 	Error func(header http.Header, data []byte) (code, message, requestID string)
+	// Check, when set, checks every answer before it is read (e.g. DynamoDB's CRC32 of the
+	// body); its error is the call's.
+	Check func(header http.Header, data []byte) error
+	// Fail, when set, makes the error of an error answer from what Error read of it and its
+	// body (e.g. DynamoDB's ConditionalCheckFailedException with the item); it may return e.
+	Fail func(e *APIError, data []byte) error
 }
 
 // Call runs op with in as its body (JSON unless op's Codec encodes it) and decodes the answer
@@ -258,8 +275,8 @@ func (c *Client) Call(ctx context.Context, op Operation, params, in, out any) er
 	return err
 }
 
-// send sends op with input in and decodes its answer into out, retrying as the retryer says.
-// (The retryer's retry quota is left out: a container makes few such calls.)
+// send sends op with input in and decodes its answer into out, retrying as the retryer says,
+// within its retry quota and attempt tokens, as the SDK's retry middleware does.
 func (c *Client) send(ctx context.Context, op Operation, in, out any) error {
 	encode := op.Codec.Encode
 	if encode == nil {
@@ -271,14 +288,31 @@ func (c *Client) send(ctx context.Context, op Operation, in, out any) error {
 	}
 	sum := sha256.Sum256(body)
 	payloadHash := hex.EncodeToString(sum[:])
+	releaseRetry := func(error) error { return nil }
 	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s %s: %w", c.service.ID, op.Name, err)
+		}
+		releaseAttempt := func(error) error { return nil }
+		if v2, ok := c.retryer.(aws.RetryerV2); ok {
+			if releaseAttempt, err = v2.GetAttemptToken(ctx); err != nil {
+				return fmt.Errorf("%s %s: attempt token: %w", c.service.ID, op.Name, err)
+			}
+		}
 		err := c.attempt(ctx, op, body, payloadHash, out)
+		_ = releaseRetry(err)
+		_ = releaseAttempt(err)
 		if err == nil || ctx.Err() != nil || !c.retryer.IsErrorRetryable(err) {
 			return err
 		}
 		if max := c.retryer.MaxAttempts(); max > 0 && attempt >= max {
 			return err
 		}
+		release, qerr := c.retryer.GetRetryToken(ctx, err)
+		if qerr != nil { // the retry quota is spent: the service is failing, stop adding load
+			return err
+		}
+		releaseRetry = release
 		delay, derr := c.retryer.RetryDelay(attempt, err)
 		if derr != nil {
 			return err
@@ -331,9 +365,19 @@ func (c *Client) attempt(ctx context.Context, op Operation, body []byte, payload
 		return fmt.Errorf("%s %s: %w", c.service.ID, op.Name, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	limit := int64(c.service.MaxAnswer)
+	if limit <= 0 {
+		limit = maxAnswer
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
 		return fmt.Errorf("%s %s: read answer: %w", c.service.ID, op.Name, err)
+	}
+	defer clear(data) // it may hold a secret: KMS's Decrypt and GenerateDataKey answer the plaintext key
+	if op.Codec.Check != nil {
+		if err := op.Codec.Check(resp.Header, data); err != nil {
+			return fmt.Errorf("%s %s: %w", c.service.ID, op.Name, err)
+		}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		read := op.Codec.Error
@@ -344,15 +388,17 @@ func (c *Client) attempt(ctx context.Context, op Operation, body []byte, payload
 		if code == "" {
 			code = "UnknownError"
 		}
-		return &APIError{Service: c.service.ID, Operation: op.Name, Code: code, Message: msg, StatusCode: resp.StatusCode, RequestID: id}
+		e := &APIError{Service: c.service.ID, Operation: op.Name, Code: code, Message: msg, StatusCode: resp.StatusCode, RequestID: id}
+		if op.Codec.Fail != nil {
+			return op.Codec.Fail(e, data)
+		}
+		return e
 	}
 	decode := op.Codec.Decode
 	if decode == nil {
 		decode = json.Unmarshal
 	}
-	err = decode(data, out)
-	clear(data) // it may hold a secret: KMS's Decrypt and GenerateDataKey answer the plaintext key
-	if err != nil {
+	if err := decode(data, out); err != nil {
 		return fmt.Errorf("%s %s: answer: %w", c.service.ID, op.Name, err)
 	}
 	return nil

@@ -1,0 +1,405 @@
+package dynamoclient
+
+import (
+	"encoding/base64"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// writer appends a request's JSON: an object's members, each after a comma but the first.
+// Members go out as the SDK's serializers send them: a nil pointer, an empty enum or a nil
+// map or slice is left out (an empty non-nil one is sent empty).
+type writer struct {
+	b     []byte
+	first bool // no member written yet in the object being written
+}
+
+func (w *writer) open() { w.b = append(w.b, '{'); w.first = true }
+
+func (w *writer) close() { w.b = append(w.b, '}'); w.first = false }
+
+func (w *writer) name(n string) {
+	if !w.first {
+		w.b = append(w.b, ',')
+	}
+	w.first = false
+	w.b = appendString(w.b, n)
+	w.b = append(w.b, ':')
+}
+
+func (w *writer) str(n string, v *string) {
+	if v != nil {
+		w.name(n)
+		w.b = appendString(w.b, *v)
+	}
+}
+
+func (w *writer) enum(n, v string) {
+	if v != "" {
+		w.name(n)
+		w.b = appendString(w.b, v)
+	}
+}
+
+func (w *writer) boolean(n string, v *bool) {
+	if v != nil {
+		w.name(n)
+		w.b = strconv.AppendBool(w.b, *v)
+	}
+}
+
+func (w *writer) int32(n string, v *int32) {
+	if v != nil {
+		w.name(n)
+		w.b = strconv.AppendInt(w.b, int64(*v), 10)
+	}
+}
+
+func (w *writer) names(n string, m map[string]string) {
+	if m == nil {
+		return
+	}
+	w.name(n)
+	w.b = append(w.b, '{')
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = appendString(w.b, k)
+		w.b = append(w.b, ':')
+		w.b = appendString(w.b, m[k])
+	}
+	w.b = append(w.b, '}')
+}
+
+func (w *writer) item(n string, m map[string]AttributeValue) {
+	if m != nil {
+		w.name(n)
+		w.b = appendItem(w.b, m)
+	}
+}
+
+func (w *writer) items(n string, items []map[string]AttributeValue) {
+	if items == nil {
+		return
+	}
+	w.name(n)
+	w.b = append(w.b, '[')
+	for i, it := range items {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = appendItem(w.b, it)
+	}
+	w.b = append(w.b, ']')
+}
+
+// sortedKeys gives a map's keys in order, so that a request's body is the same from one call
+// to the next.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// appendItem appends an item (or key) in DynamoDB's JSON: each attribute's value as an object
+// of its one type ({"S":"…"}, {"N":"1"}, …).
+func appendItem(b []byte, m map[string]AttributeValue) []byte {
+	b = append(b, '{')
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendValue(b, m[k])
+	}
+	return append(b, '}')
+}
+
+func appendValue(b []byte, v AttributeValue) []byte {
+	strs := func(b []byte, tag string, vs []string) []byte {
+		b = append(b, `{"`...)
+		b = append(b, tag...)
+		b = append(b, `":[`...)
+		for i, s := range vs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, s)
+		}
+		return append(b, "]}"...)
+	}
+	switch v := v.(type) {
+	case *AttributeValueMemberS:
+		return append(appendString(append(b, `{"S":`...), v.Value), '}')
+	case *AttributeValueMemberN:
+		return append(appendString(append(b, `{"N":`...), v.Value), '}')
+	case *AttributeValueMemberB:
+		return append(appendBytes(append(b, `{"B":`...), v.Value), '}')
+	case *AttributeValueMemberSS:
+		return strs(b, "SS", v.Value)
+	case *AttributeValueMemberNS:
+		return strs(b, "NS", v.Value)
+	case *AttributeValueMemberBS:
+		b = append(b, `{"BS":[`...)
+		for i, s := range v.Value {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendBytes(b, s)
+		}
+		return append(b, "]}"...)
+	case *AttributeValueMemberM:
+		return append(appendItem(append(b, `{"M":`...), v.Value), '}')
+	case *AttributeValueMemberL:
+		b = append(b, `{"L":[`...)
+		for i, e := range v.Value {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendValue(b, e)
+		}
+		return append(b, "]}"...)
+	case *AttributeValueMemberNULL:
+		return append(strconv.AppendBool(append(b, `{"NULL":`...), v.Value), '}')
+	case *AttributeValueMemberBOOL:
+		return append(strconv.AppendBool(append(b, `{"BOOL":`...), v.Value), '}')
+	}
+	return append(b, "{}"...) // nil or unknown: an empty value, which DynamoDB refuses
+}
+
+func appendBytes(b []byte, v []byte) []byte {
+	b = append(b, '"')
+	b = base64.StdEncoding.AppendEncode(b, v)
+	return append(b, '"')
+}
+
+const hex = "0123456789abcdef"
+
+// appendString appends s as a JSON string: quotes, backslashes and control characters
+// escaped, invalid UTF-8 as U+FFFD (as encoding/json writes it).
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// The bodies of the operations.
+
+func (in *GetItemInput) appendJSON(w *writer) {
+	w.open()
+	w.boolean("ConsistentRead", in.ConsistentRead)
+	w.names("ExpressionAttributeNames", in.ExpressionAttributeNames)
+	w.item("Key", in.Key)
+	w.str("ProjectionExpression", in.ProjectionExpression)
+	w.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
+	w.str("TableName", in.TableName)
+	w.close()
+}
+
+func (in *PutItemInput) appendJSON(w *writer) {
+	w.open()
+	w.str("ConditionExpression", in.ConditionExpression)
+	w.names("ExpressionAttributeNames", in.ExpressionAttributeNames)
+	w.item("ExpressionAttributeValues", in.ExpressionAttributeValues)
+	w.item("Item", in.Item)
+	w.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
+	w.enum("ReturnValues", string(in.ReturnValues))
+	w.enum("ReturnValuesOnConditionCheckFailure", string(in.ReturnValuesOnConditionCheckFailure))
+	w.str("TableName", in.TableName)
+	w.close()
+}
+
+func (in *UpdateItemInput) appendJSON(w *writer) {
+	w.open()
+	w.str("ConditionExpression", in.ConditionExpression)
+	w.names("ExpressionAttributeNames", in.ExpressionAttributeNames)
+	w.item("ExpressionAttributeValues", in.ExpressionAttributeValues)
+	w.item("Key", in.Key)
+	w.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
+	w.enum("ReturnValues", string(in.ReturnValues))
+	w.enum("ReturnValuesOnConditionCheckFailure", string(in.ReturnValuesOnConditionCheckFailure))
+	w.str("TableName", in.TableName)
+	w.str("UpdateExpression", in.UpdateExpression)
+	w.close()
+}
+
+func (in *DeleteItemInput) appendJSON(w *writer) {
+	w.open()
+	w.str("ConditionExpression", in.ConditionExpression)
+	w.names("ExpressionAttributeNames", in.ExpressionAttributeNames)
+	w.item("ExpressionAttributeValues", in.ExpressionAttributeValues)
+	w.item("Key", in.Key)
+	w.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
+	w.enum("ReturnValues", string(in.ReturnValues))
+	w.enum("ReturnValuesOnConditionCheckFailure", string(in.ReturnValuesOnConditionCheckFailure))
+	w.str("TableName", in.TableName)
+	w.close()
+}
+
+func (in *QueryInput) appendJSON(w *writer) {
+	w.open()
+	w.boolean("ConsistentRead", in.ConsistentRead)
+	w.item("ExclusiveStartKey", in.ExclusiveStartKey)
+	w.names("ExpressionAttributeNames", in.ExpressionAttributeNames)
+	w.item("ExpressionAttributeValues", in.ExpressionAttributeValues)
+	w.str("FilterExpression", in.FilterExpression)
+	w.str("IndexName", in.IndexName)
+	w.str("KeyConditionExpression", in.KeyConditionExpression)
+	w.int32("Limit", in.Limit)
+	w.str("ProjectionExpression", in.ProjectionExpression)
+	w.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
+	w.boolean("ScanIndexForward", in.ScanIndexForward)
+	w.enum("Select", string(in.Select))
+	w.str("TableName", in.TableName)
+	w.close()
+}
+
+func (ka *KeysAndAttributes) appendJSON(w *writer) {
+	w.open()
+	w.boolean("ConsistentRead", ka.ConsistentRead)
+	w.names("ExpressionAttributeNames", ka.ExpressionAttributeNames)
+	w.items("Keys", ka.Keys)
+	w.str("ProjectionExpression", ka.ProjectionExpression)
+	w.close()
+}
+
+func (in *BatchGetItemInput) appendJSON(w *writer) {
+	w.open()
+	if in.RequestItems != nil {
+		w.name("RequestItems")
+		w.open()
+		for _, table := range sortedKeys(in.RequestItems) {
+			w.name(table)
+			ka := in.RequestItems[table]
+			ka.appendJSON(w)
+		}
+		w.close()
+	}
+	w.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
+	w.close()
+}
+
+func (in *BatchWriteItemInput) appendJSON(w *writer) {
+	w.open()
+	if in.RequestItems != nil {
+		w.name("RequestItems")
+		w.open()
+		for _, table := range sortedKeys(in.RequestItems) {
+			w.name(table)
+			w.b = append(w.b, '[')
+			for i, r := range in.RequestItems[table] {
+				if i > 0 {
+					w.b = append(w.b, ',')
+				}
+				w.open()
+				if r.DeleteRequest != nil {
+					w.name("DeleteRequest")
+					w.open()
+					w.item("Key", r.DeleteRequest.Key)
+					w.close()
+				}
+				if r.PutRequest != nil {
+					w.name("PutRequest")
+					w.open()
+					w.item("Item", r.PutRequest.Item)
+					w.close()
+				}
+				w.close()
+			}
+			w.b = append(w.b, ']')
+		}
+		w.close()
+	}
+	w.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
+	w.close()
+}
+
+func (in *TransactWriteItemsInput) appendJSON(w *writer) {
+	w.open()
+	w.str("ClientRequestToken", in.ClientRequestToken)
+	w.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
+	if in.TransactItems != nil {
+		w.name("TransactItems")
+		w.b = append(w.b, '[')
+		for i, t := range in.TransactItems {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.open()
+			if c := t.ConditionCheck; c != nil {
+				w.name("ConditionCheck")
+				w.action(c.TableName, c.Key, nil, nil, c.ConditionExpression, c.ExpressionAttributeNames, c.ExpressionAttributeValues, c.ReturnValuesOnConditionCheckFailure)
+			}
+			if d := t.Delete; d != nil {
+				w.name("Delete")
+				w.action(d.TableName, d.Key, nil, nil, d.ConditionExpression, d.ExpressionAttributeNames, d.ExpressionAttributeValues, d.ReturnValuesOnConditionCheckFailure)
+			}
+			if p := t.Put; p != nil {
+				w.name("Put")
+				w.action(p.TableName, nil, p.Item, nil, p.ConditionExpression, p.ExpressionAttributeNames, p.ExpressionAttributeValues, p.ReturnValuesOnConditionCheckFailure)
+			}
+			if u := t.Update; u != nil {
+				w.name("Update")
+				w.action(u.TableName, u.Key, nil, u.UpdateExpression, u.ConditionExpression, u.ExpressionAttributeNames, u.ExpressionAttributeValues, u.ReturnValuesOnConditionCheckFailure)
+			}
+			w.close()
+		}
+		w.b = append(w.b, ']')
+	}
+	w.close()
+}
+
+// action is one action of a transaction, its members in the order the SDK writes them.
+func (w *writer) action(table *string, key, item map[string]AttributeValue, update, condition *string, names map[string]string, values map[string]AttributeValue, onFailure ReturnValuesOnConditionCheckFailure) {
+	w.open()
+	w.str("ConditionExpression", condition)
+	w.names("ExpressionAttributeNames", names)
+	w.item("ExpressionAttributeValues", values)
+	w.item("Item", item)
+	w.item("Key", key)
+	w.enum("ReturnValuesOnConditionCheckFailure", string(onFailure))
+	w.str("TableName", table)
+	w.str("UpdateExpression", update)
+	w.close()
+}
