@@ -9,10 +9,10 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/mfa-service/mfa/pkg/auditwriter"
 	"github.com/mfa-service/mfa/pkg/awsenv"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 )
 
 func main() {
@@ -26,10 +26,14 @@ func main() {
 	}
 	// The client is built once, at cold start, from the environment Lambda gives it.
 	cfg, err := awsenv.Config()
+	var db *dynamoclient.Client
+	if err == nil {
+		db, err = dynamoclient.New(cfg)
+	}
 	if err != nil {
 		log.Error("aws config", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	w := auditwriter.New(dynamodb.NewFromConfig(cfg), table, auditwriter.WithLogger(log))
+	w := auditwriter.New(db, table, auditwriter.WithLogger(log))
 	lambda.Start(w.Handle)
 }

@@ -7,9 +7,9 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/mfa-service/mfa/pkg/awsenv"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 	"github.com/mfa-service/mfa/pkg/dynamostore/signingkeys"
 	"github.com/mfa-service/mfa/pkg/keyset"
 )
@@ -20,12 +20,16 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	table := os.Getenv("TABLE_NAME")
 	awsCfg, err := awsenv.Config()
+	var db *dynamoclient.Client
+	if err == nil {
+		db, err = dynamoclient.New(awsCfg)
+	}
 	if err != nil || table == "" {
 		log.Error("config", slog.Any("error", err), slog.String("table", table))
 		os.Exit(1)
 	}
 	// Built once, at cold start: the DynamoDB client. The keys are read on the first request
 	// and then at most once a minute.
-	keys := &keyset.Cache{Source: signingkeys.Reader{DB: dynamodb.NewFromConfig(awsCfg), Table: table}}
+	keys := &keyset.Cache{Source: signingkeys.Reader{DB: db, Table: table}}
 	lambda.Start(keyset.Handler(keys, log))
 }

@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/infra/bench/runtimeapi"
@@ -75,16 +75,16 @@ func TestFunctionsParsing(t *testing.T) {
 	}
 }
 
-func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func s(v string) dynamoclient.AttributeValue { return &dynamoclient.AttributeValueMemberS{Value: v} }
 
 func TestItemSize(t *testing.T) {
-	item := map[string]types.AttributeValue{
-		"pk":    s("USER#a"),                                  // 2 + 6
-		"n":     &types.AttributeValueMemberN{Value: "12345"}, // 1 + 3 + 1
-		"b":     &types.AttributeValueMemberB{Value: make([]byte, 10)},
-		"ok":    &types.AttributeValueMemberBOOL{Value: true},                                       // 2 + 1
-		"codes": &types.AttributeValueMemberSS{Value: []string{"abc", "de"}},                        // 5 + 5
-		"m":     &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": s("vv")}}, // 1 + 3 + 1+1+2
+	item := map[string]dynamoclient.AttributeValue{
+		"pk":    s("USER#a"),                                         // 2 + 6
+		"n":     &dynamoclient.AttributeValueMemberN{Value: "12345"}, // 1 + 3 + 1
+		"b":     &dynamoclient.AttributeValueMemberB{Value: make([]byte, 10)},
+		"ok":    &dynamoclient.AttributeValueMemberBOOL{Value: true},                                              // 2 + 1
+		"codes": &dynamoclient.AttributeValueMemberSS{Value: []string{"abc", "de"}},                               // 5 + 5
+		"m":     &dynamoclient.AttributeValueMemberM{Value: map[string]dynamoclient.AttributeValue{"k": s("vv")}}, // 1 + 3 + 1+1+2
 	}
 	if got, want := itemSize(item), 8+5+11+3+10+8; got != want {
 		t.Fatalf("itemSize = %d, want %d", got, want)
@@ -94,8 +94,8 @@ func TestItemSize(t *testing.T) {
 	}
 }
 
-func bigItem(bytes int) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"v": s(strings.Repeat("x", bytes-1))}
+func bigItem(bytes int) map[string]dynamoclient.AttributeValue {
+	return map[string]dynamoclient.AttributeValue{"v": s(strings.Repeat("x", bytes-1))}
 }
 
 func TestEstimateUnits(t *testing.T) {
@@ -105,21 +105,20 @@ func TestEstimateUnits(t *testing.T) {
 		in, out  any
 		rru, wru float64
 	}{
-		{"consistent GetItem of 5 KB", &dynamodb.GetItemInput{ConsistentRead: yes}, &dynamodb.GetItemOutput{Item: bigItem(5000)}, 2, 0},
-		{"eventual GetItem of 5 KB", &dynamodb.GetItemInput{ConsistentRead: no}, &dynamodb.GetItemOutput{Item: bigItem(5000)}, 1, 0},
-		{"GetItem not found", &dynamodb.GetItemInput{ConsistentRead: yes}, &dynamodb.GetItemOutput{}, 1, 0},
-		{"failed GetItem", &dynamodb.GetItemInput{}, nil, 0.5, 0},
-		{"Query of 3 x 2 KB", &dynamodb.QueryInput{ConsistentRead: yes}, &dynamodb.QueryOutput{Items: []map[string]types.AttributeValue{bigItem(2000), bigItem(2000), bigItem(2000)}}, 2, 0},
-		{"BatchGetItem, one of two found", &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{"t": {ConsistentRead: yes, Keys: make([]map[string]types.AttributeValue, 2)}}},
-			&dynamodb.BatchGetItemOutput{Responses: map[string][]map[string]types.AttributeValue{"t": {bigItem(9000)}}}, 3 + 1, 0},
-		{"TransactGetItems", &dynamodb.TransactGetItemsInput{TransactItems: make([]types.TransactGetItem, 2)}, &dynamodb.TransactGetItemsOutput{Responses: []types.ItemResponse{{Item: bigItem(100)}, {Item: bigItem(5000)}}}, 2 + 4, 0},
-		{"PutItem of 1.5 KB", &dynamodb.PutItemInput{Item: bigItem(1500)}, nil, 0, 2},
-		{"UpdateItem", &dynamodb.UpdateItemInput{}, nil, 0, 1},
-		{"DeleteItem", &dynamodb.DeleteItemInput{}, nil, 0, 1},
-		{"TransactWriteItems: 2 WRU per item and KB", &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-			{Put: &types.Put{Item: bigItem(2000)}}, {Update: &types.Update{}}, {ConditionCheck: &types.ConditionCheck{}}, {Delete: &types.Delete{}},
+		{"consistent GetItem of 5 KB", &dynamoclient.GetItemInput{ConsistentRead: yes}, &dynamoclient.GetItemOutput{Item: bigItem(5000)}, 2, 0},
+		{"eventual GetItem of 5 KB", &dynamoclient.GetItemInput{ConsistentRead: no}, &dynamoclient.GetItemOutput{Item: bigItem(5000)}, 1, 0},
+		{"GetItem not found", &dynamoclient.GetItemInput{ConsistentRead: yes}, &dynamoclient.GetItemOutput{}, 1, 0},
+		{"failed GetItem", &dynamoclient.GetItemInput{}, nil, 0.5, 0},
+		{"Query of 3 x 2 KB", &dynamoclient.QueryInput{ConsistentRead: yes}, &dynamoclient.QueryOutput{Items: []map[string]dynamoclient.AttributeValue{bigItem(2000), bigItem(2000), bigItem(2000)}}, 2, 0},
+		{"BatchGetItem, one of two found", &dynamoclient.BatchGetItemInput{RequestItems: map[string]dynamoclient.KeysAndAttributes{"t": {ConsistentRead: yes, Keys: make([]map[string]dynamoclient.AttributeValue, 2)}}},
+			&dynamoclient.BatchGetItemOutput{Responses: map[string][]map[string]dynamoclient.AttributeValue{"t": {bigItem(9000)}}}, 3 + 1, 0},
+		{"PutItem of 1.5 KB", &dynamoclient.PutItemInput{Item: bigItem(1500)}, nil, 0, 2},
+		{"UpdateItem", &dynamoclient.UpdateItemInput{}, nil, 0, 1},
+		{"DeleteItem", &dynamoclient.DeleteItemInput{}, nil, 0, 1},
+		{"TransactWriteItems: 2 WRU per item and KB", &dynamoclient.TransactWriteItemsInput{TransactItems: []dynamoclient.TransactWriteItem{
+			{Put: &dynamoclient.Put{Item: bigItem(2000)}}, {Update: &dynamoclient.Update{}}, {ConditionCheck: &dynamoclient.ConditionCheck{}}, {Delete: &dynamoclient.Delete{}},
 		}}, nil, 0, 2*2 + 2 + 2 + 2},
-		{"BatchWriteItem", &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{"t": {{PutRequest: &types.PutRequest{Item: bigItem(3000)}}, {DeleteRequest: &types.DeleteRequest{}}}}}, nil, 0, 3 + 1},
+		{"BatchWriteItem", &dynamoclient.BatchWriteItemInput{RequestItems: map[string][]dynamoclient.WriteRequest{"t": {{PutRequest: &dynamoclient.PutRequest{Item: bigItem(3000)}}, {DeleteRequest: &dynamoclient.DeleteRequest{}}}}}, nil, 0, 3 + 1},
 		{"not DynamoDB", sesclient.Email{}, nil, 0, 0},
 	}
 	for _, c := range cases {
@@ -128,14 +127,14 @@ func TestEstimateUnits(t *testing.T) {
 			t.Errorf("%s: %+v, want RRU %v WRU %v", c.name, u, c.rru, c.wru)
 		}
 	}
-	if n := transactItems(&dynamodb.TransactWriteItemsInput{TransactItems: make([]types.TransactWriteItem, 5)}); n != 5 {
+	if n := transactItems(&dynamoclient.TransactWriteItemsInput{TransactItems: make([]dynamoclient.TransactWriteItem, 5)}); n != 5 {
 		t.Errorf("transactItems = %d", n)
 	}
 }
 
 func TestConsumedCapacity(t *testing.T) {
-	ins := []any{&dynamodb.GetItemInput{}, &dynamodb.PutItemInput{}, &dynamodb.UpdateItemInput{}, &dynamodb.DeleteItemInput{}, &dynamodb.QueryInput{}, &dynamodb.ScanInput{},
-		&dynamodb.BatchGetItemInput{}, &dynamodb.BatchWriteItemInput{}, &dynamodb.TransactGetItemsInput{}, &dynamodb.TransactWriteItemsInput{}}
+	ins := []any{&dynamoclient.GetItemInput{}, &dynamoclient.PutItemInput{}, &dynamoclient.UpdateItemInput{}, &dynamoclient.DeleteItemInput{}, &dynamoclient.QueryInput{},
+		&dynamoclient.BatchGetItemInput{}, &dynamoclient.BatchWriteItemInput{}, &dynamoclient.TransactWriteItemsInput{}}
 	for _, in := range ins {
 		setReturnConsumedCapacity(in)
 		b, _ := json.Marshal(in)
@@ -143,13 +142,13 @@ func TestConsumedCapacity(t *testing.T) {
 			t.Errorf("%T: %s", in, b)
 		}
 	}
-	if cu, ok := consumedCapacity(&dynamodb.TransactWriteItemsOutput{ConsumedCapacity: []types.ConsumedCapacity{{CapacityUnits: aws.Float64(4)}, {CapacityUnits: aws.Float64(2)}}}); !ok || cu != 6 {
+	if cu, ok := consumedCapacity(&dynamoclient.TransactWriteItemsOutput{ConsumedCapacity: []dynamoclient.ConsumedCapacity{{CapacityUnits: aws.Float64(4)}, {CapacityUnits: aws.Float64(2)}}}); !ok || cu != 6 {
 		t.Errorf("transact: %v %v", cu, ok)
 	}
-	if _, ok := consumedCapacity(&dynamodb.TransactWriteItemsOutput{}); ok {
+	if _, ok := consumedCapacity(&dynamoclient.TransactWriteItemsOutput{}); ok {
 		t.Error("capacity reported where there was none")
 	}
-	if cu, ok := consumedCapacity(&dynamodb.GetItemOutput{ConsumedCapacity: &types.ConsumedCapacity{CapacityUnits: aws.Float64(0.5)}}); !ok || cu != 0.5 {
+	if cu, ok := consumedCapacity(&dynamoclient.GetItemOutput{ConsumedCapacity: &dynamoclient.ConsumedCapacity{CapacityUnits: aws.Float64(0.5)}}); !ok || cu != 0.5 {
 		t.Errorf("get: %v %v", cu, ok)
 	}
 }
@@ -171,12 +170,15 @@ func (f *fakeAWS) Do(r *http.Request) (*http.Response, error) {
 func TestMeterMiddleware(t *testing.T) {
 	m := newMeter()
 	fake := &fakeAWS{body: `{"Item":{"pk":{"S":"USER#a"}},"ConsumedCapacity":{"TableName":"t","CapacityUnits":0.5}}`, delay: 2 * time.Millisecond}
-	db := dynamodb.New(dynamodb.Options{
+	db, err := dynamoclient.New(aws.Config{
 		Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""),
 		BaseEndpoint: aws.String("http://127.0.0.1:1"), HTTPClient: fake, APIOptions: []func(*middleware.Stack) error{m.middleware},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	get := func() {
-		if _, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String("t"), Key: map[string]types.AttributeValue{"pk": s("USER#a")}, ConsistentRead: aws.Bool(true)}); err != nil {
+		if _, err := db.GetItem(context.Background(), &dynamoclient.GetItemInput{TableName: aws.String("t"), Key: map[string]dynamoclient.AttributeValue{"pk": s("USER#a")}, ConsistentRead: aws.Bool(true)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -4,8 +4,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 )
 
 // Request units, estimated from the requests the service actually made, with DynamoDB's
@@ -53,29 +52,23 @@ func writeUnits(bytes int) float64 {
 // (nil when it failed: a refused conditional write is charged like a successful one).
 func estimateUnits(in, out any) units {
 	switch in := in.(type) {
-	case *dynamodb.GetItemInput:
-		var item map[string]types.AttributeValue
-		if o, ok := out.(*dynamodb.GetItemOutput); ok {
+	case *dynamoclient.GetItemInput:
+		var item map[string]dynamoclient.AttributeValue
+		if o, ok := out.(*dynamoclient.GetItemOutput); ok {
 			item = o.Item
 		}
 		return units{RRU: readUnits(itemSize(item), in.ConsistentRead)}
-	case *dynamodb.QueryInput:
-		var items []map[string]types.AttributeValue
-		if o, ok := out.(*dynamodb.QueryOutput); ok {
+	case *dynamoclient.QueryInput:
+		var items []map[string]dynamoclient.AttributeValue
+		if o, ok := out.(*dynamoclient.QueryOutput); ok {
 			items = o.Items
 		}
 		return units{RRU: readUnits(itemsSize(items), in.ConsistentRead)}
-	case *dynamodb.ScanInput:
-		var items []map[string]types.AttributeValue
-		if o, ok := out.(*dynamodb.ScanOutput); ok {
-			items = o.Items
-		}
-		return units{RRU: readUnits(itemsSize(items), in.ConsistentRead)}
-	case *dynamodb.BatchGetItemInput:
+	case *dynamoclient.BatchGetItemInput:
 		var u units
-		o, _ := out.(*dynamodb.BatchGetItemOutput)
+		o, _ := out.(*dynamoclient.BatchGetItemOutput)
 		for table, ka := range in.RequestItems {
-			var got []map[string]types.AttributeValue
+			var got []map[string]dynamoclient.AttributeValue
 			if o != nil {
 				got = o.Responses[table]
 			}
@@ -88,22 +81,11 @@ func estimateUnits(in, out any) units {
 			}
 		}
 		return u
-	case *dynamodb.TransactGetItemsInput:
-		var u units
-		o, _ := out.(*dynamodb.TransactGetItemsOutput)
-		for i := range in.TransactItems {
-			size := 0
-			if o != nil && i < len(o.Responses) {
-				size = itemSize(o.Responses[i].Item)
-			}
-			u.RRU += 2 * math.Max(1, math.Ceil(float64(size)/readUnitBytes))
-		}
-		return u
-	case *dynamodb.PutItemInput:
+	case *dynamoclient.PutItemInput:
 		return units{WRU: writeUnits(itemSize(in.Item))}
-	case *dynamodb.UpdateItemInput, *dynamodb.DeleteItemInput:
+	case *dynamoclient.UpdateItemInput, *dynamoclient.DeleteItemInput:
 		return units{WRU: 1}
-	case *dynamodb.BatchWriteItemInput:
+	case *dynamoclient.BatchWriteItemInput:
 		var u units
 		for _, reqs := range in.RequestItems {
 			for _, r := range reqs {
@@ -115,7 +97,7 @@ func estimateUnits(in, out any) units {
 			}
 		}
 		return u
-	case *dynamodb.TransactWriteItemsInput:
+	case *dynamoclient.TransactWriteItemsInput:
 		var u units
 		for _, ti := range in.TransactItems {
 			if ti.Put != nil {
@@ -131,64 +113,56 @@ func estimateUnits(in, out any) units {
 
 // setReturnConsumedCapacity asks DynamoDB for the capacity a call consumed.
 func setReturnConsumedCapacity(in any) {
-	const total = types.ReturnConsumedCapacityTotal
+	const total = dynamoclient.ReturnConsumedCapacityTotal
 	switch in := in.(type) {
-	case *dynamodb.GetItemInput:
+	case *dynamoclient.GetItemInput:
 		in.ReturnConsumedCapacity = total
-	case *dynamodb.PutItemInput:
+	case *dynamoclient.PutItemInput:
 		in.ReturnConsumedCapacity = total
-	case *dynamodb.UpdateItemInput:
+	case *dynamoclient.UpdateItemInput:
 		in.ReturnConsumedCapacity = total
-	case *dynamodb.DeleteItemInput:
+	case *dynamoclient.DeleteItemInput:
 		in.ReturnConsumedCapacity = total
-	case *dynamodb.QueryInput:
+	case *dynamoclient.QueryInput:
 		in.ReturnConsumedCapacity = total
-	case *dynamodb.ScanInput:
+	case *dynamoclient.BatchGetItemInput:
 		in.ReturnConsumedCapacity = total
-	case *dynamodb.BatchGetItemInput:
+	case *dynamoclient.BatchWriteItemInput:
 		in.ReturnConsumedCapacity = total
-	case *dynamodb.BatchWriteItemInput:
-		in.ReturnConsumedCapacity = total
-	case *dynamodb.TransactGetItemsInput:
-		in.ReturnConsumedCapacity = total
-	case *dynamodb.TransactWriteItemsInput:
+	case *dynamoclient.TransactWriteItemsInput:
 		in.ReturnConsumedCapacity = total
 	}
 }
 
 // consumedCapacity sums the ConsumedCapacity of an output; ok says whether there was any.
 func consumedCapacity(out any) (sum float64, ok bool) {
-	one := func(c *types.ConsumedCapacity) {
+	one := func(c *dynamoclient.ConsumedCapacity) {
 		if c != nil && c.CapacityUnits != nil {
 			sum += *c.CapacityUnits
 			ok = true
 		}
 	}
-	many := func(cs []types.ConsumedCapacity) {
+	many := func(cs []dynamoclient.ConsumedCapacity) {
 		for i := range cs {
 			one(&cs[i])
 		}
 	}
 	switch o := out.(type) {
-	case *dynamodb.GetItemOutput:
+	case *dynamoclient.GetItemOutput:
 		one(o.ConsumedCapacity)
-	case *dynamodb.PutItemOutput:
+	case *dynamoclient.PutItemOutput:
 		one(o.ConsumedCapacity)
-	case *dynamodb.UpdateItemOutput:
+	case *dynamoclient.UpdateItemOutput:
 		one(o.ConsumedCapacity)
-	case *dynamodb.DeleteItemOutput:
+	case *dynamoclient.DeleteItemOutput:
 		one(o.ConsumedCapacity)
-	case *dynamodb.QueryOutput:
+	case *dynamoclient.QueryOutput:
 		one(o.ConsumedCapacity)
-	case *dynamodb.ScanOutput:
-		one(o.ConsumedCapacity)
-	case *dynamodb.BatchGetItemOutput:
+	case *dynamoclient.BatchGetItemOutput:
 		many(o.ConsumedCapacity)
-	case *dynamodb.BatchWriteItemOutput:
+	case *dynamoclient.BatchWriteItemOutput:
 		many(o.ConsumedCapacity)
-	case *dynamodb.TransactGetItemsOutput:
-		many(o.ConsumedCapacity)
-	case *dynamodb.TransactWriteItemsOutput:
+	case *dynamoclient.TransactWriteItemsOutput:
 		many(o.ConsumedCapacity)
 	}
 	return sum, ok
@@ -197,15 +171,13 @@ func consumedCapacity(out any) (sum float64, ok bool) {
 // transactItems is the number of actions in a transaction (0 for other calls).
 func transactItems(in any) int {
 	switch in := in.(type) {
-	case *dynamodb.TransactWriteItemsInput:
-		return len(in.TransactItems)
-	case *dynamodb.TransactGetItemsInput:
+	case *dynamoclient.TransactWriteItemsInput:
 		return len(in.TransactItems)
 	}
 	return 0
 }
 
-func itemsSize(items []map[string]types.AttributeValue) int {
+func itemsSize(items []map[string]dynamoclient.AttributeValue) int {
 	n := 0
 	for _, it := range items {
 		n += itemSize(it)
@@ -215,7 +187,7 @@ func itemsSize(items []map[string]types.AttributeValue) int {
 
 // itemSize is an item's size as DynamoDB counts it: each attribute's name in UTF-8 bytes
 // plus its value (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
-func itemSize(item map[string]types.AttributeValue) int {
+func itemSize(item map[string]dynamoclient.AttributeValue) int {
 	n := 0
 	for name, v := range item {
 		n += len(name) + valueSize(v)
@@ -223,41 +195,41 @@ func itemSize(item map[string]types.AttributeValue) int {
 	return n
 }
 
-func valueSize(v types.AttributeValue) int {
+func valueSize(v dynamoclient.AttributeValue) int {
 	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
+	case *dynamoclient.AttributeValueMemberS:
 		return len(v.Value)
-	case *types.AttributeValueMemberN:
+	case *dynamoclient.AttributeValueMemberN:
 		return numberSize(v.Value)
-	case *types.AttributeValueMemberB:
+	case *dynamoclient.AttributeValueMemberB:
 		return len(v.Value)
-	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
+	case *dynamoclient.AttributeValueMemberBOOL, *dynamoclient.AttributeValueMemberNULL:
 		return 1
-	case *types.AttributeValueMemberSS:
+	case *dynamoclient.AttributeValueMemberSS:
 		n := 0
 		for _, s := range v.Value {
 			n += len(s)
 		}
 		return n
-	case *types.AttributeValueMemberNS:
+	case *dynamoclient.AttributeValueMemberNS:
 		n := 0
 		for _, s := range v.Value {
 			n += numberSize(s)
 		}
 		return n
-	case *types.AttributeValueMemberBS:
+	case *dynamoclient.AttributeValueMemberBS:
 		n := 0
 		for _, b := range v.Value {
 			n += len(b)
 		}
 		return n
-	case *types.AttributeValueMemberL:
+	case *dynamoclient.AttributeValueMemberL:
 		n := 3
 		for _, e := range v.Value {
 			n += 1 + valueSize(e)
 		}
 		return n
-	case *types.AttributeValueMemberM:
+	case *dynamoclient.AttributeValueMemberM:
 		n := 3
 		for k, e := range v.Value {
 			n += 1 + len(k) + valueSize(e)

@@ -4,8 +4,7 @@ import (
 	"encoding/base64"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/localaws"
 	"github.com/mfa-service/mfa/pkg/samtemplate"
@@ -44,14 +43,14 @@ func newStreamFilter(tpl *samtemplate.Template) (streamFilter, error) {
 }
 
 // passes reports whether the stream record of a new item reaches the publisher.
-func (f streamFilter) passes(item map[string]types.AttributeValue) bool {
+func (f streamFilter) passes(item map[string]dynamoclient.AttributeValue) bool {
 	if len(f.patterns) == 0 {
 		return true
 	}
 	doc := map[string]any{
 		"eventName": "INSERT",
 		"dynamodb": map[string]any{
-			"Keys":     streamImage(map[string]types.AttributeValue{"pk": item["pk"], "sk": item["sk"]}),
+			"Keys":     streamImage(map[string]dynamoclient.AttributeValue{"pk": item["pk"], "sk": item["sk"]}),
 			"NewImage": streamImage(item),
 		},
 	}
@@ -64,7 +63,7 @@ func (f streamFilter) passes(item map[string]types.AttributeValue) bool {
 }
 
 // streamImage is an item as a stream record carries it, decoded from JSON.
-func streamImage(item map[string]types.AttributeValue) map[string]any {
+func streamImage(item map[string]dynamoclient.AttributeValue) map[string]any {
 	out := make(map[string]any, len(item))
 	for k, v := range item {
 		if v != nil {
@@ -74,27 +73,27 @@ func streamImage(item map[string]types.AttributeValue) map[string]any {
 	return out
 }
 
-func streamValue(v types.AttributeValue) any {
+func streamValue(v dynamoclient.AttributeValue) any {
 	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
+	case *dynamoclient.AttributeValueMemberS:
 		return map[string]any{"S": v.Value}
-	case *types.AttributeValueMemberN:
+	case *dynamoclient.AttributeValueMemberN:
 		return map[string]any{"N": v.Value}
-	case *types.AttributeValueMemberB:
+	case *dynamoclient.AttributeValueMemberB:
 		return map[string]any{"B": base64.StdEncoding.EncodeToString(v.Value)}
-	case *types.AttributeValueMemberBOOL:
+	case *dynamoclient.AttributeValueMemberBOOL:
 		return map[string]any{"BOOL": v.Value}
-	case *types.AttributeValueMemberNULL:
+	case *dynamoclient.AttributeValueMemberNULL:
 		return map[string]any{"NULL": true}
-	case *types.AttributeValueMemberSS:
+	case *dynamoclient.AttributeValueMemberSS:
 		l := make([]any, len(v.Value))
 		for i, s := range v.Value {
 			l[i] = s
 		}
 		return map[string]any{"SS": l}
-	case *types.AttributeValueMemberM:
+	case *dynamoclient.AttributeValueMemberM:
 		return map[string]any{"M": streamImage(v.Value)}
-	case *types.AttributeValueMemberL:
+	case *dynamoclient.AttributeValueMemberL:
 		l := make([]any, len(v.Value))
 		for i, e := range v.Value {
 			l[i] = streamValue(e)
@@ -106,25 +105,25 @@ func streamValue(v types.AttributeValue) any {
 
 // carriedEvents returns the audit items a DynamoDB call's writes of users' state carry (the
 // store's outbox: the audit writer puts each one into the audit log from the stream).
-func carriedEvents(in any) []map[string]types.AttributeValue {
-	carried := func(values map[string]types.AttributeValue) []map[string]types.AttributeValue {
-		var out []map[string]types.AttributeValue
+func carriedEvents(in any) []map[string]dynamoclient.AttributeValue {
+	carried := func(values map[string]dynamoclient.AttributeValue) []map[string]dynamoclient.AttributeValue {
+		var out []map[string]dynamoclient.AttributeValue
 		for _, v := range values {
-			m, ok := v.(*types.AttributeValueMemberM)
+			m, ok := v.(*dynamoclient.AttributeValueMemberM)
 			if !ok {
 				continue
 			}
-			if pk, ok := m.Value["pk"].(*types.AttributeValueMemberS); ok && strings.HasPrefix(pk.Value, "AUDIT#") {
+			if pk, ok := m.Value["pk"].(*dynamoclient.AttributeValueMemberS); ok && strings.HasPrefix(pk.Value, "AUDIT#") {
 				out = append(out, m.Value)
 			}
 		}
 		return out
 	}
 	switch in := in.(type) {
-	case *dynamodb.UpdateItemInput:
+	case *dynamoclient.UpdateItemInput:
 		return carried(in.ExpressionAttributeValues)
-	case *dynamodb.TransactWriteItemsInput:
-		var out []map[string]types.AttributeValue
+	case *dynamoclient.TransactWriteItemsInput:
+		var out []map[string]dynamoclient.AttributeValue
 		for _, ti := range in.TransactItems {
 			if ti.Update != nil {
 				out = append(out, carried(ti.Update.ExpressionAttributeValues)...)
@@ -137,16 +136,16 @@ func carriedEvents(in any) []map[string]types.AttributeValue {
 
 // stateUpdates counts a call's updates of a user's state item: plain, and in a transaction.
 func stateUpdates(in any) (plain, inTransaction int) {
-	isState := func(key map[string]types.AttributeValue) bool {
-		sk, ok := key["sk"].(*types.AttributeValueMemberS)
+	isState := func(key map[string]dynamoclient.AttributeValue) bool {
+		sk, ok := key["sk"].(*dynamoclient.AttributeValueMemberS)
 		return ok && sk.Value == "U#STATE"
 	}
 	switch in := in.(type) {
-	case *dynamodb.UpdateItemInput:
+	case *dynamoclient.UpdateItemInput:
 		if isState(in.Key) {
 			plain++
 		}
-	case *dynamodb.TransactWriteItemsInput:
+	case *dynamoclient.TransactWriteItemsInput:
 		for _, ti := range in.TransactItems {
 			if ti.Update != nil && isState(ti.Update.Key) {
 				inTransaction++
@@ -157,24 +156,24 @@ func stateUpdates(in any) (plain, inTransaction int) {
 }
 
 // auditItems returns the audit items a DynamoDB call writes.
-func auditItems(in any) []map[string]types.AttributeValue {
-	isAudit := func(item map[string]types.AttributeValue) bool {
-		pk, ok := item["pk"].(*types.AttributeValueMemberS)
+func auditItems(in any) []map[string]dynamoclient.AttributeValue {
+	isAudit := func(item map[string]dynamoclient.AttributeValue) bool {
+		pk, ok := item["pk"].(*dynamoclient.AttributeValueMemberS)
 		return ok && strings.HasPrefix(pk.Value, "AUDIT#")
 	}
-	var out []map[string]types.AttributeValue
+	var out []map[string]dynamoclient.AttributeValue
 	switch in := in.(type) {
-	case *dynamodb.PutItemInput:
+	case *dynamoclient.PutItemInput:
 		if isAudit(in.Item) {
 			out = append(out, in.Item)
 		}
-	case *dynamodb.TransactWriteItemsInput:
+	case *dynamoclient.TransactWriteItemsInput:
 		for _, ti := range in.TransactItems {
 			if ti.Put != nil && isAudit(ti.Put.Item) {
 				out = append(out, ti.Put.Item)
 			}
 		}
-	case *dynamodb.BatchWriteItemInput:
+	case *dynamoclient.BatchWriteItemInput:
 		for _, reqs := range in.RequestItems {
 			for _, r := range reqs {
 				if r.PutRequest != nil && isAudit(r.PutRequest.Item) {

@@ -4,8 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/samtemplate"
 )
@@ -25,20 +24,20 @@ func TestCostModelReadsTheTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	audit := func(action string) map[string]types.AttributeValue {
-		return map[string]types.AttributeValue{
-			"pk": &types.AttributeValueMemberS{Value: "AUDIT#alice"}, "sk": &types.AttributeValueMemberS{Value: "EVENT#0000000000001#abc"},
-			"action": &types.AttributeValueMemberS{Value: action}, "at": &types.AttributeValueMemberN{Value: "1"},
+	audit := func(action string) map[string]dynamoclient.AttributeValue {
+		return map[string]dynamoclient.AttributeValue{
+			"pk": &dynamoclient.AttributeValueMemberS{Value: "AUDIT#alice"}, "sk": &dynamoclient.AttributeValueMemberS{Value: "EVENT#0000000000001#abc"},
+			"action": &dynamoclient.AttributeValueMemberS{Value: action}, "at": &dynamoclient.AttributeValueMemberN{Value: "1"},
 		}
 	}
 	if !f.passes(audit("verification.failed")) || !f.passes(audit("user.unlocked")) {
 		t.Error("security events do not reach the publisher")
 	}
-	state := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "USER#alice"}, "sk": &types.AttributeValueMemberS{Value: "U#STATE"}}
+	state := map[string]dynamoclient.AttributeValue{"pk": &dynamoclient.AttributeValueMemberS{Value: "USER#alice"}, "sk": &dynamoclient.AttributeValueMemberS{Value: "U#STATE"}}
 	if f.passes(state) {
 		t.Error("a new state item without failures reaches the publisher")
 	}
-	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Put: &types.Put{Item: state}}, {Put: &types.Put{Item: audit("x")}}}}
+	in := &dynamoclient.TransactWriteItemsInput{TransactItems: []dynamoclient.TransactWriteItem{{Put: &dynamoclient.Put{Item: state}}, {Put: &dynamoclient.Put{Item: audit("x")}}}}
 	if got := auditItems(in); len(got) != 1 {
 		t.Errorf("audit items of a transaction: %d, want 1", len(got))
 	}
@@ -55,14 +54,14 @@ func TestIndexWRU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-	n := func(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
-	state := func(dirSk, failures, lastVerified string) map[string]types.AttributeValue {
-		return map[string]types.AttributeValue{"pk": s("USER#a"), "sk": s("U#STATE"), "dirPk": s("USERS"), "dirSk": s(dirSk), "dirUser": s("a"), "failures": n(failures), "lastVerifiedAt": n(lastVerified)}
+	s := func(v string) dynamoclient.AttributeValue { return &dynamoclient.AttributeValueMemberS{Value: v} }
+	n := func(v string) dynamoclient.AttributeValue { return &dynamoclient.AttributeValueMemberN{Value: v} }
+	state := func(dirSk, failures, lastVerified string) map[string]dynamoclient.AttributeValue {
+		return map[string]dynamoclient.AttributeValue{"pk": s("USER#a"), "sk": s("U#STATE"), "dirPk": s("USERS"), "dirSk": s(dirSk), "dirUser": s("a"), "failures": n(failures), "lastVerifiedAt": n(lastVerified)}
 	}
 	for _, tc := range []struct {
 		name          string
-		before, after map[string]types.AttributeValue
+		before, after map[string]dynamoclient.AttributeValue
 		want          float64
 	}{
 		{"activity moves", state("1#a", "0", "1"), state("2#a", "0", "2"), 2},

@@ -5,9 +5,9 @@ import (
 	"math"
 	"reflect"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/samtemplate"
 )
@@ -23,18 +23,18 @@ import (
 
 // indexWriter reads state items with a client of its own.
 type indexWriter struct {
-	db      *dynamodb.Client
+	db      *dynamoclient.Client
 	table   string
 	indexes []samtemplate.Index
 }
 
-func (w indexWriter) state(ctx context.Context, uid string) (map[string]types.AttributeValue, error) {
+func (w indexWriter) state(ctx context.Context, uid string) (map[string]dynamoclient.AttributeValue, error) {
 	if w.db == nil || uid == "" {
 		return nil, nil
 	}
-	out, err := w.db.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := w.db.GetItem(ctx, &dynamoclient.GetItemInput{
 		TableName:      &w.table,
-		Key:            map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "USER#" + uid}, "sk": &types.AttributeValueMemberS{Value: "U#STATE"}},
+		Key:            map[string]dynamoclient.AttributeValue{"pk": &dynamoclient.AttributeValueMemberS{Value: "USER#" + uid}, "sk": &dynamoclient.AttributeValueMemberS{Value: "U#STATE"}},
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -44,14 +44,14 @@ func (w indexWriter) state(ctx context.Context, uid string) (map[string]types.At
 }
 
 // indexWRU is the index write units of changing an item from before to after (nil: absent).
-func indexWRU(indexes []samtemplate.Index, before, after map[string]types.AttributeValue) float64 {
+func indexWRU(indexes []samtemplate.Index, before, after map[string]dynamoclient.AttributeValue) float64 {
 	total := 0.0
 	for _, ix := range indexes {
 		var keys []string
 		for _, k := range ix.KeySchema {
 			keys = append(keys, k.AttributeName)
 		}
-		in := func(item map[string]types.AttributeValue) bool {
+		in := func(item map[string]dynamoclient.AttributeValue) bool {
 			if item == nil {
 				return false
 			}
@@ -62,7 +62,7 @@ func indexWRU(indexes []samtemplate.Index, before, after map[string]types.Attrib
 			}
 			return true
 		}
-		size := func(item map[string]types.AttributeValue) float64 {
+		size := func(item map[string]dynamoclient.AttributeValue) float64 {
 			n := 0
 			for name, v := range item {
 				if projected(ix, keys, name) {
@@ -121,7 +121,7 @@ func projected(ix samtemplate.Index, keys []string, name string) bool {
 	return false
 }
 
-func union(a, b map[string]types.AttributeValue) map[string]bool {
+func union(a, b map[string]dynamoclient.AttributeValue) map[string]bool {
 	out := map[string]bool{}
 	for k := range a {
 		out[k] = true

@@ -32,8 +32,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/mfa-service/mfa/pkg/app"
 	"github.com/mfa-service/mfa/pkg/app/fullstack"
@@ -301,7 +304,11 @@ func benchHandlers(ctx context.Context, cfg app.Config, awsCfg aws.Config, tpl *
 	if err != nil {
 		return err
 	}
-	db := dynamodb.NewFromConfig(awsCfg)
+	tables := dynamodb.NewFromConfig(awsCfg) // the SDK's, which creates tables
+	db, err := dynamoclient.New(awsCfg)
+	if err != nil {
+		return err
+	}
 	for i, c := range cases() {
 		if !filter.MatchString(c.Name) {
 			continue
@@ -309,7 +316,7 @@ func benchHandlers(ctx context.Context, cfg app.Config, awsCfg aws.Config, tpl *
 		logf("handlers: %s…", c.Name)
 		caseCfg := cfg
 		caseCfg.TableName = fmt.Sprintf("%s-h%d", cfg.TableName, i)
-		if err := localaws.CreateTable(ctx, db, caseCfg.TableName, spec); err != nil {
+		if err := localaws.CreateTable(ctx, tables, caseCfg.TableName, spec); err != nil {
 			return err
 		}
 		f, err := newFixture(ctx, caseCfg, m)
@@ -330,7 +337,7 @@ func benchHandlers(ctx context.Context, cfg app.Config, awsCfg aws.Config, tpl *
 		}
 		r.WarmKMSCalls += m.count("KMS") - kms
 		r.Handlers = append(r.Handlers, h)
-		if _, err := db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &caseCfg.TableName}); err != nil {
+		if _, err := tables.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &caseCfg.TableName}); err != nil {
 			return err
 		}
 	}

@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/dynamostore"
@@ -58,11 +58,11 @@ type opStats struct {
 	KMS           int
 	Emails        int
 	SMS           int
-	TxItems       int                               // actions in transactions
-	Audits        []map[string]types.AttributeValue // audit items written or carried
-	Carried       []map[string]types.AttributeValue // audit items carried by state writes (outbox)
-	StateUpdates  int                               // plain UpdateItems of the user's state
-	TxStateUpdate int                               // updates of the user's state in transactions
+	TxItems       int                                      // actions in transactions
+	Audits        []map[string]dynamoclient.AttributeValue // audit items written or carried
+	Carried       []map[string]dynamoclient.AttributeValue // audit items carried by state writes (outbox)
+	StateUpdates  int                                      // plain UpdateItems of the user's state
+	TxStateUpdate int                                      // updates of the user's state in transactions
 	Units         units
 	MotoCU        float64 // sum of ConsumedCapacity.CapacityUnits that moto returned
 	MotoCUSeen    int     // DynamoDB calls whose output carried ConsumedCapacity
@@ -320,26 +320,26 @@ func timed[Out any](m *meter, call func() (Out, error)) (Out, error) {
 	return call()
 }
 
-func (c storeClient) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	return timed(c.m, func() (*dynamodb.GetItemOutput, error) { return c.db.GetItem(ctx, in, opts...) })
+func (c storeClient) GetItem(ctx context.Context, in *dynamoclient.GetItemInput) (*dynamoclient.GetItemOutput, error) {
+	return timed(c.m, func() (*dynamoclient.GetItemOutput, error) { return c.db.GetItem(ctx, in) })
 }
 
-func (c storeClient) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	return timed(c.m, func() (*dynamodb.PutItemOutput, error) { return c.db.PutItem(ctx, in, opts...) })
+func (c storeClient) PutItem(ctx context.Context, in *dynamoclient.PutItemInput) (*dynamoclient.PutItemOutput, error) {
+	return timed(c.m, func() (*dynamoclient.PutItemOutput, error) { return c.db.PutItem(ctx, in) })
 }
 
-func (c storeClient) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	return timed(c.m, func() (*dynamodb.UpdateItemOutput, error) { return c.db.UpdateItem(ctx, in, opts...) })
+func (c storeClient) UpdateItem(ctx context.Context, in *dynamoclient.UpdateItemInput) (*dynamoclient.UpdateItemOutput, error) {
+	return timed(c.m, func() (*dynamoclient.UpdateItemOutput, error) { return c.db.UpdateItem(ctx, in) })
 }
 
-func (c storeClient) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	return timed(c.m, func() (*dynamodb.QueryOutput, error) { return c.db.Query(ctx, in, opts...) })
+func (c storeClient) Query(ctx context.Context, in *dynamoclient.QueryInput) (*dynamoclient.QueryOutput, error) {
+	return timed(c.m, func() (*dynamoclient.QueryOutput, error) { return c.db.Query(ctx, in) })
 }
 
-func (c storeClient) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
-	return timed(c.m, func() (*dynamodb.BatchGetItemOutput, error) { return c.db.BatchGetItem(ctx, in, opts...) })
+func (c storeClient) BatchGetItem(ctx context.Context, in *dynamoclient.BatchGetItemInput) (*dynamoclient.BatchGetItemOutput, error) {
+	return timed(c.m, func() (*dynamoclient.BatchGetItemOutput, error) { return c.db.BatchGetItem(ctx, in) })
 }
 
-func (c storeClient) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	return timed(c.m, func() (*dynamodb.TransactWriteItemsOutput, error) { return c.db.TransactWriteItems(ctx, in, opts...) })
+func (c storeClient) TransactWriteItems(ctx context.Context, in *dynamoclient.TransactWriteItemsInput) (*dynamoclient.TransactWriteItemsOutput, error) {
+	return timed(c.m, func() (*dynamoclient.TransactWriteItemsOutput, error) { return c.db.TransactWriteItems(ctx, in) })
 }

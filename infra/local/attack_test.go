@@ -27,7 +27,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient/dynamoclienttest"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
 
@@ -1360,7 +1364,7 @@ func TestAttackInput(t *testing.T) {
 		{"unknown field (admin bind)", admin, "POST", "/v1/admin/users/input-user/factors", []byte(`{"type":"email","email":"x@example.com","verified":true}`), "", 400, "unknown_field"},
 		{"unknown field (policy)", admin, "PUT", "/v1/admin/policy", []byte(`{"mode":"off","bypass":1}`), "", 400, "unknown_field"},
 		{"unknown field, huge name", u, "POST", verifyPath, []byte(`{"` + big(5000) + `":1}`), "", 400, "unknown_field"},
-		// Wrong types.
+		// Wrong dynamoclient.
 		{"code as a number", u, "POST", verifyPath, []byte(`{"type":"totp","code":123456}`), "", 400, "invalid_json"},
 		{"type as a list", u, "POST", verifyPath, []byte(`{"type":["totp"],"code":"123456"}`), "", 400, "invalid_json"},
 		{"rememberDevice as a string", u, "POST", verifyPath, []byte(`{"type":"totp","code":"123456","rememberDevice":"yes"}`), "", 400, "invalid_json"},
@@ -1651,7 +1655,7 @@ func TestAttackSecretsNeverLogged(t *testing.T) {
 			sort.Strings(keys)
 			for _, k := range keys {
 				dump.WriteString(k + "=")
-				atkFlatten(&dump, it[k])
+				atkFlatten(&dump, dynamoclienttest.Value(it[k]))
 				dump.WriteString("\n")
 			}
 		}
@@ -1663,30 +1667,30 @@ func TestAttackSecretsNeverLogged(t *testing.T) {
 }
 
 // atkFlatten writes every string, number and binary inside an attribute value.
-func atkFlatten(b *strings.Builder, v types.AttributeValue) {
+func atkFlatten(b *strings.Builder, v dynamoclient.AttributeValue) {
 	switch av := v.(type) {
-	case *types.AttributeValueMemberS:
+	case *dynamoclient.AttributeValueMemberS:
 		b.WriteString(av.Value)
-	case *types.AttributeValueMemberN:
+	case *dynamoclient.AttributeValueMemberN:
 		b.WriteString(av.Value)
-	case *types.AttributeValueMemberB:
+	case *dynamoclient.AttributeValueMemberB:
 		b.Write(av.Value)
 		b.WriteString(" " + base64.StdEncoding.EncodeToString(av.Value))
-	case *types.AttributeValueMemberSS:
+	case *dynamoclient.AttributeValueMemberSS:
 		b.WriteString(strings.Join(av.Value, " "))
-	case *types.AttributeValueMemberNS:
+	case *dynamoclient.AttributeValueMemberNS:
 		b.WriteString(strings.Join(av.Value, " "))
-	case *types.AttributeValueMemberBS:
+	case *dynamoclient.AttributeValueMemberBS:
 		for _, x := range av.Value {
 			b.Write(x)
 			b.WriteString(" ")
 		}
-	case *types.AttributeValueMemberL:
+	case *dynamoclient.AttributeValueMemberL:
 		for _, x := range av.Value {
 			atkFlatten(b, x)
 			b.WriteString(" ")
 		}
-	case *types.AttributeValueMemberM:
+	case *dynamoclient.AttributeValueMemberM:
 		for k, x := range av.Value {
 			b.WriteString(k + ":")
 			atkFlatten(b, x)

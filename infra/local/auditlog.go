@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/mfa-service/mfa/pkg/auditwriter"
@@ -49,7 +50,11 @@ func startAuditWriter(cfg aws.Config, tpl *samtemplate.Template, res localaws.Re
 	if res.StreamARN == "" {
 		return nil, fmt.Errorf("the table %s has no stream", res.TableName)
 	}
-	writer := auditwriter.New(dynamodb.NewFromConfig(cfg), res.TableName, auditwriter.WithLogger(o.Log))
+	db, err := dynamoclient.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	writer := auditwriter.New(db, res.TableName, auditwriter.WithLogger(o.Log))
 	return runMapping(&localaws.StreamMapping{
 		Streams: dynamodbstreams.NewFromConfig(cfg), StreamARN: res.StreamARN, Config: *esm,
 		Handler: writer.Handle, Log: o.Log,

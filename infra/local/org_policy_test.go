@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/policy"
@@ -193,11 +192,11 @@ func TestGlobalChangeThatStrandsAnOrganizationIsRefused(t *testing.T) {
 func putWholePolicy(t *testing.T, s *stack, scope string, p policy.Policy, version int) {
 	t.Helper()
 	doc, _ := json.Marshal(p)
-	db := dynamodb.NewFromConfig(awstest.Config(t))
-	_, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: &s.App.Config.TableName, Item: map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: "POLICY"}, "sk": &types.AttributeValueMemberS{Value: scope},
-		"doc": &types.AttributeValueMemberS{Value: string(doc)}, "version": &types.AttributeValueMemberN{Value: strconv.Itoa(version)},
-		"updatedAt": &types.AttributeValueMemberN{Value: "1700000000000"}, "updatedBy": &types.AttributeValueMemberS{Value: "admin:before"},
+	db := awstest.DB(t)
+	_, err := db.PutItem(context.Background(), &dynamoclient.PutItemInput{TableName: &s.App.Config.TableName, Item: map[string]dynamoclient.AttributeValue{
+		"pk": &dynamoclient.AttributeValueMemberS{Value: "POLICY"}, "sk": &dynamoclient.AttributeValueMemberS{Value: scope},
+		"doc": &dynamoclient.AttributeValueMemberS{Value: string(doc)}, "version": &dynamoclient.AttributeValueMemberN{Value: strconv.Itoa(version)},
+		"updatedAt": &dynamoclient.AttributeValueMemberN{Value: "1700000000000"}, "updatedBy": &dynamoclient.AttributeValueMemberS{Value: "admin:before"},
 	}})
 	if err != nil {
 		t.Fatal(err)

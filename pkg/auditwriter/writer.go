@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 )
 
 // The parts of the table layout (pkg/dynamostore) the writer reads. The store's own test
@@ -35,7 +35,7 @@ const (
 
 // DynamoDB is the part of the DynamoDB API the writer uses.
 type DynamoDB interface {
-	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	BatchWriteItem(ctx context.Context, in *dynamoclient.BatchWriteItemInput) (*dynamoclient.BatchWriteItemOutput, error)
 }
 
 // Writer puts the pending events of stream batches into one table.
@@ -72,7 +72,7 @@ func New(db DynamoDB, table string, opts ...Option) *Writer {
 type put struct {
 	record int
 	key    string
-	item   map[string]types.AttributeValue
+	item   map[string]dynamoclient.AttributeValue
 }
 
 // Handle writes the pending events of one batch of stream records. A record it cannot read
@@ -121,13 +121,13 @@ func (w *Writer) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 
 // write puts the items, sending again what DynamoDB leaves unprocessed.
 func (w *Writer) write(ctx context.Context, batch []put) error {
-	reqs := make([]types.WriteRequest, len(batch))
+	reqs := make([]dynamoclient.WriteRequest, len(batch))
 	for i, p := range batch {
-		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: p.item}}
+		reqs[i] = dynamoclient.WriteRequest{PutRequest: &dynamoclient.PutRequest{Item: p.item}}
 	}
 	pause := w.backoff
 	for round := 0; ; round++ {
-		out, err := w.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{w.table: reqs}})
+		out, err := w.db.BatchWriteItem(ctx, &dynamoclient.BatchWriteItemInput{RequestItems: map[string][]dynamoclient.WriteRequest{w.table: reqs}})
 		if err != nil {
 			return err
 		}
@@ -150,7 +150,7 @@ func (w *Writer) write(ctx context.Context, batch []put) error {
 // PendingEvent returns the audit item a stream record brings into the log: the event a write
 // of a user's state carried, when it is new in that write (nil otherwise: another record of
 // the table, a state write that carried none, or one that left the event as it was).
-func PendingEvent(rec events.DynamoDBEventRecord) (map[string]types.AttributeValue, error) {
+func PendingEvent(rec events.DynamoDBEventRecord) (map[string]dynamoclient.AttributeValue, error) {
 	pk, sk := keyOf(rec.Change.Keys, "pk"), keyOf(rec.Change.Keys, "sk")
 	if !strings.HasPrefix(pk, userPrefix) || sk != skState || rec.EventName == string(events.DynamoDBOperationTypeRemove) {
 		return nil, nil
@@ -188,9 +188,9 @@ func keyOf(m map[string]events.DynamoDBAttributeValue, name string) string {
 	return ""
 }
 
-func itemKey(item map[string]types.AttributeValue) string {
-	pk, _ := item["pk"].(*types.AttributeValueMemberS)
-	sk, _ := item["sk"].(*types.AttributeValueMemberS)
+func itemKey(item map[string]dynamoclient.AttributeValue) string {
+	pk, _ := item["pk"].(*dynamoclient.AttributeValueMemberS)
+	sk, _ := item["sk"].(*dynamoclient.AttributeValueMemberS)
 	if pk == nil || sk == nil {
 		return ""
 	}
@@ -198,8 +198,8 @@ func itemKey(item map[string]types.AttributeValue) string {
 }
 
 // attributeMap converts an image's map as Lambda delivers it into the SDK's attribute values.
-func attributeMap(m map[string]events.DynamoDBAttributeValue) (map[string]types.AttributeValue, error) {
-	out := make(map[string]types.AttributeValue, len(m))
+func attributeMap(m map[string]events.DynamoDBAttributeValue) (map[string]dynamoclient.AttributeValue, error) {
+	out := make(map[string]dynamoclient.AttributeValue, len(m))
 	for k, v := range m {
 		a, err := attribute(v)
 		if err != nil {
@@ -210,26 +210,26 @@ func attributeMap(m map[string]events.DynamoDBAttributeValue) (map[string]types.
 	return out, nil
 }
 
-func attribute(v events.DynamoDBAttributeValue) (types.AttributeValue, error) {
+func attribute(v events.DynamoDBAttributeValue) (dynamoclient.AttributeValue, error) {
 	switch v.DataType() {
 	case events.DataTypeString:
-		return &types.AttributeValueMemberS{Value: v.String()}, nil
+		return &dynamoclient.AttributeValueMemberS{Value: v.String()}, nil
 	case events.DataTypeNumber:
-		return &types.AttributeValueMemberN{Value: v.Number()}, nil
+		return &dynamoclient.AttributeValueMemberN{Value: v.Number()}, nil
 	case events.DataTypeBinary:
-		return &types.AttributeValueMemberB{Value: v.Binary()}, nil
+		return &dynamoclient.AttributeValueMemberB{Value: v.Binary()}, nil
 	case events.DataTypeBoolean:
-		return &types.AttributeValueMemberBOOL{Value: v.Boolean()}, nil
+		return &dynamoclient.AttributeValueMemberBOOL{Value: v.Boolean()}, nil
 	case events.DataTypeNull:
-		return &types.AttributeValueMemberNULL{Value: true}, nil
+		return &dynamoclient.AttributeValueMemberNULL{Value: true}, nil
 	case events.DataTypeStringSet:
-		return &types.AttributeValueMemberSS{Value: v.StringSet()}, nil
+		return &dynamoclient.AttributeValueMemberSS{Value: v.StringSet()}, nil
 	case events.DataTypeNumberSet:
-		return &types.AttributeValueMemberNS{Value: v.NumberSet()}, nil
+		return &dynamoclient.AttributeValueMemberNS{Value: v.NumberSet()}, nil
 	case events.DataTypeBinarySet:
-		return &types.AttributeValueMemberBS{Value: v.BinarySet()}, nil
+		return &dynamoclient.AttributeValueMemberBS{Value: v.BinarySet()}, nil
 	case events.DataTypeList:
-		l := make([]types.AttributeValue, 0, len(v.List()))
+		l := make([]dynamoclient.AttributeValue, 0, len(v.List()))
 		for _, x := range v.List() {
 			a, err := attribute(x)
 			if err != nil {
@@ -237,13 +237,13 @@ func attribute(v events.DynamoDBAttributeValue) (types.AttributeValue, error) {
 			}
 			l = append(l, a)
 		}
-		return &types.AttributeValueMemberL{Value: l}, nil
+		return &dynamoclient.AttributeValueMemberL{Value: l}, nil
 	case events.DataTypeMap:
 		m, err := attributeMap(v.Map())
 		if err != nil {
 			return nil, err
 		}
-		return &types.AttributeValueMemberM{Value: m}, nil
+		return &dynamoclient.AttributeValueMemberM{Value: m}, nil
 	}
 	return nil, fmt.Errorf("attribute of unknown type %v", v.DataType())
 }

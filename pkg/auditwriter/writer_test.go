@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient/dynamoclienttest"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/auditwriter"
 	"github.com/mfa-service/mfa/pkg/awstest"
@@ -36,12 +38,12 @@ func sample(t *testing.T) events.DynamoDBEvent {
 	return ev
 }
 
-func auditItems(t *testing.T, db *dynamodb.Client, table, uid string) []map[string]types.AttributeValue {
+func auditItems(t *testing.T, db *dynamoclient.Client, table, uid string) []map[string]dynamoclient.AttributeValue {
 	t.Helper()
-	out, err := db.Query(t.Context(), &dynamodb.QueryInput{
+	out, err := db.Query(t.Context(), &dynamoclient.QueryInput{
 		TableName:                 &table,
 		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "AUDIT#" + uid}},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":pk": &dynamoclient.AttributeValueMemberS{Value: "AUDIT#" + uid}},
 		ConsistentRead:            aws.Bool(true),
 	})
 	if err != nil {
@@ -54,7 +56,7 @@ func auditItems(t *testing.T, db *dynamodb.Client, table, uid string) []map[stri
 // AuditWriterFunction -e` sends): the first record's new event becomes one audit item, whole;
 // the second record left the event as it was and writes nothing; a redelivery changes nothing.
 func TestReplaySampleEvent(t *testing.T) {
-	db := dynamodb.NewFromConfig(awstest.Config(t))
+	db := awstest.DB(t)
 	table := awstest.NewTable(t)
 	w := auditwriter.New(db, table)
 	for range 2 {
@@ -68,7 +70,7 @@ func TestReplaySampleEvent(t *testing.T) {
 		t.Fatalf("%d audit items, want 1", len(items))
 	}
 	var got map[string]any
-	if err := attributevalue.UnmarshalMap(items[0], &got); err != nil {
+	if err := attributevalue.UnmarshalMap(dynamoclienttest.SDKItem(items[0]), &got); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]any{
@@ -144,7 +146,7 @@ func TestPendingEvent(t *testing.T) {
 			}
 			sk := ""
 			if item != nil {
-				sk = item["sk"].(*types.AttributeValueMemberS).Value
+				sk = item["sk"].(*dynamoclient.AttributeValueMemberS).Value
 			}
 			if sk != tc.wantSK {
 				t.Errorf("event %q, want %q", sk, tc.wantSK)
@@ -156,7 +158,7 @@ func TestPendingEvent(t *testing.T) {
 // TestUnreadableRecordStopsTheBatchThere: the records before it are written, and Lambda is
 // told to retry from it (so nothing after it is skipped silently).
 func TestUnreadableRecordStopsTheBatchThere(t *testing.T) {
-	db := dynamodb.NewFromConfig(awstest.Config(t))
+	db := awstest.DB(t)
 	table := awstest.NewTable(t)
 	batch := events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{
 		stateRecord("1", "MODIFY", nil, ev("AUDIT#alice", "EVENT#0000000000001#aa")),
@@ -178,7 +180,7 @@ func TestUnreadableRecordStopsTheBatchThere(t *testing.T) {
 // TestWriteFailureIsRetried: when DynamoDB cannot take the items, the whole batch is left for
 // Lambda's retry: nothing is acknowledged that was not written.
 func TestWriteFailureIsRetried(t *testing.T) {
-	db := dynamodb.NewFromConfig(awstest.Config(t))
+	db := awstest.DB(t)
 	batch := events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{
 		stateRecord("1", "MODIFY", nil, nil),
 		stateRecord("2", "MODIFY", nil, ev("AUDIT#alice", "EVENT#0000000000001#aa")),
@@ -194,7 +196,7 @@ func TestWriteFailureIsRetried(t *testing.T) {
 // equal to what the store showed while it was pending, and copying again adds nothing.
 func TestCopiesTheRealStoresEvents(t *testing.T) {
 	ctx := context.Background()
-	db := dynamodb.NewFromConfig(awstest.Config(t))
+	db := awstest.DB(t)
 	table := awstest.NewTable(t)
 	log := awstest.WithAuditLog(t, table)
 	store := dynamostore.New(db, table, 0)

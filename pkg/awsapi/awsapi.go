@@ -267,6 +267,11 @@ func (c *Client) Call(ctx context.Context, op Operation, params, in, out any) er
 			return fmt.Errorf("%s %s: %w", c.service.ID, op.Name, err)
 		}
 	}
+	// The call's output is the result every step sees on the way out (smithy hands a
+	// handler's answer up as the raw response, which the SDK's deserializers would read).
+	if err := stack.Deserialize.Add(asResult, middleware.After); err != nil {
+		return fmt.Errorf("%s %s: %w", c.service.ID, op.Name, err)
+	}
 	h := middleware.DecorateHandler(middleware.HandlerFunc(func(ctx context.Context, _ any) (any, middleware.Metadata, error) {
 		return out, middleware.Metadata{}, c.send(ctx, op, in, out)
 	}), stack)
@@ -274,6 +279,13 @@ func (c *Client) Call(ctx context.Context, op Operation, params, in, out any) er
 	_, _, err := h.Handle(ctx, params)
 	return err
 }
+
+// asResult makes the answer of the call the result of the Deserialize step.
+var asResult = middleware.DeserializeMiddlewareFunc("awsapiResult", func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+	out, md, err := next.HandleDeserialize(ctx, in)
+	out.Result, out.RawResponse = out.RawResponse, nil
+	return out, md, err
+})
 
 // send sends op with input in and decodes its answer into out, retrying as the retryer says,
 // within its retry quota and attempt tokens, as the SDK's retry middleware does.

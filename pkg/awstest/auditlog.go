@@ -40,7 +40,7 @@ func WithAuditLog(t testing.TB, table string) *AuditLog {
 	}
 	return &AuditLog{mapping: &localaws.StreamMapping{
 		Streams: dynamodbstreams.NewFromConfig(cfg), StreamARN: arn, Config: *esm,
-		Handler: auditwriter.New(dynamodb.NewFromConfig(cfg), table).Handle,
+		Handler: auditwriter.New(DB(t), table).Handle,
 	}}
 }
 

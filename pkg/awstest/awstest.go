@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -101,6 +103,22 @@ func Config(t testing.TB) aws.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// DB is the service's DynamoDB client (pkg/dynamoclient) for the harness moto.
+func DB(t testing.TB) *dynamoclient.Client {
+	t.Helper()
+	return DBWith(t, Config(t))
+}
+
+// DBWith is the service's DynamoDB client made from cfg (e.g. Config's with middleware).
+func DBWith(t testing.TB, cfg aws.Config) *dynamoclient.Client {
+	t.Helper()
+	db, err := dynamoclient.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 // NewTable creates a table named for the test from template.yaml's MfaTable definition and

@@ -115,73 +115,50 @@ func checkCRC32(header http.Header, data []byte) error {
 	return nil
 }
 
-// call runs op: in is also what the config's middleware sees as the call's parameters (so a
-// meter may ask it for its consumed capacity), out what it sees as the result.
-func (c *Client) call(ctx context.Context, op awsapi.Operation, in, out any) error {
-	return c.c.Call(ctx, op, in, in, out)
+// call runs op and reads its answer into a new O: in is also what the config's middleware
+// sees as the call's parameters (so a meter may ask it for its consumed capacity), the
+// output what it sees as the result.
+func call[O any](ctx context.Context, c *Client, op awsapi.Operation, in any) (*O, error) {
+	out := new(O)
+	if err := c.c.Call(ctx, op, in, in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // GetItem reads one item.
 func (c *Client) GetItem(ctx context.Context, in *GetItemInput) (*GetItemOutput, error) {
-	out := &GetItemOutput{}
-	if err := c.call(ctx, opGetItem, in, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[GetItemOutput](ctx, c, opGetItem, in)
 }
 
 // PutItem writes one item.
 func (c *Client) PutItem(ctx context.Context, in *PutItemInput) (*PutItemOutput, error) {
-	out := &PutItemOutput{}
-	if err := c.call(ctx, opPutItem, in, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[PutItemOutput](ctx, c, opPutItem, in)
 }
 
 // UpdateItem changes one item.
 func (c *Client) UpdateItem(ctx context.Context, in *UpdateItemInput) (*UpdateItemOutput, error) {
-	out := &UpdateItemOutput{}
-	if err := c.call(ctx, opUpdateItem, in, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[UpdateItemOutput](ctx, c, opUpdateItem, in)
 }
 
 // DeleteItem removes one item.
 func (c *Client) DeleteItem(ctx context.Context, in *DeleteItemInput) (*DeleteItemOutput, error) {
-	out := &DeleteItemOutput{}
-	if err := c.call(ctx, opDeleteItem, in, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[DeleteItemOutput](ctx, c, opDeleteItem, in)
 }
 
 // Query reads a page of one partition's items.
 func (c *Client) Query(ctx context.Context, in *QueryInput) (*QueryOutput, error) {
-	out := &QueryOutput{}
-	if err := c.call(ctx, opQuery, in, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[QueryOutput](ctx, c, opQuery, in)
 }
 
 // BatchGetItem reads items by key.
 func (c *Client) BatchGetItem(ctx context.Context, in *BatchGetItemInput) (*BatchGetItemOutput, error) {
-	out := &BatchGetItemOutput{}
-	if err := c.call(ctx, opBatchGetItem, in, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[BatchGetItemOutput](ctx, c, opBatchGetItem, in)
 }
 
 // BatchWriteItem writes items (puts and deletes), not as a transaction.
 func (c *Client) BatchWriteItem(ctx context.Context, in *BatchWriteItemInput) (*BatchWriteItemOutput, error) {
-	out := &BatchWriteItemOutput{}
-	if err := c.call(ctx, opBatchWriteItem, in, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[BatchWriteItemOutput](ctx, c, opBatchWriteItem, in)
 }
 
 // TransactWriteItems writes items all or none. Without a ClientRequestToken it makes one (a
@@ -194,11 +171,7 @@ func (c *Client) TransactWriteItems(ctx context.Context, in *TransactWriteItemsI
 		withToken.ClientRequestToken = &token
 		in = &withToken
 	}
-	out := &TransactWriteItemsOutput{}
-	if err := c.call(ctx, opTransactWriteItems, in, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return call[TransactWriteItemsOutput](ctx, c, opTransactWriteItems, in)
 }
 
 // newUUID is a random (version 4) UUID.

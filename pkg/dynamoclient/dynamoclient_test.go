@@ -382,15 +382,18 @@ func TestRetriesAndChecksums(t *testing.T) {
 }
 
 // The config's APIOptions see each call once, with the input as its parameters (so a meter can
-// ask for the consumed capacity) and the output as its result.
+// ask for the consumed capacity) and the output as its result (so it can read it).
 func TestAPIOptionsSeeEachCall(t *testing.T) {
 	rec := awsapitest.NewRecorder(t, dynamoJSON, awsapitest.Answer{Status: 503}, awsapitest.Answer{Status: 200, Body: `{"ConsumedCapacity":{"CapacityUnits":1}}`})
 	cfg := awsapitest.StaticConfig(rec.URL)
 	calls := awsapitest.WatchCalls(&cfg)
+	var result any
 	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("capacity", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			in.Parameters.(*dc.UpdateItemInput).ReturnConsumedCapacity = dc.ReturnConsumedCapacityTotal
-			return next.HandleInitialize(ctx, in)
+			out, md, err := next.HandleInitialize(ctx, in)
+			result = out.Result
+			return out, md, err
 		}), middleware.After)
 	})
 	out, err := newClient(t, cfg).UpdateItem(context.Background(), &dc.UpdateItemInput{TableName: aws.String("t")})
@@ -398,7 +401,7 @@ func TestAPIOptionsSeeEachCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := rec.Taken()
-	if len(calls.Names) != 1 || calls.Names[0] != "DynamoDB.UpdateItem" || len(reqs) != 2 || reqs[1].Body["ReturnConsumedCapacity"] != "TOTAL" || *out.ConsumedCapacity.CapacityUnits != 1 {
+	if len(calls.Names) != 1 || calls.Names[0] != "DynamoDB.UpdateItem" || len(reqs) != 2 || reqs[1].Body["ReturnConsumedCapacity"] != "TOTAL" || *out.ConsumedCapacity.CapacityUnits != 1 || result != any(out) {
 		t.Errorf("middleware saw %v over %d attempts, sent %v", calls.Names, len(reqs), reqs)
 	}
 }

@@ -181,8 +181,9 @@ func appendBytes(b []byte, v []byte) []byte {
 
 const hex = "0123456789abcdef"
 
-// appendString appends s as a JSON string: quotes, backslashes and control characters
-// escaped, invalid UTF-8 as U+FFFD (as encoding/json writes it).
+// appendString appends s as a JSON string as the SDK's encoder writes it: quotes, backslashes
+// and control characters escaped, invalid UTF-8 as U+FFFD, and the rest (<, >, &, U+2028) as
+// it is. (pkg/token's appendJSONString writes as encoding/json does, HTML-safe.)
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
@@ -214,9 +215,7 @@ func appendString(b []byte, s string) []byte {
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
+			start = i + 1
 		}
 		i += size
 	}
@@ -238,43 +237,15 @@ func (in *GetItemInput) appendJSON(w *writer) {
 }
 
 func (in *PutItemInput) appendJSON(w *writer) {
-	w.open()
-	w.str("ConditionExpression", in.ConditionExpression)
-	w.names("ExpressionAttributeNames", in.ExpressionAttributeNames)
-	w.item("ExpressionAttributeValues", in.ExpressionAttributeValues)
-	w.item("Item", in.Item)
-	w.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
-	w.enum("ReturnValues", string(in.ReturnValues))
-	w.enum("ReturnValuesOnConditionCheckFailure", string(in.ReturnValuesOnConditionCheckFailure))
-	w.str("TableName", in.TableName)
-	w.close()
+	w.write(in.TableName, nil, in.Item, nil, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure, in.ReturnValues, in.ReturnConsumedCapacity)
 }
 
 func (in *UpdateItemInput) appendJSON(w *writer) {
-	w.open()
-	w.str("ConditionExpression", in.ConditionExpression)
-	w.names("ExpressionAttributeNames", in.ExpressionAttributeNames)
-	w.item("ExpressionAttributeValues", in.ExpressionAttributeValues)
-	w.item("Key", in.Key)
-	w.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
-	w.enum("ReturnValues", string(in.ReturnValues))
-	w.enum("ReturnValuesOnConditionCheckFailure", string(in.ReturnValuesOnConditionCheckFailure))
-	w.str("TableName", in.TableName)
-	w.str("UpdateExpression", in.UpdateExpression)
-	w.close()
+	w.write(in.TableName, in.Key, nil, in.UpdateExpression, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure, in.ReturnValues, in.ReturnConsumedCapacity)
 }
 
 func (in *DeleteItemInput) appendJSON(w *writer) {
-	w.open()
-	w.str("ConditionExpression", in.ConditionExpression)
-	w.names("ExpressionAttributeNames", in.ExpressionAttributeNames)
-	w.item("ExpressionAttributeValues", in.ExpressionAttributeValues)
-	w.item("Key", in.Key)
-	w.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
-	w.enum("ReturnValues", string(in.ReturnValues))
-	w.enum("ReturnValuesOnConditionCheckFailure", string(in.ReturnValuesOnConditionCheckFailure))
-	w.str("TableName", in.TableName)
-	w.close()
+	w.write(in.TableName, in.Key, nil, nil, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure, in.ReturnValues, in.ReturnConsumedCapacity)
 }
 
 func (in *QueryInput) appendJSON(w *writer) {
@@ -369,19 +340,19 @@ func (in *TransactWriteItemsInput) appendJSON(w *writer) {
 			w.open()
 			if c := t.ConditionCheck; c != nil {
 				w.name("ConditionCheck")
-				w.action(c.TableName, c.Key, nil, nil, c.ConditionExpression, c.ExpressionAttributeNames, c.ExpressionAttributeValues, c.ReturnValuesOnConditionCheckFailure)
+				w.write(c.TableName, c.Key, nil, nil, c.ConditionExpression, c.ExpressionAttributeNames, c.ExpressionAttributeValues, c.ReturnValuesOnConditionCheckFailure, "", "")
 			}
 			if d := t.Delete; d != nil {
 				w.name("Delete")
-				w.action(d.TableName, d.Key, nil, nil, d.ConditionExpression, d.ExpressionAttributeNames, d.ExpressionAttributeValues, d.ReturnValuesOnConditionCheckFailure)
+				w.write(d.TableName, d.Key, nil, nil, d.ConditionExpression, d.ExpressionAttributeNames, d.ExpressionAttributeValues, d.ReturnValuesOnConditionCheckFailure, "", "")
 			}
 			if p := t.Put; p != nil {
 				w.name("Put")
-				w.action(p.TableName, nil, p.Item, nil, p.ConditionExpression, p.ExpressionAttributeNames, p.ExpressionAttributeValues, p.ReturnValuesOnConditionCheckFailure)
+				w.write(p.TableName, nil, p.Item, nil, p.ConditionExpression, p.ExpressionAttributeNames, p.ExpressionAttributeValues, p.ReturnValuesOnConditionCheckFailure, "", "")
 			}
 			if u := t.Update; u != nil {
 				w.name("Update")
-				w.action(u.TableName, u.Key, nil, u.UpdateExpression, u.ConditionExpression, u.ExpressionAttributeNames, u.ExpressionAttributeValues, u.ReturnValuesOnConditionCheckFailure)
+				w.write(u.TableName, u.Key, nil, u.UpdateExpression, u.ConditionExpression, u.ExpressionAttributeNames, u.ExpressionAttributeValues, u.ReturnValuesOnConditionCheckFailure, "", "")
 			}
 			w.close()
 		}
@@ -390,14 +361,19 @@ func (in *TransactWriteItemsInput) appendJSON(w *writer) {
 	w.close()
 }
 
-// action is one action of a transaction, its members in the order the SDK writes them.
-func (w *writer) action(table *string, key, item map[string]AttributeValue, update, condition *string, names map[string]string, values map[string]AttributeValue, onFailure ReturnValuesOnConditionCheckFailure) {
+// write is a write of one item: a PutItem, UpdateItem or DeleteItem, or an action of a
+// transaction (which has no ReturnValues or ReturnConsumedCapacity of its own), its members
+// in the order the SDK writes them.
+func (w *writer) write(table *string, key, item map[string]AttributeValue, update, condition *string, names map[string]string, values map[string]AttributeValue,
+	onFailure ReturnValuesOnConditionCheckFailure, returnValues ReturnValue, consumed ReturnConsumedCapacity) {
 	w.open()
 	w.str("ConditionExpression", condition)
 	w.names("ExpressionAttributeNames", names)
 	w.item("ExpressionAttributeValues", values)
 	w.item("Item", item)
 	w.item("Key", key)
+	w.enum("ReturnConsumedCapacity", string(consumed))
+	w.enum("ReturnValues", string(returnValues))
 	w.enum("ReturnValuesOnConditionCheckFailure", string(onFailure))
 	w.str("TableName", table)
 	w.str("UpdateExpression", update)

@@ -8,48 +8,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	dc "github.com/mfa-service/mfa/pkg/dynamoclient"
+	"github.com/mfa-service/mfa/pkg/dynamoclient/dynamoclienttest"
 )
 
-func sdkValue(v dc.AttributeValue) types.AttributeValue {
-	switch v := v.(type) {
-	case *dc.AttributeValueMemberS:
-		return &types.AttributeValueMemberS{Value: v.Value}
-	case *dc.AttributeValueMemberN:
-		return &types.AttributeValueMemberN{Value: v.Value}
-	case *dc.AttributeValueMemberB:
-		return &types.AttributeValueMemberB{Value: v.Value}
-	case *dc.AttributeValueMemberSS:
-		return &types.AttributeValueMemberSS{Value: v.Value}
-	case *dc.AttributeValueMemberNS:
-		return &types.AttributeValueMemberNS{Value: v.Value}
-	case *dc.AttributeValueMemberBS:
-		return &types.AttributeValueMemberBS{Value: v.Value}
-	case *dc.AttributeValueMemberM:
-		return &types.AttributeValueMemberM{Value: sdkItem(v.Value)}
-	case *dc.AttributeValueMemberL:
-		l := make([]types.AttributeValue, len(v.Value))
-		for i, e := range v.Value {
-			l[i] = sdkValue(e)
-		}
-		return &types.AttributeValueMemberL{Value: l}
-	case *dc.AttributeValueMemberNULL:
-		return &types.AttributeValueMemberNULL{Value: v.Value}
-	case *dc.AttributeValueMemberBOOL:
-		return &types.AttributeValueMemberBOOL{Value: v.Value}
-	}
-	return nil
-}
-
-func sdkItem(m map[string]dc.AttributeValue) map[string]types.AttributeValue {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]types.AttributeValue, len(m))
-	for k, v := range m {
-		out[k] = sdkValue(v)
-	}
-	return out
-}
+var (
+	sdkValue = dynamoclienttest.SDKValue
+	sdkItem  = dynamoclienttest.SDKItem
+)
 
 func sdkItems(items []map[string]dc.AttributeValue) []map[string]types.AttributeValue {
 	if items == nil {

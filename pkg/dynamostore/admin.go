@@ -3,8 +3,9 @@ package dynamostore
 import (
 	"context"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -16,17 +17,17 @@ func (s *Store) ResetUser(ctx context.Context, p mfa.Profile, ev mfa.AuditEvent)
 	uid := p.State.UserID
 	pk := userPK(uid)
 	var c change
-	c.add(mfa.ErrConflict, types.TransactWriteItem{Update: &types.Update{
+	c.add(mfa.ErrConflict, dynamoclient.TransactWriteItem{Update: &dynamoclient.Update{
 		TableName: &s.table, Key: key(pk, skState),
 		UpdateExpression:          aws.String("SET failures = :zero, factorCount = :zero REMOVE backupFactorId, emails, lastFailureAt, " + typeCountAttrs),
 		ConditionExpression:       aws.String("attribute_not_exists(factorCount) OR factorCount = :count"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":count": num(int64(p.State.FactorCount))},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":zero": num(0), ":count": num(int64(p.State.FactorCount))},
 	}})
 	for _, f := range p.Factors {
-		c.add(mfa.ErrConflict, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(pk, factorPrefix+f.ID), ConditionExpression: aws.String("attribute_exists(pk)")}})
+		c.add(mfa.ErrConflict, dynamoclient.TransactWriteItem{Delete: &dynamoclient.Delete{TableName: &s.table, Key: key(pk, factorPrefix+f.ID), ConditionExpression: aws.String("attribute_exists(pk)")}})
 	}
 	for _, d := range p.Devices {
-		c.add(nil, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(pk, devicePrefix+d.ID)}})
+		c.add(nil, dynamoclient.TransactWriteItem{Delete: &dynamoclient.Delete{TableName: &s.table, Key: key(pk, devicePrefix+d.ID)}})
 	}
 	_, _, err := s.commit(ctx, c, ev, nil)
 	return err
@@ -35,10 +36,10 @@ func (s *Store) ResetUser(ctx context.Context, p mfa.Profile, ev mfa.AuditEvent)
 // Unlock clears the user's failure count.
 func (s *Store) Unlock(ctx context.Context, uid string, ev mfa.AuditEvent) error {
 	var c change
-	c.add(nil, types.TransactWriteItem{Update: &types.Update{
+	c.add(nil, dynamoclient.TransactWriteItem{Update: &dynamoclient.Update{
 		TableName: &s.table, Key: key(userPK(uid), skState),
 		UpdateExpression:          aws.String("SET failures = :zero REMOVE lastFailureAt"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":zero": num(0)},
 	}})
 	_, _, err := s.commit(ctx, c, ev, nil)
 	return err

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/dynamostore"
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -19,25 +19,25 @@ import (
 
 // updateRecorder is the table's client keeping the update expression of the last UpdateItem.
 type updateRecorder struct {
-	*dynamodb.Client
+	*dynamoclient.Client
 	last string
 }
 
-func (r *updateRecorder) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (r *updateRecorder) UpdateItem(ctx context.Context, in *dynamoclient.UpdateItemInput) (*dynamoclient.UpdateItemOutput, error) {
 	r.last = aws.ToString(in.UpdateExpression)
-	return r.Client.UpdateItem(ctx, in, opts...)
+	return r.Client.UpdateItem(ctx, in)
 }
 
-func n(v int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+func n(v int64) dynamoclient.AttributeValue {
+	return &dynamoclient.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
 }
 
 // rawState reads the user's state item as stored.
-func (s *suite) rawState(t *testing.T, uid string) map[string]types.AttributeValue {
+func (s *suite) rawState(t *testing.T, uid string) map[string]dynamoclient.AttributeValue {
 	t.Helper()
-	out, err := s.db.GetItem(context.Background(), &dynamodb.GetItemInput{
+	out, err := s.db.GetItem(context.Background(), &dynamoclient.GetItemInput{
 		TableName: &s.table, ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "USER#" + uid}, "sk": &types.AttributeValueMemberS{Value: "U#STATE"}},
+		Key: map[string]dynamoclient.AttributeValue{"pk": &dynamoclient.AttributeValueMemberS{Value: "USER#" + uid}, "sk": &dynamoclient.AttributeValueMemberS{Value: "U#STATE"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +64,8 @@ func TestAnswerWriteFollowsTheLockRule(t *testing.T) {
 			}
 			uid := "lockrule-" + strconv.Itoa(failures) + "-" + strconv.FormatInt(since.Milliseconds(), 10)
 			st := mfa.UserState{ConsecutiveFailures: failures, LastFailureAt: s.now.Add(-since)}
-			if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: map[string]types.AttributeValue{
-				"pk": &types.AttributeValueMemberS{Value: "USER#" + uid}, "sk": &types.AttributeValueMemberS{Value: "U#STATE"},
+			if _, err := s.db.PutItem(ctx, &dynamoclient.PutItemInput{TableName: &s.table, Item: map[string]dynamoclient.AttributeValue{
+				"pk": &dynamoclient.AttributeValueMemberS{Value: "USER#" + uid}, "sk": &dynamoclient.AttributeValueMemberS{Value: "U#STATE"},
 				"failures": n(int64(failures)), "lastFailureAt": n(st.LastFailureAt.UnixMilli()),
 			}}); err != nil {
 				t.Fatal(err)
@@ -160,13 +160,13 @@ func TestAnswerWritesOnlyWhatChanges(t *testing.T) {
 	}
 }
 
-func equalAttr(a, b types.AttributeValue) bool {
+func equalAttr(a, b dynamoclient.AttributeValue) bool {
 	switch x := a.(type) {
-	case *types.AttributeValueMemberS:
-		y, ok := b.(*types.AttributeValueMemberS)
+	case *dynamoclient.AttributeValueMemberS:
+		y, ok := b.(*dynamoclient.AttributeValueMemberS)
 		return ok && x.Value == y.Value
-	case *types.AttributeValueMemberN:
-		y, ok := b.(*types.AttributeValueMemberN)
+	case *dynamoclient.AttributeValueMemberN:
+		y, ok := b.(*dynamoclient.AttributeValueMemberN)
 		return ok && x.Value == y.Value
 	}
 	return false

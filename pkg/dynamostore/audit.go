@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -32,7 +32,7 @@ type auditItem struct {
 }
 
 // auditRecord is the audit item of an event, under its own key.
-func (s *Store) auditRecord(ev mfa.AuditEvent) (map[string]types.AttributeValue, error) {
+func (s *Store) auditRecord(ev mfa.AuditEvent) (map[string]dynamoclient.AttributeValue, error) {
 	suffix := make([]byte, 6)
 	if _, err := rand.Read(suffix); err != nil {
 		return nil, err
@@ -50,12 +50,12 @@ func (s *Store) auditRecord(ev mfa.AuditEvent) (map[string]types.AttributeValue,
 }
 
 // auditPut is the put of an event's audit item, for a change's transaction.
-func (s *Store) auditPut(ev mfa.AuditEvent) (types.TransactWriteItem, error) {
+func (s *Store) auditPut(ev mfa.AuditEvent) (dynamoclient.TransactWriteItem, error) {
 	item, err := s.auditRecord(ev)
 	if err != nil {
-		return types.TransactWriteItem{}, err
+		return dynamoclient.TransactWriteItem{}, err
 	}
-	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}, nil
+	return dynamoclient.TransactWriteItem{Put: &dynamoclient.Put{TableName: &s.table, Item: item}}, nil
 }
 
 // ListEvents pages audit events newest first, the pending event riding on the user's state
@@ -63,10 +63,10 @@ func (s *Store) auditPut(ev mfa.AuditEvent) (types.TransactWriteItem, error) {
 // opaque to clients, checked on the way back in.
 func (s *Store) ListEvents(ctx context.Context, uid string, limit int, cursor string) ([]mfa.AuditEvent, string, error) {
 	pk := auditPrefix + uid
-	in := &dynamodb.QueryInput{
+	in := &dynamoclient.QueryInput{
 		TableName:                 &s.table,
 		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :prefix)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":prefix": str(eventPrefix)},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":pk": str(pk), ":prefix": str(eventPrefix)},
 		ScanIndexForward:          aws.Bool(false),
 		Limit:                     aws.Int32(int32(limit)),
 	}

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -33,7 +33,7 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 	if err != nil {
 		return err
 	}
-	values := map[string]types.AttributeValue{":now": num(millis(c.CreatedAt)), ":ev": &types.AttributeValueMemberM{Value: audit}}
+	values := map[string]dynamoclient.AttributeValue{":now": num(millis(c.CreatedAt)), ":ev": &dynamoclient.AttributeValueMemberM{Value: audit}}
 	directory := directoryMove
 	if c.MovesInDirectory {
 		directoryMoveValues(c.UserID, c.CreatedAt, values)
@@ -41,23 +41,23 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 		// In place (moved within the day): an unchanged index key costs no index write.
 		directory = strings.Join(directorySet(c.UserID, c.CreatedAt, values), ", ")
 	}
-	state := &types.Update{
+	state := &dynamoclient.Update{
 		TableName: &s.table, Key: key(pk, skState),
 		UpdateExpression:          aws.String("SET lastChallengeAt = :now, firstSeenAt = if_not_exists(firstSeenAt, :now), #ev = :ev, " + directory),
 		ExpressionAttributeNames:  map[string]string{"#ev": pendingEventAttr},
 		ExpressionAttributeValues: values,
 	}
-	items := []types.TransactWriteItem{{Update: state}}
+	items := []dynamoclient.TransactWriteItem{{Update: state}}
 	if len(c.PasskeySession) > 0 {
-		items = append(items, types.TransactWriteItem{Put: s.passkeySessionPut(c)})
+		items = append(items, dynamoclient.TransactWriteItem{Put: s.passkeySessionPut(c)})
 	}
 	if trustedDevice != "" {
 		// A device revoked in between makes the whole challenge fail: fail closed.
-		items = append(items, types.TransactWriteItem{Update: &types.Update{
+		items = append(items, dynamoclient.TransactWriteItem{Update: &dynamoclient.Update{
 			TableName: &s.table, Key: key(pk, devicePrefix+trustedDevice),
 			UpdateExpression:          aws.String("SET lastUsedAt = :now"),
 			ConditionExpression:       aws.String("attribute_exists(pk)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(millis(c.CreatedAt))},
+			ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":now": num(millis(c.CreatedAt))},
 		}})
 	}
 	if len(items) == 1 {
@@ -74,13 +74,13 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 // after its answer was lost) finds its own session: its refusal is its success.
 func (s *Store) StorePasskeySession(ctx context.Context, c mfa.Challenge) error {
 	put := s.passkeySessionPut(c)
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	_, err := s.db.PutItem(ctx, &dynamoclient.PutItemInput{
 		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnValuesOnConditionCheckFailure: dynamoclient.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	var ccf *types.ConditionalCheckFailedException
+	var ccf *dynamoclient.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		if b, ok := ccf.Item["passkeySession"].(*types.AttributeValueMemberB); ok && bytes.Equal(b.Value, c.PasskeySession) {
+		if b, ok := ccf.Item["passkeySession"].(*dynamoclient.AttributeValueMemberB); ok && bytes.Equal(b.Value, c.PasskeySession) {
 			return nil
 		}
 		return mfa.ErrExists
@@ -90,12 +90,12 @@ func (s *Store) StorePasskeySession(ctx context.Context, c mfa.Challenge) error 
 
 // passkeySessionPut is the conditional put of challenge c's WebAuthn session, kept until the
 // challenge is gone.
-func (s *Store) passkeySessionPut(c mfa.Challenge) *types.Put {
+func (s *Store) passkeySessionPut(c mfa.Challenge) *dynamoclient.Put {
 	item := challengeItem{
 		PK: userPK(c.UserID), SK: challengePfx + c.ID, PasskeySession: c.PasskeySession,
 		ExpiresAt: millis(c.ExpiresAt), TTL: c.ExpiresAt.Add(ttlGraceOnGone).Unix(),
 	}.attributes()
-	return &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}
+	return &dynamoclient.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}
 }
 
 // RecordDelivery stores the code sent for a challenge and takes both send counters with two
@@ -124,7 +124,7 @@ func (s *Store) RecordDelivery(ctx context.Context, d mfa.Delivery) error {
 		Until: (millis(maxTime(d.Code.ExpiresAt, d.ChallengeEnds)) + 999) / 1000, // never before it ends
 	}.attributes()
 	names := map[string]string{"#k": codeAttr + d.Code.ChallengeID, "#ev": pendingEventAttr}
-	values := map[string]types.AttributeValue{":code": &types.AttributeValueMemberM{Value: code}, ":ev": &types.AttributeValueMemberM{Value: ev}, ":evKey": ev["sk"]}
+	values := map[string]dynamoclient.AttributeValue{":code": &dynamoclient.AttributeValueMemberM{Value: code}, ":ev": &dynamoclient.AttributeValueMemberM{Value: ev}, ":evKey": ev["sk"]}
 	// A resend replaces exactly the code it read, within the challenge's limits: of two
 	// concurrent sends one wins, the other meets the cool-down.
 	cond := "attribute_not_exists(#k)"
@@ -138,14 +138,14 @@ func (s *Store) RecordDelivery(ctx context.Context, d mfa.Delivery) error {
 	if remove := append(removeExpired(d.Code.ChallengeID, d.Expired, names), removeWindows...); len(remove) > 0 {
 		update += " REMOVE " + strings.Join(remove, ", ")
 	}
-	state := &types.Update{
+	state := &dynamoclient.Update{
 		TableName: &s.table, Key: key(pk, skState),
 		UpdateExpression: aws.String(update),
 		// The same write sent again (an SDK retry) finds its own event: its refusal is its success.
 		ConditionExpression:      aws.String("(attribute_not_exists(#ev) OR #ev.sk <> :evKey) AND (" + cond + ") AND " + userCond),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 		// A refusal says which limit from the state that refused it.
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnValuesOnConditionCheckFailure: dynamoclient.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 	dest, ends := s.destCounter(d.Quota)
 
@@ -154,7 +154,7 @@ func (s *Store) RecordDelivery(ctx context.Context, d mfa.Delivery) error {
 	_, stateErr := s.updateItem(ctx, state)
 	destErr := <-destDone
 
-	var ccf, destCCF *types.ConditionalCheckFailedException
+	var ccf, destCCF *dynamoclient.ConditionalCheckFailedException
 	stateRefused := errors.As(stateErr, &ccf) && !alreadyWritten(ccf.Item, values)
 	if errors.As(stateErr, &ccf) && !stateRefused {
 		stateErr = nil // an earlier attempt of this write went through
@@ -183,12 +183,12 @@ func (s *Store) RecordDelivery(ctx context.Context, d mfa.Delivery) error {
 // giveBackDestination takes back one send from a destination's count, for a send the user's
 // own limits refused. Not done (an error), the count stays one higher until its window ends:
 // the cap errs on the closed side.
-func (s *Store) giveBackDestination(ctx context.Context, count *types.Update) {
-	_, _ = s.updateItem(ctx, &types.Update{
+func (s *Store) giveBackDestination(ctx context.Context, count *dynamoclient.Update) {
+	_, _ = s.updateItem(ctx, &dynamoclient.Update{
 		TableName: count.TableName, Key: count.Key,
 		UpdateExpression:          aws.String("ADD sent :minusOne"),
 		ConditionExpression:       aws.String("sent > :zero"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":minusOne": num(-1), ":zero": num(0)},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":minusOne": num(-1), ":zero": num(0)},
 	})
 }
 
@@ -200,14 +200,14 @@ func (s *Store) withdrawCode(ctx context.Context, d mfa.Delivery, userWindow str
 	if err != nil {
 		return err
 	}
-	_, err = s.updateItem(ctx, &types.Update{
+	_, err = s.updateItem(ctx, &dynamoclient.Update{
 		TableName: &s.table, Key: key(userPK(d.UserID), skState),
 		UpdateExpression:          aws.String("SET #ev = :ev REMOVE #k ADD #w :minusOne"),
 		ConditionExpression:       aws.String("#k.h = :hash AND #w > :zero AND (attribute_not_exists(#ev) OR #ev.sk <> :evKey)"),
 		ExpressionAttributeNames:  map[string]string{"#k": codeAttr + d.Code.ChallengeID, "#w": userWindow, "#ev": pendingEventAttr},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":ev": &types.AttributeValueMemberM{Value: ev}, ":evKey": ev["sk"], ":hash": &types.AttributeValueMemberB{Value: d.Code.Hash}, ":minusOne": num(-1), ":zero": num(0)},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":ev": &dynamoclient.AttributeValueMemberM{Value: ev}, ":evKey": ev["sk"], ":hash": &dynamoclient.AttributeValueMemberB{Value: d.Code.Hash}, ":minusOne": num(-1), ":zero": num(0)},
 	})
-	var ccf *types.ConditionalCheckFailedException
+	var ccf *dynamoclient.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return nil // another send replaced the code since (or this withdrawal went through already)
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 )
 
 // Hand-written readers of the items every verification reads (the user's state, its code
@@ -17,31 +17,31 @@ import (
 
 // itemReader reads typed attributes of one item, keeping the first error.
 type itemReader struct {
-	item map[string]types.AttributeValue
+	item map[string]dynamoclient.AttributeValue
 	err  error
 }
 
-func (r *itemReader) fail(name, want string, v types.AttributeValue) {
+func (r *itemReader) fail(name, want string, v dynamoclient.AttributeValue) {
 	if r.err == nil {
 		r.err = fmt.Errorf("dynamostore: attribute %s is %T, want %s", name, v, want)
 	}
 }
 
 // absent reports whether the attribute is missing or NULL: the zero value.
-func absent(v types.AttributeValue) bool {
+func absent(v dynamoclient.AttributeValue) bool {
 	if v == nil {
 		return true
 	}
-	_, null := v.(*types.AttributeValueMemberNULL)
+	_, null := v.(*dynamoclient.AttributeValueMemberNULL)
 	return null
 }
 
 // str reads a string (a number is read as its text, as UnmarshalMap does).
 func (r *itemReader) str(name string) string {
 	switch v := r.item[name].(type) {
-	case *types.AttributeValueMemberS:
+	case *dynamoclient.AttributeValueMemberS:
 		return v.Value
-	case *types.AttributeValueMemberN:
+	case *dynamoclient.AttributeValueMemberN:
 		return v.Value
 	default:
 		if !absent(v) {
@@ -54,7 +54,7 @@ func (r *itemReader) str(name string) string {
 // number reads the text of a number.
 func (r *itemReader) number(name string) (string, bool) {
 	v := r.item[name]
-	if n, ok := v.(*types.AttributeValueMemberN); ok {
+	if n, ok := v.(*dynamoclient.AttributeValueMemberN); ok {
 		return n.Value, true
 	}
 	if !absent(v) {
@@ -91,7 +91,7 @@ func (r *itemReader) uint32(name string) uint32 {
 
 func (r *itemReader) bytes(name string) []byte {
 	v := r.item[name]
-	if b, ok := v.(*types.AttributeValueMemberB); ok {
+	if b, ok := v.(*dynamoclient.AttributeValueMemberB); ok {
 		return b.Value
 	}
 	if !absent(v) {
@@ -103,7 +103,7 @@ func (r *itemReader) bytes(name string) []byte {
 // stringSet reads a string set.
 func (r *itemReader) stringSet(name string) []string {
 	v := r.item[name]
-	if ss, ok := v.(*types.AttributeValueMemberSS); ok {
+	if ss, ok := v.(*dynamoclient.AttributeValueMemberSS); ok {
 		return ss.Value
 	}
 	if !absent(v) {
@@ -113,7 +113,7 @@ func (r *itemReader) stringSet(name string) []string {
 }
 
 // readStateItem reads the user's state item (stateItem).
-func readStateItem(item map[string]types.AttributeValue) (stateItem, error) {
+func readStateItem(item map[string]dynamoclient.AttributeValue) (stateItem, error) {
 	r := itemReader{item: item}
 	st := stateItem{
 		PK: r.str("pk"), SK: r.str("sk"),
@@ -131,7 +131,7 @@ func readStateItem(item map[string]types.AttributeValue) (stateItem, error) {
 }
 
 // readCodeEntry reads a code entry of the state item (codeEntry).
-func readCodeEntry(item map[string]types.AttributeValue) (codeEntry, error) {
+func readCodeEntry(item map[string]dynamoclient.AttributeValue) (codeEntry, error) {
 	r := itemReader{item: item}
 	c := codeEntry{
 		FactorID: r.str("f"), Hash: r.bytes("h"), ExpiresAt: r.int64("e"), Sends: r.int("n"),
@@ -141,7 +141,7 @@ func readCodeEntry(item map[string]types.AttributeValue) (codeEntry, error) {
 }
 
 // readFactorItem reads a factor item (factorItem).
-func readFactorItem(item map[string]types.AttributeValue) (factorItem, error) {
+func readFactorItem(item map[string]dynamoclient.AttributeValue) (factorItem, error) {
 	r := itemReader{item: item}
 	f := factorItem{
 		PK: r.str("pk"), SK: r.str("sk"), ID: r.str("id"), Type: r.str("factorType"), Label: r.str("label"),
@@ -155,14 +155,14 @@ func readFactorItem(item map[string]types.AttributeValue) (factorItem, error) {
 }
 
 // readSeenItem reads a known device or address (seenItem).
-func readSeenItem(item map[string]types.AttributeValue) (seenItem, error) {
+func readSeenItem(item map[string]dynamoclient.AttributeValue) (seenItem, error) {
 	r := itemReader{item: item}
 	it := seenItem{PK: r.str("pk"), SK: r.str("sk"), Kind: r.str("kind"), Value: r.str("value"), SeenAt: r.int64("seenAt"), TTL: r.int64("ttl")}
 	return it, r.err
 }
 
 // readDeviceItem reads a trusted device (deviceItem).
-func readDeviceItem(item map[string]types.AttributeValue) (deviceItem, error) {
+func readDeviceItem(item map[string]dynamoclient.AttributeValue) (deviceItem, error) {
 	r := itemReader{item: item}
 	d := deviceItem{
 		PK: r.str("pk"), SK: r.str("sk"), ID: r.str("id"), TokenHash: r.bytes("tokenHash"), Label: r.str("label"), IP: r.str("ip"),
@@ -204,7 +204,7 @@ func isActivitySort(s string) bool {
 // cold start about 2 ms here. As there, an omitempty field is left out when zero, and a slice
 // only when nil (an empty []byte is an empty binary, an empty string set NULL); a []byte that is
 // not omitempty is NULL when nil.
-type itemWriter map[string]types.AttributeValue
+type itemWriter map[string]dynamoclient.AttributeValue
 
 func (w itemWriter) str(name, v string) { w[name] = str(v) }
 
@@ -224,15 +224,15 @@ func (w itemWriter) numOmit(name string, v int64) {
 
 func (w itemWriter) bytes(name string, v []byte) {
 	if v == nil {
-		w[name] = &types.AttributeValueMemberNULL{Value: true}
+		w[name] = &dynamoclient.AttributeValueMemberNULL{Value: true}
 		return
 	}
-	w[name] = &types.AttributeValueMemberB{Value: v}
+	w[name] = &dynamoclient.AttributeValueMemberB{Value: v}
 }
 
 func (w itemWriter) bytesOmit(name string, v []byte) {
 	if v != nil {
-		w[name] = &types.AttributeValueMemberB{Value: v}
+		w[name] = &dynamoclient.AttributeValueMemberB{Value: v}
 	}
 }
 
@@ -240,13 +240,13 @@ func (w itemWriter) stringSetOmit(name string, v []string) {
 	switch {
 	case v == nil:
 	case len(v) == 0: // DynamoDB has no empty set
-		w[name] = &types.AttributeValueMemberNULL{Value: true}
+		w[name] = &dynamoclient.AttributeValueMemberNULL{Value: true}
 	default:
-		w[name] = &types.AttributeValueMemberSS{Value: v}
+		w[name] = &dynamoclient.AttributeValueMemberSS{Value: v}
 	}
 }
 
-func (it factorItem) attributes() map[string]types.AttributeValue {
+func (it factorItem) attributes() map[string]dynamoclient.AttributeValue {
 	w := make(itemWriter, 18)
 	w.str("pk", it.PK)
 	w.str("sk", it.SK)
@@ -269,7 +269,7 @@ func (it factorItem) attributes() map[string]types.AttributeValue {
 	return w
 }
 
-func (it dataKeyItem) attributes() map[string]types.AttributeValue {
+func (it dataKeyItem) attributes() map[string]dynamoclient.AttributeValue {
 	w := make(itemWriter, 4)
 	w.str("pk", it.PK)
 	w.str("sk", it.SK)
@@ -278,7 +278,7 @@ func (it dataKeyItem) attributes() map[string]types.AttributeValue {
 	return w
 }
 
-func (it signKeyItem) attributes() map[string]types.AttributeValue {
+func (it signKeyItem) attributes() map[string]dynamoclient.AttributeValue {
 	w := make(itemWriter, 7)
 	w.str("pk", it.PK)
 	w.str("sk", it.SK)
@@ -290,7 +290,7 @@ func (it signKeyItem) attributes() map[string]types.AttributeValue {
 	return w
 }
 
-func (it challengeItem) attributes() map[string]types.AttributeValue {
+func (it challengeItem) attributes() map[string]dynamoclient.AttributeValue {
 	w := make(itemWriter, 5)
 	w.str("pk", it.PK)
 	w.str("sk", it.SK)
@@ -300,7 +300,7 @@ func (it challengeItem) attributes() map[string]types.AttributeValue {
 	return w
 }
 
-func (c codeEntry) attributes() map[string]types.AttributeValue {
+func (c codeEntry) attributes() map[string]dynamoclient.AttributeValue {
 	w := make(itemWriter, 6)
 	w.str("f", c.FactorID)
 	w.bytes("h", c.Hash)
@@ -311,7 +311,7 @@ func (c codeEntry) attributes() map[string]types.AttributeValue {
 	return w
 }
 
-func (it seenItem) attributes() map[string]types.AttributeValue {
+func (it seenItem) attributes() map[string]dynamoclient.AttributeValue {
 	w := make(itemWriter, 6)
 	w.str("pk", it.PK)
 	w.str("sk", it.SK)
@@ -322,7 +322,7 @@ func (it seenItem) attributes() map[string]types.AttributeValue {
 	return w
 }
 
-func (it deviceItem) attributes() map[string]types.AttributeValue {
+func (it deviceItem) attributes() map[string]dynamoclient.AttributeValue {
 	w := make(itemWriter, 10)
 	w.str("pk", it.PK)
 	w.str("sk", it.SK)
@@ -337,7 +337,7 @@ func (it deviceItem) attributes() map[string]types.AttributeValue {
 	return w
 }
 
-func (it stepUpItem) attributes() map[string]types.AttributeValue {
+func (it stepUpItem) attributes() map[string]dynamoclient.AttributeValue {
 	w := make(itemWriter, 3)
 	w.str("pk", it.PK)
 	w.str("sk", it.SK)
@@ -345,7 +345,7 @@ func (it stepUpItem) attributes() map[string]types.AttributeValue {
 	return w
 }
 
-func (it enrollmentItem) attributes() map[string]types.AttributeValue {
+func (it enrollmentItem) attributes() map[string]dynamoclient.AttributeValue {
 	w := make(itemWriter, 17)
 	w.str("pk", it.PK)
 	w.str("sk", it.SK)
@@ -368,7 +368,7 @@ func (it enrollmentItem) attributes() map[string]types.AttributeValue {
 }
 
 // attributes of the audit item: every answer's write carries one.
-func (it auditItem) attributes() map[string]types.AttributeValue {
+func (it auditItem) attributes() map[string]dynamoclient.AttributeValue {
 	w := make(itemWriter, 14)
 	w.str("pk", it.PK)
 	w.str("sk", it.SK)
@@ -388,21 +388,21 @@ func (it auditItem) attributes() map[string]types.AttributeValue {
 }
 
 // readDataKeyItem reads the wrapped data key (dataKeyItem).
-func readDataKeyItem(item map[string]types.AttributeValue) (dataKeyItem, error) {
+func readDataKeyItem(item map[string]dynamoclient.AttributeValue) (dataKeyItem, error) {
 	r := itemReader{item: item}
 	it := dataKeyItem{PK: r.str("pk"), SK: r.str("sk"), Wrapped: r.bytes("wrapped"), CreatedAt: r.int64("createdAt")}
 	return it, r.err
 }
 
 // readChallengeItem reads a stored challenge (challengeItem).
-func readChallengeItem(item map[string]types.AttributeValue) (challengeItem, error) {
+func readChallengeItem(item map[string]dynamoclient.AttributeValue) (challengeItem, error) {
 	r := itemReader{item: item}
 	it := challengeItem{PK: r.str("pk"), SK: r.str("sk"), PasskeySession: r.bytes("passkeySession"), ExpiresAt: r.int64("expiresAt"), TTL: r.int64("ttl")}
 	return it, r.err
 }
 
 // readPolicyItem reads a stored policy (policyItem).
-func readPolicyItem(item map[string]types.AttributeValue) (policyItem, error) {
+func readPolicyItem(item map[string]dynamoclient.AttributeValue) (policyItem, error) {
 	r := itemReader{item: item}
 	it := policyItem{
 		PK: r.str("pk"), SK: r.str("sk"), Doc: r.str("doc"), Format: r.str("format"), Version: r.int("version"),
@@ -412,7 +412,7 @@ func readPolicyItem(item map[string]types.AttributeValue) (policyItem, error) {
 }
 
 // readAuditItem reads an audit event (auditItem).
-func readAuditItem(item map[string]types.AttributeValue) (auditItem, error) {
+func readAuditItem(item map[string]dynamoclient.AttributeValue) (auditItem, error) {
 	r := itemReader{item: item}
 	it := auditItem{
 		PK: r.str("pk"), SK: r.str("sk"), Action: r.str("action"), Actor: r.str("actor"), UserID: r.str("userId"),
@@ -424,7 +424,7 @@ func readAuditItem(item map[string]types.AttributeValue) (auditItem, error) {
 }
 
 // readEnrollmentItem reads an enrollment in progress (enrollmentItem).
-func readEnrollmentItem(item map[string]types.AttributeValue) (enrollmentItem, error) {
+func readEnrollmentItem(item map[string]dynamoclient.AttributeValue) (enrollmentItem, error) {
 	r := itemReader{item: item}
 	it := enrollmentItem{
 		PK: r.str("pk"), SK: r.str("sk"), ID: r.str("id"), Type: r.str("factorType"), Label: r.str("label"),

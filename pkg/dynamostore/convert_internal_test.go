@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient/dynamoclienttest"
+
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -61,16 +63,20 @@ func TestItemReadersAgreeWithAttributeValue(t *testing.T) {
 		typ  reflect.Type
 		read func(map[string]types.AttributeValue) (any, error)
 	}{
-		{"state", reflect.TypeFor[stateItem](), func(m map[string]types.AttributeValue) (any, error) { return readStateItem(m) }},
-		{"code entry", reflect.TypeFor[codeEntry](), func(m map[string]types.AttributeValue) (any, error) { return readCodeEntry(m) }},
-		{"factor", reflect.TypeFor[factorItem](), func(m map[string]types.AttributeValue) (any, error) { return readFactorItem(m) }},
-		{"seen", reflect.TypeFor[seenItem](), func(m map[string]types.AttributeValue) (any, error) { return readSeenItem(m) }},
-		{"device", reflect.TypeFor[deviceItem](), func(m map[string]types.AttributeValue) (any, error) { return readDeviceItem(m) }},
-		{"data key", reflect.TypeFor[dataKeyItem](), func(m map[string]types.AttributeValue) (any, error) { return readDataKeyItem(m) }},
-		{"challenge", reflect.TypeFor[challengeItem](), func(m map[string]types.AttributeValue) (any, error) { return readChallengeItem(m) }},
-		{"policy", reflect.TypeFor[policyItem](), func(m map[string]types.AttributeValue) (any, error) { return readPolicyItem(m) }},
-		{"audit", reflect.TypeFor[auditItem](), func(m map[string]types.AttributeValue) (any, error) { return readAuditItem(m) }},
-		{"enrollment", reflect.TypeFor[enrollmentItem](), func(m map[string]types.AttributeValue) (any, error) { return readEnrollmentItem(m) }},
+		{"state", reflect.TypeFor[stateItem](), func(m map[string]types.AttributeValue) (any, error) { return readStateItem(dynamoclienttest.Item(m)) }},
+		{"code entry", reflect.TypeFor[codeEntry](), func(m map[string]types.AttributeValue) (any, error) { return readCodeEntry(dynamoclienttest.Item(m)) }},
+		{"factor", reflect.TypeFor[factorItem](), func(m map[string]types.AttributeValue) (any, error) { return readFactorItem(dynamoclienttest.Item(m)) }},
+		{"seen", reflect.TypeFor[seenItem](), func(m map[string]types.AttributeValue) (any, error) { return readSeenItem(dynamoclienttest.Item(m)) }},
+		{"device", reflect.TypeFor[deviceItem](), func(m map[string]types.AttributeValue) (any, error) { return readDeviceItem(dynamoclienttest.Item(m)) }},
+		{"data key", reflect.TypeFor[dataKeyItem](), func(m map[string]types.AttributeValue) (any, error) { return readDataKeyItem(dynamoclienttest.Item(m)) }},
+		{"challenge", reflect.TypeFor[challengeItem](), func(m map[string]types.AttributeValue) (any, error) {
+			return readChallengeItem(dynamoclienttest.Item(m))
+		}},
+		{"policy", reflect.TypeFor[policyItem](), func(m map[string]types.AttributeValue) (any, error) { return readPolicyItem(dynamoclienttest.Item(m)) }},
+		{"audit", reflect.TypeFor[auditItem](), func(m map[string]types.AttributeValue) (any, error) { return readAuditItem(dynamoclienttest.Item(m)) }},
+		{"enrollment", reflect.TypeFor[enrollmentItem](), func(m map[string]types.AttributeValue) (any, error) {
+			return readEnrollmentItem(dynamoclienttest.Item(m))
+		}},
 	}
 	for _, r := range readers {
 		t.Run(r.name, func(t *testing.T) {
@@ -186,16 +192,36 @@ func TestItemWritersAgreeWithAttributeValue(t *testing.T) {
 		typ   reflect.Type
 		write func(any) map[string]types.AttributeValue
 	}{
-		{"factor", reflect.TypeFor[factorItem](), func(v any) map[string]types.AttributeValue { return v.(factorItem).attributes() }},
-		{"data key", reflect.TypeFor[dataKeyItem](), func(v any) map[string]types.AttributeValue { return v.(dataKeyItem).attributes() }},
-		{"signing key", reflect.TypeFor[signKeyItem](), func(v any) map[string]types.AttributeValue { return v.(signKeyItem).attributes() }},
-		{"challenge", reflect.TypeFor[challengeItem](), func(v any) map[string]types.AttributeValue { return v.(challengeItem).attributes() }},
-		{"code entry", reflect.TypeFor[codeEntry](), func(v any) map[string]types.AttributeValue { return v.(codeEntry).attributes() }},
-		{"seen", reflect.TypeFor[seenItem](), func(v any) map[string]types.AttributeValue { return v.(seenItem).attributes() }},
-		{"device", reflect.TypeFor[deviceItem](), func(v any) map[string]types.AttributeValue { return v.(deviceItem).attributes() }},
-		{"step-up", reflect.TypeFor[stepUpItem](), func(v any) map[string]types.AttributeValue { return v.(stepUpItem).attributes() }},
-		{"enrollment", reflect.TypeFor[enrollmentItem](), func(v any) map[string]types.AttributeValue { return v.(enrollmentItem).attributes() }},
-		{"audit", reflect.TypeFor[auditItem](), func(v any) map[string]types.AttributeValue { return v.(auditItem).attributes() }},
+		{"factor", reflect.TypeFor[factorItem](), func(v any) map[string]types.AttributeValue {
+			return dynamoclienttest.SDKItem(v.(factorItem).attributes())
+		}},
+		{"data key", reflect.TypeFor[dataKeyItem](), func(v any) map[string]types.AttributeValue {
+			return dynamoclienttest.SDKItem(v.(dataKeyItem).attributes())
+		}},
+		{"signing key", reflect.TypeFor[signKeyItem](), func(v any) map[string]types.AttributeValue {
+			return dynamoclienttest.SDKItem(v.(signKeyItem).attributes())
+		}},
+		{"challenge", reflect.TypeFor[challengeItem](), func(v any) map[string]types.AttributeValue {
+			return dynamoclienttest.SDKItem(v.(challengeItem).attributes())
+		}},
+		{"code entry", reflect.TypeFor[codeEntry](), func(v any) map[string]types.AttributeValue {
+			return dynamoclienttest.SDKItem(v.(codeEntry).attributes())
+		}},
+		{"seen", reflect.TypeFor[seenItem](), func(v any) map[string]types.AttributeValue {
+			return dynamoclienttest.SDKItem(v.(seenItem).attributes())
+		}},
+		{"device", reflect.TypeFor[deviceItem](), func(v any) map[string]types.AttributeValue {
+			return dynamoclienttest.SDKItem(v.(deviceItem).attributes())
+		}},
+		{"step-up", reflect.TypeFor[stepUpItem](), func(v any) map[string]types.AttributeValue {
+			return dynamoclienttest.SDKItem(v.(stepUpItem).attributes())
+		}},
+		{"enrollment", reflect.TypeFor[enrollmentItem](), func(v any) map[string]types.AttributeValue {
+			return dynamoclienttest.SDKItem(v.(enrollmentItem).attributes())
+		}},
+		{"audit", reflect.TypeFor[auditItem](), func(v any) map[string]types.AttributeValue {
+			return dynamoclienttest.SDKItem(v.(auditItem).attributes())
+		}},
 	}
 	for _, w := range writers {
 		t.Run(w.name, func(t *testing.T) {

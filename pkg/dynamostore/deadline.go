@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 )
 
 // Deadlines: a store that hangs must not hang the function past its timeout. Every DynamoDB
@@ -31,38 +31,38 @@ func (d deadlineDB) bound(ctx context.Context) (context.Context, context.CancelF
 	return context.WithTimeout(ctx, d.fallback)
 }
 
-func (d deadlineDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (d deadlineDB) GetItem(ctx context.Context, in *dynamoclient.GetItemInput) (*dynamoclient.GetItemOutput, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return d.db.GetItem(ctx, in, opts...)
+	return d.db.GetItem(ctx, in)
 }
 
-func (d deadlineDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+func (d deadlineDB) PutItem(ctx context.Context, in *dynamoclient.PutItemInput) (*dynamoclient.PutItemOutput, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return d.db.PutItem(ctx, in, opts...)
+	return d.db.PutItem(ctx, in)
 }
 
-func (d deadlineDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (d deadlineDB) UpdateItem(ctx context.Context, in *dynamoclient.UpdateItemInput) (*dynamoclient.UpdateItemOutput, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return d.db.UpdateItem(ctx, in, opts...)
+	return d.db.UpdateItem(ctx, in)
 }
 
-func (d deadlineDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+func (d deadlineDB) Query(ctx context.Context, in *dynamoclient.QueryInput) (*dynamoclient.QueryOutput, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return d.db.Query(ctx, in, opts...)
+	return d.db.Query(ctx, in)
 }
 
-func (d deadlineDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+func (d deadlineDB) BatchGetItem(ctx context.Context, in *dynamoclient.BatchGetItemInput) (*dynamoclient.BatchGetItemOutput, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return d.db.BatchGetItem(ctx, in, opts...)
+	return d.db.BatchGetItem(ctx, in)
 }
 
-func (d deadlineDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+func (d deadlineDB) TransactWriteItems(ctx context.Context, in *dynamoclient.TransactWriteItemsInput) (*dynamoclient.TransactWriteItemsOutput, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return d.db.TransactWriteItems(ctx, in, opts...)
+	return d.db.TransactWriteItems(ctx, in)
 }

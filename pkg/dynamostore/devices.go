@@ -3,8 +3,9 @@ package dynamostore
 import (
 	"context"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -40,7 +41,7 @@ func (it deviceItem) toDomain(uid string) mfa.Device {
 // DeleteDevice revokes one trusted device.
 func (s *Store) DeleteDevice(ctx context.Context, uid, did string, ev mfa.AuditEvent) error {
 	var c change
-	c.add(mfa.ErrNotFound, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(userPK(uid), devicePrefix+did), ConditionExpression: aws.String("attribute_exists(pk)")}})
+	c.add(mfa.ErrNotFound, dynamoclient.TransactWriteItem{Delete: &dynamoclient.Delete{TableName: &s.table, Key: key(userPK(uid), devicePrefix+did), ConditionExpression: aws.String("attribute_exists(pk)")}})
 	_, _, err := s.commit(ctx, c, ev, nil)
 	return err
 }
@@ -49,7 +50,7 @@ func (s *Store) DeleteDevice(ctx context.Context, uid, did string, ev mfa.AuditE
 func (s *Store) DeleteDevices(ctx context.Context, uid string, ids []string, ev mfa.AuditEvent) error {
 	var c change
 	for _, id := range ids {
-		c.add(nil, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(userPK(uid), devicePrefix+id)}})
+		c.add(nil, dynamoclient.TransactWriteItem{Delete: &dynamoclient.Delete{TableName: &s.table, Key: key(userPK(uid), devicePrefix+id)}})
 	}
 	_, _, err := s.commit(ctx, c, ev, nil)
 	return err

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -78,7 +78,7 @@ func activityKey(uid string, at time.Time) string {
 }
 
 // directorySet puts a user in the directory without moving one already there (a bind).
-func directorySet(uid string, at time.Time, values map[string]types.AttributeValue) []string {
+func directorySet(uid string, at time.Time, values map[string]dynamoclient.AttributeValue) []string {
 	directoryMoveValues(uid, at, values)
 	return []string{"dirPk = :dirPk", "dirSk = if_not_exists(dirSk, :dirSk)", "dirUser = :dirUser"}
 }
@@ -86,7 +86,7 @@ func directorySet(uid string, at time.Time, values map[string]types.AttributeVal
 // directoryMove is the SET clause that moves a user to the top (new activity).
 const directoryMove = "dirPk = :dirPk, dirSk = :dirSk, dirUser = :dirUser"
 
-func directoryMoveValues(uid string, at time.Time, values map[string]types.AttributeValue) map[string]types.AttributeValue {
+func directoryMoveValues(uid string, at time.Time, values map[string]dynamoclient.AttributeValue) map[string]dynamoclient.AttributeValue {
 	values[":dirPk"] = str(directoryPK)
 	values[":dirSk"] = str(activityKey(uid, at))
 	values[":dirUser"] = str(uid)
@@ -107,7 +107,7 @@ func encodeCursor(c directoryCursor) string {
 
 // decodeCursor checks a cursor against the listing it is used with and returns the index
 // position it names.
-func decodeCursor(s, index, prefix string) (map[string]types.AttributeValue, error) {
+func decodeCursor(s, index, prefix string) (map[string]dynamoclient.AttributeValue, error) {
 	if len(s) > 512 {
 		return nil, mfa.ErrBadCursor
 	}
@@ -131,7 +131,7 @@ func decodeCursor(s, index, prefix string) (map[string]types.AttributeValue, err
 			return nil, mfa.ErrBadCursor
 		}
 	}
-	return map[string]types.AttributeValue{
+	return map[string]dynamoclient.AttributeValue{
 		"dirPk": str(directoryPK), sortAttr: str(c.Sort), "pk": str(userPK(c.User)), "sk": str(skState),
 	}, nil
 }
@@ -146,7 +146,7 @@ func (s *Store) ListUsers(ctx context.Context, q mfa.DirectoryQuery) ([]mfa.User
 	if q.IDPrefix != "" {
 		index, sortAttr = indexByUser, "dirUser"
 	}
-	values := map[string]types.AttributeValue{":dirPk": str(directoryPK)}
+	values := map[string]dynamoclient.AttributeValue{":dirPk": str(directoryPK)}
 	keyCond := "dirPk = :dirPk"
 	if q.IDPrefix != "" {
 		keyCond += " AND begins_with(dirUser, :prefix)"
@@ -161,7 +161,7 @@ func (s *Store) ListUsers(ctx context.Context, q mfa.DirectoryQuery) ([]mfa.User
 		filters = append(filters, "failures >= :minFailures")
 		values[":minFailures"] = num(int64(q.MinFailures))
 	}
-	in := &dynamodb.QueryInput{
+	in := &dynamoclient.QueryInput{
 		TableName: &s.table, IndexName: aws.String(index),
 		KeyConditionExpression:    aws.String(keyCond),
 		ExpressionAttributeValues: values,
@@ -211,10 +211,10 @@ func (s *Store) usersByAddress(ctx context.Context, q mfa.DirectoryQuery) ([]mfa
 	if q.Cursor != "" {
 		return nil, "", mfa.ErrBadCursor // an address look-up is one page
 	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+	out, err := s.db.Query(ctx, &dynamoclient.QueryInput{
 		TableName: &s.table, IndexName: aws.String(indexByAddress),
 		KeyConditionExpression:    aws.String("addrKey = :k"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":k": str(q.AddressKey)},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":k": str(q.AddressKey)},
 		Limit:                     aws.Int32(maxAddressUsers),
 	})
 	if err != nil {
@@ -262,14 +262,14 @@ func (s *Store) loadStates(ctx context.Context, uids []string) ([]mfa.UserState,
 	if len(uids) == 0 {
 		return []mfa.UserState{}, nil
 	}
-	keys := make([]map[string]types.AttributeValue, 0, len(uids))
+	keys := make([]map[string]dynamoclient.AttributeValue, 0, len(uids))
 	for _, uid := range uids {
 		keys = append(keys, key(userPK(uid), skState))
 	}
-	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	req := map[string]dynamoclient.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
 	byUser := map[string]mfa.UserState{}
 	for len(req) > 0 {
-		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		out, err := s.db.BatchGetItem(ctx, &dynamoclient.BatchGetItemInput{RequestItems: req})
 		if err != nil {
 			return nil, err
 		}
@@ -292,8 +292,8 @@ func (s *Store) loadStates(ctx context.Context, uids []string) ([]mfa.UserState,
 	return states, nil
 }
 
-func stringAttr(item map[string]types.AttributeValue, name string) string {
-	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+func stringAttr(item map[string]dynamoclient.AttributeValue, name string) string {
+	if v, ok := item[name].(*dynamoclient.AttributeValueMemberS); ok {
 		return v.Value
 	}
 	return ""

@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient/dynamoclienttest"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/awstest"
@@ -47,13 +49,13 @@ func (r *roundTrips) take() []string {
 // a BatchWriteItem: 2,000 users one transaction at a time would take minutes in moto. The
 // writes that keep these items are tested one by one through the service (pkg/httpapi
 // TestAdminDirectory) and in TestDirectoryFollowsWrites.
-func seedUsers(t *testing.T, db *dynamodb.Client, table string, n int, at func(i int) time.Time, uid func(i int) string, withEmail func(i int) bool) {
+func seedUsers(t *testing.T, db *dynamoclient.Client, table string, n int, at func(i int) time.Time, uid func(i int) string, withEmail func(i int) bool) {
 	t.Helper()
-	var batch []types.WriteRequest
+	var batch []dynamoclient.WriteRequest
 	flush := func() {
-		req := map[string][]types.WriteRequest{table: batch}
+		req := map[string][]dynamoclient.WriteRequest{table: batch}
 		for len(req) > 0 {
-			out, err := db.BatchWriteItem(t.Context(), &dynamodb.BatchWriteItemInput{RequestItems: req})
+			out, err := db.BatchWriteItem(t.Context(), &dynamoclient.BatchWriteItemInput{RequestItems: req})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +68,7 @@ func seedUsers(t *testing.T, db *dynamodb.Client, table string, n int, at func(i
 		if err != nil {
 			t.Fatal(err)
 		}
-		batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		batch = append(batch, dynamoclient.WriteRequest{PutRequest: &dynamoclient.PutRequest{Item: dynamoclienttest.Item(item)}})
 		if len(batch) == 25 {
 			flush()
 		}
@@ -94,7 +96,7 @@ func TestDirectoryAtScale(t *testing.T) {
 	rt := &roundTrips{}
 	cfg := awstest.Config(t)
 	cfg.APIOptions = append(cfg.APIOptions, rt.add)
-	db := dynamodb.NewFromConfig(cfg)
+	db := awstest.DBWith(t, cfg)
 	table := awstest.NewTable(t)
 	s := New(db, table, 0)
 	const users = 2000
@@ -250,7 +252,7 @@ func TestDirectoryAtScale(t *testing.T) {
 // true: a bind puts the user in (without moving a known one), a challenge moves them to the
 // top, removal and reset keep the type counters exact.
 func TestDirectoryFollowsWrites(t *testing.T) {
-	db := dynamodb.NewFromConfig(awstest.Config(t))
+	db := awstest.DB(t)
 	s := New(db, awstest.NewTable(t), 0)
 	ctx := t.Context()
 	t0 := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -34,7 +34,7 @@ type enrollmentItem struct {
 
 func (s *Store) LoadEnrollment(ctx context.Context, uid, eid string) (mfa.Enrollment, mfa.UserState, error) {
 	pk := userPK(uid)
-	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{key(pk, enrollPrefix+eid), key(pk, skState)})
+	items, err := s.batchGet(ctx, []map[string]dynamoclient.AttributeValue{key(pk, enrollPrefix+eid), key(pk, skState)})
 	if err != nil {
 		return mfa.Enrollment{}, mfa.UserState{}, err
 	}
@@ -73,16 +73,16 @@ func (s *Store) CreateEnrollment(ctx context.Context, e mfa.Enrollment, send *mf
 		Locale: e.Locale,
 	}.attributes()
 	var c change
-	c.add(nil, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+	c.add(nil, dynamoclient.TransactWriteItem{Put: &dynamoclient.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	if send != nil {
-		names, values := map[string]string{}, map[string]types.AttributeValue{}
+		names, values := map[string]string{}, map[string]dynamoclient.AttributeValue{}
 		add, cond, remove := userSendCount(*send, names, values)
 		update := "ADD " + add
 		if len(remove) > 0 {
 			update += " REMOVE " + strings.Join(remove, ", ")
 		}
 		dest, ends := s.destCounter(*send)
-		c.add(&mfa.LimitError{Limit: "user", RetryAt: ends}, types.TransactWriteItem{Update: &types.Update{
+		c.add(&mfa.LimitError{Limit: "user", RetryAt: ends}, dynamoclient.TransactWriteItem{Update: &dynamoclient.Update{
 			TableName: &s.table, Key: key(userPK(e.UserID), skState),
 			UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond),
 			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
@@ -95,13 +95,13 @@ func (s *Store) CreateEnrollment(ctx context.Context, e mfa.Enrollment, send *mf
 
 // FailEnrollment counts a wrong enrollment code.
 func (s *Store) FailEnrollment(ctx context.Context, uid, eid string, max int) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err := s.db.UpdateItem(ctx, &dynamoclient.UpdateItemInput{
 		TableName: &s.table, Key: key(userPK(uid), enrollPrefix+eid),
 		UpdateExpression:          aws.String("ADD attempts :one"),
 		ConditionExpression:       aws.String("attribute_exists(pk) AND (attribute_not_exists(attempts) OR attempts < :max)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":max": num(int64(max))},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":one": num(1), ":max": num(int64(max))},
 	})
-	var ccf *types.ConditionalCheckFailedException
+	var ccf *dynamoclient.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return mfa.ErrExhausted
 	}

@@ -4,8 +4,9 @@ import (
 	"context"
 	"strings"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -58,33 +59,33 @@ func (s *Store) ActivateFactor(ctx context.Context, a mfa.Activation) error {
 	now := millis(a.Event.At)
 	var c change
 	if a.EnrollmentID != "" {
-		c.add(mfa.ErrNotFound, types.TransactWriteItem{Delete: &types.Delete{
+		c.add(mfa.ErrNotFound, dynamoclient.TransactWriteItem{Delete: &dynamoclient.Delete{
 			TableName: &s.table, Key: key(pk, enrollPrefix+a.EnrollmentID),
 			ConditionExpression:       aws.String("attribute_exists(pk) AND expiresAt > :now"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now)},
+			ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":now": num(now)},
 		}})
 	}
 	item := newFactorItem(f).attributes()
-	c.add(mfa.ErrExists, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+	c.add(mfa.ErrExists, dynamoclient.TransactWriteItem{Put: &dynamoclient.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 
 	added := int64(1)
 	set := []string{"factorCount = if_not_exists(factorCount, :zero) + :added", "firstSeenAt = if_not_exists(firstSeenAt, :now)"}
 	var conds []string
-	values := map[string]types.AttributeValue{":zero": num(0), ":now": num(now)}
+	values := map[string]dynamoclient.AttributeValue{":zero": num(0), ":now": num(now)}
 	stateFailed := mfa.ErrConflict
 	if a.RequireNoFactors {
 		// The step-up rule at write time: a user without step-up may only add a first factor.
 		conds = append(conds, "(attribute_not_exists(factorCount) OR factorCount = :zero)")
 		stateFailed = mfa.ErrHasFactors
 	}
-	var backupPut *types.Put
+	var backupPut *dynamoclient.Put
 	if a.Backup != nil {
 		added++
 		set = append(set, "backupFactorId = :backup")
 		values[":backup"] = str(a.Backup.ID)
 		conds = append(conds, "attribute_not_exists(backupFactorId)")
 		backupItem := newFactorItem(*a.Backup).attributes()
-		backupPut = &types.Put{TableName: &s.table, Item: backupItem, ConditionExpression: aws.String("attribute_not_exists(pk)")}
+		backupPut = &dynamoclient.Put{TableName: &s.table, Item: backupItem, ConditionExpression: aws.String("attribute_not_exists(pk)")}
 	}
 	values[":added"] = num(added)
 	adds := []string{typeCountAttr(f.Type) + " :one"}
@@ -95,16 +96,16 @@ func (s *Store) ActivateFactor(ctx context.Context, a mfa.Activation) error {
 	values[":one"] = num(1)
 	if f.Type == mfa.TypeEmail {
 		adds = append(adds, "emails :email")
-		values[":email"] = &types.AttributeValueMemberSS{Value: []string{f.Destination}}
+		values[":email"] = &dynamoclient.AttributeValueMemberSS{Value: []string{f.Destination}}
 	}
 	update := "SET " + strings.Join(set, ", ") + " ADD " + strings.Join(adds, ", ")
-	stateUpdate := &types.Update{TableName: &s.table, Key: key(pk, skState), UpdateExpression: aws.String(update), ExpressionAttributeValues: values}
+	stateUpdate := &dynamoclient.Update{TableName: &s.table, Key: key(pk, skState), UpdateExpression: aws.String(update), ExpressionAttributeValues: values}
 	if len(conds) > 0 {
 		stateUpdate.ConditionExpression = aws.String(strings.Join(conds, " AND "))
 	}
-	c.add(stateFailed, types.TransactWriteItem{Update: stateUpdate})
+	c.add(stateFailed, dynamoclient.TransactWriteItem{Update: stateUpdate})
 	if backupPut != nil {
-		c.add(mfa.ErrConflict, types.TransactWriteItem{Put: backupPut})
+		c.add(mfa.ErrConflict, dynamoclient.TransactWriteItem{Put: backupPut})
 	}
 	_, _, err := s.commit(ctx, c, a.Event, a.StepUp)
 	return err
@@ -115,10 +116,10 @@ func (s *Store) ReplaceBackupCodes(ctx context.Context, set mfa.Factor, create b
 	pk := userPK(set.UserID)
 	var c change
 	if create {
-		backupValues := map[string]types.AttributeValue{":id": str(set.ID), ":zero": num(0), ":one": num(1)}
+		backupValues := map[string]dynamoclient.AttributeValue{":id": str(set.ID), ":zero": num(0), ":one": num(1)}
 		item := newFactorItem(set).attributes()
-		c.add(mfa.ErrConflict, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
-		c.add(mfa.ErrConflict, types.TransactWriteItem{Update: &types.Update{
+		c.add(mfa.ErrConflict, dynamoclient.TransactWriteItem{Put: &dynamoclient.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+		c.add(mfa.ErrConflict, dynamoclient.TransactWriteItem{Update: &dynamoclient.Update{
 			TableName: &s.table, Key: key(pk, skState),
 			UpdateExpression: aws.String("SET backupFactorId = :id, factorCount = if_not_exists(factorCount, :zero) + :one, " +
 				strings.Join(directorySet(set.UserID, ev.At, backupValues), ", ") + " ADD " + typeCountAttr(mfa.TypeBackupCodes) + " :one"),
@@ -127,11 +128,11 @@ func (s *Store) ReplaceBackupCodes(ctx context.Context, set mfa.Factor, create b
 		}})
 	} else {
 		// One write replaces the whole set: the old codes are dead the moment it lands.
-		c.add(mfa.ErrNotFound, types.TransactWriteItem{Update: &types.Update{
+		c.add(mfa.ErrNotFound, dynamoclient.TransactWriteItem{Update: &dynamoclient.Update{
 			TableName: &s.table, Key: key(pk, factorPrefix+set.ID),
 			UpdateExpression:          aws.String("SET codes = :codes, createdAt = :now"),
 			ConditionExpression:       aws.String("attribute_exists(pk)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":codes": &types.AttributeValueMemberSS{Value: set.BackupCodes}, ":now": num(millis(set.CreatedAt))},
+			ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":codes": &dynamoclient.AttributeValueMemberSS{Value: set.BackupCodes}, ":now": num(millis(set.CreatedAt))},
 		}})
 	}
 	_, _, err := s.commit(ctx, c, ev, use)
@@ -142,17 +143,17 @@ func (s *Store) ReplaceBackupCodes(ctx context.Context, set mfa.Factor, create b
 func (s *Store) DeleteFactor(ctx context.Context, f mfa.Factor, ev mfa.AuditEvent, use *mfa.StepUpUse) error {
 	pk := userPK(f.UserID)
 	update := "ADD factorCount :minus, " + typeCountAttr(f.Type) + " :minus"
-	values := map[string]types.AttributeValue{":minus": num(-1)}
+	values := map[string]dynamoclient.AttributeValue{":minus": num(-1)}
 	switch f.Type {
 	case mfa.TypeBackupCodes:
 		update += " REMOVE backupFactorId"
 	case mfa.TypeEmail:
 		update += " DELETE emails :email"
-		values[":email"] = &types.AttributeValueMemberSS{Value: []string{f.Destination}}
+		values[":email"] = &dynamoclient.AttributeValueMemberSS{Value: []string{f.Destination}}
 	}
 	var c change
-	c.add(mfa.ErrNotFound, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(pk, factorPrefix+f.ID), ConditionExpression: aws.String("attribute_exists(pk)")}})
-	c.add(nil, types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: key(pk, skState), UpdateExpression: aws.String(update), ExpressionAttributeValues: values}})
+	c.add(mfa.ErrNotFound, dynamoclient.TransactWriteItem{Delete: &dynamoclient.Delete{TableName: &s.table, Key: key(pk, factorPrefix+f.ID), ConditionExpression: aws.String("attribute_exists(pk)")}})
+	c.add(nil, dynamoclient.TransactWriteItem{Update: &dynamoclient.Update{TableName: &s.table, Key: key(pk, skState), UpdateExpression: aws.String(update), ExpressionAttributeValues: values}})
 	_, _, err := s.commit(ctx, c, ev, use)
 	return err
 }
@@ -160,11 +161,11 @@ func (s *Store) DeleteFactor(ctx context.Context, f mfa.Factor, ev mfa.AuditEven
 // RenameFactor sets a factor's label.
 func (s *Store) RenameFactor(ctx context.Context, uid, fid, label string, ev mfa.AuditEvent) (mfa.Factor, error) {
 	var c change
-	c.add(mfa.ErrNotFound, types.TransactWriteItem{Update: &types.Update{
+	c.add(mfa.ErrNotFound, dynamoclient.TransactWriteItem{Update: &dynamoclient.Update{
 		TableName: &s.table, Key: key(userPK(uid), factorPrefix+fid),
 		UpdateExpression:          aws.String("SET label = :label"),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":label": str(label)},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":label": str(label)},
 	}})
 	if _, _, err := s.commit(ctx, c, ev, nil); err != nil {
 		return mfa.Factor{}, err

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/token"
@@ -40,9 +40,9 @@ func (s *Store) CreateWrappedKey(ctx context.Context, wrapped []byte) (bool, err
 	return s.putIfAbsent(ctx, item)
 }
 
-func (s *Store) putIfAbsent(ctx context.Context, item map[string]types.AttributeValue) (bool, error) {
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
-	var ccf *types.ConditionalCheckFailedException
+func (s *Store) putIfAbsent(ctx context.Context, item map[string]dynamoclient.AttributeValue) (bool, error) {
+	_, err := s.db.PutItem(ctx, &dynamoclient.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	var ccf *dynamoclient.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return false, nil
 	}
@@ -61,15 +61,15 @@ type signKeyItem struct {
 
 // LoadSigningKeys returns every signing key generation, newest first.
 func (s *Store) LoadSigningKeys(ctx context.Context) ([]token.StoredKey, error) {
-	in := &dynamodb.QueryInput{
+	in := &dynamoclient.QueryInput{
 		TableName:                 &s.table,
 		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :prefix)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pkSystem), ":prefix": str(signKeyPrefix)},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":pk": str(pkSystem), ":prefix": str(signKeyPrefix)},
 		ScanIndexForward:          aws.Bool(false),
 		ConsistentRead:            aws.Bool(true),
 	}
 	var keys []token.StoredKey
-	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
+	err := s.queryAll(ctx, in, func(item map[string]dynamoclient.AttributeValue) error {
 		k, err := storedKey(item)
 		keys = append(keys, k)
 		return err

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -78,7 +79,7 @@ func (m answerMarks) apply(factors []mfa.Factor) {
 }
 
 // decodeState reads a state item with its ledger.
-func decodeState(uid string, item map[string]types.AttributeValue) (mfa.UserState, answerMarks, error) {
+func decodeState(uid string, item map[string]dynamoclient.AttributeValue) (mfa.UserState, answerMarks, error) {
 	st, err := readStateItem(item)
 	if err != nil {
 		return mfa.UserState{}, answerMarks{}, err
@@ -94,7 +95,7 @@ func decodeState(uid string, item map[string]types.AttributeValue) (mfa.UserStat
 	var marks answerMarks
 	var codeUntil map[string]time.Time
 	for name, v := range item {
-		if m, ok := v.(*types.AttributeValueMemberM); ok && strings.HasPrefix(name, codeAttr) {
+		if m, ok := v.(*dynamoclient.AttributeValueMemberM); ok && strings.HasPrefix(name, codeAttr) {
 			c, err := readCodeEntry(m.Value)
 			if err != nil {
 				return mfa.UserState{}, answerMarks{}, fmt.Errorf("state %s: %w", name, err)
@@ -106,7 +107,7 @@ func decodeState(uid string, item map[string]types.AttributeValue) (mfa.UserStat
 			marks.codes[id], codeUntil[id] = c.toDomain(id), time.Unix(c.Until, 0).UTC()
 			continue
 		}
-		n, ok := v.(*types.AttributeValueMemberN)
+		n, ok := v.(*dynamoclient.AttributeValueMemberN)
 		if !ok || len(name) < 3 || name[1] != '_' {
 			continue
 		}
@@ -157,7 +158,7 @@ type answerWrite struct {
 	set, remove, add []string
 	cond             []string
 	names            map[string]string
-	values           map[string]types.AttributeValue
+	values           map[string]dynamoclient.AttributeValue
 }
 
 // newAnswerWrite starts the write of an answer to challenge c at `at`: the lock rule and the
@@ -211,7 +212,7 @@ func removeExpired(except string, expired []string, names map[string]string) []s
 	return out
 }
 
-func (w *answerWrite) update(table string, pk string) *types.Update {
+func (w *answerWrite) update(table string, pk string) *dynamoclient.Update {
 	expr := "SET " + strings.Join(w.set, ", ")
 	if len(w.add) > 0 {
 		expr += " ADD " + strings.Join(w.add, ", ")
@@ -219,14 +220,14 @@ func (w *answerWrite) update(table string, pk string) *types.Update {
 	if len(w.remove) > 0 {
 		expr += " REMOVE " + strings.Join(w.remove, ", ")
 	}
-	return &types.Update{
+	return &dynamoclient.Update{
 		TableName: &table, Key: key(pk, skState),
 		UpdateExpression:          aws.String(expr),
 		ConditionExpression:       aws.String(strings.Join(w.cond, " AND ")),
 		ExpressionAttributeNames:  w.names,
 		ExpressionAttributeValues: w.values,
 		// A refusal says why from the state that refused it (locked, closed, step used).
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnValuesOnConditionCheckFailure: dynamoclient.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 }
 
@@ -234,11 +235,11 @@ func (w *answerWrite) update(table string, pk string) *types.Update {
 // transaction with the other items the answer consumes (extras, after the state update).
 // It returns the cancellation reasons of a transaction and the state as a refused write found
 // it (nil when the state was not what refused it).
-func (s *Store) writeAnswer(ctx context.Context, uid string, w *answerWrite, extras []types.TransactWriteItem) (reasons []string, refusedState map[string]types.AttributeValue, err error) {
+func (s *Store) writeAnswer(ctx context.Context, uid string, w *answerWrite, extras []dynamoclient.TransactWriteItem) (reasons []string, refusedState map[string]dynamoclient.AttributeValue, err error) {
 	u := w.update(s.table, userPK(uid))
 	if len(extras) == 0 {
 		_, err := s.updateItem(ctx, u)
-		var ccf *types.ConditionalCheckFailedException
+		var ccf *dynamoclient.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
 			if alreadyWritten(ccf.Item, w.values) {
 				return nil, nil, nil
@@ -247,7 +248,7 @@ func (s *Store) writeAnswer(ctx context.Context, uid string, w *answerWrite, ext
 		}
 		return nil, nil, err
 	}
-	items := append([]types.TransactWriteItem{{Update: u}}, extras...)
+	items := append([]dynamoclient.TransactWriteItem{{Update: u}}, extras...)
 	reasons, olds, err := s.transactOld(ctx, items)
 	if failed(reasons, 0) {
 		return reasons, oldOrEmpty(olds[0]), err
@@ -256,9 +257,9 @@ func (s *Store) writeAnswer(ctx context.Context, uid string, w *answerWrite, ext
 }
 
 // oldOrEmpty: a state item that did not exist is an empty one.
-func oldOrEmpty(m map[string]types.AttributeValue) map[string]types.AttributeValue {
+func oldOrEmpty(m map[string]dynamoclient.AttributeValue) map[string]dynamoclient.AttributeValue {
 	if m == nil {
-		return map[string]types.AttributeValue{}
+		return map[string]dynamoclient.AttributeValue{}
 	}
 	return m
 }
@@ -266,7 +267,7 @@ func oldOrEmpty(m map[string]types.AttributeValue) map[string]types.AttributeVal
 // whyRefused says which condition of an answer's write the state failed: the lock
 // (mfa.LockedError), the challenge's tally (mfa.ErrChallengeClosed) or else the TOTP step
 // (mfa.ErrStepReused). lockFirst orders the first two.
-func whyRefused(uid string, old map[string]types.AttributeValue, c mfa.ChallengeUse, open []mfa.OpenWindow, max int, lockFirst bool) error {
+func whyRefused(uid string, old map[string]dynamoclient.AttributeValue, c mfa.ChallengeUse, open []mfa.OpenWindow, max int, lockFirst bool) error {
 	st, _, err := decodeState(uid, old)
 	if err != nil {
 		return err

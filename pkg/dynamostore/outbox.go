@@ -5,8 +5,8 @@ import (
 	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -37,7 +37,7 @@ func (w *answerWrite) carry(s *Store, ev mfa.AuditEvent) error {
 		return err
 	}
 	w.names["#ev"] = pendingEventAttr
-	w.values[":ev"] = &types.AttributeValueMemberM{Value: item}
+	w.values[":ev"] = &dynamoclient.AttributeValueMemberM{Value: item}
 	w.values[":evKey"] = item["sk"]
 	w.set = append(w.set, "#ev = :ev")
 	// The same write sent again (an SDK retry of one whose answer was lost) is refused here,
@@ -50,20 +50,20 @@ func (w *answerWrite) carry(s *Store, ev mfa.AuditEvent) error {
 // the event that write carried: the write had gone through on an earlier attempt (an SDK retry
 // after a response lost with its connection), so its refusal is its own success. Each event's
 // key is unique, so no other write carries it.
-func alreadyWritten(found map[string]types.AttributeValue, values map[string]types.AttributeValue) bool {
-	ours, _ := values[":ev"].(*types.AttributeValueMemberM)
-	have, _ := found[pendingEventAttr].(*types.AttributeValueMemberM)
+func alreadyWritten(found map[string]dynamoclient.AttributeValue, values map[string]dynamoclient.AttributeValue) bool {
+	ours, _ := values[":ev"].(*dynamoclient.AttributeValueMemberM)
+	have, _ := found[pendingEventAttr].(*dynamoclient.AttributeValueMemberM)
 	if ours == nil || have == nil {
 		return false
 	}
-	a, _ := ours.Value["sk"].(*types.AttributeValueMemberS)
-	b, _ := have.Value["sk"].(*types.AttributeValueMemberS)
+	a, _ := ours.Value["sk"].(*dynamoclient.AttributeValueMemberS)
+	b, _ := have.Value["sk"].(*dynamoclient.AttributeValueMemberS)
 	return a != nil && b != nil && a.Value == b.Value
 }
 
 // pendingEvent reads the audit item riding on the user's state (nil when there is none).
-func (s *Store) pendingEvent(ctx context.Context, uid string) (map[string]types.AttributeValue, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+func (s *Store) pendingEvent(ctx context.Context, uid string) (map[string]dynamoclient.AttributeValue, error) {
+	out, err := s.db.GetItem(ctx, &dynamoclient.GetItemInput{
 		TableName: &s.table, Key: key(userPK(uid), skState),
 		ProjectionExpression:     aws.String("#ev"),
 		ExpressionAttributeNames: map[string]string{"#ev": pendingEventAttr},
@@ -72,7 +72,7 @@ func (s *Store) pendingEvent(ctx context.Context, uid string) (map[string]types.
 	if err != nil {
 		return nil, err
 	}
-	m, ok := out.Item[pendingEventAttr].(*types.AttributeValueMemberM)
+	m, ok := out.Item[pendingEventAttr].(*dynamoclient.AttributeValueMemberM)
 	if !ok {
 		return nil, nil
 	}
@@ -82,18 +82,18 @@ func (s *Store) pendingEvent(ctx context.Context, uid string) (map[string]types.
 // withPending merges the pending event into a page of audit items read newest first from
 // after `after` (the cursor's sort key; "" for the first page) with the given limit. It returns
 // the page and whether the store may hold more after it.
-func withPending(page []map[string]types.AttributeValue, more bool, pending map[string]types.AttributeValue, uid, after string, limit int) ([]map[string]types.AttributeValue, bool) {
-	pk, _ := pending["pk"].(*types.AttributeValueMemberS)
-	sk, _ := pending["sk"].(*types.AttributeValueMemberS)
+func withPending(page []map[string]dynamoclient.AttributeValue, more bool, pending map[string]dynamoclient.AttributeValue, uid, after string, limit int) ([]map[string]dynamoclient.AttributeValue, bool) {
+	pk, _ := pending["pk"].(*dynamoclient.AttributeValueMemberS)
+	sk, _ := pending["sk"].(*dynamoclient.AttributeValueMemberS)
 	if pk == nil || sk == nil || pk.Value != auditPrefix+uid || (after != "" && sk.Value >= after) {
 		return page, more
 	}
 	for _, it := range page {
-		if s, ok := it["sk"].(*types.AttributeValueMemberS); ok && s.Value == sk.Value {
+		if s, ok := it["sk"].(*dynamoclient.AttributeValueMemberS); ok && s.Value == sk.Value {
 			return page, more // already copied into the log
 		}
 	}
-	merged := append(append(make([]map[string]types.AttributeValue, 0, len(page)+1), page...), pending)
+	merged := append(append(make([]map[string]dynamoclient.AttributeValue, 0, len(page)+1), page...), pending)
 	sort.SliceStable(merged, func(i, j int) bool { return sortKey(merged[i]) > sortKey(merged[j]) })
 	if len(merged) > limit {
 		return merged[:limit], true
@@ -101,8 +101,8 @@ func withPending(page []map[string]types.AttributeValue, more bool, pending map[
 	return merged, more
 }
 
-func sortKey(item map[string]types.AttributeValue) string {
-	if s, ok := item["sk"].(*types.AttributeValueMemberS); ok {
+func sortKey(item map[string]dynamoclient.AttributeValue) string {
+	if s, ok := item["sk"].(*dynamoclient.AttributeValueMemberS); ok {
 		return s.Value
 	}
 	return ""

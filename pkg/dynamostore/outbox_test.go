@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -57,9 +57,9 @@ func TestAnswersEventRidesOnTheStateWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+	out, err := s.db.Query(ctx, &dynamoclient.QueryInput{
 		TableName: &s.table, KeyConditionExpression: aws.String("pk = :pk"), ConsistentRead: aws.Bool(true),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "AUDIT#alice"}},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":pk": &dynamoclient.AttributeValueMemberS{Value: "AUDIT#alice"}},
 	})
 	if err != nil || len(out.Items) != 2 {
 		t.Fatalf("audit items before the writer ran: %d, %v: the answers wrote beside the state", len(out.Items), err)

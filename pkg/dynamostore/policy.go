@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/policy"
@@ -65,14 +65,14 @@ func (s *Store) LoadPolicy(ctx context.Context, scope string) (policy.Record, bo
 
 // ListPolicies reads every stored policy, by scope (one Query on the POLICY partition).
 func (s *Store) ListPolicies(ctx context.Context) (map[string]policy.Record, error) {
-	in := &dynamodb.QueryInput{
+	in := &dynamoclient.QueryInput{
 		TableName:                 &s.table,
 		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pkPolicy)},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":pk": str(pkPolicy)},
 		ConsistentRead:            aws.Bool(true),
 	}
 	out := map[string]policy.Record{}
-	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
+	err := s.queryAll(ctx, in, func(item map[string]dynamoclient.AttributeValue) error {
 		it, err := readPolicyItem(item)
 		if err != nil {
 			return err
@@ -104,11 +104,11 @@ func (s *Store) writeOverlay(ctx context.Context, scope string, o policy.Overlay
 	if err != nil {
 		return policy.Meta{}, err
 	}
-	update := &types.Update{
+	update := &dynamoclient.Update{
 		TableName: &s.table, Key: key(pkPolicy, scope),
 		UpdateExpression:         aws.String("SET doc = :doc, #format = :format, updatedAt = :at, updatedBy = :by ADD version :one"),
 		ExpressionAttributeNames: map[string]string{"#format": "format"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{
 			":doc": str(string(doc)), ":format": str(formatOverlay), ":at": num(millis(at)), ":by": str(by), ":one": num(1),
 		},
 	}
@@ -117,7 +117,7 @@ func (s *Store) writeOverlay(ctx context.Context, scope string, o policy.Overlay
 		update.ExpressionAttributeValues[":from"] = num(int64(*fromVersion))
 	}
 	var c change
-	c.add(mfa.ErrConflict, types.TransactWriteItem{Update: update})
+	c.add(mfa.ErrConflict, dynamoclient.TransactWriteItem{Update: update})
 	if _, _, err := s.commit(ctx, c, ev, nil); err != nil {
 		return policy.Meta{}, err
 	}
@@ -128,7 +128,7 @@ func (s *Store) writeOverlay(ctx context.Context, scope string, o policy.Overlay
 // DeletePolicy removes a stored policy (ErrNotFound when there is none).
 func (s *Store) DeletePolicy(ctx context.Context, scope string, ev mfa.AuditEvent) error {
 	var c change
-	c.add(mfa.ErrNotFound, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(pkPolicy, scope), ConditionExpression: aws.String("attribute_exists(pk)")}})
+	c.add(mfa.ErrNotFound, dynamoclient.TransactWriteItem{Delete: &dynamoclient.Delete{TableName: &s.table, Key: key(pkPolicy, scope), ConditionExpression: aws.String("attribute_exists(pk)")}})
 	_, _, err := s.commit(ctx, c, ev, nil)
 	return err
 }
@@ -136,10 +136,10 @@ func (s *Store) DeletePolicy(ctx context.Context, scope string, ev mfa.AuditEven
 // SkipPrompt records that the user skipped the optional enrollment prompt.
 func (s *Store) SkipPrompt(ctx context.Context, uid string, ev mfa.AuditEvent) error {
 	var c change
-	c.add(nil, types.TransactWriteItem{Update: &types.Update{
+	c.add(nil, dynamoclient.TransactWriteItem{Update: &dynamoclient.Update{
 		TableName: &s.table, Key: key(userPK(uid), skState),
 		UpdateExpression:          aws.String("SET promptSkippedAt = :now, firstSeenAt = if_not_exists(firstSeenAt, :now)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(millis(ev.At))},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":now": num(millis(ev.At))},
 	}})
 	_, _, err := s.commit(ctx, c, ev, nil)
 	return err
@@ -158,10 +158,10 @@ type seenItem struct {
 // seenRetention is how long a device or address counts as known.
 const seenRetention = 90 * 24 * time.Hour
 
-func seenPut(s *Store, uid, kind, value string, at time.Time) types.TransactWriteItem {
+func seenPut(s *Store, uid, kind, value string, at time.Time) dynamoclient.TransactWriteItem {
 	item := seenItem{
 		PK: userPK(uid), SK: seenPrefix + kind + "#" + value, Kind: kind, Value: value,
 		SeenAt: millis(at), TTL: at.Add(seenRetention).Unix(),
 	}.attributes()
-	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}
+	return dynamoclient.TransactWriteItem{Put: &dynamoclient.Put{TableName: &s.table, Item: item}}
 }

@@ -8,8 +8,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/policy"
@@ -20,10 +19,10 @@ import (
 func (s *suite) putWholePolicy(t *testing.T, scope string, p policy.Policy, version int) {
 	t.Helper()
 	doc, _ := json.Marshal(p)
-	_, err := s.db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: &s.table, Item: map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: "POLICY"}, "sk": &types.AttributeValueMemberS{Value: scope},
-		"doc": &types.AttributeValueMemberS{Value: string(doc)}, "version": &types.AttributeValueMemberN{Value: strconv.Itoa(version)},
-		"updatedAt": &types.AttributeValueMemberN{Value: "1700000000000"}, "updatedBy": &types.AttributeValueMemberS{Value: "admin:old"},
+	_, err := s.db.PutItem(context.Background(), &dynamoclient.PutItemInput{TableName: &s.table, Item: map[string]dynamoclient.AttributeValue{
+		"pk": &dynamoclient.AttributeValueMemberS{Value: "POLICY"}, "sk": &dynamoclient.AttributeValueMemberS{Value: scope},
+		"doc": &dynamoclient.AttributeValueMemberS{Value: string(doc)}, "version": &dynamoclient.AttributeValueMemberN{Value: strconv.Itoa(version)},
+		"updatedAt": &dynamoclient.AttributeValueMemberN{Value: "1700000000000"}, "updatedBy": &dynamoclient.AttributeValueMemberS{Value: "admin:old"},
 	}})
 	if err != nil {
 		t.Fatal(err)

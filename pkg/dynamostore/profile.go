@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -50,16 +50,16 @@ func (s *Store) LoadProfile(ctx context.Context, uid string) (mfa.Profile, error
 func (s *Store) queryProfile(ctx context.Context, uid string) (mfa.Profile, map[string]*mfa.CodeRecord, error) {
 	p := mfa.Profile{State: mfa.UserState{UserID: uid}}
 	var marks answerMarks
-	in := &dynamodb.QueryInput{
+	in := &dynamoclient.QueryInput{
 		TableName:              &s.table,
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{
 			":pk": str(userPK(uid)), ":prefix": str(profilePrefix),
 		},
 		ConsistentRead: aws.Bool(true),
 	}
-	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
-		sk := item["sk"].(*types.AttributeValueMemberS).Value
+	err := s.queryAll(ctx, in, func(item map[string]dynamoclient.AttributeValue) error {
+		sk := item["sk"].(*dynamoclient.AttributeValueMemberS).Value
 		switch {
 		case sk == skState:
 			st, m, err := decodeState(uid, item)
@@ -112,8 +112,8 @@ func factorOrder(a, b mfa.Factor) int {
 }
 
 // getItem reads one item with a consistent read; mfa.ErrNotFound when there is none.
-func (s *Store) getItem(ctx context.Context, pk, sk string) (map[string]types.AttributeValue, error) {
-	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
+func (s *Store) getItem(ctx context.Context, pk, sk string) (map[string]dynamoclient.AttributeValue, error) {
+	res, err := s.db.GetItem(ctx, &dynamoclient.GetItemInput{TableName: &s.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, err
 	}
@@ -138,16 +138,16 @@ func (s *Store) GetFactor(ctx context.Context, uid, fid string) (mfa.Factor, err
 
 // batchGet reads keys of one partition with one consistent BatchGetItem (retrying any
 // unprocessed keys) and returns the items by sort key.
-func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) (map[string]map[string]types.AttributeValue, error) {
-	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-	bySK := map[string]map[string]types.AttributeValue{}
+func (s *Store) batchGet(ctx context.Context, keys []map[string]dynamoclient.AttributeValue) (map[string]map[string]dynamoclient.AttributeValue, error) {
+	req := map[string]dynamoclient.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	bySK := map[string]map[string]dynamoclient.AttributeValue{}
 	for len(req) > 0 {
-		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		out, err := s.db.BatchGetItem(ctx, &dynamoclient.BatchGetItemInput{RequestItems: req})
 		if err != nil {
 			return nil, err
 		}
 		for _, item := range out.Responses[s.table] {
-			bySK[item["sk"].(*types.AttributeValueMemberS).Value] = item
+			bySK[item["sk"].(*dynamoclient.AttributeValueMemberS).Value] = item
 		}
 		req = out.UnprocessedKeys
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -18,7 +18,7 @@ import (
 
 // openCondition turns the open windows of mfa.Regulation.OpenAt into a condition on the user's
 // state item: true when the user is not locked at the write.
-func openCondition(windows []mfa.OpenWindow) (string, map[string]types.AttributeValue, error) {
+func openCondition(windows []mfa.OpenWindow) (string, map[string]dynamoclient.AttributeValue, error) {
 	if len(windows) == 0 {
 		return "", nil, errors.New("dynamostore: no open windows given: the lock rule is missing")
 	}
@@ -26,7 +26,7 @@ func openCondition(windows []mfa.OpenWindow) (string, map[string]types.Attribute
 	expr.Grow(32 + 64*len(windows))
 	expr.WriteString("attribute_not_exists(failures)")
 	// Room for the answer write's other values too, which it adds to this map.
-	values := make(map[string]types.AttributeValue, 3*len(windows)+16)
+	values := make(map[string]dynamoclient.AttributeValue, 3*len(windows)+16)
 	for i, w := range windows {
 		lo, hi, by := openValueNames(i)
 		expr.WriteString(" OR (")
@@ -95,7 +95,7 @@ func (s *Store) RecordFailure(ctx context.Context, f mfa.Failure) error {
 }
 
 // lockedBy is mfa.ErrLocked with the user's state as the refused write found it.
-func lockedBy(uid string, old map[string]types.AttributeValue) error {
+func lockedBy(uid string, old map[string]dynamoclient.AttributeValue) error {
 	if old == nil {
 		return mfa.ErrLocked
 	}
@@ -113,7 +113,7 @@ func (s *Store) RecordRefusal(ctx context.Context, r mfa.Refusal) error {
 	now := millis(r.At)
 	w := &answerWrite{
 		names:  map[string]string{},
-		values: map[string]types.AttributeValue{":now": num(now), ":since": num(now - r.Every.Milliseconds())},
+		values: map[string]dynamoclient.AttributeValue{":now": num(now), ":since": num(now - r.Every.Milliseconds())},
 		set:    []string{"lastRefusalAt = :now"},
 		cond:   []string{"(attribute_not_exists(lastRefusalAt) OR lastRefusalAt <= :since)"},
 	}

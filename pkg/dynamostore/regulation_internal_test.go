@@ -7,16 +7,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
 
 // openConditionByHand is the lock rule's condition spelled out plainly, as the reference
 // openCondition's precomputed names and builder must reproduce.
-func openConditionByHand(windows []mfa.OpenWindow) (string, map[string]types.AttributeValue) {
+func openConditionByHand(windows []mfa.OpenWindow) (string, map[string]dynamoclient.AttributeValue) {
 	parts := []string{"attribute_not_exists(failures)"}
-	values := map[string]types.AttributeValue{}
+	values := map[string]dynamoclient.AttributeValue{}
 	for i, w := range windows {
 		lo, hi := fmt.Sprintf(":open%dlo", i), fmt.Sprintf(":open%dhi", i)
 		var part string

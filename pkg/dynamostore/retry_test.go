@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/dynamostore"
@@ -14,13 +14,13 @@ import (
 
 // resendingDB sends every UpdateItem twice and answers the second: what an SDK retry does
 // when a write went through but its answer was lost with the connection.
-type resendingDB struct{ *dynamodb.Client }
+type resendingDB struct{ *dynamoclient.Client }
 
-func (r resendingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	if _, err := r.Client.UpdateItem(ctx, in, opts...); err != nil {
+func (r resendingDB) UpdateItem(ctx context.Context, in *dynamoclient.UpdateItemInput) (*dynamoclient.UpdateItemOutput, error) {
+	if _, err := r.Client.UpdateItem(ctx, in); err != nil {
 		return nil, err
 	}
-	return r.Client.UpdateItem(ctx, in, opts...)
+	return r.Client.UpdateItem(ctx, in)
 }
 
 // An answer whose write is sent again is recorded once and succeeds: a right answer is not

@@ -5,8 +5,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -25,7 +26,7 @@ func userWindowAttr(q mfa.SendQuota) string {
 
 // userSendCount adds the user's count of a send to a write of the state: what to ADD, its
 // condition, and what to REMOVE (the windows that ended).
-func userSendCount(q mfa.SendQuota, names map[string]string, values map[string]types.AttributeValue) (add, cond string, remove []string) {
+func userSendCount(q mfa.SendQuota, names map[string]string, values map[string]dynamoclient.AttributeValue) (add, cond string, remove []string) {
 	names["#w"] = userWindowAttr(q)
 	values[":one"], values[":maxUser"] = num(1), num(int64(q.MaxPerUser))
 	for i, end := range q.Windows {
@@ -39,8 +40,8 @@ func userSendCount(q mfa.SendQuota, names map[string]string, values map[string]t
 }
 
 // userSendsIn reads, from a state item, the user's count in the window of q.
-func userSendsIn(q mfa.SendQuota, state map[string]types.AttributeValue) int {
-	n, _ := state[userWindowAttr(q)].(*types.AttributeValueMemberN)
+func userSendsIn(q mfa.SendQuota, state map[string]dynamoclient.AttributeValue) int {
+	n, _ := state[userWindowAttr(q)].(*dynamoclient.AttributeValueMemberN)
 	if n == nil {
 		return 0
 	}
@@ -49,14 +50,14 @@ func userSendsIn(q mfa.SendQuota, state map[string]types.AttributeValue) int {
 }
 
 // destCounter is the destination's count of a send, and when its window ends.
-func (s *Store) destCounter(q mfa.SendQuota) (types.TransactWriteItem, time.Time) {
+func (s *Store) destCounter(q mfa.SendQuota) (dynamoclient.TransactWriteItem, time.Time) {
 	window := q.At.Truncate(q.Window)
 	ends := window.Add(q.Window)
-	return types.TransactWriteItem{Update: &types.Update{
+	return dynamoclient.TransactWriteItem{Update: &dynamoclient.Update{
 		TableName: &s.table, Key: key(destPrefix+q.DestinationKey, fmt.Sprintf("%s%013d", sendPrefix, window.UnixMilli())),
 		UpdateExpression:          aws.String("SET #ttl = :ttl ADD sent :one"),
 		ConditionExpression:       aws.String("attribute_not_exists(sent) OR sent < :max"),
 		ExpressionAttributeNames:  map[string]string{"#ttl": "ttl"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":ttl": num(ends.Add(ttlGraceOnGone).Unix()), ":one": num(1), ":max": num(int64(q.MaxPerDest))},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":ttl": num(ends.Add(ttlGraceOnGone).Unix()), ":one": num(1), ":max": num(int64(q.MaxPerDest))},
 	}}, ends
 }

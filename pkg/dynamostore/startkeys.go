@@ -8,8 +8,8 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/token"
 )
@@ -33,10 +33,10 @@ type StartKeys struct {
 
 // LoadStartKeys reads the wrapped data key and the signing keys with one Query.
 func (s *Store) LoadStartKeys(ctx context.Context) (*StartKeys, error) {
-	in := &dynamodb.QueryInput{
+	in := &dynamoclient.QueryInput{
 		TableName:              &s.table,
 		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :first AND :last"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{
 			// The data key's sort key sorts before the signing keys' ("DATAKEY" < "SIGNKEY#…"),
 			// and every generation's digits before "~".
 			":pk": str(pkSystem), ":first": str(skDataKey), ":last": str(signKeyPrefix + "~"),
@@ -45,7 +45,7 @@ func (s *Store) LoadStartKeys(ctx context.Context) (*StartKeys, error) {
 		ConsistentRead:   aws.Bool(true),
 	}
 	k := &StartKeys{store: s}
-	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
+	err := s.queryAll(ctx, in, func(item map[string]dynamoclient.AttributeValue) error {
 		sk := stringAttr(item, "sk")
 		switch {
 		case sk == skDataKey:
@@ -67,7 +67,7 @@ func (s *Store) LoadStartKeys(ctx context.Context) (*StartKeys, error) {
 
 // storedKey reads a signing-key item (signKeyItem) without reflection: this runs in every
 // cold start.
-func storedKey(item map[string]types.AttributeValue) (token.StoredKey, error) {
+func storedKey(item map[string]dynamoclient.AttributeValue) (token.StoredKey, error) {
 	gen, errGen := numberAttr(item, "generation")
 	created, errCreated := numberAttr(item, "createdAt")
 	sealed, errSealed := bytesAttr(item, "sealedPrivate")
@@ -81,16 +81,16 @@ func storedKey(item map[string]types.AttributeValue) (token.StoredKey, error) {
 	return k, nil
 }
 
-func bytesAttr(item map[string]types.AttributeValue, name string) ([]byte, error) {
-	b, ok := item[name].(*types.AttributeValueMemberB)
+func bytesAttr(item map[string]dynamoclient.AttributeValue, name string) ([]byte, error) {
+	b, ok := item[name].(*dynamoclient.AttributeValueMemberB)
 	if !ok || len(b.Value) == 0 {
 		return nil, errors.New("dynamostore: item has no binary " + name)
 	}
 	return b.Value, nil
 }
 
-func numberAttr(item map[string]types.AttributeValue, name string) (int64, error) {
-	n, ok := item[name].(*types.AttributeValueMemberN)
+func numberAttr(item map[string]dynamoclient.AttributeValue, name string) (int64, error) {
+	n, ok := item[name].(*dynamoclient.AttributeValueMemberN)
 	if !ok {
 		return 0, errors.New("dynamostore: item has no number " + name)
 	}

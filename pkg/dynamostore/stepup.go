@@ -5,8 +5,8 @@ import (
 	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -24,7 +24,7 @@ type stepUpItem struct {
 // withStepUpUse appends the consumption of a step-up token to a change's transaction: a put that
 // fails when the token's jti was consumed before, so one token authorizes one change. It returns
 // the item's index (-1 when there is none to consume).
-func withStepUpUse(s *Store, items []types.TransactWriteItem, use *mfa.StepUpUse) ([]types.TransactWriteItem, int, error) {
+func withStepUpUse(s *Store, items []dynamoclient.TransactWriteItem, use *mfa.StepUpUse) ([]dynamoclient.TransactWriteItem, int, error) {
 	if use == nil {
 		return items, -1, nil
 	}
@@ -34,13 +34,13 @@ func withStepUpUse(s *Store, items []types.TransactWriteItem, use *mfa.StepUpUse
 	item := stepUpItem{
 		PK: userPK(use.UserID), SK: stepUpPrefix + use.TokenID, TTL: use.ExpiresAt.Unix(),
 	}.attributes()
-	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+	items = append(items, dynamoclient.TransactWriteItem{Put: &dynamoclient.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	return items, len(items) - 1, nil
 }
 
 // StepUpUsed reports whether a change consumed the step-up token's jti (a consistent read).
 func (s *Store) StepUpUsed(ctx context.Context, uid, tokenID string) (bool, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.db.GetItem(ctx, &dynamoclient.GetItemInput{
 		TableName: &s.table, Key: key(userPK(uid), stepUpPrefix+tokenID), ConsistentRead: aws.Bool(true),
 		ProjectionExpression: aws.String("pk"),
 	})

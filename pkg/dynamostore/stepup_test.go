@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -79,13 +78,13 @@ func TestStepUpAuthorizesOneChange(t *testing.T) {
 		t.Errorf("activation with a fresh step-up: %v", err)
 	}
 	// The record lives until the token's expiry, then TTL removes it.
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: "USER#alice"}, "sk": &types.AttributeValueMemberS{Value: "STEPUP#jti-1"},
+	out, err := s.db.GetItem(ctx, &dynamoclient.GetItemInput{TableName: &s.table, Key: map[string]dynamoclient.AttributeValue{
+		"pk": &dynamoclient.AttributeValueMemberS{Value: "USER#alice"}, "sk": &dynamoclient.AttributeValueMemberS{Value: "STEPUP#jti-1"},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ttl, ok := out.Item["ttl"].(*types.AttributeValueMemberN); !ok || ttl.Value != itoa(exp.Unix()) {
+	if ttl, ok := out.Item["ttl"].(*dynamoclient.AttributeValueMemberN); !ok || ttl.Value != itoa(exp.Unix()) {
 		t.Errorf("step-up record ttl: %v, want %d", out.Item["ttl"], exp.Unix())
 	}
 }

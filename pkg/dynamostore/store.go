@@ -31,8 +31,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/dynamostore/signingkeys"
 	"github.com/mfa-service/mfa/pkg/mfa"
@@ -40,12 +39,12 @@ import (
 
 // DynamoDB is the part of the client the store uses.
 type DynamoDB interface {
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
-	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	GetItem(ctx context.Context, in *dynamoclient.GetItemInput) (*dynamoclient.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamoclient.PutItemInput) (*dynamoclient.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamoclient.UpdateItemInput) (*dynamoclient.UpdateItemOutput, error)
+	Query(ctx context.Context, in *dynamoclient.QueryInput) (*dynamoclient.QueryOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamoclient.BatchGetItemInput) (*dynamoclient.BatchGetItemOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamoclient.TransactWriteItemsInput) (*dynamoclient.TransactWriteItemsOutput, error)
 }
 
 // Store implements every store port of the domain (one per use case) and the key stores of
@@ -97,13 +96,13 @@ const (
 
 func userPK(uid string) string { return userPrefix + uid }
 
-func key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"pk": str(pk), "sk": str(sk)}
+func key(pk, sk string) map[string]dynamoclient.AttributeValue {
+	return map[string]dynamoclient.AttributeValue{"pk": str(pk), "sk": str(sk)}
 }
 
-func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
-func num(n int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+func str(s string) dynamoclient.AttributeValue { return &dynamoclient.AttributeValueMemberS{Value: s} }
+func num(n int64) dynamoclient.AttributeValue {
+	return &dynamoclient.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 
 func millis(t time.Time) int64 {

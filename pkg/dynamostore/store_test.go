@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/dynamostore"
@@ -22,7 +22,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
 type suite struct {
-	db    *dynamodb.Client
+	db    *dynamoclient.Client
 	table string
 	store *dynamostore.Store
 	now   time.Time
@@ -31,7 +31,7 @@ type suite struct {
 
 func newSuite(t *testing.T) *suite {
 	t.Helper()
-	db := dynamodb.NewFromConfig(awstest.Config(t))
+	db := awstest.DB(t)
 	table := awstest.NewTable(t)
 	return &suite{db: db, table: table, store: dynamostore.New(db, table, 0), now: time.Now().UTC().Truncate(time.Millisecond), audit: awstest.WithAuditLog(t, table)}
 }
@@ -91,10 +91,10 @@ func (s *suite) state(t *testing.T, uid string) mfa.Profile {
 func (s *suite) auditCount(t *testing.T, uid string) int {
 	t.Helper()
 	s.audit.Copy(t)
-	out, err := s.db.Query(context.Background(), &dynamodb.QueryInput{
+	out, err := s.db.Query(context.Background(), &dynamoclient.QueryInput{
 		TableName:                 &s.table,
 		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "AUDIT#" + uid}},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":pk": &dynamoclient.AttributeValueMemberS{Value: "AUDIT#" + uid}},
 		ConsistentRead:            aws.Bool(true),
 	})
 	if err != nil {

@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -24,22 +23,22 @@ var errConditionFailed = errors.New("dynamostore: transaction condition failed")
 // transact runs a write transaction. When a condition failed it returns the per-item
 // cancellation reason codes with errConditionFailed; cancellations caused only by conflicting
 // concurrent transactions are retried.
-func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) ([]string, error) {
+func (s *Store) transact(ctx context.Context, items []dynamoclient.TransactWriteItem) ([]string, error) {
 	codes, _, err := s.transactOld(ctx, items)
 	return codes, err
 }
 
 // transactOld is transact that also returns, per item, the item as a failed condition found it
 // (for items that ask ReturnValuesOnConditionCheckFailure ALL_OLD; nil otherwise).
-func (s *Store) transactOld(ctx context.Context, items []types.TransactWriteItem) ([]string, []map[string]types.AttributeValue, error) {
+func (s *Store) transactOld(ctx context.Context, items []dynamoclient.TransactWriteItem) ([]string, []map[string]dynamoclient.AttributeValue, error) {
 	for attempt := 0; ; attempt++ {
-		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		var tce *types.TransactionCanceledException
+		_, err := s.db.TransactWriteItems(ctx, &dynamoclient.TransactWriteItemsInput{TransactItems: items})
+		var tce *dynamoclient.TransactionCanceledException
 		if !errors.As(err, &tce) {
 			return nil, nil, err
 		}
 		codes := make([]string, len(items))
-		olds := make([]map[string]types.AttributeValue, len(items))
+		olds := make([]map[string]dynamoclient.AttributeValue, len(items))
 		conditionFailed := false
 		for i, r := range tce.CancellationReasons {
 			if i < len(codes) && r.Code != nil {
@@ -73,13 +72,13 @@ func failed(reasons []string, i int) bool {
 // that authorizes it), runs it and translates a failed condition, so that sequence is written
 // once rather than in every change.
 type change struct {
-	items  []types.TransactWriteItem
+	items  []dynamoclient.TransactWriteItem
 	onFail []error
 }
 
 // add appends an item and returns its index. ifFailed is the domain error its failed
 // condition means; nil when it has no condition, or when the caller reads the reasons itself.
-func (c *change) add(ifFailed error, item types.TransactWriteItem) int {
+func (c *change) add(ifFailed error, item dynamoclient.TransactWriteItem) int {
 	c.items = append(c.items, item)
 	c.onFail = append(c.onFail, ifFailed)
 	return len(c.items) - 1
@@ -90,7 +89,7 @@ func (c *change) add(ifFailed error, item types.TransactWriteItem) int {
 // first (ErrStepUpUsed), then the first failing item in the order they were added. A failure
 // no item translates is returned wrapping errConditionFailed, with the reasons (and the items
 // as the failed conditions found them) for the caller to read.
-func (s *Store) commit(ctx context.Context, c change, ev mfa.AuditEvent, use *mfa.StepUpUse) ([]string, []map[string]types.AttributeValue, error) {
+func (s *Store) commit(ctx context.Context, c change, ev mfa.AuditEvent, use *mfa.StepUpUse) ([]string, []map[string]dynamoclient.AttributeValue, error) {
 	audit, err := s.auditPut(ev)
 	if err != nil {
 		return nil, nil, err
@@ -117,7 +116,7 @@ func (s *Store) commit(ctx context.Context, c change, ev mfa.AuditEvent, use *mf
 
 // queryAll runs a Query page by page and hands each item read to each, stopping at the first
 // error.
-func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, each func(item map[string]types.AttributeValue) error) error {
+func (s *Store) queryAll(ctx context.Context, in *dynamoclient.QueryInput, each func(item map[string]dynamoclient.AttributeValue) error) error {
 	for {
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
@@ -136,8 +135,8 @@ func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, each func
 }
 
 // updateItem runs a transaction's Update alone, as one UpdateItem.
-func (s *Store) updateItem(ctx context.Context, u *types.Update) (*dynamodb.UpdateItemOutput, error) {
-	return s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+func (s *Store) updateItem(ctx context.Context, u *dynamoclient.Update) (*dynamoclient.UpdateItemOutput, error) {
+	return s.db.UpdateItem(ctx, &dynamoclient.UpdateItemInput{
 		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
 		ConditionExpression: u.ConditionExpression, ExpressionAttributeNames: u.ExpressionAttributeNames,
 		ExpressionAttributeValues: u.ExpressionAttributeValues, ReturnValuesOnConditionCheckFailure: u.ReturnValuesOnConditionCheckFailure,

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 )
@@ -23,7 +24,7 @@ func (s *Store) LoadVerification(ctx context.Context, ch mfa.Challenge) (mfa.Ver
 		return mfa.Verification{Challenge: ch, State: p.State, Factors: p.Factors, Code: codes[ch.ID]}, nil
 	}
 	pk := userPK(ch.UserID)
-	keys := []map[string]types.AttributeValue{key(pk, skState), key(pk, challengePfx+ch.ID)}
+	keys := []map[string]dynamoclient.AttributeValue{key(pk, skState), key(pk, challengePfx+ch.ID)}
 	for _, o := range ch.Offered {
 		keys = append(keys, key(pk, factorPrefix+o.ID))
 	}
@@ -91,7 +92,7 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 		w.cond = append(w.cond, "(attribute_not_exists(#s) OR #s < :step)")
 		w.set = append(w.set, "#s = :step")
 	}
-	var extras []types.TransactWriteItem
+	var extras []dynamoclient.TransactWriteItem
 	factorAt := -1
 	switch {
 	case r.SignCount != nil:
@@ -102,21 +103,21 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 			cond = "attribute_exists(pk) AND (attribute_not_exists(signCount) OR signCount = :count)"
 		}
 		factorAt = len(extras)
-		extras = append(extras, types.TransactWriteItem{Update: &types.Update{
+		extras = append(extras, dynamoclient.TransactWriteItem{Update: &dynamoclient.Update{
 			TableName: &s.table, Key: key(pk, factorPrefix+r.FactorID),
 			UpdateExpression:          aws.String("SET signCount = :count"),
 			ConditionExpression:       aws.String(cond),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":count": num(int64(*r.SignCount))},
+			ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{":count": num(int64(*r.SignCount))},
 		}})
 	case r.BackupHash != "":
 		// DESIGN §6.3: removing the code from the set is the single use.
 		factorAt = len(extras)
-		extras = append(extras, types.TransactWriteItem{Update: &types.Update{
+		extras = append(extras, dynamoclient.TransactWriteItem{Update: &dynamoclient.Update{
 			TableName: &s.table, Key: key(pk, factorPrefix+r.FactorID),
 			UpdateExpression:    aws.String("DELETE codes :usedCode"),
 			ConditionExpression: aws.String("contains(codes, :code)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":usedCode": &types.AttributeValueMemberSS{Value: []string{r.BackupHash}}, ":code": str(r.BackupHash),
+			ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{
+				":usedCode": &dynamoclient.AttributeValueMemberSS{Value: []string{r.BackupHash}}, ":code": str(r.BackupHash),
 			},
 		}})
 	}
@@ -124,7 +125,7 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 		// DESIGN §6.2: the code is single use (the write removes it, and uses the challenge),
 		// and a resend in between replaced it.
 		w.names["#k"] = codeAttr + r.ChallengeID
-		w.values[":hash"], w.values[":fid"] = &types.AttributeValueMemberB{Value: r.CodeHash}, str(r.FactorID)
+		w.values[":hash"], w.values[":fid"] = &dynamoclient.AttributeValueMemberB{Value: r.CodeHash}, str(r.FactorID)
 		w.cond = append(w.cond, "(#k.h = :hash AND #k.f = :fid AND #k.e > :now)")
 		w.remove = append(w.remove, "#k")
 	}
@@ -140,7 +141,7 @@ func (s *Store) RecordSuccess(ctx context.Context, r mfa.Success) error {
 		if err != nil {
 			return err
 		}
-		extras = append(extras, trusted, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: device, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+		extras = append(extras, trusted, dynamoclient.TransactWriteItem{Put: &dynamoclient.Put{TableName: &s.table, Item: device, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	}
 	reasons, old, err := s.writeAnswer(ctx, r.UserID, w, extras)
 	switch {

@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
+
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mfa-service/mfa/pkg/app"
@@ -26,9 +27,9 @@ func (l *writeLog) middleware(stack *middleware.Stack) error {
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			n := 0
 			switch w := in.Parameters.(type) {
-			case *dynamodb.TransactWriteItemsInput:
+			case *dynamoclient.TransactWriteItemsInput:
 				n = len(w.TransactItems)
-			case *dynamodb.UpdateItemInput:
+			case *dynamoclient.UpdateItemInput:
 				n = 1
 			}
 			if n > 0 {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
 
@@ -64,7 +63,7 @@ func verifies(t *testing.T, body, raw string) bool {
 // tokens of both verify, and never the private keys.
 func TestHandlerServesCurrentAndPreviousGeneration(t *testing.T) {
 	ctx := context.Background()
-	db := dynamodb.NewFromConfig(awstest.Config(t))
+	db := awstest.DB(t)
 	table := awstest.NewTable(t)
 	store := dynamostore.New(db, table, 0)
 	dataKey := make([]byte, 32)
@@ -140,7 +139,7 @@ func TestHandlerServesCurrentAndPreviousGeneration(t *testing.T) {
 // The reader makes one Query that returns only the public keys.
 func TestReaderProjectsPublicKeys(t *testing.T) {
 	ctx := context.Background()
-	db := dynamodb.NewFromConfig(awstest.Config(t))
+	db := awstest.DB(t)
 	table := awstest.NewTable(t)
 	store := dynamostore.New(db, table, 0)
 	keyring, _ := seal.New(make([]byte, 32))

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/dynamostore"
 	"github.com/mfa-service/mfa/pkg/kmsclient"
@@ -111,7 +109,7 @@ func newKMS(t *testing.T) *kmsclient.Client {
 func TestOpenWithKMSGeneratesOnceAndUnwrapsThereafter(t *testing.T) {
 	ctx := context.Background()
 	cfg := awstest.Config(t)
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), awstest.NewTable(t), 0)
+	store := dynamostore.New(awstest.DBWith(t, cfg), awstest.NewTable(t), 0)
 	keyID := awstest.NewKey(t)
 	k := &countingKMS{KMS: newKMS(t)}
 
@@ -153,7 +151,7 @@ func TestOpenWithKMSGeneratesOnceAndUnwrapsThereafter(t *testing.T) {
 func TestConcurrentColdStartsAgreeOnOneKey(t *testing.T) {
 	ctx := context.Background()
 	cfg := awstest.Config(t)
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), awstest.NewTable(t), 0)
+	store := dynamostore.New(awstest.DBWith(t, cfg), awstest.NewTable(t), 0)
 	keyID := awstest.NewKey(t)
 	k := newKMS(t)
 

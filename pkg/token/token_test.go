@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
 	"github.com/golang-jwt/jwt/v5"
@@ -42,7 +41,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{
-		store:  dynamostore.New(dynamodb.NewFromConfig(awstest.Config(t)), awstest.NewTable(t), 0),
+		store:  dynamostore.New(awstest.DB(t), awstest.NewTable(t), 0),
 		sealer: sealer,
 		now:    time.Now().Truncate(time.Second),
 	}

@@ -10,8 +10,8 @@ import (
 	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 )
 
 // The signing-key items' keys and attribute names; package dynamostore writes them.
@@ -23,7 +23,7 @@ const (
 
 // Querier is the one DynamoDB call the reader makes.
 type Querier interface {
-	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	Query(ctx context.Context, in *dynamoclient.QueryInput) (*dynamoclient.QueryOutput, error)
 }
 
 // Reader reads public signing keys.
@@ -35,13 +35,13 @@ type Reader struct {
 // PublicJWKs returns the public JWKs (JSON) of the newest generations, newest first, at most
 // limit of them: one strongly consistent Query that reads only the public keys.
 func (r Reader) PublicJWKs(ctx context.Context, limit int) ([][]byte, error) {
-	out, err := r.DB.Query(ctx, &dynamodb.QueryInput{
+	out, err := r.DB.Query(ctx, &dynamoclient.QueryInput{
 		TableName:                &r.Table,
 		KeyConditionExpression:   aws.String("pk = :pk AND begins_with(sk, :prefix)"),
 		ProjectionExpression:     aws.String("#jwk"),
 		ExpressionAttributeNames: map[string]string{"#jwk": AttrPublicJWK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: PK}, ":prefix": &types.AttributeValueMemberS{Value: SKPrefix},
+		ExpressionAttributeValues: map[string]dynamoclient.AttributeValue{
+			":pk": &dynamoclient.AttributeValueMemberS{Value: PK}, ":prefix": &dynamoclient.AttributeValueMemberS{Value: SKPrefix},
 		},
 		ScanIndexForward: aws.Bool(false),
 		ConsistentRead:   aws.Bool(true),
@@ -52,7 +52,7 @@ func (r Reader) PublicJWKs(ctx context.Context, limit int) ([][]byte, error) {
 	}
 	keys := make([][]byte, 0, len(out.Items))
 	for _, item := range out.Items {
-		s, ok := item[AttrPublicJWK].(*types.AttributeValueMemberS)
+		s, ok := item[AttrPublicJWK].(*dynamoclient.AttributeValueMemberS)
 		if !ok || s.Value == "" {
 			return nil, errors.New("signingkeys: a signing-key item has no public JWK")
 		}
