@@ -11,7 +11,7 @@ import (
 // imports (directly or not) says what it does: a function that sends nothing links no SES or
 // SNS client, one that never takes a new number no phone metadata, one that runs no WebAuthn
 // ceremony no go-webauthn, and the public ones no KMS and no domain; none links the SDK's
-// DynamoDB, KMS, SES v2 or SNS client or attributevalue. The packages each function must import prove the lists
+// DynamoDB, KMS, SES v2, SNS or EventBridge client or attributevalue. The packages each function must import prove the lists
 // are read at all.
 func TestFunctionsImportWhatTheyUse(t *testing.T) {
 	const (
@@ -32,6 +32,8 @@ func TestFunctionsImportWhatTheyUse(t *testing.T) {
 		// pkg/dynamoclient makes the store's calls: the SDK's client would build the schema
 		// of every DynamoDB shape in every cold start.
 		sdkDynamo = "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+		events    = "github.com/mfa-service/mfa/pkg/eventsclient"
+		sdkEvents = "github.com/aws/aws-sdk-go-v2/service/eventbridge" // pkg/eventsclient makes its one call
 	)
 	tests := []struct {
 		function  string
@@ -46,7 +48,8 @@ func TestFunctionsImportWhatTheyUse(t *testing.T) {
 		{"admin", []string{notify, phone}, []string{webauthn}},
 		{"jwks", []string{dynamo}, []string{kms, domain, ses, sns, webauthn}},
 		{"ui", nil, []string{kms, domain, dynamo, ses, sns, webauthn}},
-		{"audit-writer", []string{dynamo}, []string{kms, domain, ses, sns, webauthn, phone}},
+		{"audit-writer", []string{dynamo}, []string{kms, domain, ses, sns, webauthn, phone, events}},
+		{"event-publisher", []string{events}, []string{kms, dynamo, ses, sns, webauthn, phone}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.function, func(t *testing.T) {
@@ -63,7 +66,7 @@ func TestFunctionsImportWhatTheyUse(t *testing.T) {
 					t.Errorf("functions/%s does not import %s", tc.function, p)
 				}
 			}
-			for _, p := range append(tc.not, sdkKMS, sdkSES, sdkSNS, sdkDynamo, attributevalue) {
+			for _, p := range append(tc.not, sdkKMS, sdkSES, sdkSNS, sdkDynamo, sdkEvents, attributevalue) {
 				if slices.Contains(deps, p) {
 					t.Errorf("functions/%s imports %s, which it never uses", tc.function, p)
 				}

@@ -6,8 +6,9 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/mfa-service/mfa/pkg/eventsclient"
+
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/mfa-service/mfa/pkg/awsenv"
 	"github.com/mfa-service/mfa/pkg/eventpublisher"
@@ -23,10 +24,14 @@ func main() {
 	}
 	// The client is built once, at cold start, from the environment Lambda gives it.
 	cfg, err := awsenv.Config()
+	var bridge *eventsclient.Client
+	if err == nil {
+		bridge, err = eventsclient.New(cfg)
+	}
 	if err != nil {
 		log.Error("aws config", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	p := eventpublisher.New(eventbridge.NewFromConfig(cfg), bus, eventpublisher.WithLogger(log))
+	p := eventpublisher.New(bridge, bus, eventpublisher.WithLogger(log))
 	lambda.Start(p.Handle)
 }

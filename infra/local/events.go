@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/mfa-service/mfa/pkg/eventsclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/mfa-service/mfa/pkg/eventpublisher"
@@ -39,7 +40,11 @@ func startSecurityEvents(ctx context.Context, cfg aws.Config, tpl *samtemplate.T
 	if esm.FunctionName.Ref != eventPublisherLogicalID {
 		return nil, fmt.Errorf("%s invokes %q, not %s", eventSourceMappingID, esm.FunctionName.Ref, eventPublisherLogicalID)
 	}
-	var bridge eventpublisher.EventBridge = eventbridge.NewFromConfig(cfg)
+	client, err := eventsclient.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var bridge eventpublisher.EventBridge = client
 	if o.WrapEventBridge != nil {
 		bridge = o.WrapEventBridge(bridge)
 	}

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfa-service/mfa/pkg/eventsclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/mfa-service/mfa/pkg/awstest"
 	"github.com/mfa-service/mfa/pkg/eventpublisher"
@@ -267,7 +267,7 @@ type failOnce struct {
 	refuse bool
 }
 
-func (f *failOnce) PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, opts ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
+func (f *failOnce) PutEvents(ctx context.Context, in *eventsclient.PutEventsInput) (*eventsclient.PutEventsOutput, error) {
 	f.mu.Lock()
 	f.calls++
 	first := f.calls == 1
@@ -276,13 +276,13 @@ func (f *failOnce) PutEvents(ctx context.Context, in *eventbridge.PutEventsInput
 		return nil, fmt.Errorf("injected fault: EventBridge unavailable")
 	}
 	if first && f.refuse {
-		out := &eventbridge.PutEventsOutput{FailedEntryCount: int32(len(in.Entries))}
+		out := &eventsclient.PutEventsOutput{FailedEntryCount: int32(len(in.Entries))}
 		for range in.Entries {
-			out.Entries = append(out.Entries, ebtypes.PutEventsResultEntry{ErrorCode: aws.String("InternalFailure"), ErrorMessage: aws.String("injected fault")})
+			out.Entries = append(out.Entries, eventsclient.PutEventsResultEntry{ErrorCode: aws.String("InternalFailure"), ErrorMessage: aws.String("injected fault")})
 		}
 		return out, nil
 	}
-	return f.EventBridge.PutEvents(ctx, in, opts...)
+	return f.EventBridge.PutEvents(ctx, in)
 }
 
 // A fault of the publisher's first PutEvents (the call fails, or EventBridge refuses its

@@ -197,7 +197,7 @@ func itemKey(item map[string]dynamoclient.AttributeValue) string {
 	return pk.Value + "\x00" + sk.Value
 }
 
-// attributeMap converts an image's map as Lambda delivers it into the SDK's attribute values.
+// attributeMap converts an image's map as Lambda delivers it into the store client's attribute values.
 func attributeMap(m map[string]events.DynamoDBAttributeValue) (map[string]dynamoclient.AttributeValue, error) {
 	out := make(map[string]dynamoclient.AttributeValue, len(m))
 	for k, v := range m {

@@ -2,8 +2,9 @@
 // operation's Codec, to others such as SNS's Query protocol) with the SDK's SigV4 signer,
 // credentials, HTTP client, retryer and APIOptions, without the SDK's service clients, whose
 // package initialisers build every shape's schema (and the endpoint rules) in every cold start
-// of a function that links them. A client of one service (pkg/kmsclient, pkg/sesclient,
-// pkg/snsclient) says how its few operations go over the wire; this package resolves the
+// of a function that links them. A client of one service (pkg/dynamoclient,
+// pkg/eventsclient, pkg/kmsclient, pkg/sesclient, pkg/snsclient) says how its few operations
+// go over the wire; this package resolves the
 // endpoint as the SDK's client of that service does, runs each call through the config's
 // middleware, signs, sends, retries and reads AWS's error answers.
 package awsapi
@@ -46,6 +47,9 @@ type Service struct {
 	// RegionalFIPS are the regions whose FIPS endpoint (without dual stack) is the regional
 	// one, as the service's endpoint rules say: SNS's us-gov-east-1 and us-gov-west-1.
 	RegionalFIPS []string
+	// RegionalFIPSDualStack are the regions whose FIPS dual-stack endpoint is the regional
+	// dual-stack one: EventBridge's us-gov-east-1 and us-gov-west-1.
+	RegionalFIPSDualStack []string
 	// Retryer is the service's retryer when the config sets none, as its SDK client makes it
 	// (DynamoDB's: 4 attempts, a 25 ms base delay); nil: the SDK's standard retryer.
 	Retryer func() aws.Retryer
@@ -150,8 +154,9 @@ func serviceEndpoint(sources []any, id string) (string, bool) {
 }
 
 // regionalEndpoint is a service's endpoint in region's partition, its FIPS one
-// (host "<prefix>-fips", or the regional one in s.RegionalFIPS) and its dual-stack one, as the
-// SDK's endpoint rules give them.
+// (host "<prefix>-fips", or the regional one in s.RegionalFIPS, and in
+// s.RegionalFIPSDualStack with dual stack) and its dual-stack one, as the SDK's endpoint rules
+// give them.
 func regionalEndpoint(s Service, region string, fips, dualStack bool) string {
 	suffix, dual := "amazonaws.com", "api.aws"
 	for _, p := range [...]struct{ prefix, suffix, dual string }{
@@ -168,7 +173,11 @@ func regionalEndpoint(s Service, region string, fips, dualStack bool) string {
 		}
 	}
 	host := s.HostPrefix
-	if fips && !(slices.Contains(s.RegionalFIPS, region) && !dualStack) {
+	regional := s.RegionalFIPS
+	if dualStack {
+		regional = s.RegionalFIPSDualStack
+	}
+	if fips && !slices.Contains(regional, region) {
 		host += "-fips"
 	}
 	if dualStack {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -74,6 +76,40 @@ var services = []sdkService{
 		resolveFor: func(cfg aws.Config) (string, error) {
 			o := sns.NewFromConfig(cfg).Options()
 			ep, err := o.EndpointResolverV2.ResolveEndpoint(context.Background(), sns.EndpointParameters{
+				Region:       aws.String(o.Region),
+				UseFIPS:      aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
+				UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
+				Endpoint:     o.BaseEndpoint,
+			})
+			return ep.URI.String(), err
+		},
+	},
+	{
+		Service: Service{ID: dynamodb.ServiceID, SigningName: "dynamodb", HostPrefix: "dynamodb", RegionalFIPS: []string{"us-gov-east-1", "us-gov-west-1"}},
+		resolve: func(region string, fips, dual bool) (string, error) {
+			ep, err := dynamodb.NewDefaultEndpointResolverV2().ResolveEndpoint(context.Background(), dynamodb.EndpointParameters{Region: aws.String(region), UseFIPS: aws.Bool(fips), UseDualStack: aws.Bool(dual)})
+			return ep.URI.String(), err
+		},
+		resolveFor: func(cfg aws.Config) (string, error) {
+			o := dynamodb.NewFromConfig(cfg).Options()
+			ep, err := o.EndpointResolverV2.ResolveEndpoint(context.Background(), dynamodb.EndpointParameters{
+				Region:       aws.String(o.Region),
+				UseFIPS:      aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
+				UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
+				Endpoint:     o.BaseEndpoint,
+			})
+			return ep.URI.String(), err
+		},
+	},
+	{
+		Service: Service{ID: eventbridge.ServiceID, SigningName: "events", HostPrefix: "events", RegionalFIPS: []string{"us-gov-east-1", "us-gov-west-1"}, RegionalFIPSDualStack: []string{"us-gov-east-1", "us-gov-west-1"}},
+		resolve: func(region string, fips, dual bool) (string, error) {
+			ep, err := eventbridge.NewDefaultEndpointResolverV2().ResolveEndpoint(context.Background(), eventbridge.EndpointParameters{Region: aws.String(region), UseFIPS: aws.Bool(fips), UseDualStack: aws.Bool(dual)})
+			return ep.URI.String(), err
+		},
+		resolveFor: func(cfg aws.Config) (string, error) {
+			o := eventbridge.NewFromConfig(cfg).Options()
+			ep, err := o.EndpointResolverV2.ResolveEndpoint(context.Background(), eventbridge.EndpointParameters{
 				Region:       aws.String(o.Region),
 				UseFIPS:      aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
 				UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
@@ -160,7 +196,7 @@ func (e environment) endpoints(t *testing.T, s sdkService, env map[string]string
 // other service's variable not at all, none of them when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
 // is true.
 func TestConfiguredEndpointIsTheSDKs(t *testing.T) {
-	names := []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL_SNS", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"}
+	names := []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL_SNS", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_EVENTBRIDGE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"}
 	fromEnv := environment{unset: names, set: map[string]string{"AWS_REGION": "eu-west-1"}, load: awsenv.Config}
 	for _, s := range services {
 		own := endpointVariable(s.ID)
@@ -173,10 +209,14 @@ func TestConfiguredEndpointIsTheSDKs(t *testing.T) {
 			{"AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4567"},
 			{"AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:4568"},
 			{"AWS_ENDPOINT_URL_SNS": "http://127.0.0.1:4569"},
+			{"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:4570"},
+			{"AWS_ENDPOINT_URL_EVENTBRIDGE": "http://127.0.0.1:4574"},
 			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4567/"},
+			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:4570/"},
+			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_EVENTBRIDGE": "http://127.0.0.1:4574/"},
 			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:4568/"},
 			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_SNS": "http://127.0.0.1:4569/"},
-			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4567", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:4568", "AWS_ENDPOINT_URL_SNS": "http://127.0.0.1:4569", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
+			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4567", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:4568", "AWS_ENDPOINT_URL_SNS": "http://127.0.0.1:4569", "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:4570", "AWS_ENDPOINT_URL_EVENTBRIDGE": "http://127.0.0.1:4574", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
 		} {
 			if ours, sdks := fromEnv.endpoints(t, s, env); ours != strings.TrimSuffix(sdks, "/") {
 				t.Errorf("%s %v: endpoint %q, the SDK's %q", s.ID, env, ours, sdks)
@@ -188,10 +228,11 @@ func TestConfiguredEndpointIsTheSDKs(t *testing.T) {
 // A profile's services section names each service's endpoint too; AWS_ENDPOINT_URL alone
 // (without the service's own variable) overrides it, as it does for the SDK's clients.
 func TestProfileEndpointIsTheSDKs(t *testing.T) {
-	names := []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL_SNS", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"}
+	names := []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL_SNS", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_EVENTBRIDGE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"}
 	profile := filepath.Join(t.TempDir(), "config")
 	err := os.WriteFile(profile, []byte("[default]\nservices = local\n\n[services local]\n"+
-		"kms =\n  endpoint_url = http://127.0.0.1:4571\nsesv2 =\n  endpoint_url = http://127.0.0.1:4572\nsns =\n  endpoint_url = http://127.0.0.1:4573\n"), 0o600)
+		"kms =\n  endpoint_url = http://127.0.0.1:4571\nsesv2 =\n  endpoint_url = http://127.0.0.1:4572\nsns =\n  endpoint_url = http://127.0.0.1:4573\n"+
+		"dynamodb =\n  endpoint_url = http://127.0.0.1:4575\neventbridge =\n  endpoint_url = http://127.0.0.1:4576\n"), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +243,8 @@ func TestProfileEndpointIsTheSDKs(t *testing.T) {
 		for _, env := range []map[string]string{
 			{},
 			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566"},
-			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4567", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:4568", "AWS_ENDPOINT_URL_SNS": "http://127.0.0.1:4569"},
+			{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4567", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:4568", "AWS_ENDPOINT_URL_SNS": "http://127.0.0.1:4569",
+				"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:4570", "AWS_ENDPOINT_URL_EVENTBRIDGE": "http://127.0.0.1:4574"},
 			{"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
 		} {
 			if ours, sdks := withProfile.endpoints(t, s, env); ours != strings.TrimSuffix(sdks, "/") {
@@ -216,7 +258,7 @@ func TestProfileEndpointIsTheSDKs(t *testing.T) {
 // AWS_USE_DUALSTACK_ENDPOINT) choose the endpoint variant, as they do for the SDK's clients.
 func TestEndpointVariantsFromTheConfig(t *testing.T) {
 	withoutProfile := environment{
-		unset: []string{"AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL_SNS", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"},
+		unset: []string{"AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL_SNS", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_EVENTBRIDGE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"},
 		set:   map[string]string{"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_REGION": "us-gov-west-1"},
 		load:  loadDefaultConfig,
 	}

@@ -70,7 +70,7 @@ func (s *Store) OpenChallenge(ctx context.Context, c mfa.Challenge, trustedDevic
 
 // StorePasskeySession stores challenge c's WebAuthn session alone (see mfa.ChallengeStore):
 // one conditional put, 1 WRU where the transaction with the user's state and its event cost
-// 4 and the event's copy into the audit log 1 more. The same put sent again (an SDK retry
+// 4 and the event's copy into the audit log 1 more. The same put sent again (a retry by the client
 // after its answer was lost) finds its own session: its refusal is its success.
 func (s *Store) StorePasskeySession(ctx context.Context, c mfa.Challenge) error {
 	put := s.passkeySessionPut(c)
@@ -141,7 +141,7 @@ func (s *Store) RecordDelivery(ctx context.Context, d mfa.Delivery) error {
 	state := &dynamoclient.Update{
 		TableName: &s.table, Key: key(pk, skState),
 		UpdateExpression: aws.String(update),
-		// The same write sent again (an SDK retry) finds its own event: its refusal is its success.
+		// The same write sent again (a retry by the client) finds its own event: its refusal is its success.
 		ConditionExpression:      aws.String("(attribute_not_exists(#ev) OR #ev.sk <> :evKey) AND (" + cond + ") AND " + userCond),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 		// A refusal says which limit from the state that refused it.

@@ -40,14 +40,14 @@ func (w *answerWrite) carry(s *Store, ev mfa.AuditEvent) error {
 	w.values[":ev"] = &dynamoclient.AttributeValueMemberM{Value: item}
 	w.values[":evKey"] = item["sk"]
 	w.set = append(w.set, "#ev = :ev")
-	// The same write sent again (an SDK retry of one whose answer was lost) is refused here,
+	// The same write sent again (the client's retry of one whose answer was lost) is refused here,
 	// and its refusal read as its success (alreadyWritten): an answer is counted once.
 	w.cond = append(w.cond, "(attribute_not_exists(#ev) OR #ev.sk <> :evKey)")
 	return nil
 }
 
 // alreadyWritten reports whether a state item, as a refused conditional write found it, carries
-// the event that write carried: the write had gone through on an earlier attempt (an SDK retry
+// the event that write carried: the write had gone through on an earlier attempt (a retry by the client
 // after a response lost with its connection), so its refusal is its own success. Each event's
 // key is unique, so no other write carries it.
 func alreadyWritten(found map[string]dynamoclient.AttributeValue, values map[string]dynamoclient.AttributeValue) bool {

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/mfa-service/mfa/pkg/eventsclient"
 
 	"github.com/mfa-service/mfa/pkg/eventpublisher"
 )
@@ -14,8 +14,8 @@ import (
 // acceptAll answers PutEvents at once, so the benchmark measures the publisher's own CPU.
 type acceptAll struct{}
 
-func (acceptAll) PutEvents(_ context.Context, in *eventbridge.PutEventsInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
-	return &eventbridge.PutEventsOutput{Entries: make([]ebtypes.PutEventsResultEntry, len(in.Entries))}, nil
+func (acceptAll) PutEvents(_ context.Context, in *eventsclient.PutEventsInput) (*eventsclient.PutEventsOutput, error) {
+	return &eventsclient.PutEventsOutput{Entries: make([]eventsclient.PutEventsResultEntry, len(in.Entries))}, nil
 }
 
 // BenchmarkHandle100 is one full batch of the template's BatchSize: 100 audit records, 10

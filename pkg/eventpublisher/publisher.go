@@ -19,8 +19,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/mfa-service/mfa/pkg/eventsclient"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
 	"github.com/mfa-service/mfa/pkg/securityevents"
@@ -28,7 +28,7 @@ import (
 
 // EventBridge is the part of the client the publisher uses.
 type EventBridge interface {
-	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, opts ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
+	PutEvents(ctx context.Context, in *eventsclient.PutEventsInput) (*eventsclient.PutEventsOutput, error)
 }
 
 // PutEvents limits: entries per call and bytes per call (as EventBridge counts them).
@@ -75,7 +75,7 @@ type entry struct {
 	at      string
 	derived bool // not an audit item (User Locked)
 	id      string
-	req     ebtypes.PutEventsRequestEntry
+	req     eventsclient.PutEventsRequestEntry
 	size    int
 	sent    bool
 }
@@ -126,7 +126,7 @@ func (p *Publisher) entries(ctx context.Context, records []events.DynamoDBEventR
 				return out, i
 			}
 			at, _ := time.Parse(time.RFC3339Nano, ev.Detail.OccurredAt)
-			req := ebtypes.PutEventsRequestEntry{
+			req := eventsclient.PutEventsRequestEntry{
 				EventBusName: aws.String(p.bus),
 				Source:       aws.String(securityevents.Source),
 				DetailType:   aws.String(ev.DetailType),
@@ -183,13 +183,13 @@ func (p *Publisher) send(ctx context.Context, chunk []*entry) error {
 	pending := chunk
 	pause := p.backoff
 	for attempt := 0; ; attempt++ {
-		in := &eventbridge.PutEventsInput{Entries: make([]ebtypes.PutEventsRequestEntry, len(pending))}
+		in := &eventsclient.PutEventsInput{Entries: make([]eventsclient.PutEventsRequestEntry, len(pending))}
 		for k, e := range pending {
 			in.Entries[k] = e.req
 		}
 		out, err := p.client.PutEvents(ctx, in)
 		if err != nil {
-			return err // the SDK has already retried throttling and 5xx
+			return err // the client has already retried throttling and 5xx (the SDK's retryer)
 		}
 		if len(out.Entries) != len(pending) {
 			return errors.New("PutEvents answered for a different number of entries")

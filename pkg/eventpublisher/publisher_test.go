@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfa-service/mfa/pkg/eventsclient"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -60,7 +62,7 @@ type faultyBridge struct {
 	refuse map[int][]int // call number → indexes of entries refused
 }
 
-func (f *faultyBridge) PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, opts ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
+func (f *faultyBridge) PutEvents(ctx context.Context, in *eventsclient.PutEventsInput) (*eventsclient.PutEventsOutput, error) {
 	f.mu.Lock()
 	f.calls++
 	n := f.calls
@@ -77,24 +79,24 @@ func (f *faultyBridge) PutEvents(ctx context.Context, in *eventbridge.PutEventsI
 	for _, i := range refuse {
 		refused[i] = true
 	}
-	forward := &eventbridge.PutEventsInput{}
+	forward := &eventsclient.PutEventsInput{}
 	for i, e := range in.Entries {
 		if !refused[i] {
 			forward.Entries = append(forward.Entries, e)
 		}
 	}
-	var got *eventbridge.PutEventsOutput
+	var got *eventsclient.PutEventsOutput
 	if len(forward.Entries) > 0 {
 		var err error
-		if got, err = f.real.PutEvents(ctx, forward, opts...); err != nil {
+		if got, err = f.real.PutEvents(ctx, forward); err != nil {
 			return nil, err
 		}
 	}
-	out := &eventbridge.PutEventsOutput{}
+	out := &eventsclient.PutEventsOutput{}
 	k := 0
 	for i := range in.Entries {
 		if refused[i] {
-			out.Entries = append(out.Entries, ebtypes.PutEventsResultEntry{ErrorCode: aws.String("InternalFailure"), ErrorMessage: aws.String("injected")})
+			out.Entries = append(out.Entries, eventsclient.PutEventsResultEntry{ErrorCode: aws.String("InternalFailure"), ErrorMessage: aws.String("injected")})
 			out.FailedEntryCount++
 			continue
 		}
@@ -112,7 +114,11 @@ func (f *faultyBridge) callSizes() []int {
 
 func newPublisher(t *testing.T, bus string, f *faultyBridge) *eventpublisher.Publisher {
 	t.Helper()
-	f.real = eventbridge.NewFromConfig(awstest.Config(t))
+	real, err := eventsclient.New(awstest.Config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.real = real
 	return eventpublisher.New(f, bus, eventpublisher.WithEntryRetries(2, time.Millisecond))
 }
 

@@ -1,5 +1,5 @@
-// Package awsapitest holds the clients of pkg/awsapi (pkg/kmsclient, pkg/sesclient,
-// pkg/snsclient) to the SDK's: a stand-in service on the loopback that records what each
+// Package awsapitest holds the clients of pkg/awsapi (pkg/dynamoclient, pkg/eventsclient,
+// pkg/kmsclient, pkg/sesclient, pkg/snsclient) to the SDK's: a stand-in service on the loopback that records what each
 // client sends, a config that points both at it, a check that two recorded requests are the
 // same, an HTTP client that records where requests would go, and middleware that records the
 // calls it sees.
