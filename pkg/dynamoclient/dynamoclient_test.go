@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
@@ -546,5 +548,67 @@ func TestConcurrentConditionalWritesHaveOneWinner(t *testing.T) {
 	wg.Wait()
 	if won != 1 || lost != 7 {
 		t.Errorf("%d won, %d lost; want 1 and 7", won, lost)
+	}
+}
+
+// The retryer's quota and the config's RetryMaxAttempts (AWS_MAX_ATTEMPTS) bound retries as
+// they bound the SDK client's: a failing service gets no more requests from ours than from
+// the SDK's, call after call, and a success gives back what its retry took.
+func TestRetryQuotaAndMaxAttemptsAreTheSDKs(t *testing.T) {
+	ctx := context.Background()
+	failing := awsapitest.Answer{Status: 500, Body: `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError"}`}
+	ok := awsapitest.Answer{Status: 200, Body: `{"Count":0,"Items":[]}`}
+	quota := func() aws.Retryer { // room for two retries of a server error, then none
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Backoff = awsapitest.NoBackoff{}
+			o.RateLimiter = ratelimit.NewTokenRateLimit(28)
+			o.RetryCost = 14
+		})
+	}
+	for _, tc := range []struct {
+		name    string
+		retryer func() aws.Retryer
+		max     int
+		answers []awsapitest.Answer
+		calls   int
+	}{
+		{"quota spent over three failing calls", quota, 0, []awsapitest.Answer{failing}, 3},
+		{"quota given back by a success", quota, 0, []awsapitest.Answer{failing, ok, failing, ok, failing, ok, failing}, 4},
+		{"AWS_MAX_ATTEMPTS 2", nil, 2, []awsapitest.Answer{failing}, 2},
+		{"AWS_MAX_ATTEMPTS 6 over DynamoDB's retryer", nil, 6, []awsapitest.Answer{failing, failing, failing, failing, failing, ok}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			requests := func(call func(cfg aws.Config) error) []int {
+				rec := awsapitest.NewRecorder(t, dynamoJSON, tc.answers...)
+				cfg := awsapitest.StaticConfig(rec.URL)
+				cfg.Retryer, cfg.RetryMaxAttempts = tc.retryer, tc.max // nil: DynamoDB's own
+				var per []int
+				for range tc.calls {
+					_ = call(cfg)
+					per = append(per, len(rec.Taken()))
+				}
+				return per
+			}
+			in := &dc.QueryInput{TableName: aws.String("t")}
+			var c *dc.Client
+			ours := requests(func(cfg aws.Config) error {
+				if c == nil {
+					c = newClient(t, cfg)
+				}
+				_, err := c.Query(ctx, in)
+				return err
+			})
+			var s *dynamodb.Client
+			sdks := requests(func(cfg aws.Config) error {
+				if s == nil {
+					s = dynamodb.NewFromConfig(cfg)
+				}
+				_, err := s.Query(ctx, sdkInput(in).(*dynamodb.QueryInput))
+				return err
+			})
+			if !reflect.DeepEqual(ours, sdks) {
+				t.Errorf("requests per call: ours %v, the SDK's %v", ours, sdks)
+			}
+		})
 	}
 }
