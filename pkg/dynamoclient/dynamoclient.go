@@ -7,7 +7,11 @@
 // with the members the service uses; as the SDK's client, it fills a transaction's
 // ClientRequestToken when none is given, checks each answer's CRC32, retries as the SDK's
 // DynamoDB client does (4 attempts, a 25 ms base delay) and resolves the endpoint as it does
-// for credentials without an account id (awsenv's never carry one).
+// for credentials without an account id (awsenv's never carry one). Where it is stricter than
+// the SDK's, it fails closed: an empty answer, or one that is not a single JSON value, is an
+// error (the SDK reads an empty one as an empty output, a GetItem's "no item"), and malformed
+// JSON is an error, never a panic (FuzzQueryAnswersAreTheSDKs has one on which the SDK's
+// deserializer panics).
 //
 // Why not the SDK's DynamoDB client: its package initialisers build the schema of every
 // DynamoDB shape (590 KB of heap, 3,150 allocations, 2.5–5 ms) and its endpoint rules in
