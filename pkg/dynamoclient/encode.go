@@ -173,7 +173,12 @@ func appendValue(b []byte, v AttributeValue) []byte {
 	return append(b, "{}"...) // nil or unknown: an empty value, which DynamoDB refuses
 }
 
+// appendBytes appends v in base64; a nil v is null, as the SDK writes it (DynamoDB refuses
+// both null and an empty binary in an item).
 func appendBytes(b []byte, v []byte) []byte {
+	if v == nil {
+		return append(b, "null"...)
+	}
 	b = append(b, '"')
 	b = base64.StdEncoding.AppendEncode(b, v)
 	return append(b, '"')
