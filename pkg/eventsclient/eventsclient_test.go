@@ -131,3 +131,39 @@ func TestPutEventsToMoto(t *testing.T) {
 		t.Fatalf("%+v, %v", out, err)
 	}
 }
+
+// Throttling and server errors are retried as the SDK's client retries them, a client error
+// is not: each script takes as many requests from ours as from the SDK's.
+func TestRetriesAreTheSDKs(t *testing.T) {
+	ok := awsapitest.Answer{Status: 200, Body: `{"FailedEntryCount":0,"Entries":[{"EventId":"e"}]}`}
+	throttled := awsapitest.Answer{Status: 400, Body: `{"__type":"ThrottlingException"}`}
+	unavailable := awsapitest.Answer{Status: 503, Body: `{"__type":"InternalException"}`}
+	in := &eventsclient.PutEventsInput{Entries: entries()[:1]}
+	for _, tc := range []struct {
+		name    string
+		answers []awsapitest.Answer
+	}{
+		{"throttled twice", []awsapitest.Answer{throttled, throttled, ok}},
+		{"unavailable throughout", []awsapitest.Answer{unavailable}},
+		{"denied", []awsapitest.Answer{{Status: 400, Body: `{"__type":"AccessDeniedException"}`}, ok}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			count := func(call func(aws.Config) error) (int, bool) {
+				rec := awsapitest.NewRecorder(t, eventsJSON, tc.answers...)
+				err := call(awsapitest.StaticConfig(rec.URL))
+				return len(rec.Taken()), err != nil
+			}
+			ours, oursFailed := count(func(cfg aws.Config) error {
+				_, err := newClient(t, cfg).PutEvents(context.Background(), in)
+				return err
+			})
+			sdks, sdkFailed := count(func(cfg aws.Config) error {
+				_, err := eventbridge.NewFromConfig(cfg).PutEvents(context.Background(), sdkInput(in))
+				return err
+			})
+			if ours != sdks || oursFailed != sdkFailed || ours < 1 {
+				t.Errorf("ours: %d requests (failed %v), the SDK's: %d (failed %v)", ours, oursFailed, sdks, sdkFailed)
+			}
+		})
+	}
+}
