@@ -108,16 +108,9 @@ func (c *Client) PutEvents(ctx context.Context, in *PutEventsInput) (*PutEventsO
 		}
 		body.Entries[i] = w
 	}
-	var wire struct {
-		FailedEntryCount int32
-		Entries          []struct{ EventId, ErrorCode, ErrorMessage *string }
-	}
-	if err := c.c.Call(ctx, opPutEvents, in, body, &wire); err != nil {
+	out := &PutEventsOutput{} // its members are the answer's, by name
+	if err := c.c.Call(ctx, opPutEvents, in, body, out); err != nil {
 		return nil, err
-	}
-	out := &PutEventsOutput{FailedEntryCount: wire.FailedEntryCount, Entries: make([]PutEventsResultEntry, len(wire.Entries))}
-	for i, e := range wire.Entries {
-		out.Entries[i] = PutEventsResultEntry{EventId: e.EventId, ErrorCode: e.ErrorCode, ErrorMessage: e.ErrorMessage}
 	}
 	return out, nil
 }
