@@ -363,8 +363,10 @@ func (r *reader) item() (map[string]AttributeValue, error) {
 	m := map[string]AttributeValue{}
 	err := r.object(func(name string) error {
 		v, err := r.value()
-		if v != nil { // a value of a type this client does not know is left out
+		if v != nil {
 			m[name] = v
+		} else {
+			delete(m, name) // a value of a type this client does not know is left out (the last of a repeated name counts)
 		}
 		return err
 	})

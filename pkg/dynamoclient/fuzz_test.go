@@ -32,6 +32,8 @@ func FuzzQueryAnswersAreTheSDKs(f *testing.F) {
 	// The SDK's DynamoDB client (v1.74.1's schema-based deserializer) panics on this one
 	// (slice bounds out of range in smithy-go's ReadMapKey); ours answers an error.
 	f.Add(`{"00000":0,"Items":[{"":{"BS":[,{}]`)
+	f.Add(`{"Items":[{"0":{"L":[{"B":""},{}]}}]}`)
+	f.Add(`{"Items":[{"":{"BS":[]},"":{}}]}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		in := &dc.QueryInput{TableName: aws.String("t")}
 		cfg := aws.Config{Region: "eu-west-1", Credentials: awsapitest.StaticConfig("").Credentials, HTTPClient: awsapitest.NewWire(dynamoJSON, body)}
@@ -74,7 +76,7 @@ func sdkQuery(cfg aws.Config, in *dc.QueryInput) (out *dynamodb.QueryOutput, err
 
 // pruneUntyped removes from the SDK's output the attributes whose value in body has no type
 // ours knows ({} or {"X":…}): the SDK keeps them as nil, or as another attribute's value (a
-// bug); ours leaves them out.
+// bug); ours leaves them out of an item or a map, and nil in a list.
 func pruneUntyped(body string, out *dynamodb.QueryOutput) {
 	var raw struct {
 		Items            []map[string]any
@@ -93,22 +95,46 @@ func pruneUntyped(body string, out *dynamodb.QueryOutput) {
 
 func prune(item map[string]types.AttributeValue, raw map[string]any) {
 	for k, v := range raw {
-		obj, _ := v.(map[string]any)
-		typed := false
-		for _, tag := range []string{"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"} {
-			if obj[tag] != nil {
-				typed = true
-			}
-		}
-		if !typed {
+		if !typed(v) {
 			delete(item, k)
 			continue
 		}
-		if m, ok := item[k].(*types.AttributeValueMemberM); ok {
-			inner, _ := obj["M"].(map[string]any)
-			prune(m.Value, inner)
+		pruneInside(item[k], v)
+	}
+}
+
+// pruneInside prunes the maps and lists inside v (raw is its JSON); an untyped element of a
+// list stays, as nil (ours keeps the list's length; the SDK repeats the element before it,
+// another form of the same bug).
+func pruneInside(v types.AttributeValue, raw any) {
+	obj, _ := raw.(map[string]any)
+	switch v := v.(type) {
+	case *types.AttributeValueMemberM:
+		inner, _ := obj["M"].(map[string]any)
+		prune(v.Value, inner)
+	case *types.AttributeValueMemberL:
+		list, _ := obj["L"].([]any)
+		for i := range v.Value {
+			if i < len(list) {
+				if !typed(list[i]) {
+					v.Value[i] = nil
+					continue
+				}
+				pruneInside(v.Value[i], list[i])
+			}
 		}
 	}
+}
+
+// typed says whether raw, an attribute's value in the answer's JSON, has a type ours knows.
+func typed(raw any) bool {
+	obj, _ := raw.(map[string]any)
+	for _, tag := range []string{"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"} {
+		if obj[tag] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // bodies is an HTTP client that keeps each request's body and answers {}.
