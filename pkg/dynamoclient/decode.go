@@ -471,14 +471,16 @@ func (r *reader) capacity() (Capacity, error) {
 	return c, err
 }
 
-func (r *reader) indexCapacities() (map[string]Capacity, error) {
+// byName reads an object whose members are each read by read (a null is a nil map): a
+// table's items, an index's capacity, an expression's names.
+func byName[V any](r *reader, read func() (V, error)) (map[string]V, error) {
 	if r.null() {
 		return nil, nil
 	}
-	m := map[string]Capacity{}
+	m := map[string]V{}
 	err := r.object(func(name string) error {
-		c, err := r.capacity()
-		m[name] = c
+		v, err := read()
+		m[name] = v
 		return err
 	})
 	return m, err
@@ -505,9 +507,9 @@ func (r *reader) consumed() (ConsumedCapacity, error) {
 			t, err = r.capacity()
 			c.Table = &t
 		case "GlobalSecondaryIndexes":
-			c.GlobalSecondaryIndexes, err = r.indexCapacities()
+			c.GlobalSecondaryIndexes, err = byName(r, r.capacity)
 		case "LocalSecondaryIndexes":
-			c.LocalSecondaryIndexes, err = r.indexCapacities()
+			c.LocalSecondaryIndexes, err = byName(r, r.capacity)
 		default:
 			err = r.skip()
 		}
@@ -556,15 +558,7 @@ func (r *reader) keysAndAttributes() (KeysAndAttributes, error) {
 		case "ProjectionExpression":
 			err = r.optString(&ka.ProjectionExpression)
 		case "ExpressionAttributeNames":
-			if r.null() {
-				return nil
-			}
-			ka.ExpressionAttributeNames = map[string]string{}
-			err = r.object(func(k string) error {
-				v, err := r.str()
-				ka.ExpressionAttributeNames[k] = v
-				return err
-			})
+			ka.ExpressionAttributeNames, err = byName(r, r.str)
 		default:
 			err = r.skip()
 		}
@@ -693,25 +687,9 @@ func (o *BatchGetItemOutput) decode(data []byte) error {
 	return decode(data, func(r *reader, name string) (err error) {
 		switch name {
 		case "Responses":
-			if r.null() {
-				return nil
-			}
-			o.Responses = map[string][]map[string]AttributeValue{}
-			err = r.object(func(table string) error {
-				items, err := r.items()
-				o.Responses[table] = items
-				return err
-			})
+			o.Responses, err = byName(r, r.items)
 		case "UnprocessedKeys":
-			if r.null() {
-				return nil
-			}
-			o.UnprocessedKeys = map[string]KeysAndAttributes{}
-			err = r.object(func(table string) error {
-				ka, err := r.keysAndAttributes()
-				o.UnprocessedKeys[table] = ka
-				return err
-			})
+			o.UnprocessedKeys, err = byName(r, r.keysAndAttributes)
 		case "ConsumedCapacity":
 			err = r.consumedMany(&o.ConsumedCapacity)
 		default:
@@ -725,15 +703,7 @@ func (o *BatchWriteItemOutput) decode(data []byte) error {
 	return decode(data, func(r *reader, name string) (err error) {
 		switch name {
 		case "UnprocessedItems":
-			if r.null() {
-				return nil
-			}
-			o.UnprocessedItems = map[string][]WriteRequest{}
-			err = r.object(func(table string) error {
-				ws, err := r.writeRequests()
-				o.UnprocessedItems[table] = ws
-				return err
-			})
+			o.UnprocessedItems, err = byName(r, r.writeRequests)
 		case "ConsumedCapacity":
 			err = r.consumedMany(&o.ConsumedCapacity)
 		default:

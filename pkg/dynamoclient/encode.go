@@ -2,7 +2,6 @@ package dynamoclient
 
 import (
 	"encoding/base64"
-	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -57,20 +56,10 @@ func (w *writer) int32(n string, v *int32) {
 }
 
 func (w *writer) names(n string, m map[string]string) {
-	if m == nil {
-		return
+	if m != nil {
+		w.name(n)
+		w.b = appendObject(w.b, m, appendString)
 	}
-	w.name(n)
-	w.b = append(w.b, '{')
-	for i, k := range sortedKeys(m) {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.b = appendString(w.b, k)
-		w.b = append(w.b, ':')
-		w.b = appendString(w.b, m[k])
-	}
-	w.b = append(w.b, '}')
 }
 
 func (w *writer) item(n string, m map[string]AttributeValue) {
@@ -81,59 +70,48 @@ func (w *writer) item(n string, m map[string]AttributeValue) {
 }
 
 func (w *writer) items(n string, items []map[string]AttributeValue) {
-	if items == nil {
-		return
+	if items != nil {
+		w.name(n)
+		w.b = appendList(w.b, items, appendItem)
 	}
-	w.name(n)
-	w.b = append(w.b, '[')
-	for i, it := range items {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.b = appendItem(w.b, it)
-	}
-	w.b = append(w.b, ']')
 }
 
-// sortedKeys gives a map's keys in order, so that a request's body is the same from one call
-// to the next.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// appendObject appends m as a JSON object, each value by appendValue. Its members go out in
+// the map's order, as the SDK's do: DynamoDB reads them by name.
+func appendObject[V any](b []byte, m map[string]V, appendValue func([]byte, V) []byte) []byte {
+	b = append(b, '{')
+	first := true
+	for k, v := range m {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendValue(b, v)
 	}
-	slices.Sort(keys)
-	return keys
+	return append(b, '}')
+}
+
+// appendList appends vs as a JSON array, each element by appendElem.
+func appendList[T any](b []byte, vs []T, appendElem func([]byte, T) []byte) []byte {
+	b = append(b, '[')
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendElem(b, v)
+	}
+	return append(b, ']')
 }
 
 // appendItem appends an item (or key) in DynamoDB's JSON: each attribute's value as an object
 // of its one type ({"S":"…"}, {"N":"1"}, …).
 func appendItem(b []byte, m map[string]AttributeValue) []byte {
-	b = append(b, '{')
-	for i, k := range sortedKeys(m) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, k)
-		b = append(b, ':')
-		b = appendValue(b, m[k])
-	}
-	return append(b, '}')
+	return appendObject(b, m, appendValue)
 }
 
 func appendValue(b []byte, v AttributeValue) []byte {
-	strs := func(b []byte, tag string, vs []string) []byte {
-		b = append(b, `{"`...)
-		b = append(b, tag...)
-		b = append(b, `":[`...)
-		for i, s := range vs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, s)
-		}
-		return append(b, "]}"...)
-	}
 	switch v := v.(type) {
 	case *AttributeValueMemberS:
 		return append(appendString(append(b, `{"S":`...), v.Value), '}')
@@ -142,29 +120,15 @@ func appendValue(b []byte, v AttributeValue) []byte {
 	case *AttributeValueMemberB:
 		return append(appendBytes(append(b, `{"B":`...), v.Value), '}')
 	case *AttributeValueMemberSS:
-		return strs(b, "SS", v.Value)
+		return append(appendList(append(b, `{"SS":`...), v.Value, appendString), '}')
 	case *AttributeValueMemberNS:
-		return strs(b, "NS", v.Value)
+		return append(appendList(append(b, `{"NS":`...), v.Value, appendString), '}')
 	case *AttributeValueMemberBS:
-		b = append(b, `{"BS":[`...)
-		for i, s := range v.Value {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendBytes(b, s)
-		}
-		return append(b, "]}"...)
+		return append(appendList(append(b, `{"BS":`...), v.Value, appendBytes), '}')
 	case *AttributeValueMemberM:
 		return append(appendItem(append(b, `{"M":`...), v.Value), '}')
 	case *AttributeValueMemberL:
-		b = append(b, `{"L":[`...)
-		for i, e := range v.Value {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendValue(b, e)
-		}
-		return append(b, "]}"...)
+		return append(appendList(append(b, `{"L":`...), v.Value, appendValue), '}')
 	case *AttributeValueMemberNULL:
 		return append(strconv.AppendBool(append(b, `{"NULL":`...), v.Value), '}')
 	case *AttributeValueMemberBOOL:
@@ -285,9 +249,8 @@ func (in *BatchGetItemInput) appendJSON(w *writer) {
 	if in.RequestItems != nil {
 		w.name("RequestItems")
 		w.open()
-		for _, table := range sortedKeys(in.RequestItems) {
+		for table, ka := range in.RequestItems {
 			w.name(table)
-			ka := in.RequestItems[table]
 			ka.appendJSON(w)
 		}
 		w.close()
@@ -301,10 +264,10 @@ func (in *BatchWriteItemInput) appendJSON(w *writer) {
 	if in.RequestItems != nil {
 		w.name("RequestItems")
 		w.open()
-		for _, table := range sortedKeys(in.RequestItems) {
+		for table, reqs := range in.RequestItems {
 			w.name(table)
 			w.b = append(w.b, '[')
-			for i, r := range in.RequestItems[table] {
+			for i, r := range reqs {
 				if i > 0 {
 					w.b = append(w.b, ',')
 				}
