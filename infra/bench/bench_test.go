@@ -314,6 +314,26 @@ func TestRouteCost(t *testing.T) {
 	near("audit storage", stored.AuditStorage, 400*1e6/(1<<30)*(400/(365.0/12))*(0.25+0.20))
 	near("total without storage", stored.Total, stored.LambdaRequests+stored.LambdaDuration+stored.HTTPAPI+stored.Logs)
 
+	// The audit writer: an invocation per event without a batching window; with one, a
+	// million of the route a month (0.38 events a second) fills a 10-second window with 3.8.
+	// Each invocation is its request, its duration and the log lines it wrote.
+	a := defaultAssumptions
+	a.PlatformLogBytes, a.WriterLogBytes = 0, 100
+	invocation := 0.2 + 1e6*0.020*0.125*0.0000133334 + 100*1e6/(1<<30)*0.5
+	carried := routeCost(HandlerResult{Name: "verify", CarriedEventsPerOp: 1}, listPrices, a)
+	near("writer records, 1 s window", carried.WriterRecords, 1)
+	near("audit writer, 1 s window", carried.AuditWriter, invocation)
+	a.WriterWindowS = 10
+	carried = routeCost(HandlerResult{Name: "verify", CarriedEventsPerOp: 1}, listPrices, a)
+	near("writer records, 10 s window", carried.WriterRecords, 1e6/(365.0/12*24*3600)*10)
+	near("audit writer, 10 s window", carried.AuditWriter, invocation/carried.WriterRecords)
+	near("total with the writer", carried.Total, carried.LambdaRequests+carried.LambdaDuration+carried.HTTPAPI+carried.Logs+carried.AuditWriter)
+	// A flow's requests share the stream: its two events fill the window twice as fast.
+	flow := sumCosts("two", listPrices, a, carried, carried)
+	near("flow's writer records", flow.WriterRecords, 2*carried.WriterRecords)
+	near("flow's audit writer", flow.AuditWriter, carried.AuditWriter)
+	near("flow's total", flow.Total, 2*carried.Total-carried.AuditWriter)
+
 	r := buildCost([]HandlerResult{h, {Name: "challenge (create)", ProcessCPU: 1, Calls: []string{"DynamoDB.Query"}, Units: units{RRU: 1, WRU: 6}}}, defaultAssumptions)
 	if len(r.Flows) != 1 || r.Flows[0].Name != "TOTP sign-in (challenge + verify)" || r.Flows[0].LambdaInvocation != 2 {
 		t.Fatalf("flows %+v", r.Flows)

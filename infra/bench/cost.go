@@ -58,18 +58,21 @@ type Assumptions struct {
 	// and REPORT lines (about 300 bytes) at INFO, nothing at WARN (only errors and timeouts).
 	SystemLogLevel   string  `json:"systemLogLevel"`
 	PlatformLogBytes float64 `json:"platformLogBytes"`
-	// The event publisher, per audit event it publishes: records per invocation (at 1M
-	// sign-ins a month the stream carries under one record a second, so each 1-second
-	// batching window holds about one) and the billed duration of an invocation (one
-	// PutEvents call and the decoding; assumed, not measured).
-	PublisherRecordsPerInvocation float64 `json:"publisherRecordsPerInvocation"`
-	PublisherMs                   float64 `json:"publisherDurationMs"`
-	// The audit writer, per audit event riding on a state write: records per invocation
-	// (about one, as for the publisher) and the billed duration of an invocation (one
-	// BatchWriteItem and the decoding; assumed, not measured). Its writes are in the
-	// request's WRU.
-	WriterRecordsPerInvocation float64 `json:"auditWriterRecordsPerInvocation"`
-	WriterMs                   float64 `json:"auditWriterDurationMs"`
+	// The stream functions. Lambda gathers a stream's records for up to its mapping's
+	// MaximumBatchingWindowInSeconds (template.yaml) before it invokes, so an invocation
+	// carries max(1, events per op x OpsPerMonth / seconds in a month x window) records: the
+	// traffic the budgets are per, a million operations of the route a month. This is a lower
+	// bound of the batch (the window opens on its first record, and the stream carries every
+	// route's events, not this route's alone). Each invocation is billed its request, an
+	// assumed duration (one PutEvents, or one BatchWriteItem, and the decoding; not measured)
+	// and its own log lines, measured by running the function once at LOG_LEVEL.
+	OpsPerMonth       float64 `json:"opsPerMonth"`
+	PublisherWindowS  float64 `json:"publisherBatchingWindowSeconds"`
+	PublisherMs       float64 `json:"publisherDurationMs"`
+	PublisherLogBytes float64 `json:"publisherLogBytesPerInvocation"`
+	WriterWindowS     float64 `json:"auditWriterBatchingWindowSeconds"`
+	WriterMs          float64 `json:"auditWriterDurationMs"`
+	WriterLogBytes    float64 `json:"auditWriterLogBytesPerInvocation"`
 	// AuditRetentionDays is template.yaml's default: how long each audit event is stored
 	// (and backed up) after the request that wrote it.
 	AuditRetentionDays float64 `json:"auditRetentionDays"`
@@ -87,13 +90,14 @@ var defaultAssumptions = Assumptions{
 		"KMS":                         8,
 		"*":                           10,
 	},
-	SystemLogLevel:                "INFO",
-	PlatformLogBytes:              platformLogBytes("INFO"),
-	PublisherRecordsPerInvocation: 1,
-	PublisherMs:                   30,
-	WriterRecordsPerInvocation:    1,
-	WriterMs:                      20,
-	AuditRetentionDays:            400,
+	SystemLogLevel:     "INFO",
+	PlatformLogBytes:   platformLogBytes("INFO"),
+	OpsPerMonth:        1e6,
+	PublisherWindowS:   1,
+	PublisherMs:        30,
+	WriterWindowS:      1,
+	WriterMs:           20,
+	AuditRetentionDays: 400,
 }
 
 // platformLogBytes is what Lambda logs per invocation at a system log level.
@@ -108,13 +112,31 @@ func platformLogBytes(level string) float64 {
 	}
 }
 
-// assumptionsFor is the default assumptions with the stack's own logging settings.
-func assumptionsFor(tpl *samtemplate.Template) Assumptions {
+// secondsPerMonth is an average month's.
+const secondsPerMonth = 365.0 / 12 * 24 * 3600
+
+// assumptionsFor is the default assumptions with the stack's own settings: Lambda's logging
+// and the stream mappings' batching windows.
+func assumptionsFor(tpl *samtemplate.Template) (Assumptions, error) {
 	a := defaultAssumptions
 	if level := tpl.Globals.Function.LoggingConfig.SystemLogLevel; level != "" {
 		a.SystemLogLevel, a.PlatformLogBytes = level, platformLogBytes(level)
 	}
-	return a
+	for id, window := range map[string]*float64{publisherMappingID: &a.PublisherWindowS, writerMappingID: &a.WriterWindowS} {
+		esm, err := tpl.EventSourceMapping(id)
+		if err != nil {
+			return a, err
+		}
+		// No window (0, Lambda's default for a stream): it invokes as records arrive.
+		*window = float64(esm.MaximumBatchingWindowInSeconds)
+	}
+	return a, nil
+}
+
+// recordsPerInvocation is how many of a route's events a stream function's invocation
+// carries at OpsPerMonth, with the mapping's batching window.
+func (a Assumptions) recordsPerInvocation(eventsPerOp, windowS float64) float64 {
+	return max(1, eventsPerOp*a.OpsPerMonth/secondsPerMonth*windowS)
 }
 
 func (a Assumptions) latency(call string) float64 {
@@ -143,6 +165,11 @@ type RouteCost struct {
 	EventPublisher  float64 `json:"eventPublisher"` // the publisher's invocations for them
 	AuditWriter     float64 `json:"auditWriter"`    // the audit writer's invocations (its writes are in DynamoDB)
 	PublishedEvents float64 `json:"publishedEventsPerOp"`
+	CarriedEvents   float64 `json:"carriedEventsPerOp"` // riding on state writes: the audit writer's
+	// Records per invocation of the publisher and of the audit writer for this route's
+	// events (Assumptions.recordsPerInvocation).
+	PublisherRecords float64 `json:"publisherRecordsPerInvocation,omitempty"`
+	WriterRecords    float64 `json:"auditWriterRecordsPerInvocation,omitempty"`
 	// Total is what the service costs; the channel's own fee (SES's per email) is apart,
 	// like a verification service's "channel fees extra", and so are the budgets.
 	Total            float64 `json:"total"`
@@ -166,10 +193,12 @@ type RouteCost struct {
 //	Logs            = (log bytes per op + PlatformLogBytes) × 1 M / 2^30 × price per GB
 //	EventBridge     = published events per op × price per million entries
 //	Event publisher = published events per op / records per invocation × (Lambda request
-//	                  + PublisherMs of duration + PlatformLogBytes of logs)
+//	                  + PublisherMs of duration + its log lines and PlatformLogBytes)
 //	Audit writer    = carried events per op / records per invocation × (Lambda request
-//	                  + WriterMs of duration + PlatformLogBytes of logs); its puts are in
-//	                  DynamoDB (WRU per op)
+//	                  + WriterMs of duration + its log lines and PlatformLogBytes); its puts
+//	                  are in DynamoDB (WRU per op)
+//	records per invocation = max(1, events per op × OpsPerMonth / seconds per month ×
+//	                  the mapping's batching window)
 //	SES (apart)     = emails per op × 1 M / 1000 × price per 1000
 //	Audit storage   = audit bytes per op × 1 M / 2^30 × retention months × (storage + PITR)
 //	(apart)           price per GB-month: paid month by month while the events are kept
@@ -197,47 +226,59 @@ func routeCost(h HandlerResult, p Prices, a Assumptions) RouteCost {
 		PublishedEvents: h.PublishedEventsPerOp,
 		EventBridge:     h.PublishedEventsPerOp * p.EventBridgePerMillion,
 	}
-	if h.PublishedEventsPerOp > 0 {
-		invocations := h.PublishedEventsPerOp / math.Max(1, a.PublisherRecordsPerInvocation)
-		c.EventPublisher = invocations * (p.LambdaRequestsPerMillion +
-			1e6*a.PublisherMs/1000*float64(a.MemoryMB)/1024*p.LambdaArmGBSecond +
-			a.PlatformLogBytes*1e6/(1<<30)*p.LogsIngestPerGB)
-	}
-	if h.CarriedEventsPerOp > 0 {
-		invocations := h.CarriedEventsPerOp / math.Max(1, a.WriterRecordsPerInvocation)
-		c.AuditWriter = invocations * (p.LambdaRequestsPerMillion +
-			1e6*a.WriterMs/1000*float64(a.MemoryMB)/1024*p.LambdaArmGBSecond +
-			a.PlatformLogBytes*1e6/(1<<30)*p.LogsIngestPerGB)
-	}
+	c.CarriedEvents = h.CarriedEventsPerOp
+	c.streamFunctions(p, a)
 	months := a.AuditRetentionDays / (365.0 / 12)
 	c.AuditStorage = h.AuditBytesPerOp * 1e6 / (1 << 30) * months * (p.DynamoStoragePerGBMonth + p.DynamoPITRPerGBMonth)
-	c.Total = c.LambdaRequests + c.LambdaDuration + c.HTTPAPI + c.DynamoDB + c.Logs + c.EventBridge + c.EventPublisher + c.AuditWriter
-	c.TotalWithChannel = c.Total + c.SES
+	c.total()
 	return c
 }
 
-// sumCosts is a flow made of several requests (e.g. challenge + verify).
-func sumCosts(name string, parts ...RouteCost) RouteCost {
-	out := RouteCost{Name: name}
-	for _, p := range parts {
-		out.EstimatedMs += p.EstimatedMs
-		out.RRU += p.RRU
-		out.WRU += p.WRU
-		out.LambdaRequests += p.LambdaRequests
-		out.LambdaDuration += p.LambdaDuration
-		out.HTTPAPI += p.HTTPAPI
-		out.DynamoDB += p.DynamoDB
-		out.SES += p.SES
-		out.Logs += p.Logs
-		out.EventBridge += p.EventBridge
-		out.EventPublisher += p.EventPublisher
-		out.AuditWriter += p.AuditWriter
-		out.PublishedEvents += p.PublishedEvents
-		out.Total += p.Total
-		out.TotalWithChannel += p.TotalWithChannel
-		out.AuditStorage += p.AuditStorage
-		out.LambdaInvocation += p.LambdaInvocation
+// streamFunctions prices the publisher's and the audit writer's invocations for c's events, at
+// a million of c a month: a flow's requests share the stream, so its events batch together.
+func (c *RouteCost) streamFunctions(p Prices, a Assumptions) {
+	invocation := func(ms, logBytes float64) float64 {
+		return p.LambdaRequestsPerMillion + 1e6*ms/1000*float64(a.MemoryMB)/1024*p.LambdaArmGBSecond +
+			(logBytes+a.PlatformLogBytes)*1e6/(1<<30)*p.LogsIngestPerGB
 	}
+	c.EventPublisher, c.PublisherRecords, c.AuditWriter, c.WriterRecords = 0, 0, 0, 0
+	if c.PublishedEvents > 0 {
+		c.PublisherRecords = a.recordsPerInvocation(c.PublishedEvents, a.PublisherWindowS)
+		c.EventPublisher = c.PublishedEvents / c.PublisherRecords * invocation(a.PublisherMs, a.PublisherLogBytes)
+	}
+	if c.CarriedEvents > 0 {
+		c.WriterRecords = a.recordsPerInvocation(c.CarriedEvents, a.WriterWindowS)
+		c.AuditWriter = c.CarriedEvents / c.WriterRecords * invocation(a.WriterMs, a.WriterLogBytes)
+	}
+}
+
+func (c *RouteCost) total() {
+	c.Total = c.LambdaRequests + c.LambdaDuration + c.HTTPAPI + c.DynamoDB + c.Logs + c.EventBridge + c.EventPublisher + c.AuditWriter
+	c.TotalWithChannel = c.Total + c.SES
+}
+
+// sumCosts is a flow made of several requests (e.g. challenge + verify), a million of each a
+// month.
+func sumCosts(name string, p Prices, a Assumptions, parts ...RouteCost) RouteCost {
+	out := RouteCost{Name: name}
+	for _, c := range parts {
+		out.EstimatedMs += c.EstimatedMs
+		out.RRU += c.RRU
+		out.WRU += c.WRU
+		out.LambdaRequests += c.LambdaRequests
+		out.LambdaDuration += c.LambdaDuration
+		out.HTTPAPI += c.HTTPAPI
+		out.DynamoDB += c.DynamoDB
+		out.SES += c.SES
+		out.Logs += c.Logs
+		out.EventBridge += c.EventBridge
+		out.PublishedEvents += c.PublishedEvents
+		out.CarriedEvents += c.CarriedEvents
+		out.AuditStorage += c.AuditStorage
+		out.LambdaInvocation += c.LambdaInvocation
+	}
+	out.streamFunctions(p, a)
+	out.total()
 	return out
 }
 
@@ -266,8 +307,9 @@ var costFormulas = []string{
 	"  TransactWriteItems: 2 WRU per action per KB (ConditionCheck, Update, Delete counted as 1 KB); TransactGetItems: 2 RRU per item per 4 KB",
 	"Logs = (log bytes/op + platform bytes: 300 at SystemLogLevel INFO, 0 at WARN, template.yaml) x 1M / 2^30 x price per GB ingested",
 	"EventBridge = audit events/op that pass the publisher's stream filter (template.yaml) x price per 1M entries",
-	"Event publisher = those events / records per invocation x (Lambda request + assumed duration + platform logs)",
-	"Audit writer = audit events riding on state writes / records per invocation x (Lambda request + assumed duration + platform logs); its puts (ceil(item/1KB) WRU each) are in WRU/op",
+	"Event publisher = those events / records per invocation x (Lambda request + assumed duration + its own log lines, measured, and platform logs)",
+	"Audit writer = audit events riding on state writes / records per invocation x (Lambda request + assumed duration + its own log lines, measured, and platform logs); its puts (ceil(item/1KB) WRU each) are in WRU/op",
+	"  records per invocation = max(1, events/op x 1M ops a month / seconds in a month x the stream mapping's MaximumBatchingWindowInSeconds, template.yaml)",
 	"  an update of the user's state is charged on the larger of the item before and after (read around each operation)",
 	"Audit storage (apart, not per request) = audit bytes/op (item + 100 B overhead) x 1M / 2^30 x retention months (AuditRetentionDays / 30.4) x (storage + PITR price per GB-month)",
 	"total = all of the above but audit storage; SES = emails/op x 1M / 1000 x price per 1000 emails is the channel's own fee, shown apart (budgets exclude it)",
@@ -291,7 +333,7 @@ func buildCost(handlers []HandlerResult, a Assumptions) CostReport {
 			}
 			cs = append(cs, c)
 		}
-		r.Flows = append(r.Flows, sumCosts(name, cs...))
+		r.Flows = append(r.Flows, sumCosts(name, r.Prices, r.Assumptions, cs...))
 	}
 	flow("TOTP sign-in (challenge + verify)", "challenge (create)", "verify (totp)")
 	flow("passkey sign-in (challenge + verify)", "challenge (create, passkey)", "verify (webauthn)")

@@ -19,7 +19,11 @@ import (
 // the filter passes, with the template's own patterns (the local stack's emulation of
 // Lambda's filtering).
 
-const publisherMappingID = "EventPublisherStream"
+// The stream mappings of the event publisher and of the audit writer (template.yaml).
+const (
+	publisherMappingID = "EventPublisherStream"
+	writerMappingID    = "AuditWriterStream"
+)
 
 // streamFilter is the publisher's event source mapping filter.
 type streamFilter struct {

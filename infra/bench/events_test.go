@@ -10,15 +10,22 @@ import (
 )
 
 // The cost model takes the stack's own settings: Lambda's platform log lines as the template's
-// LoggingConfig leaves them, and the audit events the publisher's stream filter lets through.
+// LoggingConfig leaves them, the stream mappings' batching windows, and the audit events the
+// publisher's stream filter lets through.
 func TestCostModelReadsTheTemplate(t *testing.T) {
 	tpl, err := samtemplate.Load(filepath.Join(repoRoot, "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := assumptionsFor(tpl)
+	a, err := assumptionsFor(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if a.SystemLogLevel != "WARN" || a.PlatformLogBytes != 0 {
 		t.Errorf("system log level %q, %v platform bytes per invocation: want WARN and none", a.SystemLogLevel, a.PlatformLogBytes)
+	}
+	if a.WriterWindowS != 10 || a.PublisherWindowS != 1 {
+		t.Errorf("batching windows: audit writer %v s, publisher %v s; want the template's 10 and 1", a.WriterWindowS, a.PublisherWindowS)
 	}
 	f, err := newStreamFilter(tpl)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/mfa-service/mfa/pkg/app"
+	"github.com/mfa-service/mfa/pkg/dynamoclient"
 	"github.com/mfa-service/mfa/pkg/httpapi"
 	"github.com/mfa-service/mfa/pkg/passkey/passkeytest"
 )
@@ -56,6 +57,8 @@ type fixture struct {
 	events streamFilter
 	// indexes reads the user's state around each operation for its index writes.
 	indexes indexWriter
+	// streams runs the stream functions on what each operation sent down the stream.
+	streams *streamFunctions
 
 	totp    totpUser
 	email   emailUser
@@ -580,6 +583,7 @@ func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 				st.Units.WRU += w
 			}
 			carried += len(st.Carried)
+			var published []map[string]dynamoclient.AttributeValue
 			wall += d
 			perOp = append(perOp, float64(d-st.SDK)/float64(time.Millisecond))
 			sdk += st.SDK
@@ -603,6 +607,17 @@ func (f *fixture) runCase(c benchCase) (HandlerResult, error) {
 				auditBytes += itemSize(a) + 100
 				if f.events.passes(a) {
 					publish++
+					published = append(published, a)
+				}
+			}
+			if f.streams != nil {
+				if err := f.streams.write(context.Background(), f.indexes.table, st.Carried); err != nil {
+					setupErr = fmt.Errorf("%s: audit writer: %w", c.Name, err)
+					return
+				}
+				if err := f.streams.publish(context.Background(), published); err != nil {
+					setupErr = fmt.Errorf("%s: event publisher: %w", c.Name, err)
+					return
 				}
 			}
 		}

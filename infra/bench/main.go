@@ -35,6 +35,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/mfa-service/mfa/pkg/dynamoclient"
+	"github.com/mfa-service/mfa/pkg/eventsclient"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -256,7 +257,7 @@ func run(o options) int {
 		if o.memprof != "" {
 			runtime.MemProfileRate = 4096
 		}
-		err = benchHandlers(ctx, cfg, awsCfg, tpl, filter, r)
+		streams, err := benchHandlers(ctx, cfg, awsCfg, tpl, filter, r)
 		if o.profile != "" {
 			pprof.StopCPUProfile()
 		}
@@ -268,7 +269,12 @@ func run(o options) int {
 		if err != nil {
 			return fatal(err)
 		}
-		r.Cost = buildCost(r.Handlers, assumptionsFor(tpl))
+		a, err := assumptionsFor(tpl)
+		if err != nil {
+			return fatal(err)
+		}
+		a.WriterLogBytes, a.PublisherLogBytes = streams.logBytes()
+		r.Cost = buildCost(r.Handlers, a)
 	}
 
 	r.evaluate(o.strict)
@@ -292,23 +298,28 @@ func run(o options) int {
 // benchHandlers runs every case on its own table (moto copies a whole table for every
 // transaction, so a table that grows slows everything after it), each with a freshly wired,
 // metered app, as a warm container would be.
-func benchHandlers(ctx context.Context, cfg app.Config, awsCfg aws.Config, tpl *samtemplate.Template, filter *regexp.Regexp, r *Report) error {
+func benchHandlers(ctx context.Context, cfg app.Config, awsCfg aws.Config, tpl *samtemplate.Template, filter *regexp.Regexp, r *Report) (*streamFunctions, error) {
 	m := newMeter()
 	// What a cold start does once the keys exist (they do, in cfg's table).
 	if _, err := app.New(ctx, cfg, append(fullstack.Options(), app.WithAPIOptions(m.middleware))...); err != nil {
-		return err
+		return nil, err
 	}
 	r.InitCalls = m.snapshot()
 
 	spec, err := tpl.Table(localaws.TableLogicalID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tables := dynamodb.NewFromConfig(awsCfg) // the SDK's, which creates tables
 	db, err := dynamoclient.New(awsCfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	bridge, err := eventsclient.New(awsCfg)
+	if err != nil {
+		return nil, err
+	}
+	streams := &streamFunctions{db: db, bridge: bridge, level: cfg.LogLevel}
 	for i, c := range cases() {
 		if !filter.MatchString(c.Name) {
 			continue
@@ -317,32 +328,33 @@ func benchHandlers(ctx context.Context, cfg app.Config, awsCfg aws.Config, tpl *
 		caseCfg := cfg
 		caseCfg.TableName = fmt.Sprintf("%s-h%d", cfg.TableName, i)
 		if err := localaws.CreateTable(ctx, tables, caseCfg.TableName, spec); err != nil {
-			return err
+			return nil, err
 		}
 		f, err := newFixture(ctx, caseCfg, m)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if f.events, err = newStreamFilter(tpl); err != nil {
-			return err
+			return nil, err
 		}
 		f.indexes = indexWriter{db: db, table: caseCfg.TableName, indexes: spec.GlobalSecondaryIndexes}
+		f.streams = streams
 		kms := m.count("KMS") // after this container's cold start
 		if err := f.setupUsers(); err != nil {
-			return fmt.Errorf("%s: setup: %w", c.Name, err)
+			return nil, fmt.Errorf("%s: setup: %w", c.Name, err)
 		}
 		h, err := f.runCase(c)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		r.WarmKMSCalls += m.count("KMS") - kms
 		r.Handlers = append(r.Handlers, h)
 		if _, err := tables.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &caseCfg.TableName}); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	r.ConsumedCapacityNote = capacityNote(m.capacityCoverage())
-	return nil
+	return streams, nil
 }
 
 // newFixture wires a metered app on cfg's table: logs counted, not printed; the service on a

@@ -137,7 +137,11 @@ func (a *API) serve(routes map[string]route, authenticated bool) Handler {
 			slog.String("route", req.RouteKey), slog.Int("status", resp.StatusCode),
 			slog.String("requestId", reqID), slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
 		}
-		if lc, ok := lambdacontext.FromContext(ctx); ok {
+		// Lambda's own id joins a line to Lambda's records of the invocation, which the
+		// template keeps for failures only (SystemLogLevel WARN: errors and timeouts, no
+		// START/END/REPORT): on a failure's line it finds them, on any other it joins nothing
+		// and would be a fifth of every request line's bytes.
+		if lc, ok := lambdacontext.FromContext(ctx); ok && level >= slog.LevelError {
 			attrs = append(attrs, slog.String("lambdaRequestId", lc.AwsRequestID))
 		}
 		if code := problemCode(resp); code != "" {

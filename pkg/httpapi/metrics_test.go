@@ -9,6 +9,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/mfa-service/mfa/pkg/awstest"
 )
 
 // recordedMetrics keeps what the service counted, by name and dimensions.
@@ -61,14 +64,32 @@ func TestOperatorMetrics(t *testing.T) {
 	}
 }
 
-func TestRequestLogCarriesLambdaRequestID(t *testing.T) {
+// Lambda's request id is on a failure's line, where Lambda's own records of the invocation
+// (kept at SystemLogLevel WARN) can be found with it, and on no other: there it would join
+// nothing.
+func TestRequestLogCarriesLambdaRequestIDOnFailures(t *testing.T) {
 	e := newEnv(t)
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "lambda-req-42"})
 	h := handlersByRoute["GET /.well-known/jwks.json"](e.app.API)
 	if _, err := h(ctx, events.APIGatewayV2HTTPRequest{RouteKey: "GET /.well-known/jwks.json"}); err != nil {
 		t.Fatal(err)
 	}
-	if logs := e.logs.String(); !strings.Contains(logs, `"lambdaRequestId":"lambda-req-42"`) {
-		t.Fatalf("request log without the Lambda request id: %s", logs)
+	if logs := e.logs.String(); !strings.Contains(logs, `"status":200`) || strings.Contains(logs, "lambdaRequestId") {
+		t.Fatalf("a successful request's line: %s", logs)
+	}
+	// The store is gone: the answer is 503, its line an error's.
+	if _, err := dynamodb.NewFromConfig(awstest.Config(t)).DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &e.table}); err != nil {
+		t.Fatal(err)
+	}
+	ev := events.APIGatewayV2HTTPRequest{RouteKey: "GET /v1/users/{userId}/factors", PathParameters: map[string]string{"userId": "alice"}}
+	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": "alice"}}}
+	resp, err := handlersByRoute[ev.RouteKey](e.app.API)(ctx, ev)
+	if err != nil || resp.StatusCode < 500 {
+		t.Fatalf("store down: %d %v", resp.StatusCode, err)
+	}
+	last := strings.TrimSpace(e.logs.String())
+	last = last[strings.LastIndex(last, "\n")+1:]
+	if !strings.Contains(last, `"level":"ERROR"`) || !strings.Contains(last, `"lambdaRequestId":"lambda-req-42"`) {
+		t.Fatalf("a failure's line without the Lambda request id: %s", last)
 	}
 }
