@@ -49,6 +49,9 @@ type StreamMapping struct {
 	OnFailure func(context.Context, FailedBatch) error // nil: log only
 	Log       *slog.Logger
 	Idle      time.Duration // pause when the stream has nothing new; default 100 ms
+	// Timeout is each invocation's deadline, the function's Timeout in Lambda; default 60 s
+	// (the template's stream functions).
+	Timeout time.Duration
 
 	idlePasses atomic.Int64 // passes of Run over every shard that found nothing to do
 }
@@ -240,7 +243,16 @@ func (m *StreamMapping) invoke(ctx context.Context, batch []events.DynamoDBEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return 0, err
 	}
-	resp, err := m.Handler(ctx, ev)
+	// An invocation lives by its own deadline, as in Lambda, not by the poller's: stopping the
+	// mapping lets the batch in flight finish instead of failing its calls half-way (which
+	// would log an error and leave the batch for a retry no one makes).
+	timeout := m.Timeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	resp, err := m.Handler(ictx, ev)
 	if err != nil {
 		return 0, fmt.Errorf("handler: %w", err)
 	}

@@ -365,6 +365,46 @@ func TestStreamMapping(t *testing.T) {
 		}
 	})
 
+	t.Run("stopping lets the batch in flight finish, within its deadline", func(t *testing.T) {
+		e := newStreamEnv(t, m, 7)
+		e.putAudit(t, "gina", 1)
+		started, release := make(chan struct{}), make(chan struct{})
+		var handlerErr, deadlineLeft = make(chan error, 1), make(chan time.Duration, 1)
+		handler := func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+			close(started)
+			<-release
+			handlerErr <- ctx.Err()
+			d, _ := ctx.Deadline()
+			deadlineLeft <- time.Until(d)
+			return events.DynamoDBEventResponse{}, nil
+		}
+		mapping := &StreamMapping{Streams: e.streams, StreamARN: e.arn, Config: e.esm, Handler: handler, Idle: 10 * time.Millisecond, Timeout: 30 * time.Second}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- mapping.Run(ctx) }()
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no invocation")
+		}
+		cancel()
+		select {
+		case <-done:
+			t.Fatal("the mapping stopped before the batch in flight finished")
+		case <-time.After(50 * time.Millisecond):
+		}
+		close(release)
+		if err := <-handlerErr; err != nil {
+			t.Fatalf("the invocation's context ended with the poller's: %v", err)
+		}
+		if left := <-deadlineLeft; left <= 0 || left > 30*time.Second {
+			t.Fatalf("the invocation's deadline is %v away, want within its 30 s timeout", left)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("drain hands over what is there and returns", func(t *testing.T) {
 		e := newStreamEnv(t, m, 6)
 		e.esm.BatchSize = 4
