@@ -48,11 +48,38 @@ func newStreamFilter(tpl *samtemplate.Template) (streamFilter, error) {
 
 // passes reports whether the stream record of a new item reaches the publisher.
 func (f streamFilter) passes(item map[string]dynamoclient.AttributeValue) bool {
+	return f.match(item)
+}
+
+// passesCarried reports whether the stream record of a write of the user's state carrying
+// item (an audit item) reaches the publisher.
+func (f streamFilter) passesCarried(item map[string]dynamoclient.AttributeValue) bool {
+	return f.match(carryingState(item))
+}
+
+// carryingState is the user's state as a write carrying the audit item leaves it (its keys
+// and the event).
+func carryingState(item map[string]dynamoclient.AttributeValue) map[string]dynamoclient.AttributeValue {
+	user := ""
+	if pk, ok := item["pk"].(*dynamoclient.AttributeValueMemberS); ok {
+		user = "USER#" + strings.TrimPrefix(pk.Value, "AUDIT#")
+	}
+	return map[string]dynamoclient.AttributeValue{
+		"pk": &dynamoclient.AttributeValueMemberS{Value: user}, "sk": &dynamoclient.AttributeValueMemberS{Value: "U#STATE"},
+		"ev": &dynamoclient.AttributeValueMemberM{Value: item},
+	}
+}
+
+func (f streamFilter) match(item map[string]dynamoclient.AttributeValue) bool {
 	if len(f.patterns) == 0 {
 		return true
 	}
+	name := "INSERT"
+	if sk, ok := item["sk"].(*dynamoclient.AttributeValueMemberS); ok && sk.Value == "U#STATE" {
+		name = "MODIFY"
+	}
 	doc := map[string]any{
-		"eventName": "INSERT",
+		"eventName": name,
 		"dynamodb": map[string]any{
 			"Keys":     streamImage(map[string]dynamoclient.AttributeValue{"pk": item["pk"], "sk": item["sk"]}),
 			"NewImage": streamImage(item),

@@ -40,6 +40,10 @@ func TestCostModelReadsTheTemplate(t *testing.T) {
 	if !f.passes(audit("verification.failed")) || !f.passes(audit("user.unlocked")) {
 		t.Error("security events do not reach the publisher")
 	}
+	// An event riding on a state write reaches it in that write, but a routine one.
+	if !f.passesCarried(audit("verification.failed")) || f.passesCarried(audit("verification.succeeded")) {
+		t.Error("a state write carrying a failure's event must reach the publisher, one carrying a success's not")
+	}
 	state := map[string]dynamoclient.AttributeValue{"pk": &dynamoclient.AttributeValueMemberS{Value: "USER#alice"}, "sk": &dynamoclient.AttributeValueMemberS{Value: "U#STATE"}}
 	if f.passes(state) {
 		t.Error("a new state item without failures reaches the publisher")

@@ -40,16 +40,7 @@ func (s *streamFunctions) write(ctx context.Context, table string, carried []map
 	}
 	var ev events.DynamoDBEvent
 	for _, item := range carried {
-		pk, _ := item["pk"].(*dynamoclient.AttributeValueMemberS)
-		if pk == nil {
-			return fmt.Errorf("carried event without a key")
-		}
-		user := "USER#" + pk.Value[len("AUDIT#"):]
-		state := map[string]dynamoclient.AttributeValue{
-			"pk": &dynamoclient.AttributeValueMemberS{Value: user}, "sk": &dynamoclient.AttributeValueMemberS{Value: "U#STATE"},
-			"ev": &dynamoclient.AttributeValueMemberM{Value: item},
-		}
-		rec, err := s.record("MODIFY", state)
+		rec, err := s.record("MODIFY", carryingState(item))
 		if err != nil {
 			return err
 		}
@@ -64,15 +55,22 @@ func (s *streamFunctions) write(ctx context.Context, table string, carried []map
 	return err
 }
 
-// publish runs the event publisher on the stream records of the audit items its stream
-// filter lets through.
-func (s *streamFunctions) publish(ctx context.Context, items []map[string]dynamoclient.AttributeValue) error {
-	if len(items) == 0 {
+// publish runs the event publisher on the stream records its stream filter lets through: new
+// audit items, and writes of the user's state carrying one.
+func (s *streamFunctions) publish(ctx context.Context, written, carried []map[string]dynamoclient.AttributeValue) error {
+	if len(written)+len(carried) == 0 {
 		return nil
 	}
 	var ev events.DynamoDBEvent
-	for _, item := range items {
+	for _, item := range written {
 		rec, err := s.record("INSERT", item)
+		if err != nil {
+			return err
+		}
+		ev.Records = append(ev.Records, rec)
+	}
+	for _, item := range carried {
+		rec, err := s.record("MODIFY", carryingState(item))
 		if err != nil {
 			return err
 		}

@@ -39,7 +39,7 @@ func TestStreamFunctionsRunAndCountTheirLogLines(t *testing.T) {
 	if err != nil || got.Item == nil {
 		t.Fatalf("the writer did not put the carried event: %v", err)
 	}
-	if err := s.publish(ctx, []map[string]dynamoclient.AttributeValue{event}); err != nil {
+	if err := s.publish(ctx, nil, []map[string]dynamoclient.AttributeValue{event}); err != nil {
 		t.Fatal(err)
 	}
 	w, p := s.logBytes()

@@ -33,6 +33,11 @@ const (
 	maxBatchPuts = 25 // BatchWriteItem's limit
 )
 
+// CopiedAttr marks an audit item the writer copied from a state write (a BOOL, true). The
+// event publisher publishes such an event from the state write itself, at once, so its stream
+// mapping leaves the copy out (template.yaml, EventPublisherStream).
+const CopiedAttr = "copied"
+
 // DynamoDB is the part of the DynamoDB API the writer uses.
 type DynamoDB interface {
 	BatchWriteItem(ctx context.Context, in *dynamoclient.BatchWriteItemInput) (*dynamoclient.BatchWriteItemOutput, error)
@@ -148,8 +153,9 @@ func (w *Writer) write(ctx context.Context, batch []put) error {
 }
 
 // PendingEvent returns the audit item a stream record brings into the log: the event a write
-// of a user's state carried, when it is new in that write (nil otherwise: another record of
-// the table, a state write that carried none, or one that left the event as it was).
+// of a user's state carried, marked as copied, when it is new in that write (nil otherwise:
+// another record of the table, a state write that carried none, or one that left the event as
+// it was).
 func PendingEvent(rec events.DynamoDBEventRecord) (map[string]dynamoclient.AttributeValue, error) {
 	pk, sk := keyOf(rec.Change.Keys, "pk"), keyOf(rec.Change.Keys, "sk")
 	if !strings.HasPrefix(pk, userPrefix) || sk != skState || rec.EventName == string(events.DynamoDBOperationTypeRemove) {
@@ -173,6 +179,7 @@ func PendingEvent(rec events.DynamoDBEventRecord) (map[string]dynamoclient.Attri
 	if err != nil {
 		return nil, fmt.Errorf("state of %s: %w", pk, err)
 	}
+	item[CopiedAttr] = &dynamoclient.AttributeValueMemberBOOL{Value: true}
 	// Only the user's own audit partition, and only an event's key.
 	uid := strings.TrimPrefix(pk, userPrefix)
 	if keyOf(newEv.Map(), "pk") != auditPrefix+uid || !strings.HasPrefix(newKey, eventPrefix) {

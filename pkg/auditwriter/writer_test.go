@@ -53,8 +53,9 @@ func auditItems(t *testing.T, db *dynamoclient.Client, table, uid string) []map[
 }
 
 // TestReplaySampleEvent replays events/audit-writer-stream.json (what `sam local invoke
-// AuditWriterFunction -e` sends): the first record's new event becomes one audit item, whole;
-// the second record left the event as it was and writes nothing; a redelivery changes nothing.
+// AuditWriterFunction -e` sends): the first record's new event becomes one audit item, whole
+// and marked as a copy (the publisher published it from the state write); the second record
+// left the event as it was and writes nothing; a redelivery changes nothing.
 func TestReplaySampleEvent(t *testing.T) {
 	db := awstest.DB(t)
 	table := awstest.NewTable(t)
@@ -77,7 +78,7 @@ func TestReplaySampleEvent(t *testing.T) {
 		"pk": "AUDIT#alice", "sk": "EVENT#1796587200123#a1b2c3d4e5f6", "action": "verification.failed", "actor": "user:alice",
 		"userId": "alice", "factorId": "01JF3ZK1Q8T6W1V3N4M5P6R7S8", "factorType": "totp", "challengeId": "Wm9vQmFyQmF6UXV4UXV1eA",
 		"outcome": "failure", "reason": "wrong_code", "ip": "203.0.113.7", "userAgent": "Mozilla/5.0 (X11; Linux x86_64)",
-		"at": float64(1796587200123), "ttl": float64(1831147200),
+		"at": float64(1796587200123), "ttl": float64(1831147200), "copied": true,
 	}
 	gotJSON, _ := json.Marshal(got)
 	wantJSON, _ := json.Marshal(want)
@@ -147,6 +148,9 @@ func TestPendingEvent(t *testing.T) {
 			sk := ""
 			if item != nil {
 				sk = item["sk"].(*dynamoclient.AttributeValueMemberS).Value
+				if c, ok := item[auditwriter.CopiedAttr].(*dynamoclient.AttributeValueMemberBOOL); !ok || !c.Value {
+					t.Errorf("the copy of %s is not marked as one", sk)
+				}
 			}
 			if sk != tc.wantSK {
 				t.Errorf("event %q, want %q", sk, tc.wantSK)

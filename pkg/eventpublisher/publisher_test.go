@@ -390,3 +390,81 @@ func TestOtherRecordsPublishNothing(t *testing.T) {
 		t.Errorf("published %d events", len(got))
 	}
 }
+
+// stateCarrying is a write of uid's state that carried the audit item of rec (a record of
+// auditRecord), after a write that carried prev's (nil: none).
+func stateCarrying(seq int, uid string, rec, prev *events.DynamoDBEventRecord) events.DynamoDBEventRecord {
+	keys := map[string]events.DynamoDBAttributeValue{"pk": events.NewStringAttribute("USER#" + uid), "sk": events.NewStringAttribute("U#STATE")}
+	img := func(r *events.DynamoDBEventRecord) map[string]events.DynamoDBAttributeValue {
+		m := map[string]events.DynamoDBAttributeValue{"pk": keys["pk"], "sk": keys["sk"]}
+		if r != nil {
+			m["ev"] = events.NewMapAttribute(r.Change.NewImage)
+		}
+		return m
+	}
+	return events.DynamoDBEventRecord{EventName: "MODIFY", Change: events.DynamoDBStreamRecord{
+		Keys: keys, OldImage: img(prev), NewImage: img(rec), SequenceNumber: fmt.Sprintf("%021d", 5000+seq), StreamViewType: "NEW_AND_OLD_IMAGES"}}
+}
+
+// copied is the audit writer's copy of a carried event.
+func copied(rec events.DynamoDBEventRecord) events.DynamoDBEventRecord {
+	img := map[string]events.DynamoDBAttributeValue{"copied": events.NewBooleanAttribute(true)}
+	for k, v := range rec.Change.NewImage {
+		img[k] = v
+	}
+	rec.Change.NewImage = img
+	rec.Change.SequenceNumber += "9"
+	return rec
+}
+
+// An event riding on a state write is published from that write, once, with the id its audit
+// item gives it; the audit writer's copy of it publishes nothing, but for a routine event,
+// which the opt-in mapping publishes from the copy. A write that left the event as it was,
+// or carried a routine one, publishes nothing.
+func TestCarriedEventsArePublishedFromTheStateWrite(t *testing.T) {
+	bus, tap := newBus(t)
+	answer := func(reason string) map[string]string {
+		return map[string]string{"challengeId": "bbbbbbbbbbbbbbbbbbbbbbbbbb", "factorId": "aaaaaaaaaaaaaaaaaaaaaaaaaa", "factorType": "totp", "reason": reason}
+	}
+	failed := auditRecord(1, "dan", 1796587200000, "verification.failed", answer("wrong_code"))
+	refused := auditRecord(2, "dan", 1796587201000, "verification.refused", answer("locked"))
+	success := auditRecord(3, "dan", 1796587202000, "verification.succeeded", answer(""))
+	recs := []events.DynamoDBEventRecord{
+		stateCarrying(1, "dan", &failed, nil),
+		copied(failed),
+		stateCarrying(2, "dan", &failed, &failed), // left the event as it was
+		stateCarrying(3, "dan", &refused, &failed),
+		stateCarrying(4, "dan", &success, &refused), // routine: from the copy
+		copied(refused),
+		copied(success),
+	}
+	f := &faultyBridge{}
+	p := newPublisher(t, bus, f)
+	if n := invokeLikeLambda(t, p, recs); n != 1 {
+		t.Fatalf("%d invocations", n)
+	}
+	got := wait(t, tap, 3)
+	var types []string
+	for _, e := range got {
+		types = append(types, e.DetailType)
+	}
+	if want := []string{"Verification Failed", "Verification Refused", "Verification Succeeded"}; fmt.Sprint(types) != fmt.Sprint(want) {
+		t.Fatalf("published %q, want %q", types, want)
+	}
+	counts := checkPublished(t, got)
+	for _, rec := range []events.DynamoDBEventRecord{failed, refused, success} {
+		key := rec.Change.Keys["pk"].String() + "/" + rec.Change.Keys["sk"].String()
+		if id := securityevents.EventID("audit", key); counts[id] != 1 {
+			t.Errorf("%s: published %d times with its audit item's id, want once", rec.Change.NewImage["action"].String(), counts[id])
+		}
+	}
+
+	// A state write carrying an event under another user's audit partition is unreadable:
+	// the batch stops there, for Lambda to retry and then hand to the on-failure queue.
+	mallory := auditRecord(4, "mallory", 1796587203000, "verification.failed", nil)
+	bad := stateCarrying(5, "dan", &mallory, nil)
+	resp, err := p.Handle(t.Context(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{bad}})
+	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != bad.Change.SequenceNumber {
+		t.Fatalf("another user's event: %+v, %v", resp.BatchItemFailures, err)
+	}
+}

@@ -21,10 +21,20 @@ const (
 	eventPrefix = "EVENT#"
 	userPrefix  = "USER#"
 	skState     = "U#STATE"
+	pendingAttr = "ev"     // the event riding on a state write (dynamostore's outbox.go)
+	copiedAttr  = "copied" // the audit writer's mark on its copy of it (auditwriter.CopiedAttr)
 )
 
-// eventsOf returns the security events one stream record carries: one for a new audit item,
-// one for a change of a user's counters that started a lock, none for anything else.
+// eventsOf returns the security events one stream record carries: one for a new audit item
+// the writer did not copy; for a write of a user's state, the event it carried when new and
+// not a routine one, and User Locked when its counters started a lock (in that order); none
+// for anything else.
+//
+// An event riding on a state write is published from that write, at once. The audit writer
+// copies it into the audit log after up to its batching window, marked as a copy, which is
+// not published again. A routine event is left to the opt-in mapping, which publishes it from
+// the copy: a state write reaches the main mapping through its failure counters too, whatever
+// event it carries.
 func eventsOf(r mfa.Regulation, rec events.DynamoDBEventRecord) ([]securityevents.Event, error) {
 	pk, err := str(rec.Change.Keys, "pk")
 	if err != nil {
@@ -43,12 +53,27 @@ func eventsOf(r mfa.Regulation, rec events.DynamoDBEventRecord) ([]securityevent
 		if err != nil {
 			return nil, fmt.Errorf("audit item %s %s: %w", pk, sk, err)
 		}
+		if copied, ok := rec.Change.NewImage[copiedAttr]; ok && copied.DataType() == events.DataTypeBoolean && copied.Boolean() {
+			// Published from the state write that carried it. Routine events are the
+			// exception: the opt-in mapping publishes them from the copy.
+			if !securityevents.Routine(ev.Action) {
+				return nil, nil
+			}
+		}
 		return []securityevents.Event{securityevents.FromAudit(pk+"/"+sk, ev)}, nil
 	case strings.HasPrefix(pk, userPrefix) && sk == skState:
 		if rec.EventName == string(events.DynamoDBOperationTypeRemove) {
 			return nil, nil
 		}
 		uid := strings.TrimPrefix(pk, userPrefix)
+		var out []securityevents.Event
+		key, ev, err := carriedOf(uid, rec.Change)
+		if err != nil {
+			return nil, fmt.Errorf("state of %s: %w", uid, err)
+		}
+		if key != "" && !securityevents.Routine(ev.Action) {
+			out = append(out, securityevents.FromAudit(key, ev))
+		}
 		before, err := countersOf(uid, rec.Change.OldImage)
 		if err != nil {
 			return nil, fmt.Errorf("state of %s (old image): %w", uid, err)
@@ -58,10 +83,43 @@ func eventsOf(r mfa.Regulation, rec events.DynamoDBEventRecord) ([]securityevent
 			return nil, fmt.Errorf("state of %s (new image): %w", uid, err)
 		}
 		if ev, ok := securityevents.LockStarted(r, before, after); ok {
-			return []securityevents.Event{ev}, nil
+			out = append(out, ev)
 		}
+		return out, nil
 	}
 	return nil, nil
+}
+
+// carriedOf returns the audit event a write of the user's state carried, and its audit item's
+// key, when the write brought it (no key when the write carried none or left it as it was).
+func carriedOf(uid string, ch events.DynamoDBStreamRecord) (string, mfa.AuditEvent, error) {
+	newEv, ok := ch.NewImage[pendingAttr]
+	if !ok {
+		return "", mfa.AuditEvent{}, nil
+	}
+	if newEv.DataType() != events.DataTypeMap {
+		return "", mfa.AuditEvent{}, fmt.Errorf("%s is not a map", pendingAttr)
+	}
+	item := newEv.Map()
+	pk, _ := optStr(item, "pk")
+	sk, _ := optStr(item, "sk")
+	if oldEv, ok := ch.OldImage[pendingAttr]; ok && oldEv.DataType() == events.DataTypeMap {
+		if oldSK, _ := optStr(oldEv.Map(), "sk"); oldSK == sk {
+			return "", mfa.AuditEvent{}, nil // the write left the event as it was
+		}
+	}
+	// Only the user's own audit partition, and only an event's key.
+	if pk != auditPrefix+uid || !strings.HasPrefix(sk, eventPrefix) {
+		return "", mfa.AuditEvent{}, fmt.Errorf("carries an event under %q/%q", pk, sk)
+	}
+	ev, err := auditOf(item)
+	if err != nil {
+		return "", mfa.AuditEvent{}, fmt.Errorf("carried event %s: %w", sk, err)
+	}
+	if ev.UserID != uid {
+		return "", mfa.AuditEvent{}, fmt.Errorf("carries an event of user %q", ev.UserID)
+	}
+	return pk + "/" + sk, ev, nil
 }
 
 // auditOf decodes an audit item (dynamostore's auditItem): only the fields an event may carry.

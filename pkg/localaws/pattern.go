@@ -57,16 +57,22 @@ func checkPattern(p map[string]any) error {
 // Match reports whether a JSON document (decoded into any) matches.
 func (p *Pattern) Match(doc any) bool { return matchFields(p.fields, doc) }
 
+// matchFields matches as Lambda's filtering (aws/event-ruler) does, on the flattened paths of
+// the document's leaves: a path under an object that is missing is a missing leaf (which only
+// {"exists": false} matches), and so is a path that ends on an object.
 func matchFields(fields map[string]any, doc any) bool {
 	obj, _ := doc.(map[string]any)
 	for k, want := range fields {
 		v, present := obj[k]
 		switch want := want.(type) {
 		case map[string]any:
-			if !present || !matchFields(want, v) {
+			if !matchFields(want, v) {
 				return false
 			}
 		case []any:
+			if _, isObject := v.(map[string]any); isObject {
+				present = false
+			}
 			if !matchAny(want, v, present) {
 				return false
 			}

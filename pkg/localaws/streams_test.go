@@ -60,6 +60,10 @@ func TestTemplateFilterPatterns(t *testing.T) {
 	action := func(a string) map[string]events.DynamoDBAttributeValue {
 		return map[string]events.DynamoDBAttributeValue{"action": events.NewStringAttribute(a)}
 	}
+	carrying := func(a string) map[string]events.DynamoDBAttributeValue {
+		return map[string]events.DynamoDBAttributeValue{"ev": events.NewMapAttribute(map[string]events.DynamoDBAttributeValue{
+			"pk": events.NewStringAttribute("AUDIT#alice"), "sk": events.NewStringAttribute("EVENT#1"), "action": events.NewStringAttribute(a)})}
+	}
 	failures := func(n string) map[string]events.DynamoDBAttributeValue {
 		return map[string]events.DynamoDBAttributeValue{"failures": events.NewNumberAttribute(n)}
 	}
@@ -69,6 +73,9 @@ func TestTemplateFilterPatterns(t *testing.T) {
 		want bool
 	}{
 		{"new audit item", rec("INSERT", "AUDIT#alice", "EVENT#1", action("verification.failed")), true},
+		{"state carrying a failure's event", rec("MODIFY", "USER#alice", "U#STATE", carrying("verification.refused")), true},
+		{"first state carrying an event", rec("INSERT", "USER#alice", "U#STATE", carrying("code.refused")), true},
+		{"state carrying a routine event", rec("MODIFY", "USER#alice", "U#STATE", carrying("verification.succeeded")), false},
 		{"expired audit item", rec("REMOVE", "AUDIT#alice", "EVENT#1", nil), false},
 		{"policy audit item", rec("INSERT", "AUDIT##policy", "EVENT#1", action("policy.changed")), true},
 		{"routine audit item (opt-in: EventPublisherRoutineStream)", rec("INSERT", "AUDIT#alice", "EVENT#1", action("verification.succeeded")), false},
@@ -110,6 +117,16 @@ func TestPatternOperators(t *testing.T) {
 		{`{"o":{"b":[true]}}`, true},
 		{`{"o":{"b":[false]}}`, false},
 		{`{"a":{"b":["x"]}}`, false},
+		// Paths are flattened to their leaves, as event-ruler does: under a missing object,
+		// or ending on an object, a leaf is missing.
+		{`{"missing":{"x":[{"exists":false}]}}`, true},
+		{`{"missing":{"x":[{"exists":true}]}}`, false},
+		{`{"missing":{"x":[{"anything-but":["y"]}]}}`, false},
+		{`{"o":{"c":[{"exists":false}]}}`, true},
+		{`{"o":{"b":[{"exists":false}]}}`, false},
+		{`{"o":[{"exists":false}]}`, true},
+		{`{"o":[{"exists":true}]}`, false},
+		{`{"a":{"b":[{"exists":false}]}}`, true},
 	} {
 		p, err := ParsePattern(tc.pattern)
 		if err != nil {

@@ -49,7 +49,7 @@ func TestRoutesAndTableFromProjectTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if esm.FunctionName.Ref != "EventPublisherFunction" || !esm.ReportsBatchItemFailures() || len(esm.Patterns()) != 2 || esm.BatchSize < 10 {
+	if esm.FunctionName.Ref != "EventPublisherFunction" || !esm.ReportsBatchItemFailures() || len(esm.Patterns()) != 3 || esm.BatchSize < 10 {
 		t.Errorf("event source mapping = %+v", esm)
 	}
 	if tbl.TimeToLiveSpecification.AttributeName != "ttl" || !tbl.TimeToLiveSpecification.Enabled {

@@ -70,3 +70,11 @@ func DetailType(action string) (string, bool) {
 	}
 	return DetailTypeUnknown, false
 }
+
+// routine are the actions of every sign-in, published only when RoutineSecurityEvents is on
+// (template.yaml: EventPublisherStream leaves them out, EventPublisherRoutineStream passes
+// them; infra's TestRoutineSecurityEventsAreOptIn holds the two to this list).
+var routine = map[string]bool{mfa.ActionChallengeOpened: true, mfa.ActionVerificationSuccess: true, mfa.ActionCodeSent: true}
+
+// Routine reports whether an action is one of every sign-in's, published only on opt-in.
+func Routine(action string) bool { return routine[action] }
