@@ -34,8 +34,9 @@ const (
 )
 
 // CopiedAttr marks an audit item the writer copied from a state write (a BOOL, true). The
-// event publisher publishes such an event from the state write itself, at once, so its stream
-// mapping leaves the copy out (template.yaml, EventPublisherStream).
+// event publisher publishes such an event from the state write itself, at once, and skips the
+// copy (pkg/eventpublisher, stream.go), but for a routine event, which the opt-in mapping
+// publishes from the copy.
 const CopiedAttr = "copied"
 
 // DynamoDB is the part of the DynamoDB API the writer uses.
