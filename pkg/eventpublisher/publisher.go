@@ -1,6 +1,7 @@
 // Package eventpublisher is the Lambda handler that publishes security events: it reads the
-// table's DynamoDB stream (audit items, and the failure counters for User Locked), builds each
-// event with pkg/securityevents and sends them to EventBridge with PutEvents, ten at a time.
+// table's DynamoDB stream (audit items; writes of a user's state, for the event they carry and
+// the failure counters of User Locked), builds each event with pkg/securityevents and sends
+// them to EventBridge with PutEvents, ten at a time.
 //
 // Delivery is at least once and nothing is skipped: entries EventBridge refuses are retried in
 // the invocation; what still fails is reported as a batch item failure at the first record
