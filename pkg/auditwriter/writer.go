@@ -10,34 +10,21 @@ package auditwriter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/mfa-service/mfa/pkg/dynamoclient"
+	"github.com/mfa-service/mfa/pkg/outbox"
 )
 
-// The parts of the table layout (pkg/dynamostore) the writer reads. The store's own test
-// suite runs the real store into the real stream through this writer, so a change there that
-// is not made here fails a test.
-const (
-	userPrefix   = "USER#"
-	skState      = "U#STATE"
-	pendingAttr  = "ev"
-	auditPrefix  = "AUDIT#"
-	eventPrefix  = "EVENT#"
-	maxBatchPuts = 25 // BatchWriteItem's limit
-)
+// maxBatchPuts is BatchWriteItem's limit. (The table layout the writer reads is pkg/outbox's.)
+const maxBatchPuts = 25
 
-// CopiedAttr marks an audit item the writer copied from a state write (a BOOL, true). The
-// event publisher publishes such an event from the state write itself, at once, and skips the
-// copy (pkg/eventpublisher, stream.go), but for a routine event, which the opt-in mapping
-// publishes from the copy.
-const CopiedAttr = "copied"
+// CopiedAttr marks the writer's copies (outbox.CopiedAttr).
+const CopiedAttr = outbox.CopiedAttr
 
 // DynamoDB is the part of the DynamoDB API the writer uses.
 type DynamoDB interface {
@@ -156,44 +143,18 @@ func (w *Writer) write(ctx context.Context, batch []put) error {
 // PendingEvent returns the audit item a stream record brings into the log: the event a write
 // of a user's state carried, marked as copied, when it is new in that write (nil otherwise:
 // another record of the table, a state write that carried none, or one that left the event as
-// it was).
+// it was; outbox.NewEvent).
 func PendingEvent(rec events.DynamoDBEventRecord) (map[string]dynamoclient.AttributeValue, error) {
-	pk, sk := keyOf(rec.Change.Keys, "pk"), keyOf(rec.Change.Keys, "sk")
-	if !strings.HasPrefix(pk, userPrefix) || sk != skState || rec.EventName == string(events.DynamoDBOperationTypeRemove) {
-		return nil, nil
+	ev, err := outbox.NewEvent(rec)
+	if ev == nil || err != nil {
+		return nil, err
 	}
-	newEv, ok := rec.Change.NewImage[pendingAttr]
-	if !ok {
-		if rec.Change.StreamViewType != "" && !strings.Contains(rec.Change.StreamViewType, "NEW") {
-			return nil, errors.New("the stream must carry NEW_AND_OLD_IMAGES")
-		}
-		return nil, nil
-	}
-	if newEv.DataType() != events.DataTypeMap {
-		return nil, fmt.Errorf("state of %s: %s is not a map", pk, pendingAttr)
-	}
-	newKey := keyOf(newEv.Map(), "sk")
-	if oldEv, ok := rec.Change.OldImage[pendingAttr]; ok && oldEv.DataType() == events.DataTypeMap && keyOf(oldEv.Map(), "sk") == newKey {
-		return nil, nil // the write left the event as it was
-	}
-	item, err := attributeMap(newEv.Map())
+	item, err := attributeMap(ev)
 	if err != nil {
-		return nil, fmt.Errorf("state of %s: %w", pk, err)
+		return nil, fmt.Errorf("event carried by %s: %w", rec.Change.Keys["pk"].String(), err)
 	}
 	item[CopiedAttr] = &dynamoclient.AttributeValueMemberBOOL{Value: true}
-	// Only the user's own audit partition, and only an event's key.
-	uid := strings.TrimPrefix(pk, userPrefix)
-	if keyOf(newEv.Map(), "pk") != auditPrefix+uid || !strings.HasPrefix(newKey, eventPrefix) {
-		return nil, fmt.Errorf("state of %s carries an event under %q/%q", pk, keyOf(newEv.Map(), "pk"), newKey)
-	}
 	return item, nil
-}
-
-func keyOf(m map[string]events.DynamoDBAttributeValue, name string) string {
-	if v, ok := m[name]; ok && v.DataType() == events.DataTypeString {
-		return v.String()
-	}
-	return ""
 }
 
 func itemKey(item map[string]dynamoclient.AttributeValue) string {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/mfa-service/mfa/pkg/mfa"
+	"github.com/mfa-service/mfa/pkg/outbox"
 	"github.com/mfa-service/mfa/pkg/securityevents"
 )
 
@@ -21,8 +22,6 @@ const (
 	eventPrefix = "EVENT#"
 	userPrefix  = "USER#"
 	skState     = "U#STATE"
-	pendingAttr = "ev"     // the event riding on a state write (dynamostore's outbox.go)
-	copiedAttr  = "copied" // the audit writer's mark on its copy of it (auditwriter.CopiedAttr)
 )
 
 // eventsOf returns the security events one stream record carries: one for a new audit item
@@ -53,7 +52,7 @@ func eventsOf(r mfa.Regulation, rec events.DynamoDBEventRecord) ([]securityevent
 		if err != nil {
 			return nil, fmt.Errorf("audit item %s %s: %w", pk, sk, err)
 		}
-		if copied, ok := rec.Change.NewImage[copiedAttr]; ok && copied.DataType() == events.DataTypeBoolean && copied.Boolean() {
+		if copied, ok := rec.Change.NewImage[outbox.CopiedAttr]; ok && copied.DataType() == events.DataTypeBoolean && copied.Boolean() {
 			// Published from the state write that carried it. Routine events are the
 			// exception: the opt-in mapping publishes them from the copy.
 			if !securityevents.Routine(ev.Action) {
@@ -67,7 +66,7 @@ func eventsOf(r mfa.Regulation, rec events.DynamoDBEventRecord) ([]securityevent
 		}
 		uid := strings.TrimPrefix(pk, userPrefix)
 		var out []securityevents.Event
-		key, ev, err := carriedOf(uid, rec.Change)
+		key, ev, err := carriedOf(uid, rec)
 		if err != nil {
 			return nil, fmt.Errorf("state of %s: %w", uid, err)
 		}
@@ -90,28 +89,15 @@ func eventsOf(r mfa.Regulation, rec events.DynamoDBEventRecord) ([]securityevent
 	return nil, nil
 }
 
-// carriedOf returns the audit event a write of the user's state carried, and its audit item's
-// key, when the write brought it (no key when the write carried none or left it as it was).
-func carriedOf(uid string, ch events.DynamoDBStreamRecord) (string, mfa.AuditEvent, error) {
-	newEv, ok := ch.NewImage[pendingAttr]
-	if !ok {
-		return "", mfa.AuditEvent{}, nil
+// carriedOf returns the audit event a write of the user's state brought (outbox.NewEvent),
+// and its audit item's key; no key when the write brought none.
+func carriedOf(uid string, rec events.DynamoDBEventRecord) (string, mfa.AuditEvent, error) {
+	item, err := outbox.NewEvent(rec)
+	if item == nil || err != nil {
+		return "", mfa.AuditEvent{}, err
 	}
-	if newEv.DataType() != events.DataTypeMap {
-		return "", mfa.AuditEvent{}, fmt.Errorf("%s is not a map", pendingAttr)
-	}
-	item := newEv.Map()
 	pk, _ := optStr(item, "pk")
 	sk, _ := optStr(item, "sk")
-	if oldEv, ok := ch.OldImage[pendingAttr]; ok && oldEv.DataType() == events.DataTypeMap {
-		if oldSK, _ := optStr(oldEv.Map(), "sk"); oldSK == sk {
-			return "", mfa.AuditEvent{}, nil // the write left the event as it was
-		}
-	}
-	// Only the user's own audit partition, and only an event's key.
-	if pk != auditPrefix+uid || !strings.HasPrefix(sk, eventPrefix) {
-		return "", mfa.AuditEvent{}, fmt.Errorf("carries an event under %q/%q", pk, sk)
-	}
 	ev, err := auditOf(item)
 	if err != nil {
 		return "", mfa.AuditEvent{}, fmt.Errorf("carried event %s: %w", sk, err)
